@@ -1,0 +1,862 @@
+//! The row primitives in SQL for SQLite. Ids are stored as text, times as milliseconds, lists and maps as JSON.
+
+use lianluo_domain::{
+    ApiTokenId, ChannelId, ContactId, ConversationId, MessageId, TeamId, Timestamp, UserId, WorkspaceId,
+    contact::{Contact, Identity},
+    conversation::{Conversation, Priority, Status},
+    directory::{ApiToken, Channel, ChannelKind, Role, Team, User, Workspace},
+    event::{Event, NewEvent},
+    message::{Message, MessageKind},
+    page::PageRequest,
+    value::{EmailAddress, Name},
+};
+use lianluo_store::{
+    ContactFilter, ConversationFilter, Credentials, Result, Session, StoreError,
+    columns::{actor_from_parts, actor_parts, corrupt, parse_stored, sender_from_parts, sender_parts},
+    tx::Tx,
+};
+use rusqlite::{Connection, Row, params, params_from_iter, types::Value as Sql};
+use serde::{Serialize, de::DeserializeOwned};
+use uuid::Uuid;
+
+/// One SQLite connection, used as a transaction by the writer thread or the read pool.
+pub struct SqliteTx {
+    pub(crate) conn: Connection,
+}
+
+impl SqliteTx {
+    pub(crate) fn new(conn: Connection) -> Self {
+        Self { conn }
+    }
+}
+
+fn db(e: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(f, msg) = &e
+        && f.code == rusqlite::ErrorCode::ConstraintViolation
+    {
+        return StoreError::Conflict(msg.clone().unwrap_or_else(|| "constraint violated".into()));
+    }
+    StoreError::Backend(e.to_string())
+}
+
+fn uuid_at(r: &Row, i: usize) -> Result<Uuid> {
+    let s: String = r.get(i).map_err(db)?;
+    Uuid::parse_str(&s).map_err(|_| corrupt("id"))
+}
+
+fn opt_uuid_at(r: &Row, i: usize) -> Result<Option<Uuid>> {
+    let s: Option<String> = r.get(i).map_err(db)?;
+    s.map(|s| Uuid::parse_str(&s).map_err(|_| corrupt("id"))).transpose()
+}
+
+fn text_at(r: &Row, i: usize) -> Result<String> {
+    r.get(i).map_err(db)
+}
+
+fn time_at(r: &Row, i: usize) -> Result<Timestamp> {
+    r.get(i).map(Timestamp).map_err(db)
+}
+
+fn opt_time_at(r: &Row, i: usize) -> Result<Option<Timestamp>> {
+    r.get::<_, Option<i64>>(i).map(|t| t.map(Timestamp)).map_err(db)
+}
+
+fn name_at(r: &Row, i: usize) -> Result<Name> {
+    Name::parse(&text_at(r, i)?).map_err(|_| corrupt("name"))
+}
+
+fn json_at<T: DeserializeOwned>(r: &Row, i: usize) -> Result<T> {
+    serde_json::from_str(&text_at(r, i)?).map_err(|_| corrupt("json"))
+}
+
+fn to_json<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "null".into())
+}
+
+fn s(id: impl Into<Uuid>) -> String {
+    id.into().to_string()
+}
+
+fn opt_s(id: Option<impl Into<Uuid>>) -> Option<String> {
+    id.map(s)
+}
+
+/// Runs a query and maps every row with a fallible mapper.
+fn collect<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    map: impl Fn(&Row) -> Result<T>,
+) -> Result<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(db)?;
+    let mut rows = stmt.query(params).map_err(db)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().map_err(db)? {
+        out.push(map(r)?);
+    }
+    Ok(out)
+}
+
+fn first<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    map: impl Fn(&Row) -> Result<T>,
+) -> Result<Option<T>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(db)?;
+    let mut rows = stmt.query(params).map_err(db)?;
+    match rows.next().map_err(db)? {
+        Some(r) => map(r).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn exec(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<usize> {
+    conn.prepare_cached(sql).map_err(db)?.execute(params).map_err(db)
+}
+
+/// `LIKE` pattern matching `q` anywhere, with the wildcards in `q` escaped.
+fn like_pattern(q: &str) -> String {
+    let mut p = String::from("%");
+    for c in q.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+const WORKSPACE: &str = "SELECT id, name, slug, created_at FROM workspaces";
+fn workspace_row(r: &Row) -> Result<Workspace> {
+    Ok(Workspace {
+        id: WorkspaceId(uuid_at(r, 0)?),
+        name: name_at(r, 1)?,
+        slug: text_at(r, 2)?,
+        created_at: time_at(r, 3)?,
+    })
+}
+
+const USER: &str = "SELECT id, workspace_id, name, email, role, active, created_at, password_hash FROM users";
+fn user_row(r: &Row) -> Result<User> {
+    Ok(User {
+        id: UserId(uuid_at(r, 0)?),
+        workspace_id: WorkspaceId(uuid_at(r, 1)?),
+        name: name_at(r, 2)?,
+        email: EmailAddress::parse(&text_at(r, 3)?).map_err(|_| corrupt("email"))?,
+        role: parse_stored("role", Role::parse(&text_at(r, 4)?))?,
+        active: r.get(5).map_err(db)?,
+        created_at: time_at(r, 6)?,
+    })
+}
+
+const TOKEN: &str =
+    "SELECT id, workspace_id, name, role, created_by, created_at, revoked_at, prefix FROM api_tokens";
+fn token_row(r: &Row) -> Result<ApiToken> {
+    Ok(ApiToken {
+        id: ApiTokenId(uuid_at(r, 0)?),
+        workspace_id: WorkspaceId(uuid_at(r, 1)?),
+        name: name_at(r, 2)?,
+        role: parse_stored("role", Role::parse(&text_at(r, 3)?))?,
+        created_by: UserId(uuid_at(r, 4)?),
+        created_at: time_at(r, 5)?,
+        revoked_at: opt_time_at(r, 6)?,
+        prefix: text_at(r, 7)?,
+    })
+}
+
+const TEAM: &str = "SELECT id, workspace_id, name, description, created_at FROM teams";
+fn team_row(r: &Row) -> Result<Team> {
+    Ok(Team {
+        id: TeamId(uuid_at(r, 0)?),
+        workspace_id: WorkspaceId(uuid_at(r, 1)?),
+        name: name_at(r, 2)?,
+        description: text_at(r, 3)?,
+        member_ids: Vec::new(),
+        created_at: time_at(r, 4)?,
+    })
+}
+
+const CHANNEL: &str = "SELECT id, workspace_id, kind, name, team_id, settings, created_at FROM channels";
+fn channel_row(r: &Row) -> Result<Channel> {
+    Ok(Channel {
+        id: ChannelId(uuid_at(r, 0)?),
+        workspace_id: WorkspaceId(uuid_at(r, 1)?),
+        kind: parse_stored("channel kind", ChannelKind::parse(&text_at(r, 2)?))?,
+        name: name_at(r, 3)?,
+        team_id: opt_uuid_at(r, 4)?.map(TeamId),
+        settings: json_at(r, 5)?,
+        created_at: time_at(r, 6)?,
+    })
+}
+
+const CONTACT: &str = "SELECT id, workspace_id, name, attributes, tags, created_at, updated_at FROM contacts";
+fn contact_row(r: &Row) -> Result<Contact> {
+    let name: Option<String> = r.get(2).map_err(db)?;
+    Ok(Contact {
+        id: ContactId(uuid_at(r, 0)?),
+        workspace_id: WorkspaceId(uuid_at(r, 1)?),
+        name: name.map(|n| Name::parse(&n).map_err(|_| corrupt("name"))).transpose()?,
+        identities: Vec::new(),
+        attributes: json_at(r, 3)?,
+        tags: json_at(r, 4)?,
+        created_at: time_at(r, 5)?,
+        updated_at: time_at(r, 6)?,
+    })
+}
+
+const CONVERSATION: &str = "SELECT id, workspace_id, channel_id, contact_id, subject, status, priority, \
+    assignee_id, team_id, tags, created_at, updated_at, last_activity_at, first_response_at, resolved_at, \
+    snoozed_until, message_count FROM conversations";
+fn conversation_row(r: &Row) -> Result<Conversation> {
+    Ok(Conversation {
+        id: ConversationId(uuid_at(r, 0)?),
+        workspace_id: WorkspaceId(uuid_at(r, 1)?),
+        channel_id: ChannelId(uuid_at(r, 2)?),
+        contact_id: ContactId(uuid_at(r, 3)?),
+        subject: r.get(4).map_err(db)?,
+        status: parse_stored("status", Status::parse(&text_at(r, 5)?))?,
+        priority: parse_stored("priority", Priority::parse(&text_at(r, 6)?))?,
+        assignee_id: opt_uuid_at(r, 7)?.map(UserId),
+        team_id: opt_uuid_at(r, 8)?.map(TeamId),
+        tags: json_at(r, 9)?,
+        created_at: time_at(r, 10)?,
+        updated_at: time_at(r, 11)?,
+        last_activity_at: time_at(r, 12)?,
+        first_response_at: opt_time_at(r, 13)?,
+        resolved_at: opt_time_at(r, 14)?,
+        snoozed_until: opt_time_at(r, 15)?,
+        message_count: r.get(16).map_err(db)?,
+    })
+}
+
+const MESSAGE: &str = "SELECT id, workspace_id, conversation_id, kind, sender_type, sender_id, content, \
+    attachments, idempotency_key, created_at FROM messages";
+fn message_row(r: &Row) -> Result<Message> {
+    Ok(Message {
+        id: MessageId(uuid_at(r, 0)?),
+        workspace_id: WorkspaceId(uuid_at(r, 1)?),
+        conversation_id: ConversationId(uuid_at(r, 2)?),
+        kind: parse_stored("message kind", MessageKind::parse(&text_at(r, 3)?))?,
+        sender: sender_from_parts(&text_at(r, 4)?, opt_uuid_at(r, 5)?)?,
+        content: text_at(r, 6)?,
+        attachments: json_at(r, 7)?,
+        idempotency_key: r.get(8).map_err(db)?,
+        created_at: time_at(r, 9)?,
+    })
+}
+
+impl SqliteTx {
+    fn members(&self, team: TeamId) -> Result<Vec<UserId>> {
+        collect(
+            &self.conn,
+            "SELECT user_id FROM team_members WHERE team_id = ?1 ORDER BY rowid",
+            [s(team)],
+            |r| uuid_at(r, 0).map(UserId),
+        )
+    }
+
+    fn write_members(&self, t: &Team) -> Result<()> {
+        exec(&self.conn, "DELETE FROM team_members WHERE team_id = ?1", [s(t.id)])?;
+        for m in &t.member_ids {
+            exec(
+                &self.conn,
+                "INSERT INTO team_members (team_id, user_id, workspace_id) VALUES (?1, ?2, ?3)",
+                [s(t.id), s(*m), s(t.workspace_id)],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn identities(&self, contact: ContactId) -> Result<Vec<Identity>> {
+        collect(
+            &self.conn,
+            "SELECT kind, channel_id, value FROM contact_identities WHERE contact_id = ?1 ORDER BY position",
+            [s(contact)],
+            |r| {
+                let ch: String = text_at(r, 1)?;
+                let ch = if ch.is_empty() {
+                    None
+                } else {
+                    Some(ChannelId(Uuid::parse_str(&ch).map_err(|_| corrupt("id"))?))
+                };
+                parse_stored("identity", Identity::from_parts(&text_at(r, 0)?, ch, &text_at(r, 2)?))
+            },
+        )
+    }
+
+    fn write_identities(&self, c: &Contact) -> Result<()> {
+        exec(&self.conn, "DELETE FROM contact_identities WHERE contact_id = ?1", [s(c.id)])?;
+        for (i, id) in c.identities.iter().enumerate() {
+            exec(
+                &self.conn,
+                "INSERT INTO contact_identities (workspace_id, contact_id, kind, channel_id, value, position) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    s(c.workspace_id),
+                    s(c.id),
+                    id.kind(),
+                    opt_s(id.channel_id()).unwrap_or_default(),
+                    id.value(),
+                    i as i64
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn with_identities(&self, mut c: Contact) -> Result<Contact> {
+        c.identities = self.identities(c.id)?;
+        Ok(c)
+    }
+}
+
+impl Tx for SqliteTx {
+    async fn insert_workspace(&mut self, ws: &Workspace) -> Result<()> {
+        exec(
+            &self.conn,
+            "INSERT INTO workspaces (id, name, slug, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![s(ws.id), ws.name.as_str(), ws.slug, ws.created_at.0],
+        )
+        .map(drop)
+    }
+
+    async fn workspace(&mut self, id: WorkspaceId) -> Result<Option<Workspace>> {
+        first(&self.conn, &format!("{WORKSPACE} WHERE id = ?1"), [s(id)], workspace_row)
+    }
+
+    async fn workspace_by_slug(&mut self, slug: &str) -> Result<Option<Workspace>> {
+        first(&self.conn, &format!("{WORKSPACE} WHERE slug = ?1"), [slug], workspace_row)
+    }
+
+    async fn insert_user(&mut self, u: &User, password_hash: &str) -> Result<()> {
+        exec(
+            &self.conn,
+            "INSERT INTO users (id, workspace_id, name, email, role, active, password_hash, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+            params![s(u.id), s(u.workspace_id), u.name.as_str(), u.email.as_str(), u.role.as_str(), u.active, password_hash, u.created_at.0],
+        )
+        .map(drop)
+    }
+
+    async fn user(&mut self, ws: WorkspaceId, id: UserId, _lock: bool) -> Result<Option<User>> {
+        first(&self.conn, &format!("{USER} WHERE workspace_id = ?1 AND id = ?2"), [s(ws), s(id)], user_row)
+    }
+
+    async fn users(&mut self, ws: WorkspaceId, page: PageRequest) -> Result<Vec<User>> {
+        let (sort, id) = page.after.map(|c| (c.sort, c.id.to_string())).unwrap_or((i64::MIN, String::new()));
+        collect(
+            &self.conn,
+            &format!(
+                "{USER} WHERE workspace_id = ?1 AND (created_at, id) > (?2, ?3) ORDER BY created_at, id LIMIT ?4"
+            ),
+            params![s(ws), sort, id, page.limit + 1],
+            user_row,
+        )
+    }
+
+    async fn save_user(&mut self, u: &User, now: Timestamp) -> Result<()> {
+        exec(
+            &self.conn,
+            "UPDATE users SET name = ?3, role = ?4, active = ?5, updated_at = ?6 WHERE workspace_id = ?1 AND id = ?2",
+            params![s(u.workspace_id), s(u.id), u.name.as_str(), u.role.as_str(), u.active, now.0],
+        )
+        .map(drop)
+    }
+
+    async fn credentials_by_email(&mut self, email: &EmailAddress) -> Result<Option<Credentials>> {
+        first(&self.conn, &format!("{USER} WHERE email = ?1"), [email.as_str()], |r| {
+            Ok(Credentials { user: user_row(r)?, password_hash: text_at(r, 7)? })
+        })
+    }
+
+    async fn set_password(
+        &mut self,
+        ws: WorkspaceId,
+        id: UserId,
+        hash: &str,
+        now: Timestamp,
+    ) -> Result<bool> {
+        exec(
+            &self.conn,
+            "UPDATE users SET password_hash = ?3, updated_at = ?4 WHERE workspace_id = ?1 AND id = ?2",
+            params![s(ws), s(id), hash, now.0],
+        )
+        .map(|n| n == 1)
+    }
+
+    async fn delete_sessions_of(&mut self, user: UserId) -> Result<()> {
+        exec(&self.conn, "DELETE FROM sessions WHERE user_id = ?1", [s(user)]).map(drop)
+    }
+
+    async fn insert_session(&mut self, x: &Session) -> Result<()> {
+        exec(
+            &self.conn,
+            "INSERT INTO sessions (token_hash, user_id, workspace_id, csrf_token, created_at, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                x.token_hash,
+                s(x.user_id),
+                s(x.workspace_id),
+                x.csrf_token,
+                x.created_at.0,
+                x.expires_at.0
+            ],
+        )
+        .map(drop)
+    }
+
+    async fn session(&mut self, token_hash: &str, now: Timestamp) -> Result<Option<(Session, User)>> {
+        first(
+            &self.conn,
+            "SELECT u.id, u.workspace_id, u.name, u.email, u.role, u.active, u.created_at, \
+             s.token_hash, s.csrf_token, s.created_at, s.expires_at \
+             FROM sessions s JOIN users u ON u.id = s.user_id AND u.workspace_id = s.workspace_id \
+             WHERE s.token_hash = ?1 AND s.expires_at > ?2",
+            params![token_hash, now.0],
+            |r| {
+                let user = user_row(r)?;
+                let session = Session {
+                    token_hash: text_at(r, 7)?,
+                    user_id: user.id,
+                    workspace_id: user.workspace_id,
+                    csrf_token: text_at(r, 8)?,
+                    created_at: time_at(r, 9)?,
+                    expires_at: time_at(r, 10)?,
+                };
+                Ok((session, user))
+            },
+        )
+    }
+
+    async fn delete_session(&mut self, token_hash: &str) -> Result<()> {
+        exec(&self.conn, "DELETE FROM sessions WHERE token_hash = ?1", [token_hash]).map(drop)
+    }
+
+    async fn insert_api_token(&mut self, t: &ApiToken, hash: &str) -> Result<()> {
+        exec(
+            &self.conn,
+            "INSERT INTO api_tokens (id, workspace_id, name, role, created_by, token_hash, prefix, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![s(t.id), s(t.workspace_id), t.name.as_str(), t.role.as_str(), s(t.created_by), hash, t.prefix, t.created_at.0],
+        )
+        .map(drop)
+    }
+
+    async fn api_token(&mut self, hash: &str) -> Result<Option<ApiToken>> {
+        first(&self.conn, &format!("{TOKEN} WHERE token_hash = ?1 AND revoked_at IS NULL"), [hash], token_row)
+    }
+
+    async fn api_tokens(&mut self, ws: WorkspaceId) -> Result<Vec<ApiToken>> {
+        collect(
+            &self.conn,
+            &format!("{TOKEN} WHERE workspace_id = ?1 ORDER BY created_at DESC, id DESC"),
+            [s(ws)],
+            token_row,
+        )
+    }
+
+    async fn revoke_api_token(&mut self, ws: WorkspaceId, id: ApiTokenId, now: Timestamp) -> Result<bool> {
+        exec(
+            &self.conn,
+            "UPDATE api_tokens SET revoked_at = ?3 WHERE workspace_id = ?1 AND id = ?2 AND revoked_at IS NULL",
+            params![s(ws), s(id), now.0],
+        )
+        .map(|n| n == 1)
+    }
+
+    async fn insert_team(&mut self, t: &Team) -> Result<()> {
+        exec(
+            &self.conn,
+            "INSERT INTO teams (id, workspace_id, name, description, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+            params![s(t.id), s(t.workspace_id), t.name.as_str(), t.description, t.created_at.0],
+        )?;
+        self.write_members(t)
+    }
+
+    async fn team(&mut self, ws: WorkspaceId, id: TeamId, _lock: bool) -> Result<Option<Team>> {
+        let team = first(
+            &self.conn,
+            &format!("{TEAM} WHERE workspace_id = ?1 AND id = ?2"),
+            [s(ws), s(id)],
+            team_row,
+        )?;
+        team.map(|mut t| {
+            t.member_ids = self.members(t.id)?;
+            Ok(t)
+        })
+        .transpose()
+    }
+
+    async fn teams(&mut self, ws: WorkspaceId) -> Result<Vec<Team>> {
+        let mut teams =
+            collect(&self.conn, &format!("{TEAM} WHERE workspace_id = ?1 ORDER BY name"), [s(ws)], team_row)?;
+        for t in &mut teams {
+            t.member_ids = self.members(t.id)?;
+        }
+        Ok(teams)
+    }
+
+    async fn save_team(&mut self, t: &Team, now: Timestamp) -> Result<()> {
+        exec(
+            &self.conn,
+            "UPDATE teams SET name = ?3, description = ?4, updated_at = ?5 WHERE workspace_id = ?1 AND id = ?2",
+            params![s(t.workspace_id), s(t.id), t.name.as_str(), t.description, now.0],
+        )?;
+        self.write_members(t)
+    }
+
+    async fn delete_team(&mut self, ws: WorkspaceId, id: TeamId) -> Result<bool> {
+        exec(&self.conn, "DELETE FROM teams WHERE workspace_id = ?1 AND id = ?2", [s(ws), s(id)])
+            .map(|n| n == 1)
+    }
+
+    async fn insert_channel(&mut self, c: &Channel) -> Result<()> {
+        exec(
+            &self.conn,
+            "INSERT INTO channels (id, workspace_id, kind, name, team_id, settings, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+            params![
+                s(c.id),
+                s(c.workspace_id),
+                c.kind.as_str(),
+                c.name.as_str(),
+                opt_s(c.team_id),
+                to_json(&c.settings),
+                c.created_at.0
+            ],
+        )
+        .map(drop)
+    }
+
+    async fn channel(&mut self, ws: WorkspaceId, id: ChannelId, _lock: bool) -> Result<Option<Channel>> {
+        first(
+            &self.conn,
+            &format!("{CHANNEL} WHERE workspace_id = ?1 AND id = ?2"),
+            [s(ws), s(id)],
+            channel_row,
+        )
+    }
+
+    async fn channels(&mut self, ws: WorkspaceId) -> Result<Vec<Channel>> {
+        collect(
+            &self.conn,
+            &format!("{CHANNEL} WHERE workspace_id = ?1 ORDER BY created_at, id"),
+            [s(ws)],
+            channel_row,
+        )
+    }
+
+    async fn save_channel(&mut self, c: &Channel, now: Timestamp) -> Result<()> {
+        exec(
+            &self.conn,
+            "UPDATE channels SET name = ?3, team_id = ?4, settings = ?5, updated_at = ?6 WHERE workspace_id = ?1 AND id = ?2",
+            params![s(c.workspace_id), s(c.id), c.name.as_str(), opt_s(c.team_id), to_json(&c.settings), now.0],
+        )
+        .map(drop)
+    }
+
+    async fn delete_channel(&mut self, ws: WorkspaceId, id: ChannelId) -> Result<bool> {
+        exec(
+            &self.conn,
+            "DELETE FROM contact_identities WHERE workspace_id = ?1 AND channel_id = ?2",
+            [s(ws), s(id)],
+        )?;
+        exec(&self.conn, "DELETE FROM channels WHERE workspace_id = ?1 AND id = ?2", [s(ws), s(id)])
+            .map(|n| n == 1)
+    }
+
+    async fn insert_contact(&mut self, c: &Contact) -> Result<()> {
+        exec(
+            &self.conn,
+            "INSERT INTO contacts (id, workspace_id, name, attributes, tags, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                s(c.id),
+                s(c.workspace_id),
+                c.name.as_ref().map(Name::as_str),
+                to_json(&c.attributes),
+                to_json(&c.tags),
+                c.created_at.0,
+                c.updated_at.0
+            ],
+        )?;
+        self.write_identities(c)
+    }
+
+    async fn contact(&mut self, ws: WorkspaceId, id: ContactId, _lock: bool) -> Result<Option<Contact>> {
+        first(
+            &self.conn,
+            &format!("{CONTACT} WHERE workspace_id = ?1 AND id = ?2"),
+            [s(ws), s(id)],
+            contact_row,
+        )?
+        .map(|c| self.with_identities(c))
+        .transpose()
+    }
+
+    async fn contact_by_identity(
+        &mut self,
+        ws: WorkspaceId,
+        identity: &Identity,
+    ) -> Result<Option<ContactId>> {
+        first(
+            &self.conn,
+            "SELECT contact_id FROM contact_identities WHERE workspace_id = ?1 AND kind = ?2 AND channel_id = ?3 AND value = ?4",
+            params![
+                s(ws),
+                identity.kind(),
+                opt_s(identity.channel_id()).unwrap_or_default(),
+                identity.value()
+            ],
+            |r| uuid_at(r, 0).map(ContactId),
+        )
+    }
+
+    async fn contacts(
+        &mut self,
+        ws: WorkspaceId,
+        f: &ContactFilter,
+        page: PageRequest,
+    ) -> Result<Vec<Contact>> {
+        let mut sql = format!("{CONTACT} WHERE workspace_id = ?");
+        let mut args: Vec<Sql> = vec![Sql::Text(s(ws))];
+        if let Some(q) = &f.query {
+            sql.push_str(
+                " AND (lower(name) LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM contact_identities i \
+                 WHERE i.contact_id = contacts.id AND lower(i.value) LIKE ? ESCAPE '\\'))",
+            );
+            let p = like_pattern(q);
+            args.extend([Sql::Text(p.clone()), Sql::Text(p)]);
+        }
+        if let Some(t) = &f.tag {
+            sql.push_str(" AND EXISTS (SELECT 1 FROM json_each(contacts.tags) WHERE json_each.value = ?)");
+            args.push(Sql::Text(t.to_string()));
+        }
+        if let Some(c) = page.after {
+            sql.push_str(" AND (created_at, id) < (?, ?)");
+            args.extend([Sql::Integer(c.sort), Sql::Text(c.id.to_string())]);
+        }
+        sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ?");
+        args.push(Sql::Integer(i64::from(page.limit) + 1));
+        let rows = collect(&self.conn, &sql, params_from_iter(args), contact_row)?;
+        rows.into_iter().map(|c| self.with_identities(c)).collect()
+    }
+
+    async fn save_contact(&mut self, c: &Contact) -> Result<()> {
+        exec(
+            &self.conn,
+            "UPDATE contacts SET name = ?3, attributes = ?4, tags = ?5, updated_at = ?6 WHERE workspace_id = ?1 AND id = ?2",
+            params![
+                s(c.workspace_id),
+                s(c.id),
+                c.name.as_ref().map(Name::as_str),
+                to_json(&c.attributes),
+                to_json(&c.tags),
+                c.updated_at.0
+            ],
+        )?;
+        self.write_identities(c)
+    }
+
+    async fn delete_contact(&mut self, ws: WorkspaceId, id: ContactId) -> Result<bool> {
+        exec(&self.conn, "DELETE FROM contacts WHERE workspace_id = ?1 AND id = ?2", [s(ws), s(id)])
+            .map(|n| n == 1)
+    }
+
+    async fn count_conversations(
+        &mut self,
+        ws: WorkspaceId,
+        channel: Option<ChannelId>,
+        contact: Option<ContactId>,
+    ) -> Result<i64> {
+        first(
+            &self.conn,
+            "SELECT count(*) FROM conversations WHERE workspace_id = ?1 \
+             AND (?2 IS NULL OR channel_id = ?2) AND (?3 IS NULL OR contact_id = ?3)",
+            params![s(ws), opt_s(channel), opt_s(contact)],
+            |r| r.get(0).map_err(db),
+        )
+        .map(Option::unwrap_or_default)
+    }
+
+    async fn insert_conversation(&mut self, c: &Conversation) -> Result<()> {
+        exec(
+            &self.conn,
+            "INSERT INTO conversations (id, workspace_id, channel_id, contact_id, subject, status, priority, \
+             assignee_id, team_id, tags, created_at, updated_at, last_activity_at, first_response_at, resolved_at, \
+             snoozed_until, message_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+            params![
+                s(c.id), s(c.workspace_id), s(c.channel_id), s(c.contact_id), c.subject, c.status.as_str(),
+                c.priority.as_str(), opt_s(c.assignee_id), opt_s(c.team_id), to_json(&c.tags), c.created_at.0,
+                c.updated_at.0, c.last_activity_at.0, c.first_response_at.map(|t| t.0), c.resolved_at.map(|t| t.0),
+                c.snoozed_until.map(|t| t.0), c.message_count
+            ],
+        )
+        .map(drop)
+    }
+
+    async fn conversation(
+        &mut self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        _lock: bool,
+    ) -> Result<Option<Conversation>> {
+        first(
+            &self.conn,
+            &format!("{CONVERSATION} WHERE workspace_id = ?1 AND id = ?2"),
+            [s(ws), s(id)],
+            conversation_row,
+        )
+    }
+
+    async fn conversations(
+        &mut self,
+        ws: WorkspaceId,
+        f: &ConversationFilter,
+        page: PageRequest,
+    ) -> Result<Vec<Conversation>> {
+        let mut sql = format!("{CONVERSATION} WHERE workspace_id = ?");
+        let mut args: Vec<Sql> = vec![Sql::Text(s(ws))];
+        let mut eq = |col: &str, v: Option<String>| {
+            if let Some(v) = v {
+                sql.push_str(&format!(" AND {col} = ?"));
+                args.push(Sql::Text(v));
+            }
+        };
+        eq("status", f.status.map(|x| x.as_str().to_string()));
+        eq("team_id", opt_s(f.team_id));
+        eq("channel_id", opt_s(f.channel_id));
+        eq("contact_id", opt_s(f.contact_id));
+        eq("priority", f.priority.map(|x| x.as_str().to_string()));
+        match f.assignee_id {
+            Some(Some(a)) => eq("assignee_id", Some(s(a))),
+            Some(None) => sql.push_str(" AND assignee_id IS NULL"),
+            None => {}
+        }
+        if let Some(t) = &f.tag {
+            sql.push_str(
+                " AND EXISTS (SELECT 1 FROM json_each(conversations.tags) WHERE json_each.value = ?)",
+            );
+            args.push(Sql::Text(t.to_string()));
+        }
+        if let Some(c) = page.after {
+            sql.push_str(" AND (last_activity_at, id) < (?, ?)");
+            args.extend([Sql::Integer(c.sort), Sql::Text(c.id.to_string())]);
+        }
+        sql.push_str(" ORDER BY last_activity_at DESC, id DESC LIMIT ?");
+        args.push(Sql::Integer(i64::from(page.limit) + 1));
+        collect(&self.conn, &sql, params_from_iter(args), conversation_row)
+    }
+
+    async fn save_conversation(&mut self, c: &Conversation) -> Result<()> {
+        exec(
+            &self.conn,
+            "UPDATE conversations SET subject = ?3, status = ?4, priority = ?5, assignee_id = ?6, team_id = ?7, \
+             tags = ?8, updated_at = ?9, last_activity_at = ?10, first_response_at = ?11, resolved_at = ?12, \
+             snoozed_until = ?13, message_count = ?14 WHERE workspace_id = ?1 AND id = ?2",
+            params![
+                s(c.workspace_id), s(c.id), c.subject, c.status.as_str(), c.priority.as_str(), opt_s(c.assignee_id),
+                opt_s(c.team_id), to_json(&c.tags), c.updated_at.0, c.last_activity_at.0,
+                c.first_response_at.map(|t| t.0), c.resolved_at.map(|t| t.0), c.snoozed_until.map(|t| t.0),
+                c.message_count
+            ],
+        )
+        .map(drop)
+    }
+
+    async fn insert_message(&mut self, m: &Message) -> Result<bool> {
+        let (sender_type, sender_id) = sender_parts(&m.sender);
+        exec(
+            &self.conn,
+            "INSERT INTO messages (id, workspace_id, conversation_id, kind, sender_type, sender_id, content, \
+             attachments, idempotency_key, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
+             ON CONFLICT DO NOTHING",
+            params![
+                s(m.id),
+                s(m.workspace_id),
+                s(m.conversation_id),
+                m.kind.as_str(),
+                sender_type,
+                opt_s(sender_id),
+                m.content,
+                to_json(&m.attachments),
+                m.idempotency_key,
+                m.created_at.0
+            ],
+        )
+        .map(|n| n == 1)
+    }
+
+    async fn message_by_key(
+        &mut self,
+        ws: WorkspaceId,
+        conv: ConversationId,
+        key: &str,
+    ) -> Result<Option<Message>> {
+        first(
+            &self.conn,
+            &format!("{MESSAGE} WHERE workspace_id = ?1 AND conversation_id = ?2 AND idempotency_key = ?3"),
+            [s(ws), s(conv), key.to_string()],
+            message_row,
+        )
+    }
+
+    async fn messages(
+        &mut self,
+        ws: WorkspaceId,
+        conv: ConversationId,
+        page: PageRequest,
+    ) -> Result<Vec<Message>> {
+        let (sort, id) = page.after.map(|c| (c.sort, c.id.to_string())).unwrap_or((i64::MIN, String::new()));
+        collect(
+            &self.conn,
+            &format!(
+                "{MESSAGE} WHERE workspace_id = ?1 AND conversation_id = ?2 AND (created_at, id) > (?3, ?4) \
+                 ORDER BY created_at, id LIMIT ?5"
+            ),
+            params![s(ws), s(conv), sort, id, page.limit + 1],
+            message_row,
+        )
+    }
+
+    async fn insert_event(&mut self, ws: WorkspaceId, e: &NewEvent, now: Timestamp) -> Result<()> {
+        let (actor_type, actor_id) = actor_parts(&e.actor);
+        exec(
+            &self.conn,
+            "INSERT INTO events (workspace_id, actor_type, actor_id, kind, subject_id, data, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                s(ws),
+                actor_type,
+                actor_id.map(|a| a.to_string()),
+                e.kind,
+                e.subject_id.to_string(),
+                to_json(&e.data),
+                now.0
+            ],
+        )
+        .map(drop)
+    }
+
+    async fn events(&mut self, ws: WorkspaceId, after: i64, limit: u32) -> Result<Vec<Event>> {
+        collect(
+            &self.conn,
+            "SELECT id, workspace_id, actor_type, actor_id, kind, subject_id, data, created_at FROM events \
+             WHERE workspace_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+            params![s(ws), after, limit],
+            |r| {
+                Ok(Event {
+                    id: r.get(0).map_err(db)?,
+                    workspace_id: WorkspaceId(uuid_at(r, 1)?),
+                    actor: actor_from_parts(&text_at(r, 2)?, opt_uuid_at(r, 3)?)?,
+                    kind: text_at(r, 4)?,
+                    subject_id: uuid_at(r, 5)?,
+                    data: json_at(r, 6)?,
+                    created_at: time_at(r, 7)?,
+                })
+            },
+        )
+    }
+}

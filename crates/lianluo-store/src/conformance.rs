@@ -1,0 +1,757 @@
+//! The storage contract: cases every backend must pass, run by each backend's own test binary through
+//! [`conformance_tests!`](crate::conformance_tests). Each case gets a fresh, empty store.
+
+use lianluo_domain::{
+    ChannelId, ContactId, ConversationId, Timestamp, UserId, WorkspaceId,
+    contact::{ContactPatch, Identity, NewContact},
+    conversation::{ConversationPatch, NewConversation, Status},
+    directory::{
+        ApiToken, Channel, ChannelKind, NewChannel, NewTeam, Role, TeamPatch, User, UserPatch, Workspace,
+    },
+    event::Actor,
+    message::{MessageKind, NewMessage, Sender},
+    page::{Cursor, PageRequest},
+    value::{EmailAddress, Name, Tag},
+};
+use serde_json::json;
+
+use crate::{ContactFilter, ConversationFilter, Session, Store, StoreError};
+
+/// Generates one `#[tokio::test]` per conformance case. `$make` is an async expression yielding a fresh
+/// store and a guard that removes its database when dropped.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($make:expr) => {
+        $crate::conformance_tests!(@cases $make;
+            workspaces, users_and_credentials, sessions_expire_and_end, api_tokens_are_revocable,
+            teams_with_members, channels, contacts_and_identities, contact_search_and_pages,
+            conversation_with_first_message_is_atomic, conversation_updates_and_filters,
+            messages_update_their_conversation, idempotent_messages, concurrent_idempotent_messages,
+            tenants_are_isolated, events_record_who_did_what);
+    };
+    (@cases $make:expr; $($case:ident),*) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $case() {
+            let (store, _guard) = $make;
+            $crate::conformance::$case(&store).await;
+        }
+    )*};
+}
+
+const T0: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+
+fn t(minutes: i64) -> Timestamp {
+    Timestamp(T0 + minutes * 60_000)
+}
+
+fn name(s: &str) -> Name {
+    Name::parse(s).unwrap()
+}
+
+fn email(s: &str) -> EmailAddress {
+    EmailAddress::parse(s).unwrap()
+}
+
+fn tag(s: &str) -> Tag {
+    Tag::parse(s).unwrap()
+}
+
+fn text(kind: MessageKind, content: &str) -> NewMessage {
+    NewMessage { kind, content: content.into(), attachments: vec![], idempotency_key: None }
+}
+
+/// A workspace with one admin, one channel and one contact.
+struct Fixture {
+    ws: WorkspaceId,
+    admin: UserId,
+    channel: ChannelId,
+    contact: ContactId,
+}
+
+impl Fixture {
+    fn actor(&self) -> Actor {
+        Actor::User { id: self.admin }
+    }
+}
+
+async fn workspace(store: &dyn Store, slug: &str) -> WorkspaceId {
+    let ws = Workspace { id: WorkspaceId::new(), name: name(slug), slug: slug.into(), created_at: t(0) };
+    store.create_workspace(&ws).await.unwrap();
+    ws.id
+}
+
+async fn user(store: &dyn Store, ws: WorkspaceId, mail: &str, role: Role) -> UserId {
+    let u = User {
+        id: UserId::new(),
+        workspace_id: ws,
+        name: name(mail.split('@').next().unwrap()),
+        email: email(mail),
+        role,
+        active: true,
+        created_at: t(0),
+    };
+    store.create_user(&u, "hash", Actor::System).await.unwrap();
+    u.id
+}
+
+async fn fixture(store: &dyn Store, slug: &str) -> Fixture {
+    let ws = workspace(store, slug).await;
+    let admin = user(store, ws, &format!("admin@{slug}.example"), Role::Admin).await;
+    let actor = Actor::User { id: admin };
+    let channel = store
+        .create_channel(
+            ws,
+            &NewChannel {
+                kind: ChannelKind::WebWidget,
+                name: name("Web shop"),
+                team_id: None,
+                settings: Default::default(),
+            },
+            actor,
+            t(1),
+        )
+        .await
+        .unwrap()
+        .id;
+    let contact = store
+        .create_contact(
+            ws,
+            &NewContact {
+                name: Some(name("王小明")),
+                identities: vec![Identity::Email { value: email(&format!("xiaoming@{slug}.example")) }],
+                ..Default::default()
+            },
+            actor,
+            t(1),
+        )
+        .await
+        .unwrap()
+        .id;
+    Fixture { ws, admin, channel, contact }
+}
+
+async fn conversation(store: &dyn Store, f: &Fixture, at: Timestamp) -> ConversationId {
+    let new = NewConversation {
+        channel_id: f.channel,
+        contact_id: f.contact,
+        subject: None,
+        priority: None,
+        assignee_id: None,
+        team_id: None,
+        tags: vec![],
+        message: None,
+    };
+    store.create_conversation(f.ws, &new, None, f.actor(), at).await.unwrap().0.id
+}
+
+pub async fn workspaces(store: &dyn Store) {
+    let id = workspace(store, "acme").await;
+    assert_eq!(store.get_workspace(id).await.unwrap().slug, "acme");
+    assert_eq!(store.workspace_by_slug("acme").await.unwrap().unwrap().id, id);
+    assert!(store.workspace_by_slug("nope").await.unwrap().is_none());
+    let again =
+        Workspace { id: WorkspaceId::new(), name: name("Other"), slug: "acme".into(), created_at: t(0) };
+    assert!(matches!(store.create_workspace(&again).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(store.get_workspace(WorkspaceId::new()).await, Err(StoreError::NotFound(_))));
+    store.ping().await.unwrap();
+}
+
+pub async fn users_and_credentials(store: &dyn Store) {
+    let ws = workspace(store, "acme").await;
+    let other = workspace(store, "other").await;
+    let a = user(store, ws, "li.na@acme.example", Role::Admin).await;
+    let creds = store.credentials_by_email(&email("LI.NA@acme.example")).await.unwrap().unwrap();
+    assert_eq!((creds.user.id, creds.password_hash.as_str()), (a, "hash"));
+    // Emails are unique across the whole installation.
+    let dup = User {
+        id: UserId::new(),
+        workspace_id: other,
+        name: name("Li Na"),
+        email: email("li.na@acme.example"),
+        role: Role::Agent,
+        active: true,
+        created_at: t(0),
+    };
+    assert!(matches!(store.create_user(&dup, "h", Actor::System).await, Err(StoreError::Conflict(_))));
+    for i in 0..5 {
+        user(store, ws, &format!("agent{i}@acme.example"), Role::Agent).await;
+    }
+    let p1 = store.list_users(ws, PageRequest::new(Some(4), None)).await.unwrap();
+    assert_eq!(p1.items.len(), 4);
+    let cursor = Cursor::decode(p1.next_cursor.as_deref().unwrap()).unwrap();
+    let p2 = store.list_users(ws, PageRequest::new(Some(4), Some(cursor))).await.unwrap();
+    assert_eq!(p2.items.len(), 2);
+    assert!(p2.next_cursor.is_none());
+    let mut all: Vec<_> = p1.items.iter().chain(&p2.items).map(|u| u.id).collect();
+    all.dedup();
+    assert_eq!(all.len(), 6);
+
+    let patch = UserPatch { role: Some(Role::Agent), active: Some(false), ..Default::default() };
+    let u = store.update_user(ws, a, &patch, Actor::System, t(5)).await.unwrap();
+    assert_eq!((u.role, u.active), (Role::Agent, false));
+    assert_eq!(store.get_user(ws, a).await.unwrap(), u);
+    store.set_password(ws, a, "new-hash", Actor::System, t(6)).await.unwrap();
+    let creds = store.credentials_by_email(&email("li.na@acme.example")).await.unwrap().unwrap();
+    assert_eq!(creds.password_hash, "new-hash");
+    assert!(matches!(
+        store.set_password(other, a, "x", Actor::System, t(6)).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+pub async fn sessions_expire_and_end(store: &dyn Store) {
+    let ws = workspace(store, "acme").await;
+    let a = user(store, ws, "a@acme.example", Role::Agent).await;
+    let s = Session {
+        token_hash: "h1".into(),
+        user_id: a,
+        workspace_id: ws,
+        csrf_token: "c1".into(),
+        created_at: t(0),
+        expires_at: t(60),
+    };
+    store.create_session(&s).await.unwrap();
+    let (got, u) = store.session("h1", t(30)).await.unwrap().unwrap();
+    assert_eq!((got, u.id), (s.clone(), a));
+    assert!(store.session("h1", t(61)).await.unwrap().is_none(), "expired");
+    assert!(store.session("nope", t(1)).await.unwrap().is_none());
+    store.delete_session("h1").await.unwrap();
+    assert!(store.session("h1", t(1)).await.unwrap().is_none(), "signed out");
+    // Deactivating a user ends their sessions.
+    store.create_session(&Session { token_hash: "h2".into(), ..s }).await.unwrap();
+    let off = UserPatch { active: Some(false), ..Default::default() };
+    store.update_user(ws, a, &off, Actor::System, t(2)).await.unwrap();
+    assert!(store.session("h2", t(3)).await.unwrap().is_none());
+}
+
+pub async fn api_tokens_are_revocable(store: &dyn Store) {
+    let f = fixture(store, "acme").await;
+    let other = fixture(store, "other").await;
+    let tok = ApiToken {
+        id: lianluo_domain::ApiTokenId::new(),
+        workspace_id: f.ws,
+        name: name("CRM sync"),
+        role: Role::Agent,
+        created_by: f.admin,
+        created_at: t(0),
+        revoked_at: None,
+        prefix: "ll_abcd".into(),
+    };
+    store.create_api_token(&tok, "token-hash", f.actor()).await.unwrap();
+    assert_eq!(store.api_token("token-hash").await.unwrap().unwrap(), tok);
+    assert_eq!(store.list_api_tokens(f.ws).await.unwrap(), vec![tok.clone()]);
+    assert!(store.list_api_tokens(other.ws).await.unwrap().is_empty());
+    let e = store.revoke_api_token(other.ws, tok.id, other.actor(), t(1)).await;
+    assert!(matches!(e, Err(StoreError::NotFound(_))), "another workspace cannot revoke it");
+    store.revoke_api_token(f.ws, tok.id, f.actor(), t(1)).await.unwrap();
+    assert!(store.api_token("token-hash").await.unwrap().is_none());
+    assert_eq!(store.list_api_tokens(f.ws).await.unwrap()[0].revoked_at, Some(t(1)));
+    // A token cannot be made in the name of another workspace's user.
+    let foreign = ApiToken { id: lianluo_domain::ApiTokenId::new(), created_by: other.admin, ..tok };
+    assert!(matches!(store.create_api_token(&foreign, "h2", f.actor()).await, Err(StoreError::Invalid(_))));
+}
+
+pub async fn teams_with_members(store: &dyn Store) {
+    let f = fixture(store, "acme").await;
+    let other = fixture(store, "other").await;
+    let agent = user(store, f.ws, "agent@acme.example", Role::Agent).await;
+    let new =
+        NewTeam { name: name("售后 After-sales"), description: "returns".into(), member_ids: vec![agent] };
+    let team = store.create_team(f.ws, &new, f.actor(), t(1)).await.unwrap();
+    assert_eq!(team.member_ids, vec![agent]);
+    assert_eq!(store.get_team(f.ws, team.id).await.unwrap(), team);
+    assert!(matches!(store.create_team(f.ws, &new, f.actor(), t(1)).await, Err(StoreError::Conflict(_))));
+    let foreign = NewTeam { name: name("X"), description: String::new(), member_ids: vec![other.admin] };
+    assert!(matches!(store.create_team(f.ws, &foreign, f.actor(), t(1)).await, Err(StoreError::Invalid(_))));
+    let patch = TeamPatch { member_ids: Some(vec![f.admin, agent]), ..Default::default() };
+    let team = store.update_team(f.ws, team.id, &patch, f.actor(), t(2)).await.unwrap();
+    assert_eq!(team.member_ids, vec![f.admin, agent]);
+    assert_eq!(store.list_teams(f.ws).await.unwrap(), vec![team.clone()]);
+    assert!(store.list_teams(other.ws).await.unwrap().is_empty());
+    // Deleting a team leaves channels and conversations routed to it without a team.
+    let ch = store
+        .update_channel(
+            f.ws,
+            f.channel,
+            &lianluo_domain::directory::ChannelPatch { team_id: Some(Some(team.id)), ..Default::default() },
+            f.actor(),
+            t(3),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ch.team_id, Some(team.id));
+    let conv = conversation(store, &f, t(4)).await;
+    assert_eq!(
+        store.get_conversation(f.ws, conv).await.unwrap().team_id,
+        Some(team.id),
+        "routed to the channel's team"
+    );
+    store.delete_team(f.ws, team.id, f.actor(), t(5)).await.unwrap();
+    assert!(matches!(store.get_team(f.ws, team.id).await, Err(StoreError::NotFound(_))));
+    assert_eq!(store.get_channel(f.ws, f.channel).await.unwrap().team_id, None);
+    assert_eq!(store.get_conversation(f.ws, conv).await.unwrap().team_id, None);
+}
+
+pub async fn channels(store: &dyn Store) {
+    let f = fixture(store, "acme").await;
+    let new = NewChannel {
+        kind: ChannelKind::Wechat,
+        name: name("微信公众号"),
+        team_id: None,
+        settings: json!({"greeting": "您好"}).as_object().unwrap().clone(),
+    };
+    let ch: Channel = store.create_channel(f.ws, &new, f.actor(), t(1)).await.unwrap();
+    assert_eq!(store.get_channel(f.ws, ch.id).await.unwrap(), ch);
+    assert_eq!(store.list_channels(f.ws).await.unwrap().len(), 2);
+    let bad_team = NewChannel { team_id: Some(lianluo_domain::TeamId::new()), ..new };
+    assert!(matches!(
+        store.create_channel(f.ws, &bad_team, f.actor(), t(1)).await,
+        Err(StoreError::Invalid(_))
+    ));
+    // A channel in use cannot be deleted; an unused one can.
+    conversation(store, &f, t(2)).await;
+    assert!(matches!(
+        store.delete_channel(f.ws, f.channel, f.actor(), t(3)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store.delete_channel(f.ws, ch.id, f.actor(), t(3)).await.unwrap();
+    assert!(matches!(store.get_channel(f.ws, ch.id).await, Err(StoreError::NotFound(_))));
+}
+
+pub async fn contacts_and_identities(store: &dyn Store) {
+    let f = fixture(store, "acme").await;
+    let ext = Identity::External { channel_id: f.channel, value: "shop-user-42".into() };
+    let phone =
+        Identity::Phone { value: lianluo_domain::value::PhoneNumber::parse("+86 138 0000 1111").unwrap() };
+    let new = NewContact {
+        name: Some(name("Emma Li")),
+        identities: vec![ext.clone(), phone.clone()],
+        attributes: json!({"city": "杭州", "vip_level": 2}).as_object().unwrap().clone(),
+        tags: vec![tag("vip")],
+    };
+    let c = store.create_contact(f.ws, &new, f.actor(), t(2)).await.unwrap();
+    assert_eq!(store.get_contact(f.ws, c.id).await.unwrap(), c);
+    assert_eq!(store.find_contact(f.ws, &phone).await.unwrap().unwrap().id, c.id);
+    assert_eq!(
+        store.find_contact(f.ws, &ext).await.unwrap().unwrap().identities,
+        vec![ext.clone(), phone.clone()]
+    );
+    // One identity, one contact.
+    let dup = NewContact { identities: vec![phone.clone()], ..Default::default() };
+    assert!(matches!(store.create_contact(f.ws, &dup, f.actor(), t(3)).await, Err(StoreError::Conflict(_))));
+    // An external id must name a channel of this workspace.
+    let stray = NewContact {
+        identities: vec![Identity::External { channel_id: ChannelId::new(), value: "x".into() }],
+        ..Default::default()
+    };
+    assert!(matches!(store.create_contact(f.ws, &stray, f.actor(), t(3)).await, Err(StoreError::Invalid(_))));
+
+    let patch = ContactPatch {
+        name: Some(None),
+        identities: Some(vec![phone.clone()]),
+        attributes: Some(json!({"vip_level": null, "orders": 3}).as_object().unwrap().clone()),
+        tags: Some(vec![tag("repeat-buyer")]),
+    };
+    let c2 = store.update_contact(f.ws, c.id, &patch, f.actor(), t(4)).await.unwrap();
+    assert_eq!(c2.name, None);
+    assert_eq!(c2.identities, vec![phone.clone()]);
+    assert_eq!(serde_json::Value::Object(c2.attributes.clone()), json!({"city": "杭州", "orders": 3}));
+    assert_eq!(c2.updated_at, t(4));
+    assert!(store.find_contact(f.ws, &ext).await.unwrap().is_none(), "identity released");
+    assert_eq!(store.get_contact(f.ws, c.id).await.unwrap(), c2);
+    // Taking another contact's identity is refused.
+    let steal = ContactPatch { identities: Some(vec![phone]), ..Default::default() };
+    let e = store.update_contact(f.ws, f.contact, &steal, f.actor(), t(5)).await;
+    assert!(matches!(e, Err(StoreError::Conflict(_))));
+    // A contact with conversations stays; one without can be deleted.
+    conversation(store, &f, t(5)).await;
+    assert!(matches!(
+        store.delete_contact(f.ws, f.contact, f.actor(), t(6)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store.delete_contact(f.ws, c.id, f.actor(), t(6)).await.unwrap();
+    assert!(matches!(store.get_contact(f.ws, c.id).await, Err(StoreError::NotFound(_))));
+}
+
+pub async fn contact_search_and_pages(store: &dyn Store) {
+    let f = fixture(store, "acme").await;
+    for i in 0..7 {
+        let new = NewContact {
+            name: Some(name(&format!("Customer {i} 客户"))),
+            identities: vec![Identity::Email { value: email(&format!("c{i}@shop.example")) }],
+            tags: if i % 2 == 0 { vec![tag("vip")] } else { vec![] },
+            ..Default::default()
+        };
+        store.create_contact(f.ws, &new, f.actor(), t(10 + i)).await.unwrap();
+    }
+    let all = ContactFilter::default();
+    let p1 = store.list_contacts(f.ws, &all, PageRequest::new(Some(5), None)).await.unwrap();
+    assert_eq!(p1.items.len(), 5);
+    assert_eq!(p1.items[0].name.as_ref().unwrap().as_str(), "Customer 6 客户", "newest first");
+    let next = Cursor::decode(p1.next_cursor.as_deref().unwrap()).unwrap();
+    let p2 = store.list_contacts(f.ws, &all, PageRequest::new(Some(5), Some(next))).await.unwrap();
+    assert_eq!(p2.items.len(), 3);
+    assert!(p2.next_cursor.is_none());
+
+    let by = |q: &str| ContactFilter { query: Some(q.into()), tag: None };
+    let found = store.list_contacts(f.ws, &by("C3@SHOP"), PageRequest::default()).await.unwrap();
+    assert_eq!(found.items.len(), 1, "search matches identities, ignoring case");
+    let found = store.list_contacts(f.ws, &by("客户"), PageRequest::default()).await.unwrap();
+    assert_eq!(found.items.len(), 7);
+    let found = store.list_contacts(f.ws, &by("100%"), PageRequest::default()).await.unwrap();
+    assert!(found.items.is_empty(), "wildcards in the query are literal");
+    let vip = ContactFilter { query: None, tag: Some(tag("VIP")) };
+    assert_eq!(store.list_contacts(f.ws, &vip, PageRequest::default()).await.unwrap().items.len(), 4);
+}
+
+pub async fn conversation_with_first_message_is_atomic(store: &dyn Store) {
+    let f = fixture(store, "acme").await;
+    let mut new = NewConversation {
+        channel_id: f.channel,
+        contact_id: f.contact,
+        subject: Some("耳机没有声音".into()),
+        priority: None,
+        assignee_id: None,
+        team_id: None,
+        tags: vec![tag("headphones")],
+        message: Some(text(MessageKind::Incoming, "我的耳机左边没有声音")),
+    };
+    let (conv, msg) = store.create_conversation(f.ws, &new, None, f.actor(), t(10)).await.unwrap();
+    let msg = msg.unwrap();
+    assert_eq!(msg.sender, Sender::Contact { id: f.contact });
+    assert_eq!((conv.message_count, conv.status, conv.last_activity_at), (1, Status::Open, t(10)));
+    assert_eq!(store.list_messages(f.ws, conv.id, PageRequest::default()).await.unwrap().items, vec![msg]);
+
+    // A bad reference anywhere writes nothing at all.
+    new.assignee_id = Some(UserId::new());
+    let e = store.create_conversation(f.ws, &new, None, f.actor(), t(11)).await;
+    assert!(matches!(e, Err(StoreError::Invalid(_))));
+    new.assignee_id = None;
+    new.contact_id = ContactId::new();
+    assert!(matches!(
+        store.create_conversation(f.ws, &new, None, f.actor(), t(11)).await,
+        Err(StoreError::Invalid(_))
+    ));
+    let listed =
+        store.list_conversations(f.ws, &ConversationFilter::default(), PageRequest::default()).await.unwrap();
+    assert_eq!(listed.items.len(), 1);
+    let created = store.list_events(f.ws, 0, 1000).await.unwrap();
+    assert_eq!(created.iter().filter(|e| e.kind == "conversation.created").count(), 1);
+}
+
+pub async fn conversation_updates_and_filters(store: &dyn Store) {
+    let f = fixture(store, "acme").await;
+    let agent = user(store, f.ws, "agent@acme.example", Role::Agent).await;
+    let c1 = conversation(store, &f, t(10)).await;
+    let c2 = conversation(store, &f, t(20)).await;
+    let c3 = conversation(store, &f, t(30)).await;
+
+    let assign = ConversationPatch {
+        assignee_id: Some(Some(agent)),
+        priority: Some(lianluo_domain::conversation::Priority::High),
+        tags: Some(vec![tag("refund")]),
+        ..Default::default()
+    };
+    let got = store.update_conversation(f.ws, c1, &assign, f.actor(), t(40)).await.unwrap();
+    assert_eq!(got.assignee_id, Some(agent));
+    let resolve = ConversationPatch { status: Some(Status::Resolved), ..Default::default() };
+    let got = store.update_conversation(f.ws, c2, &resolve, f.actor(), t(41)).await.unwrap();
+    assert_eq!((got.status, got.resolved_at), (Status::Resolved, Some(t(41))));
+    let snooze = ConversationPatch {
+        status: Some(Status::Snoozed),
+        snoozed_until: Some(t(600)),
+        ..Default::default()
+    };
+    let got = store.update_conversation(f.ws, c3, &snooze, f.actor(), t(42)).await.unwrap();
+    assert_eq!(got.snoozed_until, Some(t(600)));
+    let bad = ConversationPatch { assignee_id: Some(Some(UserId::new())), ..Default::default() };
+    assert!(matches!(
+        store.update_conversation(f.ws, c3, &bad, f.actor(), t(43)).await,
+        Err(StoreError::Invalid(_))
+    ));
+
+    let list = |filter: ConversationFilter| async move {
+        store
+            .list_conversations(f.ws, &filter, PageRequest::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|c| c.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(list(ConversationFilter::default()).await, vec![c3, c2, c1], "latest activity first");
+    assert_eq!(
+        list(ConversationFilter { status: Some(Status::Resolved), ..Default::default() }).await,
+        vec![c2]
+    );
+    assert_eq!(
+        list(ConversationFilter { assignee_id: Some(Some(agent)), ..Default::default() }).await,
+        vec![c1]
+    );
+    assert_eq!(
+        list(ConversationFilter { assignee_id: Some(None), ..Default::default() }).await,
+        vec![c3, c2]
+    );
+    assert_eq!(list(ConversationFilter { tag: Some(tag("refund")), ..Default::default() }).await, vec![c1]);
+    assert_eq!(list(ConversationFilter { contact_id: Some(f.contact), ..Default::default() }).await.len(), 3);
+    assert!(
+        list(ConversationFilter { channel_id: Some(ChannelId::new()), ..Default::default() })
+            .await
+            .is_empty()
+    );
+
+    let p = store
+        .list_conversations(f.ws, &ConversationFilter::default(), PageRequest::new(Some(2), None))
+        .await
+        .unwrap();
+    let next = Cursor::decode(p.next_cursor.as_deref().unwrap()).unwrap();
+    let p2 = store
+        .list_conversations(f.ws, &ConversationFilter::default(), PageRequest::new(Some(2), Some(next)))
+        .await;
+    assert_eq!(p2.unwrap().items.iter().map(|c| c.id).collect::<Vec<_>>(), vec![c1]);
+
+    // Reopening clears the resolution time.
+    let reopen = ConversationPatch { status: Some(Status::Open), ..Default::default() };
+    let got = store.update_conversation(f.ws, c2, &reopen, f.actor(), t(50)).await.unwrap();
+    assert_eq!((got.status, got.resolved_at), (Status::Open, None));
+}
+
+pub async fn messages_update_their_conversation(store: &dyn Store) {
+    let f = fixture(store, "acme").await;
+    let c = conversation(store, &f, t(10)).await;
+    let agent = Sender::User { id: f.admin };
+    let customer = Sender::Contact { id: f.contact };
+    store
+        .append_message(f.ws, c, &text(MessageKind::Incoming, "在吗？"), customer, f.actor(), t(11))
+        .await
+        .unwrap();
+    store
+        .append_message(f.ws, c, &text(MessageKind::Note, "VIP customer"), agent, f.actor(), t(12))
+        .await
+        .unwrap();
+    let a = store
+        .append_message(f.ws, c, &text(MessageKind::Outgoing, "您好！"), agent, f.actor(), t(13))
+        .await
+        .unwrap();
+    assert!(a.created);
+    assert_eq!(a.conversation.first_response_at, Some(t(13)), "the first reply, not the note");
+    store
+        .append_message(f.ws, c, &text(MessageKind::Outgoing, "还有问题吗？"), agent, f.actor(), t(14))
+        .await
+        .unwrap();
+    let conv = store.get_conversation(f.ws, c).await.unwrap();
+    assert_eq!((conv.message_count, conv.first_response_at, conv.last_activity_at), (4, Some(t(13)), t(14)));
+
+    // A customer writing to a resolved conversation reopens it.
+    let resolve = ConversationPatch { status: Some(Status::Resolved), ..Default::default() };
+    store.update_conversation(f.ws, c, &resolve, f.actor(), t(15)).await.unwrap();
+    let again = store
+        .append_message(f.ws, c, &text(MessageKind::Incoming, "又坏了"), customer, f.actor(), t(16))
+        .await;
+    assert_eq!(again.unwrap().conversation.status, Status::Open);
+
+    let page = store.list_messages(f.ws, c, PageRequest::new(Some(3), None)).await.unwrap();
+    let contents: Vec<_> = page.items.iter().map(|m| m.content.as_str()).collect();
+    assert_eq!(contents, ["在吗？", "VIP customer", "您好！"], "oldest first");
+    let next = Cursor::decode(page.next_cursor.as_deref().unwrap()).unwrap();
+    let rest = store.list_messages(f.ws, c, PageRequest::new(Some(3), Some(next))).await.unwrap();
+    assert_eq!(rest.items.len(), 2);
+    assert!(matches!(
+        store
+            .append_message(
+                f.ws,
+                ConversationId::new(),
+                &text(MessageKind::Incoming, "x"),
+                customer,
+                f.actor(),
+                t(17)
+            )
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+pub async fn idempotent_messages(store: &dyn Store) {
+    let f = fixture(store, "acme").await;
+    let c = conversation(store, &f, t(10)).await;
+    let customer = Sender::Contact { id: f.contact };
+    let mut m = text(MessageKind::Incoming, "订单什么时候发货？");
+    m.idempotency_key = Some("wx-msg-1001".into());
+    let first = store.append_message(f.ws, c, &m, customer, f.actor(), t(11)).await.unwrap();
+    let second = store.append_message(f.ws, c, &m, customer, f.actor(), t(12)).await.unwrap();
+    assert!(first.created && !second.created);
+    assert_eq!(first.message, second.message);
+    assert_eq!(second.conversation.message_count, 1);
+    let mut changed = m.clone();
+    changed.content = "something else".into();
+    assert!(matches!(
+        store.append_message(f.ws, c, &changed, customer, f.actor(), t(13)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    // Keys are per conversation.
+    let c2 = conversation(store, &f, t(14)).await;
+    assert!(store.append_message(f.ws, c2, &m, customer, f.actor(), t(15)).await.unwrap().created);
+    assert_eq!(store.list_messages(f.ws, c, PageRequest::default()).await.unwrap().items.len(), 1);
+}
+
+pub async fn concurrent_idempotent_messages(store: &dyn Store) {
+    let f = fixture(store, "acme").await;
+    let c = conversation(store, &f, t(10)).await;
+    let customer = Sender::Contact { id: f.contact };
+    let mut m = text(MessageKind::Incoming, "retry storm");
+    m.idempotency_key = Some("same-key".into());
+    let plain = text(MessageKind::Incoming, "distinct");
+    let results = futures_join((0..24).map(|i| {
+        let msg = if i % 2 == 0 { m.clone() } else { plain.clone() };
+        let ws = f.ws;
+        let actor = f.actor();
+        async move { store.append_message(ws, c, &msg, customer, actor, t(11)).await }
+    }))
+    .await;
+    let created = results.iter().filter(|r| matches!(r, Ok(a) if a.created)).count();
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(created, 13, "one keyed message and twelve plain ones");
+    let conv = store.get_conversation(f.ws, c).await.unwrap();
+    assert_eq!(conv.message_count, 13, "no lost updates to the conversation");
+}
+
+/// Awaits all futures concurrently on the current task.
+async fn futures_join<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let futs: Vec<_> = futs.map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = futs.iter().map(|_| None).collect();
+    let mut futs: Vec<_> = futs.into_iter().map(Some).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (slot, fut) in out.iter_mut().zip(futs.iter_mut()) {
+            if let Some(f) = fut {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => {
+                        *slot = Some(v);
+                        *fut = None;
+                    }
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+    })
+    .await;
+    out.into_iter().map(Option::unwrap).collect()
+}
+
+pub async fn tenants_are_isolated(store: &dyn Store) {
+    let a = fixture(store, "acme").await;
+    let b = fixture(store, "bravo").await;
+    let conv = conversation(store, &a, t(10)).await;
+    let team = store
+        .create_team(
+            a.ws,
+            &NewTeam { name: name("A team"), description: String::new(), member_ids: vec![] },
+            a.actor(),
+            t(1),
+        )
+        .await
+        .unwrap();
+    let nf = |r: Result<(), StoreError>, what: &str| {
+        assert!(matches!(r, Err(StoreError::NotFound(_))), "{what}: {r:?}");
+    };
+    // Reads from workspace B of A's rows find nothing.
+    nf(store.get_user(b.ws, a.admin).await.map(drop), "user");
+    nf(store.get_contact(b.ws, a.contact).await.map(drop), "contact");
+    nf(store.get_channel(b.ws, a.channel).await.map(drop), "channel");
+    nf(store.get_team(b.ws, team.id).await.map(drop), "team");
+    nf(store.get_conversation(b.ws, conv).await.map(drop), "conversation");
+    nf(store.list_messages(b.ws, conv, PageRequest::default()).await.map(drop), "messages");
+    let email_a = Identity::Email { value: email("xiaoming@acme.example") };
+    assert!(store.find_contact(b.ws, &email_a).await.unwrap().is_none());
+    // Writes from B to A's rows change nothing.
+    let by = b.actor();
+    nf(
+        store
+            .update_user(b.ws, a.admin, &UserPatch { active: Some(false), ..Default::default() }, by, t(2))
+            .await
+            .map(drop),
+        "update user",
+    );
+    nf(
+        store.update_contact(b.ws, a.contact, &ContactPatch::default(), by, t(2)).await.map(drop),
+        "update contact",
+    );
+    nf(store.delete_contact(b.ws, a.contact, by, t(2)).await, "delete contact");
+    nf(store.update_team(b.ws, team.id, &TeamPatch::default(), by, t(2)).await.map(drop), "update team");
+    nf(store.delete_team(b.ws, team.id, by, t(2)).await, "delete team");
+    nf(store.delete_channel(b.ws, a.channel, by, t(2)).await, "delete channel");
+    let resolve = ConversationPatch { status: Some(Status::Resolved), ..Default::default() };
+    nf(store.update_conversation(b.ws, conv, &resolve, by, t(2)).await.map(drop), "update conversation");
+    let msg = text(MessageKind::Outgoing, "hi");
+    nf(
+        store.append_message(b.ws, conv, &msg, Sender::User { id: b.admin }, by, t(2)).await.map(drop),
+        "append",
+    );
+    // B cannot point its rows at A's.
+    let cross = NewConversation {
+        channel_id: a.channel,
+        contact_id: b.contact,
+        subject: None,
+        priority: None,
+        assignee_id: None,
+        team_id: None,
+        tags: vec![],
+        message: None,
+    };
+    assert!(matches!(
+        store.create_conversation(b.ws, &cross, None, by, t(3)).await,
+        Err(StoreError::Invalid(_))
+    ));
+    let b_conv = conversation(store, &b, t(3)).await;
+    let steal = ConversationPatch {
+        assignee_id: Some(Some(a.admin)),
+        team_id: Some(Some(team.id)),
+        ..Default::default()
+    };
+    assert!(matches!(
+        store.update_conversation(b.ws, b_conv, &steal, by, t(4)).await,
+        Err(StoreError::Invalid(_))
+    ));
+    // Lists hold only the workspace's own rows, and A's rows are untouched.
+    let convs =
+        store.list_conversations(b.ws, &ConversationFilter::default(), PageRequest::default()).await.unwrap();
+    assert_eq!(convs.items.iter().map(|c| c.id).collect::<Vec<_>>(), vec![b_conv]);
+    let contacts =
+        store.list_contacts(b.ws, &ContactFilter::default(), PageRequest::default()).await.unwrap();
+    assert_eq!(contacts.items.iter().map(|c| c.id).collect::<Vec<_>>(), vec![b.contact]);
+    let users = store.list_users(b.ws, PageRequest::default()).await.unwrap();
+    assert_eq!(users.items.iter().map(|u| u.id).collect::<Vec<_>>(), vec![b.admin]);
+    assert!(store.get_user(a.ws, a.admin).await.unwrap().active);
+    assert_eq!(store.get_conversation(a.ws, conv).await.unwrap().status, Status::Open);
+    assert!(store.list_events(b.ws, 0, 1000).await.unwrap().iter().all(|e| e.workspace_id == b.ws));
+}
+
+pub async fn events_record_who_did_what(store: &dyn Store) {
+    let f = fixture(store, "acme").await;
+    let c = conversation(store, &f, t(10)).await;
+    let resolve = ConversationPatch { status: Some(Status::Resolved), ..Default::default() };
+    store.update_conversation(f.ws, c, &resolve, f.actor(), t(11)).await.unwrap();
+    // An update that changes nothing is not an event.
+    store.update_conversation(f.ws, c, &resolve, f.actor(), t(12)).await.unwrap();
+    let events = store.list_events(f.ws, 0, 1000).await.unwrap();
+    let kinds: Vec<_> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "workspace.created",
+            "user.created",
+            "channel.created",
+            "contact.created",
+            "conversation.created",
+            "conversation.updated"
+        ]
+    );
+    let last = events.last().unwrap();
+    assert_eq!((last.actor, last.subject_id, last.created_at), (f.actor(), c.0, t(11)));
+    assert_eq!(last.data, json!({"status": {"from": "open", "to": "resolved"}}));
+    assert!(events.windows(2).all(|w| w[0].id < w[1].id));
+    let after = store.list_events(f.ws, events[3].id, 1000).await.unwrap();
+    assert_eq!(after.len(), 2, "resume after the last event seen");
+}

@@ -1,0 +1,683 @@
+//! The use cases, written once over [`Tx`]: reference checks within the workspace, domain rules,
+//! audit events and idempotency. Every SQL backend gets a [`Store`] by wrapping itself in [`SqlStore`].
+
+use async_trait::async_trait;
+use lianluo_domain::{
+    ApiTokenId, ChannelId, ContactId, ConversationId, DomainError, TeamId, Timestamp, UserId, WorkspaceId,
+    contact::{Contact, ContactPatch, Identity, NewContact},
+    conversation::{self, Conversation, ConversationPatch, NewConversation},
+    directory::{
+        ApiToken, Channel, ChannelPatch, NewChannel, NewTeam, Team, TeamPatch, User, UserPatch, Workspace,
+    },
+    event::{Actor, Event, NewEvent},
+    message::{Message, NewMessage, Sender},
+    page::{Cursor, Page, PageRequest},
+    value::EmailAddress,
+};
+use serde_json::json;
+
+use crate::{
+    Appended, ContactFilter, ConversationFilter, Credentials, Result, Session, Store, StoreError,
+    tx::{Backend, Tx, tx_fn},
+};
+
+/// A [`Store`] built from a SQL backend's primitives.
+pub struct SqlStore<B>(pub B);
+
+macro_rules! write {
+    ($self:ident, |$tx:ident| $body:expr) => {
+        $self.0.write(tx_fn(move |$tx: &mut B::Tx| Box::pin(async move { $body }))).await
+    };
+}
+
+macro_rules! read {
+    ($self:ident, |$tx:ident| $body:expr) => {
+        $self.0.read(tx_fn(move |$tx: &mut B::Tx| Box::pin(async move { $body }))).await
+    };
+}
+
+fn found<T>(v: Option<T>, what: &'static str) -> Result<T> {
+    v.ok_or(StoreError::NotFound(what))
+}
+
+fn invalid(field: impl Into<String>, msg: impl Into<String>) -> StoreError {
+    StoreError::Invalid(DomainError::new(field, msg))
+}
+
+async fn check_user<T: Tx>(tx: &mut T, ws: WorkspaceId, id: UserId, field: &str) -> Result<()> {
+    match tx.user(ws, id, false).await? {
+        Some(u) if u.active => Ok(()),
+        Some(_) => Err(invalid(field, "that user is deactivated")),
+        None => Err(invalid(field, "no such user in this workspace")),
+    }
+}
+
+async fn check_team<T: Tx>(tx: &mut T, ws: WorkspaceId, id: TeamId, field: &str) -> Result<()> {
+    match tx.team(ws, id, false).await? {
+        Some(_) => Ok(()),
+        None => Err(invalid(field, "no such team in this workspace")),
+    }
+}
+
+async fn check_members<T: Tx>(tx: &mut T, ws: WorkspaceId, ids: &[UserId]) -> Result<()> {
+    for (i, id) in ids.iter().enumerate() {
+        if tx.user(ws, *id, false).await?.is_none() {
+            return Err(invalid(format!("member_ids[{i}]"), "no such user in this workspace"));
+        }
+    }
+    Ok(())
+}
+
+/// Checks that every identity is free (or already this contact's) and that channels are in the workspace.
+async fn check_identities<T: Tx>(
+    tx: &mut T,
+    ws: WorkspaceId,
+    ids: &[Identity],
+    owner: Option<ContactId>,
+) -> Result<()> {
+    for (i, identity) in ids.iter().enumerate() {
+        if let Some(ch) = identity.channel_id()
+            && tx.channel(ws, ch, false).await?.is_none()
+        {
+            return Err(invalid(format!("identities[{i}].channel_id"), "no such channel in this workspace"));
+        }
+        if let Some(other) = tx.contact_by_identity(ws, identity).await?
+            && Some(other) != owner
+        {
+            return Err(StoreError::Conflict(format!(
+                "another contact ({other}) already has the {} identity {:?}",
+                identity.kind(),
+                identity.value()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Stores a message (unless its key is taken) and applies it to the conversation.
+async fn append<T: Tx>(
+    tx: &mut T,
+    conv: &mut Conversation,
+    new: NewMessage,
+    sender: Sender,
+    actor: Actor,
+    now: Timestamp,
+) -> Result<(Message, bool)> {
+    let ws = conv.workspace_id;
+    if let Some(key) = &new.idempotency_key
+        && let Some(existing) = tx.message_by_key(ws, conv.id, key).await?
+    {
+        return replay(&new, existing);
+    }
+    let message = new.clone().into_message(ws, conv.id, sender, now);
+    if !tx.insert_message(&message).await? {
+        // A concurrent request with the same key committed first.
+        let key = new.idempotency_key.as_deref().unwrap_or_default();
+        let existing = found(tx.message_by_key(ws, conv.id, key).await?, "message")?;
+        return replay(&new, existing);
+    }
+    let reopened = conversation::apply_message(conv, message.kind, now);
+    tx.save_conversation(conv).await?;
+    tx.insert_event(
+        ws,
+        &NewEvent::new(
+            actor,
+            "message.created",
+            message.id,
+            json!({ "conversation_id": conv.id, "kind": message.kind }),
+        ),
+        now,
+    )
+    .await?;
+    if let Some((from, to)) = reopened {
+        tx.insert_event(
+            ws,
+            &NewEvent::new(
+                actor,
+                "conversation.updated",
+                conv.id,
+                json!({ "status": { "from": from, "to": to } }),
+            ),
+            now,
+        )
+        .await?;
+    }
+    Ok((message, true))
+}
+
+fn replay(new: &NewMessage, existing: Message) -> Result<(Message, bool)> {
+    if new.same_request_as(&existing) {
+        Ok((existing, false))
+    } else {
+        Err(StoreError::Conflict("this idempotency key was already used for a different message".into()))
+    }
+}
+
+#[async_trait]
+impl<B: Backend> Store for SqlStore<B> {
+    fn backend(&self) -> &'static str {
+        self.0.name()
+    }
+
+    async fn ping(&self) -> Result<()> {
+        read!(self, |tx| tx.workspace(WorkspaceId(uuid::Uuid::nil())).await.map(drop))
+    }
+
+    async fn create_workspace(&self, ws: &Workspace) -> Result<()> {
+        let ws = ws.clone();
+        write!(self, |tx| {
+            if tx.workspace_by_slug(&ws.slug).await?.is_some() {
+                return Err(StoreError::Conflict(format!("a workspace with slug {:?} exists", ws.slug)));
+            }
+            tx.insert_workspace(&ws).await?;
+            tx.insert_event(
+                ws.id,
+                &NewEvent::new(Actor::System, "workspace.created", ws.id, json!({})),
+                ws.created_at,
+            )
+            .await
+        })
+    }
+
+    async fn get_workspace(&self, id: WorkspaceId) -> Result<Workspace> {
+        read!(self, |tx| found(tx.workspace(id).await?, "workspace"))
+    }
+
+    async fn workspace_by_slug(&self, slug: &str) -> Result<Option<Workspace>> {
+        let slug = slug.to_string();
+        read!(self, |tx| tx.workspace_by_slug(&slug).await)
+    }
+
+    async fn create_user(&self, user: &User, password_hash: &str, actor: Actor) -> Result<()> {
+        let (user, hash) = (user.clone(), password_hash.to_string());
+        write!(self, |tx| {
+            found(tx.workspace(user.workspace_id).await?, "workspace")?;
+            if tx.credentials_by_email(&user.email).await?.is_some() {
+                return Err(StoreError::Conflict(format!("a user with email {} exists", user.email)));
+            }
+            tx.insert_user(&user, &hash).await?;
+            let data = json!({ "name": user.name, "role": user.role });
+            tx.insert_event(
+                user.workspace_id,
+                &NewEvent::new(actor, "user.created", user.id, data),
+                user.created_at,
+            )
+            .await
+        })
+    }
+
+    async fn get_user(&self, ws: WorkspaceId, id: UserId) -> Result<User> {
+        read!(self, |tx| found(tx.user(ws, id, false).await?, "user"))
+    }
+
+    async fn list_users(&self, ws: WorkspaceId, page: PageRequest) -> Result<Page<User>> {
+        let rows = read!(self, |tx| tx.users(ws, page).await)?;
+        Ok(Page::from_rows(rows, page.limit, |u| Cursor { sort: u.created_at.0, id: u.id.0 }))
+    }
+
+    async fn update_user(
+        &self,
+        ws: WorkspaceId,
+        id: UserId,
+        patch: &UserPatch,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<User> {
+        let patch = patch.clone();
+        write!(self, |tx| {
+            let mut user = found(tx.user(ws, id, true).await?, "user")?;
+            let before = user.clone();
+            patch.apply(&mut user);
+            tx.save_user(&user, now).await?;
+            if !user.active {
+                tx.delete_sessions_of(user.id).await?;
+            }
+            let data = json!({ "name": user.name, "role": user.role, "active": user.active,
+                "previous": { "name": before.name, "role": before.role, "active": before.active } });
+            tx.insert_event(ws, &NewEvent::new(actor, "user.updated", id, data), now).await?;
+            Ok(user)
+        })
+    }
+
+    async fn credentials_by_email(&self, email: &EmailAddress) -> Result<Option<Credentials>> {
+        let email = email.clone();
+        read!(self, |tx| tx.credentials_by_email(&email).await)
+    }
+
+    async fn set_password(
+        &self,
+        ws: WorkspaceId,
+        id: UserId,
+        password_hash: &str,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<()> {
+        let hash = password_hash.to_string();
+        write!(self, |tx| {
+            if !tx.set_password(ws, id, &hash, now).await? {
+                return Err(StoreError::NotFound("user"));
+            }
+            tx.delete_sessions_of(id).await?;
+            tx.insert_event(ws, &NewEvent::new(actor, "user.password_changed", id, json!({})), now).await
+        })
+    }
+
+    async fn create_session(&self, session: &Session) -> Result<()> {
+        let s = session.clone();
+        write!(self, |tx| tx.insert_session(&s).await)
+    }
+
+    async fn session(&self, token_hash: &str, now: Timestamp) -> Result<Option<(Session, User)>> {
+        let hash = token_hash.to_string();
+        read!(self, |tx| Ok(tx.session(&hash, now).await?.filter(|(_, u)| u.active)))
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        let hash = token_hash.to_string();
+        write!(self, |tx| tx.delete_session(&hash).await)
+    }
+
+    async fn create_api_token(&self, token: &ApiToken, token_hash: &str, actor: Actor) -> Result<()> {
+        let (t, hash) = (token.clone(), token_hash.to_string());
+        write!(self, |tx| {
+            check_user(tx, t.workspace_id, t.created_by, "created_by").await?;
+            tx.insert_api_token(&t, &hash).await?;
+            let data = json!({ "name": t.name, "role": t.role });
+            tx.insert_event(
+                t.workspace_id,
+                &NewEvent::new(actor, "api_token.created", t.id, data),
+                t.created_at,
+            )
+            .await
+        })
+    }
+
+    async fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>> {
+        let hash = token_hash.to_string();
+        read!(self, |tx| tx.api_token(&hash).await)
+    }
+
+    async fn list_api_tokens(&self, ws: WorkspaceId) -> Result<Vec<ApiToken>> {
+        read!(self, |tx| tx.api_tokens(ws).await)
+    }
+
+    async fn revoke_api_token(
+        &self,
+        ws: WorkspaceId,
+        id: ApiTokenId,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<()> {
+        write!(self, |tx| {
+            if !tx.revoke_api_token(ws, id, now).await? {
+                return Err(StoreError::NotFound("api token"));
+            }
+            tx.insert_event(ws, &NewEvent::new(actor, "api_token.revoked", id, json!({})), now).await
+        })
+    }
+
+    async fn create_team(
+        &self,
+        ws: WorkspaceId,
+        new: &NewTeam,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Team> {
+        let new = new.clone();
+        write!(self, |tx| {
+            check_members(tx, ws, &new.member_ids).await?;
+            let team = Team {
+                id: TeamId::new(),
+                workspace_id: ws,
+                name: new.name,
+                description: new.description,
+                member_ids: new.member_ids,
+                created_at: now,
+            };
+            if tx.teams(ws).await?.iter().any(|t| t.name == team.name) {
+                return Err(StoreError::Conflict(format!("a team named {:?} exists", team.name.as_str())));
+            }
+            tx.insert_team(&team).await?;
+            let data = json!({ "name": team.name, "member_ids": team.member_ids });
+            tx.insert_event(ws, &NewEvent::new(actor, "team.created", team.id, data), now).await?;
+            Ok(team)
+        })
+    }
+
+    async fn get_team(&self, ws: WorkspaceId, id: TeamId) -> Result<Team> {
+        read!(self, |tx| found(tx.team(ws, id, false).await?, "team"))
+    }
+
+    async fn list_teams(&self, ws: WorkspaceId) -> Result<Vec<Team>> {
+        read!(self, |tx| tx.teams(ws).await)
+    }
+
+    async fn update_team(
+        &self,
+        ws: WorkspaceId,
+        id: TeamId,
+        patch: &TeamPatch,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Team> {
+        let patch = patch.clone();
+        write!(self, |tx| {
+            let mut team = found(tx.team(ws, id, true).await?, "team")?;
+            if let Some(m) = &patch.member_ids {
+                check_members(tx, ws, m).await?;
+            }
+            if let Some(name) = &patch.name
+                && tx.teams(ws).await?.iter().any(|t| &t.name == name && t.id != id)
+            {
+                return Err(StoreError::Conflict(format!("a team named {:?} exists", name.as_str())));
+            }
+            patch.apply(&mut team);
+            tx.save_team(&team, now).await?;
+            let data = json!({ "name": team.name, "member_ids": team.member_ids });
+            tx.insert_event(ws, &NewEvent::new(actor, "team.updated", id, data), now).await?;
+            Ok(team)
+        })
+    }
+
+    async fn delete_team(&self, ws: WorkspaceId, id: TeamId, actor: Actor, now: Timestamp) -> Result<()> {
+        write!(self, |tx| {
+            if !tx.delete_team(ws, id).await? {
+                return Err(StoreError::NotFound("team"));
+            }
+            tx.insert_event(ws, &NewEvent::new(actor, "team.deleted", id, json!({})), now).await
+        })
+    }
+
+    async fn create_channel(
+        &self,
+        ws: WorkspaceId,
+        new: &NewChannel,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Channel> {
+        let new = new.clone();
+        write!(self, |tx| {
+            if let Some(t) = new.team_id {
+                check_team(tx, ws, t, "team_id").await?;
+            }
+            let ch = Channel {
+                id: ChannelId::new(),
+                workspace_id: ws,
+                kind: new.kind,
+                name: new.name,
+                team_id: new.team_id,
+                settings: new.settings,
+                created_at: now,
+            };
+            tx.insert_channel(&ch).await?;
+            let data = json!({ "kind": ch.kind, "name": ch.name, "team_id": ch.team_id });
+            tx.insert_event(ws, &NewEvent::new(actor, "channel.created", ch.id, data), now).await?;
+            Ok(ch)
+        })
+    }
+
+    async fn get_channel(&self, ws: WorkspaceId, id: ChannelId) -> Result<Channel> {
+        read!(self, |tx| found(tx.channel(ws, id, false).await?, "channel"))
+    }
+
+    async fn list_channels(&self, ws: WorkspaceId) -> Result<Vec<Channel>> {
+        read!(self, |tx| tx.channels(ws).await)
+    }
+
+    async fn update_channel(
+        &self,
+        ws: WorkspaceId,
+        id: ChannelId,
+        patch: &ChannelPatch,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Channel> {
+        let patch = patch.clone();
+        write!(self, |tx| {
+            let mut ch = found(tx.channel(ws, id, true).await?, "channel")?;
+            if let Some(Some(t)) = patch.team_id {
+                check_team(tx, ws, t, "team_id").await?;
+            }
+            patch.apply(&mut ch);
+            tx.save_channel(&ch, now).await?;
+            let data = json!({ "name": ch.name, "team_id": ch.team_id });
+            tx.insert_event(ws, &NewEvent::new(actor, "channel.updated", id, data), now).await?;
+            Ok(ch)
+        })
+    }
+
+    async fn delete_channel(
+        &self,
+        ws: WorkspaceId,
+        id: ChannelId,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<()> {
+        write!(self, |tx| {
+            found(tx.channel(ws, id, true).await?, "channel")?;
+            let n = tx.count_conversations(ws, Some(id), None).await?;
+            if n > 0 {
+                return Err(StoreError::Conflict(format!("the channel still has {n} conversations")));
+            }
+            tx.delete_channel(ws, id).await?;
+            tx.insert_event(ws, &NewEvent::new(actor, "channel.deleted", id, json!({})), now).await
+        })
+    }
+
+    async fn create_contact(
+        &self,
+        ws: WorkspaceId,
+        new: &NewContact,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Contact> {
+        let new = new.clone();
+        write!(self, |tx| {
+            check_identities(tx, ws, &new.identities, None).await?;
+            let c = Contact {
+                id: ContactId::new(),
+                workspace_id: ws,
+                name: new.name,
+                identities: new.identities,
+                attributes: new.attributes,
+                tags: new.tags,
+                created_at: now,
+                updated_at: now,
+            };
+            tx.insert_contact(&c).await?;
+            tx.insert_event(ws, &NewEvent::new(actor, "contact.created", c.id, json!({})), now).await?;
+            Ok(c)
+        })
+    }
+
+    async fn get_contact(&self, ws: WorkspaceId, id: ContactId) -> Result<Contact> {
+        read!(self, |tx| found(tx.contact(ws, id, false).await?, "contact"))
+    }
+
+    async fn find_contact(&self, ws: WorkspaceId, identity: &Identity) -> Result<Option<Contact>> {
+        let identity = identity.clone();
+        read!(self, |tx| match tx.contact_by_identity(ws, &identity).await? {
+            Some(id) => tx.contact(ws, id, false).await,
+            None => Ok(None),
+        })
+    }
+
+    async fn list_contacts(
+        &self,
+        ws: WorkspaceId,
+        filter: &ContactFilter,
+        page: PageRequest,
+    ) -> Result<Page<Contact>> {
+        let filter = filter.clone();
+        let rows = read!(self, |tx| tx.contacts(ws, &filter, page).await)?;
+        Ok(Page::from_rows(rows, page.limit, |c| Cursor { sort: c.created_at.0, id: c.id.0 }))
+    }
+
+    async fn update_contact(
+        &self,
+        ws: WorkspaceId,
+        id: ContactId,
+        patch: &ContactPatch,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Contact> {
+        let patch = patch.clone();
+        write!(self, |tx| {
+            let mut c = found(tx.contact(ws, id, true).await?, "contact")?;
+            if let Some(ids) = &patch.identities {
+                check_identities(tx, ws, ids, Some(id)).await?;
+            }
+            let changed: Vec<&str> = [
+                patch.name.as_ref().map(|_| "name"),
+                patch.identities.as_ref().map(|_| "identities"),
+                patch.attributes.as_ref().map(|_| "attributes"),
+                patch.tags.as_ref().map(|_| "tags"),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            patch.apply(&mut c, now)?;
+            tx.save_contact(&c).await?;
+            tx.insert_event(
+                ws,
+                &NewEvent::new(actor, "contact.updated", id, json!({ "fields": changed })),
+                now,
+            )
+            .await?;
+            Ok(c)
+        })
+    }
+
+    async fn delete_contact(
+        &self,
+        ws: WorkspaceId,
+        id: ContactId,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<()> {
+        write!(self, |tx| {
+            found(tx.contact(ws, id, true).await?, "contact")?;
+            let n = tx.count_conversations(ws, None, Some(id)).await?;
+            if n > 0 {
+                return Err(StoreError::Conflict(format!("the contact still has {n} conversations")));
+            }
+            tx.delete_contact(ws, id).await?;
+            tx.insert_event(ws, &NewEvent::new(actor, "contact.deleted", id, json!({})), now).await
+        })
+    }
+
+    async fn create_conversation(
+        &self,
+        ws: WorkspaceId,
+        new: &NewConversation,
+        first_sender: Option<Sender>,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<(Conversation, Option<Message>)> {
+        let new = new.clone();
+        write!(self, |tx| {
+            let channel = tx.channel(ws, new.channel_id, false).await?;
+            let channel =
+                channel.ok_or_else(|| invalid("channel_id", "no such channel in this workspace"))?;
+            if tx.contact(ws, new.contact_id, false).await?.is_none() {
+                return Err(invalid("contact_id", "no such contact in this workspace"));
+            }
+            if let Some(a) = new.assignee_id {
+                check_user(tx, ws, a, "assignee_id").await?;
+            }
+            if let Some(t) = new.team_id {
+                check_team(tx, ws, t, "team_id").await?;
+            }
+            let mut conv = new.into_conversation(ws, channel.team_id, now);
+            tx.insert_conversation(&conv).await?;
+            let data = json!({ "channel_id": conv.channel_id, "contact_id": conv.contact_id,
+                "assignee_id": conv.assignee_id, "team_id": conv.team_id });
+            tx.insert_event(ws, &NewEvent::new(actor, "conversation.created", conv.id, data), now).await?;
+            let message = match new.message {
+                Some(m) => {
+                    let sender = first_sender.unwrap_or(Sender::Contact { id: conv.contact_id });
+                    Some(append(tx, &mut conv, m, sender, actor, now).await?.0)
+                }
+                None => None,
+            };
+            Ok((conv, message))
+        })
+    }
+
+    async fn get_conversation(&self, ws: WorkspaceId, id: ConversationId) -> Result<Conversation> {
+        read!(self, |tx| found(tx.conversation(ws, id, false).await?, "conversation"))
+    }
+
+    async fn list_conversations(
+        &self,
+        ws: WorkspaceId,
+        filter: &ConversationFilter,
+        page: PageRequest,
+    ) -> Result<Page<Conversation>> {
+        let filter = filter.clone();
+        let rows = read!(self, |tx| tx.conversations(ws, &filter, page).await)?;
+        Ok(Page::from_rows(rows, page.limit, |c| Cursor { sort: c.last_activity_at.0, id: c.id.0 }))
+    }
+
+    async fn update_conversation(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        patch: &ConversationPatch,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Conversation> {
+        let patch = patch.clone();
+        write!(self, |tx| {
+            let mut conv = found(tx.conversation(ws, id, true).await?, "conversation")?;
+            if let Some(Some(a)) = patch.assignee_id {
+                check_user(tx, ws, a, "assignee_id").await?;
+            }
+            if let Some(Some(t)) = patch.team_id {
+                check_team(tx, ws, t, "team_id").await?;
+            }
+            let changes = patch.apply(&mut conv, now);
+            if !changes.is_empty() {
+                tx.save_conversation(&conv).await?;
+                tx.insert_event(ws, &NewEvent::new(actor, "conversation.updated", id, changes.into()), now)
+                    .await?;
+            }
+            Ok(conv)
+        })
+    }
+
+    async fn append_message(
+        &self,
+        ws: WorkspaceId,
+        conversation: ConversationId,
+        new: &NewMessage,
+        sender: Sender,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Appended> {
+        let new = new.clone();
+        write!(self, |tx| {
+            let mut conv = found(tx.conversation(ws, conversation, true).await?, "conversation")?;
+            let (message, created) = append(tx, &mut conv, new, sender, actor, now).await?;
+            Ok(Appended { message, conversation: conv, created })
+        })
+    }
+
+    async fn list_messages(
+        &self,
+        ws: WorkspaceId,
+        conversation: ConversationId,
+        page: PageRequest,
+    ) -> Result<Page<Message>> {
+        let rows = read!(self, |tx| {
+            found(tx.conversation(ws, conversation, false).await?, "conversation")?;
+            tx.messages(ws, conversation, page).await
+        })?;
+        Ok(Page::from_rows(rows, page.limit, |m| Cursor { sort: m.created_at.0, id: m.id.0 }))
+    }
+
+    async fn list_events(&self, ws: WorkspaceId, after: i64, limit: u32) -> Result<Vec<Event>> {
+        let limit = limit.clamp(1, 1000);
+        read!(self, |tx| tx.events(ws, after, limit).await)
+    }
+}

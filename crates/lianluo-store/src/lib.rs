@@ -1,0 +1,258 @@
+//! The storage interface: use-case methods every backend implements, and the conformance suite that proves it.
+//!
+//! Every method takes the workspace it acts in; a backend must never read or change a row of another
+//! workspace. Every change writes its audit event in the same transaction as the change itself.
+
+pub mod columns;
+pub mod conformance;
+mod engine;
+mod error;
+pub mod migrate;
+pub mod tx;
+
+pub use engine::SqlStore;
+
+use async_trait::async_trait;
+pub use error::StoreError;
+use lianluo_domain::{
+    ApiTokenId, ChannelId, ContactId, ConversationId, TeamId, Timestamp, UserId, WorkspaceId,
+    contact::{Contact, ContactPatch, Identity, NewContact},
+    conversation::{Conversation, ConversationPatch, NewConversation, Priority, Status},
+    directory::{
+        ApiToken, Channel, ChannelPatch, NewChannel, NewTeam, Team, TeamPatch, User, UserPatch, Workspace,
+    },
+    event::{Actor, Event},
+    message::{Message, NewMessage, Sender},
+    page::{Page, PageRequest},
+    value::{EmailAddress, Tag},
+};
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A signed-in browser session. The token itself is never stored, only its hash.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    pub token_hash: String,
+    pub user_id: UserId,
+    pub workspace_id: WorkspaceId,
+    /// Sent back by the browser in `X-CSRF-Token` on every state-changing request.
+    pub csrf_token: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// A user with the hash of their password, for signing in.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub user: User,
+    pub password_hash: String,
+}
+
+/// Filters for listing conversations.
+#[derive(Debug, Clone, Default)]
+pub struct ConversationFilter {
+    pub status: Option<Status>,
+    /// `Some(None)` lists unassigned conversations.
+    pub assignee_id: Option<Option<UserId>>,
+    pub team_id: Option<TeamId>,
+    pub channel_id: Option<ChannelId>,
+    pub contact_id: Option<ContactId>,
+    pub priority: Option<Priority>,
+    pub tag: Option<Tag>,
+}
+
+/// Filters for listing contacts.
+#[derive(Debug, Clone, Default)]
+pub struct ContactFilter {
+    /// Case-insensitive substring of the name or of any identity (email, phone, external id).
+    pub query: Option<String>,
+    pub tag: Option<Tag>,
+}
+
+/// The result of posting a message: stored now, or found stored under the same idempotency key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Appended {
+    pub message: Message,
+    pub conversation: Conversation,
+    /// False when an earlier message with the same idempotency key was returned instead.
+    pub created: bool,
+}
+
+/// The storage interface. See the module documentation for the invariants.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Short name of the backend (`sqlite`, `postgres`), for logs and `/readyz`.
+    fn backend(&self) -> &'static str;
+
+    /// Checks that the database answers.
+    async fn ping(&self) -> Result<()>;
+
+    // Workspaces.
+    async fn create_workspace(&self, ws: &Workspace) -> Result<()>;
+    async fn get_workspace(&self, id: WorkspaceId) -> Result<Workspace>;
+    async fn workspace_by_slug(&self, slug: &str) -> Result<Option<Workspace>>;
+
+    // Users and authentication.
+    async fn create_user(&self, user: &User, password_hash: &str, actor: Actor) -> Result<()>;
+    async fn get_user(&self, ws: WorkspaceId, id: UserId) -> Result<User>;
+    async fn list_users(&self, ws: WorkspaceId, page: PageRequest) -> Result<Page<User>>;
+    async fn update_user(
+        &self,
+        ws: WorkspaceId,
+        id: UserId,
+        patch: &UserPatch,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<User>;
+    /// Finds a user by sign-in email, across workspaces (emails are unique installation-wide).
+    async fn credentials_by_email(&self, email: &EmailAddress) -> Result<Option<Credentials>>;
+    async fn set_password(
+        &self,
+        ws: WorkspaceId,
+        id: UserId,
+        password_hash: &str,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<()>;
+    async fn create_session(&self, session: &Session) -> Result<()>;
+    /// The live session with this token hash and its (active) user.
+    async fn session(&self, token_hash: &str, now: Timestamp) -> Result<Option<(Session, User)>>;
+    async fn delete_session(&self, token_hash: &str) -> Result<()>;
+    async fn create_api_token(&self, token: &ApiToken, token_hash: &str, actor: Actor) -> Result<()>;
+    /// The unrevoked token with this hash.
+    async fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>>;
+    async fn list_api_tokens(&self, ws: WorkspaceId) -> Result<Vec<ApiToken>>;
+    async fn revoke_api_token(
+        &self,
+        ws: WorkspaceId,
+        id: ApiTokenId,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<()>;
+
+    // Teams.
+    async fn create_team(&self, ws: WorkspaceId, new: &NewTeam, actor: Actor, now: Timestamp)
+    -> Result<Team>;
+    async fn get_team(&self, ws: WorkspaceId, id: TeamId) -> Result<Team>;
+    async fn list_teams(&self, ws: WorkspaceId) -> Result<Vec<Team>>;
+    async fn update_team(
+        &self,
+        ws: WorkspaceId,
+        id: TeamId,
+        patch: &TeamPatch,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Team>;
+    async fn delete_team(&self, ws: WorkspaceId, id: TeamId, actor: Actor, now: Timestamp) -> Result<()>;
+
+    // Channels.
+    async fn create_channel(
+        &self,
+        ws: WorkspaceId,
+        new: &NewChannel,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Channel>;
+    async fn get_channel(&self, ws: WorkspaceId, id: ChannelId) -> Result<Channel>;
+    async fn list_channels(&self, ws: WorkspaceId) -> Result<Vec<Channel>>;
+    async fn update_channel(
+        &self,
+        ws: WorkspaceId,
+        id: ChannelId,
+        patch: &ChannelPatch,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Channel>;
+    /// Fails with `Conflict` while conversations still use the channel.
+    async fn delete_channel(
+        &self,
+        ws: WorkspaceId,
+        id: ChannelId,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<()>;
+
+    // Contacts.
+    /// Fails with `Conflict` if another contact of the workspace already has one of the identities.
+    async fn create_contact(
+        &self,
+        ws: WorkspaceId,
+        new: &NewContact,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Contact>;
+    async fn get_contact(&self, ws: WorkspaceId, id: ContactId) -> Result<Contact>;
+    async fn find_contact(&self, ws: WorkspaceId, identity: &Identity) -> Result<Option<Contact>>;
+    /// Ordered by creation, newest first.
+    async fn list_contacts(
+        &self,
+        ws: WorkspaceId,
+        filter: &ContactFilter,
+        page: PageRequest,
+    ) -> Result<Page<Contact>>;
+    async fn update_contact(
+        &self,
+        ws: WorkspaceId,
+        id: ContactId,
+        patch: &ContactPatch,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Contact>;
+    /// Fails with `Conflict` while the contact has conversations.
+    async fn delete_contact(
+        &self,
+        ws: WorkspaceId,
+        id: ContactId,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<()>;
+
+    // Conversations and messages.
+    /// Creates the conversation and, if given, its first message, in one transaction.
+    async fn create_conversation(
+        &self,
+        ws: WorkspaceId,
+        new: &NewConversation,
+        first_sender: Option<Sender>,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<(Conversation, Option<Message>)>;
+    async fn get_conversation(&self, ws: WorkspaceId, id: ConversationId) -> Result<Conversation>;
+    /// Ordered by last activity, newest first.
+    async fn list_conversations(
+        &self,
+        ws: WorkspaceId,
+        filter: &ConversationFilter,
+        page: PageRequest,
+    ) -> Result<Page<Conversation>>;
+    async fn update_conversation(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        patch: &ConversationPatch,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Conversation>;
+    /// Appends a message. With an idempotency key already used in this conversation, returns the stored
+    /// message (`created: false`) if the request is the same, or `Conflict` if it differs.
+    async fn append_message(
+        &self,
+        ws: WorkspaceId,
+        conversation: ConversationId,
+        new: &NewMessage,
+        sender: Sender,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Appended>;
+    /// Oldest first, so a thread reads top to bottom.
+    async fn list_messages(
+        &self,
+        ws: WorkspaceId,
+        conversation: ConversationId,
+        page: PageRequest,
+    ) -> Result<Page<Message>>;
+
+    // The audit log.
+    /// Events with an id greater than `after`, oldest first.
+    async fn list_events(&self, ws: WorkspaceId, after: i64, limit: u32) -> Result<Vec<Event>>;
+}

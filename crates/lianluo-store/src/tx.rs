@@ -1,0 +1,192 @@
+//! What a SQL backend implements: row primitives inside one transaction, and a way to run a
+//! transaction. The use cases in `engine` are written once on top of these.
+
+use std::{future::Future, pin::Pin};
+
+use lianluo_domain::{
+    ApiTokenId, ChannelId, ContactId, ConversationId, TeamId, Timestamp, UserId, WorkspaceId,
+    contact::{Contact, Identity},
+    conversation::Conversation,
+    directory::{ApiToken, Channel, Team, User, Workspace},
+    event::{Event, NewEvent},
+    message::Message,
+    page::PageRequest,
+    value::EmailAddress,
+};
+
+use crate::{ContactFilter, ConversationFilter, Credentials, Result, Session};
+
+/// Row primitives in one transaction. Every method that takes a workspace filters by it.
+/// Lists return up to `page.limit + 1` rows so the caller can tell whether there is a next page.
+/// `lock` asks the backend to lock the row until the transaction ends (`SELECT … FOR UPDATE`).
+pub trait Tx: Send {
+    fn insert_workspace(&mut self, ws: &Workspace) -> impl Future<Output = Result<()>> + Send;
+    fn workspace(&mut self, id: WorkspaceId) -> impl Future<Output = Result<Option<Workspace>>> + Send;
+    fn workspace_by_slug(&mut self, slug: &str) -> impl Future<Output = Result<Option<Workspace>>> + Send;
+
+    fn insert_user(&mut self, user: &User, password_hash: &str) -> impl Future<Output = Result<()>> + Send;
+    fn user(
+        &mut self,
+        ws: WorkspaceId,
+        id: UserId,
+        lock: bool,
+    ) -> impl Future<Output = Result<Option<User>>> + Send;
+    fn users(&mut self, ws: WorkspaceId, page: PageRequest)
+    -> impl Future<Output = Result<Vec<User>>> + Send;
+    fn save_user(&mut self, user: &User, now: Timestamp) -> impl Future<Output = Result<()>> + Send;
+    fn credentials_by_email(
+        &mut self,
+        email: &EmailAddress,
+    ) -> impl Future<Output = Result<Option<Credentials>>> + Send;
+    fn set_password(
+        &mut self,
+        ws: WorkspaceId,
+        id: UserId,
+        hash: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    /// Signs the user out everywhere (after a password change or deactivation).
+    fn delete_sessions_of(&mut self, user: UserId) -> impl Future<Output = Result<()>> + Send;
+
+    fn insert_session(&mut self, s: &Session) -> impl Future<Output = Result<()>> + Send;
+    fn session(
+        &mut self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Option<(Session, User)>>> + Send;
+    fn delete_session(&mut self, token_hash: &str) -> impl Future<Output = Result<()>> + Send;
+
+    fn insert_api_token(&mut self, t: &ApiToken, hash: &str) -> impl Future<Output = Result<()>> + Send;
+    fn api_token(&mut self, hash: &str) -> impl Future<Output = Result<Option<ApiToken>>> + Send;
+    fn api_tokens(&mut self, ws: WorkspaceId) -> impl Future<Output = Result<Vec<ApiToken>>> + Send;
+    /// Returns false when no unrevoked token with this id is in the workspace.
+    fn revoke_api_token(
+        &mut self,
+        ws: WorkspaceId,
+        id: ApiTokenId,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Inserts the team and its members.
+    fn insert_team(&mut self, t: &Team) -> impl Future<Output = Result<()>> + Send;
+    fn team(
+        &mut self,
+        ws: WorkspaceId,
+        id: TeamId,
+        lock: bool,
+    ) -> impl Future<Output = Result<Option<Team>>> + Send;
+    fn teams(&mut self, ws: WorkspaceId) -> impl Future<Output = Result<Vec<Team>>> + Send;
+    /// Updates the team and replaces its members.
+    fn save_team(&mut self, t: &Team, now: Timestamp) -> impl Future<Output = Result<()>> + Send;
+    /// Deletes the team; conversations and channels routed to it keep no team.
+    fn delete_team(&mut self, ws: WorkspaceId, id: TeamId) -> impl Future<Output = Result<bool>> + Send;
+
+    fn insert_channel(&mut self, c: &Channel) -> impl Future<Output = Result<()>> + Send;
+    fn channel(
+        &mut self,
+        ws: WorkspaceId,
+        id: ChannelId,
+        lock: bool,
+    ) -> impl Future<Output = Result<Option<Channel>>> + Send;
+    fn channels(&mut self, ws: WorkspaceId) -> impl Future<Output = Result<Vec<Channel>>> + Send;
+    fn save_channel(&mut self, c: &Channel, now: Timestamp) -> impl Future<Output = Result<()>> + Send;
+    fn delete_channel(&mut self, ws: WorkspaceId, id: ChannelId)
+    -> impl Future<Output = Result<bool>> + Send;
+
+    /// Inserts the contact and its identities.
+    fn insert_contact(&mut self, c: &Contact) -> impl Future<Output = Result<()>> + Send;
+    fn contact(
+        &mut self,
+        ws: WorkspaceId,
+        id: ContactId,
+        lock: bool,
+    ) -> impl Future<Output = Result<Option<Contact>>> + Send;
+    fn contact_by_identity(
+        &mut self,
+        ws: WorkspaceId,
+        identity: &Identity,
+    ) -> impl Future<Output = Result<Option<ContactId>>> + Send;
+    fn contacts(
+        &mut self,
+        ws: WorkspaceId,
+        filter: &ContactFilter,
+        page: PageRequest,
+    ) -> impl Future<Output = Result<Vec<Contact>>> + Send;
+    /// Updates the contact and replaces its identities.
+    fn save_contact(&mut self, c: &Contact) -> impl Future<Output = Result<()>> + Send;
+    fn delete_contact(&mut self, ws: WorkspaceId, id: ContactId)
+    -> impl Future<Output = Result<bool>> + Send;
+
+    /// Counts conversations that use a channel or a contact.
+    fn count_conversations(
+        &mut self,
+        ws: WorkspaceId,
+        channel: Option<ChannelId>,
+        contact: Option<ContactId>,
+    ) -> impl Future<Output = Result<i64>> + Send;
+    fn insert_conversation(&mut self, c: &Conversation) -> impl Future<Output = Result<()>> + Send;
+    fn conversation(
+        &mut self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        lock: bool,
+    ) -> impl Future<Output = Result<Option<Conversation>>> + Send;
+    fn conversations(
+        &mut self,
+        ws: WorkspaceId,
+        filter: &ConversationFilter,
+        page: PageRequest,
+    ) -> impl Future<Output = Result<Vec<Conversation>>> + Send;
+    fn save_conversation(&mut self, c: &Conversation) -> impl Future<Output = Result<()>> + Send;
+
+    /// Inserts the message; returns false, writing nothing, if its idempotency key is taken.
+    fn insert_message(&mut self, m: &Message) -> impl Future<Output = Result<bool>> + Send;
+    fn message_by_key(
+        &mut self,
+        ws: WorkspaceId,
+        conversation: ConversationId,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<Message>>> + Send;
+    fn messages(
+        &mut self,
+        ws: WorkspaceId,
+        conversation: ConversationId,
+        page: PageRequest,
+    ) -> impl Future<Output = Result<Vec<Message>>> + Send;
+
+    fn insert_event(
+        &mut self,
+        ws: WorkspaceId,
+        e: &NewEvent,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<()>> + Send;
+    fn events(
+        &mut self,
+        ws: WorkspaceId,
+        after: i64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Event>>> + Send;
+}
+
+/// A future borrowing the transaction.
+pub type TxFuture<'a, R> = Pin<Box<dyn Future<Output = Result<R>> + Send + 'a>>;
+/// A unit of work to run inside one transaction.
+pub type TxFn<T, R> = Box<dyn for<'a> FnOnce(&'a mut T) -> TxFuture<'a, R> + Send>;
+
+/// Boxes a closure as a [`TxFn`], helping the compiler see that it works for any borrow of the transaction.
+pub fn tx_fn<T, R, F>(f: F) -> TxFn<T, R>
+where
+    F: for<'a> FnOnce(&'a mut T) -> TxFuture<'a, R> + Send + 'static,
+{
+    Box::new(f)
+}
+
+/// How a backend runs units of work: writes commit (or roll back on error) atomically; reads see
+/// everything committed before they start.
+#[async_trait::async_trait]
+pub trait Backend: Send + Sync + 'static {
+    type Tx: Tx;
+    fn name(&self) -> &'static str;
+    async fn write<R: Send + 'static>(&self, f: TxFn<Self::Tx, R>) -> Result<R>;
+    async fn read<R: Send + 'static>(&self, f: TxFn<Self::Tx, R>) -> Result<R>;
+}
