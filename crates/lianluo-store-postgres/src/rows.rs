@@ -1,0 +1,842 @@
+//! The row primitives in SQL for PostgreSQL.
+
+use deadpool_postgres::Object;
+use lianluo_domain::{
+    ApiTokenId, ChannelId, ContactId, ConversationId, MessageId, TeamId, Timestamp, UserId, WorkspaceId,
+    contact::{Contact, Identity},
+    conversation::{Conversation, Priority, Status},
+    directory::{ApiToken, Channel, ChannelKind, Role, Team, User, Workspace},
+    event::{Event, NewEvent},
+    message::{Message, MessageKind},
+    page::PageRequest,
+    value::{EmailAddress, Name},
+};
+use lianluo_store::{
+    ContactFilter, ConversationFilter, Credentials, Result, Session, StoreError,
+    columns::{actor_from_parts, actor_parts, corrupt, parse_stored, sender_from_parts, sender_parts},
+    tx::Tx,
+};
+use serde::{Serialize, de::DeserializeOwned};
+use tokio_postgres::{
+    Row,
+    error::SqlState,
+    types::{Json, ToSql},
+};
+use uuid::Uuid;
+
+type Param = Box<dyn ToSql + Sync + Send>;
+
+/// One pooled connection inside a transaction. Dropped before the transaction ended (a panic), the
+/// connection is closed rather than returned to the pool.
+pub struct PgTx {
+    client: Option<Object>,
+}
+
+impl PgTx {
+    pub(crate) fn new(client: Object) -> Self {
+        Self { client: Some(client) }
+    }
+
+    pub(crate) fn client(&self) -> &Object {
+        self.client.as_ref().expect("connection present until the transaction ends")
+    }
+
+    /// Marks the transaction as committed or rolled back: the connection may go back to the pool.
+    pub(crate) fn finished(&mut self) {
+        drop(self.client.take());
+    }
+
+    async fn all(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
+        let stmt = self.client().prepare_cached(sql).await.map_err(db)?;
+        self.client().query(&stmt, params).await.map_err(db)
+    }
+
+    async fn one(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Option<Row>> {
+        Ok(self.all(sql, params).await?.into_iter().next())
+    }
+
+    async fn exec(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
+        let stmt = self.client().prepare_cached(sql).await.map_err(db)?;
+        self.client().execute(&stmt, params).await.map_err(db)
+    }
+}
+
+impl Drop for PgTx {
+    fn drop(&mut self) {
+        if let Some(obj) = self.client.take() {
+            drop(Object::take(obj));
+        }
+    }
+}
+
+pub(crate) fn db(e: tokio_postgres::Error) -> StoreError {
+    match e.code() {
+        Some(c) if *c == SqlState::UNIQUE_VIOLATION || *c == SqlState::FOREIGN_KEY_VIOLATION => {
+            StoreError::Conflict(
+                e.as_db_error().map(|d| d.message().to_string()).unwrap_or_else(|| e.to_string()),
+            )
+        }
+        _ => StoreError::Backend(e.to_string()),
+    }
+}
+
+fn get<'a, T: tokio_postgres::types::FromSql<'a>>(r: &'a Row, i: usize) -> Result<T> {
+    r.try_get(i).map_err(db)
+}
+
+fn name_at(r: &Row, i: usize) -> Result<Name> {
+    Name::parse(&get::<String>(r, i)?).map_err(|_| corrupt("name"))
+}
+
+fn time_at(r: &Row, i: usize) -> Result<Timestamp> {
+    get::<i64>(r, i).map(Timestamp)
+}
+
+fn opt_time_at(r: &Row, i: usize) -> Result<Option<Timestamp>> {
+    get::<Option<i64>>(r, i).map(|t| t.map(Timestamp))
+}
+
+fn json_at<T: DeserializeOwned>(r: &Row, i: usize) -> Result<T> {
+    serde_json::from_value(get::<serde_json::Value>(r, i)?).map_err(|_| corrupt("json"))
+}
+
+fn js<T: Serialize>(v: &T) -> Json<serde_json::Value> {
+    Json(serde_json::to_value(v).unwrap_or(serde_json::Value::Null))
+}
+
+fn like_pattern(q: &str) -> String {
+    let mut p = String::from("%");
+    for c in q.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+fn lock(sql: String, lock: bool) -> String {
+    if lock { sql + " FOR UPDATE" } else { sql }
+}
+
+fn channel_key(ch: Option<ChannelId>) -> String {
+    ch.map(|c| c.to_string()).unwrap_or_default()
+}
+
+const WORKSPACE: &str = "SELECT id, name, slug, created_at FROM workspaces";
+fn workspace_row(r: &Row) -> Result<Workspace> {
+    Ok(Workspace {
+        id: WorkspaceId(get(r, 0)?),
+        name: name_at(r, 1)?,
+        slug: get(r, 2)?,
+        created_at: time_at(r, 3)?,
+    })
+}
+
+const USER: &str = "SELECT id, workspace_id, name, email, role, active, created_at, password_hash FROM users";
+fn user_row(r: &Row) -> Result<User> {
+    Ok(User {
+        id: UserId(get(r, 0)?),
+        workspace_id: WorkspaceId(get(r, 1)?),
+        name: name_at(r, 2)?,
+        email: EmailAddress::parse(&get::<String>(r, 3)?).map_err(|_| corrupt("email"))?,
+        role: parse_stored("role", Role::parse(&get::<String>(r, 4)?))?,
+        active: get(r, 5)?,
+        created_at: time_at(r, 6)?,
+    })
+}
+
+const TOKEN: &str =
+    "SELECT id, workspace_id, name, role, created_by, created_at, revoked_at, prefix FROM api_tokens";
+fn token_row(r: &Row) -> Result<ApiToken> {
+    Ok(ApiToken {
+        id: ApiTokenId(get(r, 0)?),
+        workspace_id: WorkspaceId(get(r, 1)?),
+        name: name_at(r, 2)?,
+        role: parse_stored("role", Role::parse(&get::<String>(r, 3)?))?,
+        created_by: UserId(get(r, 4)?),
+        created_at: time_at(r, 5)?,
+        revoked_at: opt_time_at(r, 6)?,
+        prefix: get(r, 7)?,
+    })
+}
+
+const TEAM: &str = "SELECT id, workspace_id, name, description, created_at FROM teams";
+fn team_row(r: &Row) -> Result<Team> {
+    Ok(Team {
+        id: TeamId(get(r, 0)?),
+        workspace_id: WorkspaceId(get(r, 1)?),
+        name: name_at(r, 2)?,
+        description: get(r, 3)?,
+        member_ids: Vec::new(),
+        created_at: time_at(r, 4)?,
+    })
+}
+
+const CHANNEL: &str = "SELECT id, workspace_id, kind, name, team_id, settings, created_at FROM channels";
+fn channel_row(r: &Row) -> Result<Channel> {
+    Ok(Channel {
+        id: ChannelId(get(r, 0)?),
+        workspace_id: WorkspaceId(get(r, 1)?),
+        kind: parse_stored("channel kind", ChannelKind::parse(&get::<String>(r, 2)?))?,
+        name: name_at(r, 3)?,
+        team_id: get::<Option<Uuid>>(r, 4)?.map(TeamId),
+        settings: json_at(r, 5)?,
+        created_at: time_at(r, 6)?,
+    })
+}
+
+const CONTACT: &str = "SELECT id, workspace_id, name, attributes, tags, created_at, updated_at FROM contacts";
+fn contact_row(r: &Row) -> Result<Contact> {
+    Ok(Contact {
+        id: ContactId(get(r, 0)?),
+        workspace_id: WorkspaceId(get(r, 1)?),
+        name: get::<Option<String>>(r, 2)?
+            .map(|n| Name::parse(&n).map_err(|_| corrupt("name")))
+            .transpose()?,
+        identities: Vec::new(),
+        attributes: json_at(r, 3)?,
+        tags: json_at(r, 4)?,
+        created_at: time_at(r, 5)?,
+        updated_at: time_at(r, 6)?,
+    })
+}
+
+const CONVERSATION: &str = "SELECT id, workspace_id, channel_id, contact_id, subject, status, priority, \
+    assignee_id, team_id, tags, created_at, updated_at, last_activity_at, first_response_at, resolved_at, \
+    snoozed_until, message_count FROM conversations";
+fn conversation_row(r: &Row) -> Result<Conversation> {
+    Ok(Conversation {
+        id: ConversationId(get(r, 0)?),
+        workspace_id: WorkspaceId(get(r, 1)?),
+        channel_id: ChannelId(get(r, 2)?),
+        contact_id: ContactId(get(r, 3)?),
+        subject: get(r, 4)?,
+        status: parse_stored("status", Status::parse(&get::<String>(r, 5)?))?,
+        priority: parse_stored("priority", Priority::parse(&get::<String>(r, 6)?))?,
+        assignee_id: get::<Option<Uuid>>(r, 7)?.map(UserId),
+        team_id: get::<Option<Uuid>>(r, 8)?.map(TeamId),
+        tags: json_at(r, 9)?,
+        created_at: time_at(r, 10)?,
+        updated_at: time_at(r, 11)?,
+        last_activity_at: time_at(r, 12)?,
+        first_response_at: opt_time_at(r, 13)?,
+        resolved_at: opt_time_at(r, 14)?,
+        snoozed_until: opt_time_at(r, 15)?,
+        message_count: get(r, 16)?,
+    })
+}
+
+const MESSAGE: &str = "SELECT id, workspace_id, conversation_id, kind, sender_type, sender_id, content, \
+    attachments, idempotency_key, created_at FROM messages";
+fn message_row(r: &Row) -> Result<Message> {
+    Ok(Message {
+        id: MessageId(get(r, 0)?),
+        workspace_id: WorkspaceId(get(r, 1)?),
+        conversation_id: ConversationId(get(r, 2)?),
+        kind: parse_stored("message kind", MessageKind::parse(&get::<String>(r, 3)?))?,
+        sender: sender_from_parts(&get::<String>(r, 4)?, get(r, 5)?)?,
+        content: get(r, 6)?,
+        attachments: json_at(r, 7)?,
+        idempotency_key: get(r, 8)?,
+        created_at: time_at(r, 9)?,
+    })
+}
+
+fn identity_row(r: &Row, offset: usize) -> Result<Identity> {
+    let ch: String = get(r, offset + 1)?;
+    let ch =
+        if ch.is_empty() { None } else { Some(ChannelId(Uuid::parse_str(&ch).map_err(|_| corrupt("id"))?)) };
+    parse_stored(
+        "identity",
+        Identity::from_parts(&get::<String>(r, offset)?, ch, &get::<String>(r, offset + 2)?),
+    )
+}
+
+impl PgTx {
+    async fn members(&self, teams: &[Uuid]) -> Result<Vec<(Uuid, UserId)>> {
+        let rows = self
+            .all("SELECT team_id, user_id FROM team_members WHERE team_id = ANY($1) ORDER BY team_id, position", &[&teams])
+            .await?;
+        rows.iter().map(|r| Ok((get(r, 0)?, UserId(get(r, 1)?)))).collect()
+    }
+
+    async fn with_members(&self, mut teams: Vec<Team>) -> Result<Vec<Team>> {
+        let ids: Vec<Uuid> = teams.iter().map(|t| t.id.0).collect();
+        for (team, user) in self.members(&ids).await? {
+            if let Some(t) = teams.iter_mut().find(|t| t.id.0 == team) {
+                t.member_ids.push(user);
+            }
+        }
+        Ok(teams)
+    }
+
+    async fn write_members(&self, t: &Team) -> Result<()> {
+        self.exec("DELETE FROM team_members WHERE team_id = $1", &[&t.id.0]).await?;
+        for (i, m) in t.member_ids.iter().enumerate() {
+            self.exec(
+                "INSERT INTO team_members (team_id, user_id, workspace_id, position) VALUES ($1, $2, $3, $4)",
+                &[&t.id.0, &m.0, &t.workspace_id.0, &(i as i32)],
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn with_identities(&self, mut contacts: Vec<Contact>) -> Result<Vec<Contact>> {
+        let ids: Vec<Uuid> = contacts.iter().map(|c| c.id.0).collect();
+        let rows = self
+            .all(
+                "SELECT contact_id, kind, channel_id, value FROM contact_identities WHERE contact_id = ANY($1) \
+                 ORDER BY contact_id, position",
+                &[&ids],
+            )
+            .await?;
+        for r in &rows {
+            let owner: Uuid = get(r, 0)?;
+            let identity = identity_row(r, 1)?;
+            if let Some(c) = contacts.iter_mut().find(|c| c.id.0 == owner) {
+                c.identities.push(identity);
+            }
+        }
+        Ok(contacts)
+    }
+
+    async fn write_identities(&self, c: &Contact) -> Result<()> {
+        self.exec("DELETE FROM contact_identities WHERE contact_id = $1", &[&c.id.0]).await?;
+        for (i, id) in c.identities.iter().enumerate() {
+            self.exec(
+                "INSERT INTO contact_identities (workspace_id, contact_id, kind, channel_id, value, position) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&c.workspace_id.0, &c.id.0, &id.kind(), &channel_key(id.channel_id()), &id.value(), &(i as i32)],
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn query_dynamic<T>(
+        &self,
+        sql: &str,
+        args: &[Param],
+        map: fn(&Row) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let refs: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a.as_ref() as &(dyn ToSql + Sync)).collect();
+        self.all(sql, &refs).await?.iter().map(map).collect()
+    }
+}
+
+impl Tx for PgTx {
+    async fn insert_workspace(&mut self, ws: &Workspace) -> Result<()> {
+        self.exec(
+            "INSERT INTO workspaces (id, name, slug, created_at) VALUES ($1, $2, $3, $4)",
+            &[&ws.id.0, &ws.name.as_str(), &ws.slug, &ws.created_at.0],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn workspace(&mut self, id: WorkspaceId) -> Result<Option<Workspace>> {
+        self.one(&format!("{WORKSPACE} WHERE id = $1"), &[&id.0])
+            .await?
+            .as_ref()
+            .map(workspace_row)
+            .transpose()
+    }
+
+    async fn workspace_by_slug(&mut self, slug: &str) -> Result<Option<Workspace>> {
+        self.one(&format!("{WORKSPACE} WHERE slug = $1"), &[&slug])
+            .await?
+            .as_ref()
+            .map(workspace_row)
+            .transpose()
+    }
+
+    async fn insert_user(&mut self, u: &User, password_hash: &str) -> Result<()> {
+        self.exec(
+            "INSERT INTO users (id, workspace_id, name, email, role, active, password_hash, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+            &[&u.id.0, &u.workspace_id.0, &u.name.as_str(), &u.email.as_str(), &u.role.as_str(), &u.active, &password_hash, &u.created_at.0],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn user(&mut self, ws: WorkspaceId, id: UserId, l: bool) -> Result<Option<User>> {
+        let sql = lock(format!("{USER} WHERE workspace_id = $1 AND id = $2"), l);
+        self.one(&sql, &[&ws.0, &id.0]).await?.as_ref().map(user_row).transpose()
+    }
+
+    async fn users(&mut self, ws: WorkspaceId, page: PageRequest) -> Result<Vec<User>> {
+        let (sort, id) = page.after.map(|c| (c.sort, c.id)).unwrap_or((i64::MIN, Uuid::nil()));
+        let limit = i64::from(page.limit) + 1;
+        let rows = self
+            .all(
+                &format!("{USER} WHERE workspace_id = $1 AND (created_at, id) > ($2, $3) ORDER BY created_at, id LIMIT $4"),
+                &[&ws.0, &sort, &id, &limit],
+            )
+            .await?;
+        rows.iter().map(user_row).collect()
+    }
+
+    async fn save_user(&mut self, u: &User, now: Timestamp) -> Result<()> {
+        self.exec(
+            "UPDATE users SET name = $3, role = $4, active = $5, updated_at = $6 WHERE workspace_id = $1 AND id = $2",
+            &[&u.workspace_id.0, &u.id.0, &u.name.as_str(), &u.role.as_str(), &u.active, &now.0],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn credentials_by_email(&mut self, email: &EmailAddress) -> Result<Option<Credentials>> {
+        let row = self.one(&format!("{USER} WHERE email = $1"), &[&email.as_str()]).await?;
+        row.map(|r| Ok(Credentials { user: user_row(&r)?, password_hash: get(&r, 7)? })).transpose()
+    }
+
+    async fn set_password(
+        &mut self,
+        ws: WorkspaceId,
+        id: UserId,
+        hash: &str,
+        now: Timestamp,
+    ) -> Result<bool> {
+        self.exec(
+            "UPDATE users SET password_hash = $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2",
+            &[&ws.0, &id.0, &hash, &now.0],
+        )
+        .await
+        .map(|n| n == 1)
+    }
+
+    async fn delete_sessions_of(&mut self, user: UserId) -> Result<()> {
+        self.exec("DELETE FROM sessions WHERE user_id = $1", &[&user.0]).await.map(drop)
+    }
+
+    async fn insert_session(&mut self, x: &Session) -> Result<()> {
+        self.exec(
+            "INSERT INTO sessions (token_hash, user_id, workspace_id, csrf_token, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &x.token_hash,
+                &x.user_id.0,
+                &x.workspace_id.0,
+                &x.csrf_token,
+                &x.created_at.0,
+                &x.expires_at.0,
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn session(&mut self, token_hash: &str, now: Timestamp) -> Result<Option<(Session, User)>> {
+        let row = self
+            .one(
+                "SELECT u.id, u.workspace_id, u.name, u.email, u.role, u.active, u.created_at, \
+                 s.token_hash, s.csrf_token, s.created_at, s.expires_at \
+                 FROM sessions s JOIN users u ON u.id = s.user_id AND u.workspace_id = s.workspace_id \
+                 WHERE s.token_hash = $1 AND s.expires_at > $2",
+                &[&token_hash, &now.0],
+            )
+            .await?;
+        row.map(|r| {
+            let user = user_row(&r)?;
+            let session = Session {
+                token_hash: get(&r, 7)?,
+                user_id: user.id,
+                workspace_id: user.workspace_id,
+                csrf_token: get(&r, 8)?,
+                created_at: time_at(&r, 9)?,
+                expires_at: time_at(&r, 10)?,
+            };
+            Ok((session, user))
+        })
+        .transpose()
+    }
+
+    async fn delete_session(&mut self, token_hash: &str) -> Result<()> {
+        self.exec("DELETE FROM sessions WHERE token_hash = $1", &[&token_hash]).await.map(drop)
+    }
+
+    async fn insert_api_token(&mut self, t: &ApiToken, hash: &str) -> Result<()> {
+        self.exec(
+            "INSERT INTO api_tokens (id, workspace_id, name, role, created_by, token_hash, prefix, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[&t.id.0, &t.workspace_id.0, &t.name.as_str(), &t.role.as_str(), &t.created_by.0, &hash, &t.prefix, &t.created_at.0],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn api_token(&mut self, hash: &str) -> Result<Option<ApiToken>> {
+        let sql = format!("{TOKEN} WHERE token_hash = $1 AND revoked_at IS NULL");
+        self.one(&sql, &[&hash]).await?.as_ref().map(token_row).transpose()
+    }
+
+    async fn api_tokens(&mut self, ws: WorkspaceId) -> Result<Vec<ApiToken>> {
+        let sql = format!("{TOKEN} WHERE workspace_id = $1 ORDER BY created_at DESC, id DESC");
+        self.all(&sql, &[&ws.0]).await?.iter().map(token_row).collect()
+    }
+
+    async fn revoke_api_token(&mut self, ws: WorkspaceId, id: ApiTokenId, now: Timestamp) -> Result<bool> {
+        self.exec(
+            "UPDATE api_tokens SET revoked_at = $3 WHERE workspace_id = $1 AND id = $2 AND revoked_at IS NULL",
+            &[&ws.0, &id.0, &now.0],
+        )
+        .await
+        .map(|n| n == 1)
+    }
+
+    async fn insert_team(&mut self, t: &Team) -> Result<()> {
+        self.exec(
+            "INSERT INTO teams (id, workspace_id, name, description, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
+            &[&t.id.0, &t.workspace_id.0, &t.name.as_str(), &t.description, &t.created_at.0],
+        )
+        .await?;
+        self.write_members(t).await
+    }
+
+    async fn team(&mut self, ws: WorkspaceId, id: TeamId, l: bool) -> Result<Option<Team>> {
+        let sql = lock(format!("{TEAM} WHERE workspace_id = $1 AND id = $2"), l);
+        let team = self.one(&sql, &[&ws.0, &id.0]).await?.as_ref().map(team_row).transpose()?;
+        match team {
+            Some(t) => Ok(self.with_members(vec![t]).await?.pop()),
+            None => Ok(None),
+        }
+    }
+
+    async fn teams(&mut self, ws: WorkspaceId) -> Result<Vec<Team>> {
+        let teams = self.all(&format!("{TEAM} WHERE workspace_id = $1 ORDER BY name"), &[&ws.0]).await?;
+        let teams = teams.iter().map(team_row).collect::<Result<Vec<_>>>()?;
+        self.with_members(teams).await
+    }
+
+    async fn save_team(&mut self, t: &Team, now: Timestamp) -> Result<()> {
+        self.exec(
+            "UPDATE teams SET name = $3, description = $4, updated_at = $5 WHERE workspace_id = $1 AND id = $2",
+            &[&t.workspace_id.0, &t.id.0, &t.name.as_str(), &t.description, &now.0],
+        )
+        .await?;
+        self.write_members(t).await
+    }
+
+    async fn delete_team(&mut self, ws: WorkspaceId, id: TeamId) -> Result<bool> {
+        self.exec("DELETE FROM teams WHERE workspace_id = $1 AND id = $2", &[&ws.0, &id.0])
+            .await
+            .map(|n| n == 1)
+    }
+
+    async fn insert_channel(&mut self, c: &Channel) -> Result<()> {
+        self.exec(
+            "INSERT INTO channels (id, workspace_id, kind, name, team_id, settings, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+            &[
+                &c.id.0,
+                &c.workspace_id.0,
+                &c.kind.as_str(),
+                &c.name.as_str(),
+                &c.team_id.map(|t| t.0),
+                &js(&c.settings),
+                &c.created_at.0,
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn channel(&mut self, ws: WorkspaceId, id: ChannelId, l: bool) -> Result<Option<Channel>> {
+        let sql = lock(format!("{CHANNEL} WHERE workspace_id = $1 AND id = $2"), l);
+        self.one(&sql, &[&ws.0, &id.0]).await?.as_ref().map(channel_row).transpose()
+    }
+
+    async fn channels(&mut self, ws: WorkspaceId) -> Result<Vec<Channel>> {
+        let sql = format!("{CHANNEL} WHERE workspace_id = $1 ORDER BY created_at, id");
+        self.all(&sql, &[&ws.0]).await?.iter().map(channel_row).collect()
+    }
+
+    async fn save_channel(&mut self, c: &Channel, now: Timestamp) -> Result<()> {
+        self.exec(
+            "UPDATE channels SET name = $3, team_id = $4, settings = $5, updated_at = $6 WHERE workspace_id = $1 AND id = $2",
+            &[&c.workspace_id.0, &c.id.0, &c.name.as_str(), &c.team_id.map(|t| t.0), &js(&c.settings), &now.0],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn delete_channel(&mut self, ws: WorkspaceId, id: ChannelId) -> Result<bool> {
+        self.exec(
+            "DELETE FROM contact_identities WHERE workspace_id = $1 AND channel_id = $2",
+            &[&ws.0, &id.to_string()],
+        )
+        .await?;
+        self.exec("DELETE FROM channels WHERE workspace_id = $1 AND id = $2", &[&ws.0, &id.0])
+            .await
+            .map(|n| n == 1)
+    }
+
+    async fn insert_contact(&mut self, c: &Contact) -> Result<()> {
+        self.exec(
+            "INSERT INTO contacts (id, workspace_id, name, attributes, tags, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                &c.id.0,
+                &c.workspace_id.0,
+                &c.name.as_ref().map(Name::as_str),
+                &js(&c.attributes),
+                &js(&c.tags),
+                &c.created_at.0,
+                &c.updated_at.0,
+            ],
+        )
+        .await?;
+        self.write_identities(c).await
+    }
+
+    async fn contact(&mut self, ws: WorkspaceId, id: ContactId, l: bool) -> Result<Option<Contact>> {
+        let sql = lock(format!("{CONTACT} WHERE workspace_id = $1 AND id = $2"), l);
+        match self.one(&sql, &[&ws.0, &id.0]).await?.as_ref().map(contact_row).transpose()? {
+            Some(c) => Ok(self.with_identities(vec![c]).await?.pop()),
+            None => Ok(None),
+        }
+    }
+
+    async fn contact_by_identity(
+        &mut self,
+        ws: WorkspaceId,
+        identity: &Identity,
+    ) -> Result<Option<ContactId>> {
+        let row = self
+            .one(
+                "SELECT contact_id FROM contact_identities WHERE workspace_id = $1 AND kind = $2 AND channel_id = $3 AND value = $4",
+                &[&ws.0, &identity.kind(), &channel_key(identity.channel_id()), &identity.value()],
+            )
+            .await?;
+        row.map(|r| get(&r, 0).map(ContactId)).transpose()
+    }
+
+    async fn contacts(
+        &mut self,
+        ws: WorkspaceId,
+        f: &ContactFilter,
+        page: PageRequest,
+    ) -> Result<Vec<Contact>> {
+        let mut sql = format!("{CONTACT} WHERE workspace_id = $1");
+        let mut args: Vec<Param> = vec![Box::new(ws.0)];
+        if let Some(q) = &f.query {
+            args.push(Box::new(like_pattern(q)));
+            let n = args.len();
+            sql.push_str(&format!(
+                " AND (lower(name) LIKE ${n} OR EXISTS (SELECT 1 FROM contact_identities i \
+                 WHERE i.contact_id = contacts.id AND lower(i.value) LIKE ${n}))"
+            ));
+        }
+        if let Some(t) = &f.tag {
+            args.push(Box::new(t.to_string()));
+            sql.push_str(&format!(" AND tags @> jsonb_build_array(${}::text)", args.len()));
+        }
+        if let Some(c) = page.after {
+            args.push(Box::new(c.sort));
+            args.push(Box::new(c.id));
+            sql.push_str(&format!(" AND (created_at, id) < (${}, ${})", args.len() - 1, args.len()));
+        }
+        args.push(Box::new(i64::from(page.limit) + 1));
+        sql.push_str(&format!(" ORDER BY created_at DESC, id DESC LIMIT ${}", args.len()));
+        let contacts = self.query_dynamic(&sql, &args, contact_row).await?;
+        self.with_identities(contacts).await
+    }
+
+    async fn save_contact(&mut self, c: &Contact) -> Result<()> {
+        self.exec(
+            "UPDATE contacts SET name = $3, attributes = $4, tags = $5, updated_at = $6 WHERE workspace_id = $1 AND id = $2",
+            &[&c.workspace_id.0, &c.id.0, &c.name.as_ref().map(Name::as_str), &js(&c.attributes), &js(&c.tags), &c.updated_at.0],
+        )
+        .await?;
+        self.write_identities(c).await
+    }
+
+    async fn delete_contact(&mut self, ws: WorkspaceId, id: ContactId) -> Result<bool> {
+        self.exec("DELETE FROM contacts WHERE workspace_id = $1 AND id = $2", &[&ws.0, &id.0])
+            .await
+            .map(|n| n == 1)
+    }
+
+    async fn count_conversations(
+        &mut self,
+        ws: WorkspaceId,
+        channel: Option<ChannelId>,
+        contact: Option<ContactId>,
+    ) -> Result<i64> {
+        let row = self
+            .one(
+                "SELECT count(*) FROM conversations WHERE workspace_id = $1 \
+                 AND ($2::uuid IS NULL OR channel_id = $2) AND ($3::uuid IS NULL OR contact_id = $3)",
+                &[&ws.0, &channel.map(|c| c.0), &contact.map(|c| c.0)],
+            )
+            .await?;
+        row.map(|r| get(&r, 0)).transpose().map(Option::unwrap_or_default)
+    }
+
+    async fn insert_conversation(&mut self, c: &Conversation) -> Result<()> {
+        self.exec(
+            "INSERT INTO conversations (id, workspace_id, channel_id, contact_id, subject, status, priority, \
+             assignee_id, team_id, tags, created_at, updated_at, last_activity_at, first_response_at, resolved_at, \
+             snoozed_until, message_count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+            &[
+                &c.id.0, &c.workspace_id.0, &c.channel_id.0, &c.contact_id.0, &c.subject, &c.status.as_str(),
+                &c.priority.as_str(), &c.assignee_id.map(|a| a.0), &c.team_id.map(|t| t.0), &js(&c.tags),
+                &c.created_at.0, &c.updated_at.0, &c.last_activity_at.0, &c.first_response_at.map(|t| t.0),
+                &c.resolved_at.map(|t| t.0), &c.snoozed_until.map(|t| t.0), &c.message_count,
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn conversation(
+        &mut self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        l: bool,
+    ) -> Result<Option<Conversation>> {
+        let sql = lock(format!("{CONVERSATION} WHERE workspace_id = $1 AND id = $2"), l);
+        self.one(&sql, &[&ws.0, &id.0]).await?.as_ref().map(conversation_row).transpose()
+    }
+
+    async fn conversations(
+        &mut self,
+        ws: WorkspaceId,
+        f: &ConversationFilter,
+        page: PageRequest,
+    ) -> Result<Vec<Conversation>> {
+        let mut sql = format!("{CONVERSATION} WHERE workspace_id = $1");
+        let mut args: Vec<Param> = vec![Box::new(ws.0)];
+        let mut eq = |col: &str, v: Option<Param>| {
+            if let Some(v) = v {
+                args.push(v);
+                sql.push_str(&format!(" AND {col} = ${}", args.len()));
+            }
+        };
+        eq("status", f.status.map(|x| Box::new(x.as_str()) as Param));
+        eq("team_id", f.team_id.map(|x| Box::new(x.0) as Param));
+        eq("channel_id", f.channel_id.map(|x| Box::new(x.0) as Param));
+        eq("contact_id", f.contact_id.map(|x| Box::new(x.0) as Param));
+        eq("priority", f.priority.map(|x| Box::new(x.as_str()) as Param));
+        match f.assignee_id {
+            Some(Some(a)) => eq("assignee_id", Some(Box::new(a.0))),
+            Some(None) => sql.push_str(" AND assignee_id IS NULL"),
+            None => {}
+        }
+        if let Some(t) = &f.tag {
+            args.push(Box::new(t.to_string()));
+            sql.push_str(&format!(" AND tags @> jsonb_build_array(${}::text)", args.len()));
+        }
+        if let Some(c) = page.after {
+            args.push(Box::new(c.sort));
+            args.push(Box::new(c.id));
+            sql.push_str(&format!(" AND (last_activity_at, id) < (${}, ${})", args.len() - 1, args.len()));
+        }
+        args.push(Box::new(i64::from(page.limit) + 1));
+        sql.push_str(&format!(" ORDER BY last_activity_at DESC, id DESC LIMIT ${}", args.len()));
+        self.query_dynamic(&sql, &args, conversation_row).await
+    }
+
+    async fn save_conversation(&mut self, c: &Conversation) -> Result<()> {
+        self.exec(
+            "UPDATE conversations SET subject = $3, status = $4, priority = $5, assignee_id = $6, team_id = $7, \
+             tags = $8, updated_at = $9, last_activity_at = $10, first_response_at = $11, resolved_at = $12, \
+             snoozed_until = $13, message_count = $14 WHERE workspace_id = $1 AND id = $2",
+            &[
+                &c.workspace_id.0, &c.id.0, &c.subject, &c.status.as_str(), &c.priority.as_str(),
+                &c.assignee_id.map(|a| a.0), &c.team_id.map(|t| t.0), &js(&c.tags), &c.updated_at.0,
+                &c.last_activity_at.0, &c.first_response_at.map(|t| t.0), &c.resolved_at.map(|t| t.0),
+                &c.snoozed_until.map(|t| t.0), &c.message_count,
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn insert_message(&mut self, m: &Message) -> Result<bool> {
+        let (sender_type, sender_id) = sender_parts(&m.sender);
+        self.exec(
+            "INSERT INTO messages (id, workspace_id, conversation_id, kind, sender_type, sender_id, content, \
+             attachments, idempotency_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT DO NOTHING",
+            &[
+                &m.id.0,
+                &m.workspace_id.0,
+                &m.conversation_id.0,
+                &m.kind.as_str(),
+                &sender_type,
+                &sender_id,
+                &m.content,
+                &js(&m.attachments),
+                &m.idempotency_key,
+                &m.created_at.0,
+            ],
+        )
+        .await
+        .map(|n| n == 1)
+    }
+
+    async fn message_by_key(
+        &mut self,
+        ws: WorkspaceId,
+        conv: ConversationId,
+        key: &str,
+    ) -> Result<Option<Message>> {
+        let sql =
+            format!("{MESSAGE} WHERE workspace_id = $1 AND conversation_id = $2 AND idempotency_key = $3");
+        self.one(&sql, &[&ws.0, &conv.0, &key]).await?.as_ref().map(message_row).transpose()
+    }
+
+    async fn messages(
+        &mut self,
+        ws: WorkspaceId,
+        conv: ConversationId,
+        page: PageRequest,
+    ) -> Result<Vec<Message>> {
+        let (sort, id) = page.after.map(|c| (c.sort, c.id)).unwrap_or((i64::MIN, Uuid::nil()));
+        let limit = i64::from(page.limit) + 1;
+        let sql = format!(
+            "{MESSAGE} WHERE workspace_id = $1 AND conversation_id = $2 AND (created_at, id) > ($3, $4) \
+             ORDER BY created_at, id LIMIT $5"
+        );
+        self.all(&sql, &[&ws.0, &conv.0, &sort, &id, &limit]).await?.iter().map(message_row).collect()
+    }
+
+    async fn insert_event(&mut self, ws: WorkspaceId, e: &NewEvent, now: Timestamp) -> Result<()> {
+        let (actor_type, actor_id) = actor_parts(&e.actor);
+        self.exec(
+            "INSERT INTO events (workspace_id, actor_type, actor_id, kind, subject_id, data, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[&ws.0, &actor_type, &actor_id, &e.kind, &e.subject_id, &Json(&e.data), &now.0],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn events(&mut self, ws: WorkspaceId, after: i64, limit: u32) -> Result<Vec<Event>> {
+        let rows = self
+            .all(
+                "SELECT id, workspace_id, actor_type, actor_id, kind, subject_id, data, created_at FROM events \
+                 WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+                &[&ws.0, &after, &i64::from(limit)],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Event {
+                    id: get(r, 0)?,
+                    workspace_id: WorkspaceId(get(r, 1)?),
+                    actor: actor_from_parts(&get::<String>(r, 2)?, get(r, 3)?)?,
+                    kind: get(r, 4)?,
+                    subject_id: get(r, 5)?,
+                    data: get(r, 6)?,
+                    created_at: time_at(r, 7)?,
+                })
+            })
+            .collect()
+    }
+}
