@@ -1,14 +1,29 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! The HTTP server: routes, authentication, errors and the OpenAPI document.
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod router;
+pub mod routes;
+pub mod setup;
+mod state;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
+use std::{future::Future, net::SocketAddr};
+
+pub use router::{operations, router};
+pub use state::{AppState, ServerConfig};
+
+/// The largest request body accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Serves the application on `listener` until `shutdown` completes, then finishes in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -1,0 +1,220 @@
+//! Who is calling: session cookies for the browser (with CSRF protection), bearer tokens for
+//! integrations, argon2 password hashes, and the login rate limit.
+
+use std::{
+    collections::HashMap,
+    marker::PhantomData,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use axum::{
+    extract::FromRequestParts,
+    http::{Method, header, request::Parts},
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use lianluo_domain::{
+    ApiTokenId, Timestamp, UserId, WorkspaceId,
+    directory::{Role, User},
+    event::Actor,
+    message::Sender,
+};
+use sha2::{Digest, Sha256};
+
+use crate::{AppState, error::AppError};
+
+/// Name of the session cookie (HttpOnly).
+pub const SESSION_COOKIE: &str = "lianluo_session";
+/// Header carrying the CSRF token on state-changing requests made with the session cookie.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+/// Prefix of API token secrets, so leaked tokens are easy to recognise.
+pub const TOKEN_PREFIX: &str = "ll_";
+
+/// `n` random bytes from the operating system, as URL-safe base64.
+pub fn random_token(n: usize) -> String {
+    let mut buf = vec![0u8; n];
+    getrandom::fill(&mut buf).expect("the operating system's random source");
+    URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// SHA-256 of a high-entropy secret (session or API token), as hex. Passwords use argon2 instead.
+pub fn token_hash(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Hashes a password with argon2id (default parameters: 19 MiB, 2 passes). CPU-heavy: call off the runtime.
+pub fn hash_password(password: &str) -> Result<String, AppError> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// Checks a password against a stored argon2 hash. CPU-heavy: call off the runtime.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordVerifier::<str>::verify_password(&Argon2::default(), password.as_bytes(), hash).is_ok()
+}
+
+/// Runs password hashing on the blocking pool.
+pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// How the caller proved who they are.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    Session { csrf_token: String },
+    ApiToken { id: ApiTokenId },
+}
+
+/// A role a route requires; see [`Agent`] and [`Admin`].
+pub trait Access: Send + Sync + 'static {
+    const ROLE: Role;
+}
+
+/// Any signed-in user or token of the workspace.
+pub struct Agent;
+/// Admins only.
+pub struct Admin;
+
+impl Access for Agent {
+    const ROLE: Role = Role::Agent;
+}
+impl Access for Admin {
+    const ROLE: Role = Role::Admin;
+}
+
+/// An authenticated caller with at least the role `A`. Everything a handler does is scoped to
+/// `workspace_id`.
+pub struct Auth<A: Access = Agent> {
+    pub workspace_id: WorkspaceId,
+    /// The signed-in user, or the user who created the API token.
+    pub user_id: UserId,
+    pub role: Role,
+    pub credential: Credential,
+    /// The signed-in user (absent for API tokens).
+    pub user: Option<User>,
+    _access: PhantomData<A>,
+}
+
+impl<A: Access> Auth<A> {
+    /// Who to record in the audit log.
+    pub fn actor(&self) -> Actor {
+        match self.credential {
+            Credential::Session { .. } => Actor::User { id: self.user_id },
+            Credential::ApiToken { id } => Actor::ApiToken { id },
+        }
+    }
+
+    /// Who a message written by this caller is from.
+    pub fn sender(&self) -> Sender {
+        Sender::User { id: self.user_id }
+    }
+}
+
+/// Reads a cookie from the request headers.
+pub fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")).map(str::trim)
+}
+
+impl<A: Access> FromRequestParts<AppState> for Auth<A> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let auth = if let Some(secret) = bearer(parts) {
+            let token = state.store.api_token(&token_hash(secret)).await?.ok_or(AppError::Unauthenticated)?;
+            // The token's creator must still be active.
+            let creator = state.store.get_user(token.workspace_id, token.created_by).await;
+            if !creator.is_ok_and(|u| u.active) {
+                return Err(AppError::Unauthenticated);
+            }
+            Auth {
+                workspace_id: token.workspace_id,
+                user_id: token.created_by,
+                role: token.role,
+                credential: Credential::ApiToken { id: token.id },
+                user: None,
+                _access: PhantomData,
+            }
+        } else if let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) {
+            let (session, user) = state
+                .store
+                .session(&token_hash(secret), Timestamp::now())
+                .await?
+                .ok_or(AppError::Unauthenticated)?;
+            let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+            let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+            if !safe && !sent.is_some_and(|s| constant_time_eq(s.as_bytes(), session.csrf_token.as_bytes())) {
+                return Err(AppError::CsrfFailed);
+            }
+            Auth {
+                workspace_id: user.workspace_id,
+                user_id: user.id,
+                role: user.role,
+                credential: Credential::Session { csrf_token: session.csrf_token },
+                user: Some(user),
+                _access: PhantomData,
+            }
+        } else {
+            return Err(AppError::Unauthenticated);
+        };
+        if !auth.role.allows(A::ROLE) {
+            return Err(AppError::Forbidden(A::ROLE.as_str()));
+        }
+        Ok(auth)
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Counts sign-in attempts per key (client address, email) in fixed windows.
+pub struct RateLimiter {
+    max: u32,
+    window: Duration,
+    hits: Mutex<HashMap<String, (Instant, u32)>>,
+}
+
+impl RateLimiter {
+    pub fn new(max: u32, window: Duration) -> Self {
+        Self { max, window, hits: Mutex::new(HashMap::new()) }
+    }
+
+    /// Records a hit; refuses with the seconds to wait once `max` hits fell in the current window.
+    pub fn hit(&self, key: &str) -> Result<(), AppError> {
+        let now = Instant::now();
+        let mut hits = self.hits.lock().unwrap_or_else(|p| p.into_inner());
+        if hits.len() > 100_000 {
+            hits.retain(|_, (start, _)| now.duration_since(*start) < self.window);
+        }
+        let entry = hits.entry(key.to_string()).or_insert((now, 0));
+        if now.duration_since(entry.0) >= self.window {
+            *entry = (now, 0);
+        }
+        if entry.1 >= self.max {
+            let wait = self.window.saturating_sub(now.duration_since(entry.0)).as_secs().max(1);
+            return Err(AppError::RateLimited(wait));
+        }
+        entry.1 += 1;
+        Ok(())
+    }
+
+    /// Forgets a key (after a successful sign-in).
+    pub fn clear(&self, key: &str) {
+        self.hits.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+    }
+}

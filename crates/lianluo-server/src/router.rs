@@ -1,0 +1,324 @@
+//! Every route of the server, registered from one table that also produces the OpenAPI document.
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{
+    Json, Router,
+    extract::DefaultBodyLimit,
+    handler::Handler,
+    http::{HeaderValue, Method, header},
+    routing::{MethodFilter, get, on},
+};
+use lianluo_domain::{
+    contact::{Contact, ContactPatch, NewContact},
+    conversation::{Conversation, ConversationPatch, NewConversation},
+    directory::{
+        ApiToken, Channel, ChannelPatch, NewApiToken, NewChannel, NewTeam, NewUser, Team, TeamPatch, User,
+        UserPatch, Workspace,
+    },
+    event::Event,
+    message::{Message, NewMessage},
+    page::Page,
+};
+use tower_http::{
+    catch_panic::CatchPanicLayer, set_header::SetResponseHeaderLayer, timeout::TimeoutLayer,
+    trace::TraceLayer,
+};
+
+use crate::{
+    AppState, MAX_BODY_BYTES,
+    error::AppError,
+    openapi::{Op, document},
+    routes::{
+        List, PageQuery, api_tokens, auth, channels, contacts, conversations, events, health, messages,
+        teams, users, workspace,
+    },
+};
+
+/// The route table under construction.
+struct Api {
+    router: Router<AppState>,
+    ops: Vec<Op>,
+}
+
+impl Api {
+    fn add<H, T>(mut self, op: Op, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let filter = MethodFilter::try_from(op.method.clone()).expect("a method axum can route");
+        self.router = self.router.route(op.path, on(filter, handler));
+        self.ops.push(op);
+        self
+    }
+}
+
+const GET: Method = Method::GET;
+const POST: Method = Method::POST;
+const PATCH: Method = Method::PATCH;
+const DELETE: Method = Method::DELETE;
+
+/// The API's operations, each with its handler.
+fn api() -> Api {
+    let v1 = |m: Method, p: &'static str, id: &'static str, summary: &'static str| Op::new(m, p, id, summary);
+    Api { router: Router::new(), ops: Vec::new() }
+        .add(v1(GET, "/healthz", "healthz", "Liveness probe").public(), health::healthz)
+        .add(v1(GET, "/readyz", "readyz", "Readiness probe: the database answers").public(), health::readyz)
+        .add(
+            v1(
+                POST,
+                "/api/v1/auth/login",
+                "login",
+                "Sign in with email and password; sets the session cookie",
+            )
+            .public()
+            .body::<auth::LoginRequest>()
+            .returns::<auth::LoginResponse>(200),
+            auth::login,
+        )
+        .add(v1(POST, "/api/v1/auth/logout", "logout", "End the current session").no_content(), auth::logout)
+        .add(
+            v1(GET, "/api/v1/auth/me", "get_me", "The caller, their workspace and role")
+                .returns::<auth::MeResponse>(200),
+            auth::get_me,
+        )
+        .add(
+            v1(
+                POST,
+                "/api/v1/auth/password",
+                "change_password",
+                "Change your password; ends all your sessions",
+            )
+            .body::<auth::ChangePassword>()
+            .no_content(),
+            auth::change_password,
+        )
+        .add(
+            v1(GET, "/api/v1/workspace", "get_workspace", "The caller's workspace").returns::<Workspace>(200),
+            workspace::get_workspace,
+        )
+        .add(
+            v1(GET, "/api/v1/users", "list_users", "List users")
+                .query::<PageQuery>()
+                .returns::<Page<User>>(200),
+            users::list_users,
+        )
+        .add(
+            v1(POST, "/api/v1/users", "create_user", "Add a user")
+                .admin()
+                .body::<NewUser>()
+                .returns::<User>(201),
+            users::create_user,
+        )
+        .add(v1(GET, "/api/v1/users/{id}", "get_user", "Get a user").returns::<User>(200), users::get_user)
+        .add(
+            v1(PATCH, "/api/v1/users/{id}", "update_user", "Rename, change role, or (de)activate a user")
+                .admin()
+                .body::<UserPatch>()
+                .returns::<User>(200),
+            users::update_user,
+        )
+        .add(
+            v1(GET, "/api/v1/teams", "list_teams", "List teams").returns::<List<Team>>(200),
+            teams::list_teams,
+        )
+        .add(
+            v1(POST, "/api/v1/teams", "create_team", "Create a team")
+                .admin()
+                .body::<NewTeam>()
+                .returns::<Team>(201),
+            teams::create_team,
+        )
+        .add(v1(GET, "/api/v1/teams/{id}", "get_team", "Get a team").returns::<Team>(200), teams::get_team)
+        .add(
+            v1(PATCH, "/api/v1/teams/{id}", "update_team", "Change a team or its members")
+                .admin()
+                .body::<TeamPatch>()
+                .returns::<Team>(200),
+            teams::update_team,
+        )
+        .add(
+            v1(DELETE, "/api/v1/teams/{id}", "delete_team", "Delete a team").admin().no_content(),
+            teams::delete_team,
+        )
+        .add(
+            v1(GET, "/api/v1/channels", "list_channels", "List channels").returns::<List<Channel>>(200),
+            channels::list_channels,
+        )
+        .add(
+            v1(POST, "/api/v1/channels", "create_channel", "Create a channel")
+                .admin()
+                .body::<NewChannel>()
+                .returns::<Channel>(201),
+            channels::create_channel,
+        )
+        .add(
+            v1(GET, "/api/v1/channels/{id}", "get_channel", "Get a channel").returns::<Channel>(200),
+            channels::get_channel,
+        )
+        .add(
+            v1(PATCH, "/api/v1/channels/{id}", "update_channel", "Change a channel")
+                .admin()
+                .body::<ChannelPatch>()
+                .returns::<Channel>(200),
+            channels::update_channel,
+        )
+        .add(
+            v1(DELETE, "/api/v1/channels/{id}", "delete_channel", "Delete a channel without conversations")
+                .admin()
+                .no_content(),
+            channels::delete_channel,
+        )
+        .add(
+            v1(GET, "/api/v1/contacts", "list_contacts", "List and search contacts")
+                .query::<contacts::ContactQuery>()
+                .returns::<Page<Contact>>(200),
+            contacts::list_contacts,
+        )
+        .add(
+            v1(POST, "/api/v1/contacts", "create_contact", "Create a contact")
+                .body::<NewContact>()
+                .returns::<Contact>(201),
+            contacts::create_contact,
+        )
+        .add(
+            v1(GET, "/api/v1/contacts/{id}", "get_contact", "Get a contact").returns::<Contact>(200),
+            contacts::get_contact,
+        )
+        .add(
+            v1(PATCH, "/api/v1/contacts/{id}", "update_contact", "Change a contact")
+                .body::<ContactPatch>()
+                .returns::<Contact>(200),
+            contacts::update_contact,
+        )
+        .add(
+            v1(DELETE, "/api/v1/contacts/{id}", "delete_contact", "Delete a contact without conversations")
+                .admin()
+                .no_content(),
+            contacts::delete_contact,
+        )
+        .add(
+            v1(
+                GET,
+                "/api/v1/conversations",
+                "list_conversations",
+                "List conversations, latest activity first",
+            )
+            .query::<conversations::ConversationQuery>()
+            .returns::<Page<Conversation>>(200),
+            conversations::list_conversations,
+        )
+        .add(
+            v1(
+                POST,
+                "/api/v1/conversations",
+                "create_conversation",
+                "Start a conversation, optionally with its first message",
+            )
+            .body::<NewConversation>()
+            .returns::<conversations::CreatedConversation>(201),
+            conversations::create_conversation,
+        )
+        .add(
+            v1(GET, "/api/v1/conversations/{id}", "get_conversation", "Get a conversation")
+                .returns::<Conversation>(200),
+            conversations::get_conversation,
+        )
+        .add(
+            v1(
+                PATCH,
+                "/api/v1/conversations/{id}",
+                "update_conversation",
+                "Resolve, reopen, snooze, assign, tag or prioritise",
+            )
+            .body::<ConversationPatch>()
+            .returns::<Conversation>(200),
+            conversations::update_conversation,
+        )
+        .add(
+            v1(
+                GET,
+                "/api/v1/conversations/{id}/messages",
+                "list_messages",
+                "A conversation's messages, oldest first",
+            )
+            .query::<PageQuery>()
+            .returns::<Page<Message>>(200),
+            messages::list_messages,
+        )
+        .add(
+            v1(
+                POST,
+                "/api/v1/conversations/{id}/messages",
+                "create_message",
+                "Post a message (201; 200 when an Idempotency-Key repeats)",
+            )
+            .body::<NewMessage>()
+            .returns::<Message>(201),
+            messages::create_message,
+        )
+        .add(
+            v1(GET, "/api/v1/api-tokens", "list_api_tokens", "List API tokens")
+                .admin()
+                .returns::<List<ApiToken>>(200),
+            api_tokens::list_api_tokens,
+        )
+        .add(
+            v1(
+                POST,
+                "/api/v1/api-tokens",
+                "create_api_token",
+                "Create an API token; the secret is shown once",
+            )
+            .admin()
+            .body::<NewApiToken>()
+            .returns::<api_tokens::CreatedToken>(201),
+            api_tokens::create_api_token,
+        )
+        .add(
+            v1(DELETE, "/api/v1/api-tokens/{id}", "revoke_api_token", "Revoke an API token")
+                .admin()
+                .no_content(),
+            api_tokens::revoke_api_token,
+        )
+        .add(
+            v1(GET, "/api/v1/events", "list_events", "The audit log, oldest first")
+                .admin()
+                .query::<events::EventQuery>()
+                .returns::<List<Event>>(200),
+            events::list_events,
+        )
+}
+
+/// The operations the server serves, for the OpenAPI document and for tests that walk every route.
+pub fn operations() -> Vec<Op> {
+    api().ops
+}
+
+/// The complete application.
+pub fn router(state: AppState) -> Router {
+    let Api { router, ops } = api();
+    let doc = Arc::new(document(&ops));
+    let timeout = Duration::from_secs(state.config.request_timeout_secs.max(1));
+    router
+        .route("/api/openapi.json", get(move || async move { Json(doc.as_ref().clone()) }))
+        .fallback(|| async { AppError::RouteNotFound })
+        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(CatchPanicLayer::custom(|_| {
+            use axum::response::IntoResponse;
+            AppError::Internal("handler panicked".into()).into_response()
+        }))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,108 @@
+//! Conversations: the inbox.
+
+use axum::{Json as Out, extract::State};
+use lianluo_domain::{
+    ChannelId, ContactId, ConversationId, TeamId, Timestamp, UserId,
+    conversation::{Conversation, ConversationPatch, NewConversation, Priority, Status},
+    message::{Message, MessageKind},
+    page::Page,
+    value::Tag,
+};
+use lianluo_store::ConversationFilter;
+use serde::{Deserialize, Serialize};
+
+use super::{Created, page_request};
+use crate::{
+    AppState,
+    auth::Auth,
+    error::{AppError, AppResult},
+    extract::{Id, Json, Query},
+};
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConversationQuery {
+    pub status: Option<Status>,
+    /// `me`, `none` (unassigned) or a user id.
+    pub assignee: Option<String>,
+    pub team_id: Option<TeamId>,
+    pub channel_id: Option<ChannelId>,
+    pub contact_id: Option<ContactId>,
+    pub priority: Option<Priority>,
+    pub tag: Option<Tag>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// Lists conversations, most recent activity first.
+pub async fn list_conversations(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(q): Query<ConversationQuery>,
+) -> AppResult<Out<Page<Conversation>>> {
+    let page = page_request(q.limit, q.cursor.as_deref())?;
+    let assignee_id = match q.assignee.as_deref() {
+        None => None,
+        Some("me") => Some(Some(auth.user_id)),
+        Some("none") => Some(None),
+        Some(id) => Some(Some(
+            id.parse::<UserId>()
+                .map_err(|_| AppError::InvalidQuery("assignee must be me, none or a user id".into()))?,
+        )),
+    };
+    let filter = ConversationFilter {
+        status: q.status,
+        assignee_id,
+        team_id: q.team_id,
+        channel_id: q.channel_id,
+        contact_id: q.contact_id,
+        priority: q.priority,
+        tag: q.tag,
+    };
+    Ok(Out(state.store.list_conversations(auth.workspace_id, &filter, page).await?))
+}
+
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct CreatedConversation {
+    pub conversation: Conversation,
+    /// The first message, when one was sent with the conversation.
+    pub message: Option<Message>,
+}
+
+/// Starts a conversation, optionally with its first message; both are written or neither.
+pub async fn create_conversation(
+    State(state): State<AppState>,
+    auth: Auth,
+    Json(mut new): Json<NewConversation>,
+) -> AppResult<Created<CreatedConversation>> {
+    new.validate()?;
+    let sender = match new.message.as_ref().map(|m| m.kind) {
+        Some(MessageKind::Incoming) | None => None,
+        Some(kind) => Some(super::messages::sender_for(kind, &auth)),
+    };
+    let (conversation, message) = state
+        .store
+        .create_conversation(auth.workspace_id, &new, sender, auth.actor(), Timestamp::now())
+        .await?;
+    Ok(Created(CreatedConversation { conversation, message }))
+}
+
+pub async fn get_conversation(
+    State(state): State<AppState>,
+    auth: Auth,
+    Id(id): Id<ConversationId>,
+) -> AppResult<Out<Conversation>> {
+    Ok(Out(state.store.get_conversation(auth.workspace_id, id).await?))
+}
+
+/// Changes status (resolve, reopen, snooze), assignee, team, priority, tags or subject.
+pub async fn update_conversation(
+    State(state): State<AppState>,
+    auth: Auth,
+    Id(id): Id<ConversationId>,
+    Json(mut patch): Json<ConversationPatch>,
+) -> AppResult<Out<Conversation>> {
+    let now = Timestamp::now();
+    patch.validate(now)?;
+    Ok(Out(state.store.update_conversation(auth.workspace_id, id, &patch, auth.actor(), now).await?))
+}

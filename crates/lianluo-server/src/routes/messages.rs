@@ -1,0 +1,77 @@
+//! Messages in a conversation.
+
+use axum::{
+    Json as Out,
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+};
+use lianluo_domain::{
+    ConversationId, Timestamp,
+    message::{Message, MessageKind, NewMessage, Sender, check_idempotency_key},
+    page::Page,
+};
+
+use super::{PageQuery, page_request};
+use crate::{
+    AppState,
+    auth::Auth,
+    error::{AppError, AppResult},
+    extract::{Id, Json, Query},
+};
+
+/// Header that makes a message post safe to retry.
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+
+/// Lists a conversation's messages, oldest first.
+pub async fn list_messages(
+    State(state): State<AppState>,
+    auth: Auth,
+    Id(id): Id<ConversationId>,
+    Query(q): Query<PageQuery>,
+) -> AppResult<Out<Page<Message>>> {
+    let page = page_request(q.limit, q.cursor.as_deref())?;
+    Ok(Out(state.store.list_messages(auth.workspace_id, id, page).await?))
+}
+
+/// Who a message of this kind is from, when the caller writes it.
+pub fn sender_for(kind: MessageKind, auth: &Auth) -> Sender {
+    match kind {
+        MessageKind::Bot => Sender::Bot,
+        MessageKind::System => Sender::System,
+        _ => auth.sender(),
+    }
+}
+
+/// Posts a message. With an `Idempotency-Key` (header or body) a retried post returns the stored
+/// message with 200 instead of storing it twice; reusing a key for a different message is a 409.
+pub async fn create_message(
+    State(state): State<AppState>,
+    auth: Auth,
+    Id(id): Id<ConversationId>,
+    headers: HeaderMap,
+    Json(mut new): Json<NewMessage>,
+) -> AppResult<Response> {
+    if let Some(h) = headers.get(IDEMPOTENCY_HEADER) {
+        let key = h.to_str().map_err(|_| AppError::InvalidBody("Idempotency-Key must be ASCII".into()))?;
+        check_idempotency_key(key)?;
+        match &new.idempotency_key {
+            Some(k) if k != key => {
+                return Err(AppError::InvalidBody("the Idempotency-Key header and body field differ".into()));
+            }
+            _ => new.idempotency_key = Some(key.to_string()),
+        }
+    }
+    new.validate()?;
+    let now = Timestamp::now();
+    let appended = if new.kind == MessageKind::Incoming {
+        let conv = state.store.get_conversation(auth.workspace_id, id).await?;
+        let sender = Sender::Contact { id: conv.contact_id };
+        state.store.append_message(auth.workspace_id, id, &new, sender, auth.actor(), now).await?
+    } else {
+        let sender = sender_for(new.kind, &auth);
+        state.store.append_message(auth.workspace_id, id, &new, sender, auth.actor(), now).await?
+    };
+    let status = if appended.created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Out(appended.message)).into_response())
+}

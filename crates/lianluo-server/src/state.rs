@@ -1,0 +1,60 @@
+//! What every handler can reach: the store, the configuration, the rate limiters.
+
+use std::{sync::Arc, time::Duration};
+
+use lianluo_store::Store;
+use serde::Deserialize;
+
+use crate::auth::RateLimiter;
+
+/// The server's part of the configuration.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// How long a browser session lasts, in hours.
+    pub session_ttl_hours: u32,
+    /// Mark cookies `Secure` (set this when serving over HTTPS).
+    pub secure_cookies: bool,
+    /// Failed sign-ins allowed per email address in one window.
+    pub login_failures_per_email: u32,
+    /// Sign-in attempts allowed per client address in one window.
+    pub login_attempts_per_client: u32,
+    /// The sign-in rate-limit window, in seconds.
+    pub login_window_secs: u64,
+    /// Longest time a request may take, in seconds.
+    pub request_timeout_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            session_ttl_hours: 24 * 7,
+            secure_cookies: false,
+            login_failures_per_email: 10,
+            login_attempts_per_client: 30,
+            login_window_secs: 15 * 60,
+            request_timeout_secs: 30,
+        }
+    }
+}
+
+/// Shared by all handlers.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<ServerConfig>,
+    pub login_by_email: Arc<RateLimiter>,
+    pub login_by_client: Arc<RateLimiter>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> Self {
+        let window = Duration::from_secs(config.login_window_secs.max(1));
+        Self {
+            login_by_email: Arc::new(RateLimiter::new(config.login_failures_per_email, window)),
+            login_by_client: Arc::new(RateLimiter::new(config.login_attempts_per_client, window)),
+            store,
+            config: Arc::new(config),
+        }
+    }
+}

@@ -1,0 +1,258 @@
+//! `TestApp`: the real router over a fresh database (a SQLite file or a PostgreSQL schema), with helpers
+//! to call it as a signed-in browser or with an API token.
+
+use std::sync::Arc;
+
+use axum::{
+    Router,
+    body::Body,
+    http::{Method, Request, StatusCode, header},
+};
+use http_body_util::BodyExt;
+use lianluo_server::{AppState, ServerConfig, setup::NewWorkspace};
+use lianluo_store::Store;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+/// Runs an `async fn(TestApp)` once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::helpers::TestApp::sqlite().await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::helpers::TestApp::postgres().await).await
+            }
+        }
+    )*};
+}
+
+/// Removes the test's database when dropped.
+pub enum Cleanup {
+    Dir(#[expect(dead_code, reason = "held for its Drop")] tempfile::TempDir),
+    Schema { url: String, schema: String },
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Cleanup::Schema { url, schema } = self {
+            let (url, schema) = (url.clone(), schema.clone());
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(async {
+                    if let Ok((client, conn)) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await {
+                        tokio::spawn(conn);
+                        let _ =
+                            client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+pub const ADMIN_EMAIL: &str = "admin@acme.example";
+pub const ADMIN_PASSWORD: &str = "correct horse battery";
+
+/// How a request authenticates.
+#[derive(Clone, Debug)]
+pub enum Caller {
+    Anonymous,
+    Token(String),
+    Browser { cookie: String, csrf: Option<String> },
+}
+
+pub struct TestApp {
+    pub router: Router,
+    pub store: Arc<dyn Store>,
+    /// An admin API token of the first workspace.
+    pub admin: Caller,
+    _cleanup: Cleanup,
+}
+
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: Value,
+}
+
+impl Response {
+    /// Asserts the status, printing the body when it differs.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        self.body
+    }
+
+    /// Asserts an error response with this status and code, and returns its message.
+    #[track_caller]
+    pub fn expect_error(self, status: u16, code: &str) -> String {
+        let body = self.expect(status);
+        assert_eq!(body["error"]["code"], code, "body: {body}");
+        body["error"]["message"].as_str().expect("an error message").to_string()
+    }
+}
+
+impl TestApp {
+    pub async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = lianluo_store_sqlite::open_in_dir(dir.path()).unwrap();
+        Self::with_store(Arc::new(store), Cleanup::Dir(dir)).await
+    }
+
+    pub async fn postgres() -> Self {
+        let url = std::env::var("LIANLUO_TEST_DATABASE_URL")
+            .expect("LIANLUO_TEST_DATABASE_URL must name a PostgreSQL database (scripts/test sets it)");
+        let schema = format!("api_{}", uuid::Uuid::now_v7().simple());
+        let cleanup = Cleanup::Schema { url: url.clone(), schema: schema.clone() };
+        let store = lianluo_store_postgres::connect_in_schema(&url, Some(&schema), 4).await.unwrap();
+        Self::with_store(Arc::new(store), cleanup).await
+    }
+
+    async fn with_store(store: Arc<dyn Store>, cleanup: Cleanup) -> Self {
+        let state = AppState::new(store.clone(), ServerConfig::default());
+        let mut app = TestApp {
+            router: lianluo_server::router(state),
+            store,
+            admin: Caller::Anonymous,
+            _cleanup: cleanup,
+        };
+        app.workspace("acme", ADMIN_EMAIL).await;
+        app.admin = app.token_for(&app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await, "admin").await;
+        app
+    }
+
+    /// Creates a workspace with its first admin, as `lianluo admin create` does.
+    pub async fn workspace(&self, slug: &str, admin_email: &str) {
+        lianluo_server::setup::create_workspace(
+            self.store.as_ref(),
+            NewWorkspace {
+                workspace_name: format!("{slug} Inc."),
+                slug: slug.into(),
+                admin_name: "Admin".into(),
+                admin_email: admin_email.into(),
+                admin_password: ADMIN_PASSWORD.into(),
+            },
+        )
+        .await
+        .unwrap();
+    }
+
+    pub async fn call(&self, method: Method, path: &str, caller: &Caller, body: Option<Value>) -> Response {
+        let mut req = Request::builder().method(method).uri(path);
+        match caller {
+            Caller::Anonymous => {}
+            Caller::Token(t) => req = req.header(header::AUTHORIZATION, format!("Bearer {t}")),
+            Caller::Browser { cookie, csrf } => {
+                req = req.header(header::COOKIE, cookie.as_str());
+                if let Some(c) = csrf {
+                    req = req.header("x-csrf-token", c.as_str());
+                }
+            }
+        }
+        let req = match body {
+            Some(b) => req.header(header::CONTENT_TYPE, "application/json").body(Body::from(b.to_string())),
+            None => req.body(Body::empty()),
+        };
+        self.send(req.unwrap()).await
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> Response {
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        Response { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str, caller: &Caller) -> Response {
+        self.call(Method::GET, path, caller, None).await
+    }
+
+    pub async fn post(&self, path: &str, caller: &Caller, body: Value) -> Response {
+        self.call(Method::POST, path, caller, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, caller: &Caller, body: Value) -> Response {
+        self.call(Method::PATCH, path, caller, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, caller: &Caller) -> Response {
+        self.call(Method::DELETE, path, caller, None).await
+    }
+
+    /// Signs in; returns the browser's cookie and CSRF token.
+    pub async fn login(&self, email: &str, password: &str) -> Caller {
+        let res = self
+            .post("/api/v1/auth/login", &Caller::Anonymous, json!({"email": email, "password": password}))
+            .await;
+        let cookie = res.headers.get(header::SET_COOKIE).map(|v| v.to_str().unwrap().to_string());
+        let body = res.expect(200);
+        let cookie = cookie.expect("a session cookie");
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+        let pair = cookie.split(';').next().unwrap().to_string();
+        Caller::Browser { cookie: pair, csrf: Some(body["csrf_token"].as_str().unwrap().to_string()) }
+    }
+
+    /// Creates an API token with the given role, as the given signed-in admin.
+    pub async fn token_for(&self, admin: &Caller, role: &str) -> Caller {
+        let body = self
+            .post("/api/v1/api-tokens", admin, json!({"name": format!("{role} token"), "role": role}))
+            .await
+            .expect(201);
+        Caller::Token(body["secret"].as_str().unwrap().to_string())
+    }
+
+    /// Adds an agent to the admin's workspace and returns a session for them.
+    pub async fn agent(&self, admin: &Caller, email: &str) -> (String, Caller) {
+        let body = self
+            .post("/api/v1/users", admin, json!({"name": "Agent Zhang", "email": email, "role": "agent", "password": "agent-password-1"}))
+            .await
+            .expect(201);
+        (body["id"].as_str().unwrap().to_string(), self.login(email, "agent-password-1").await)
+    }
+
+    /// A channel and a contact in the caller's workspace: (channel id, contact id).
+    pub async fn channel_and_contact(&self, admin: &Caller) -> (String, String) {
+        let ch = self
+            .post("/api/v1/channels", admin, json!({"kind": "web_widget", "name": "Web shop"}))
+            .await
+            .expect(201);
+        let contact = self
+            .post(
+                "/api/v1/contacts",
+                admin,
+                json!({"name": "陈静", "identities": [{"kind": "email", "value": "chen.jing@example.com"}]}),
+            )
+            .await
+            .expect(201);
+        (ch["id"].as_str().unwrap().into(), contact["id"].as_str().unwrap().into())
+    }
+
+    /// Starts a conversation and returns its id.
+    pub async fn conversation(
+        &self,
+        caller: &Caller,
+        channel: &str,
+        contact: &str,
+        first: Option<&str>,
+    ) -> String {
+        let mut body = json!({"channel_id": channel, "contact_id": contact});
+        if let Some(text) = first {
+            body["message"] = json!({"kind": "incoming", "content": text});
+        }
+        let res = self.post("/api/v1/conversations", caller, body).await.expect(201);
+        res["conversation"]["id"].as_str().unwrap().into()
+    }
+}

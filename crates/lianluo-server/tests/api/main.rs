@@ -1,0 +1,12 @@
+//! The HTTP API, driven through the real router against both storage backends.
+
+mod helpers;
+
+mod auth;
+mod bad_input;
+mod contacts;
+mod conversations;
+mod directory;
+mod messages;
+mod openapi;
+mod tenants;
