@@ -1,0 +1,276 @@
+//! `lianluo bench ingest`: concurrent clients post messages into conversations through the real HTTP
+//! API (loopback TCP, JSON, bearer token, idempotency keys); reports messages/s and latency percentiles.
+
+use std::{
+    path::PathBuf,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, bail};
+use clap::Args;
+use lianluo_server::{AppState, setup::NewWorkspace};
+use lianluo_store::Store;
+use serde_json::{Value, json};
+
+use crate::config::Config;
+
+#[derive(Args, Debug)]
+pub struct IngestArgs {
+    /// `sqlite` or `postgres`.
+    #[arg(long, default_value = "sqlite")]
+    backend: String,
+    /// Concurrent clients, each posting one message at a time.
+    #[arg(long, default_value_t = 64)]
+    clients: usize,
+    /// Conversations the messages are spread over.
+    #[arg(long, default_value_t = 256)]
+    conversations: usize,
+    /// Measured seconds (after the warm-up).
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
+    /// Warm-up seconds, not measured.
+    #[arg(long, default_value_t = 3)]
+    warmup: u64,
+    /// PostgreSQL URL for `--backend postgres` [default: LIANLUO_DATABASE_URL, else LIANLUO_TEST_DATABASE_URL].
+    #[arg(long)]
+    database_url: Option<String>,
+}
+
+struct Target {
+    store: Arc<dyn Store>,
+    cleanup: Box<dyn FnOnce() + Send>,
+}
+
+async fn target(cfg: &Config, args: &IngestArgs) -> anyhow::Result<Target> {
+    let tag = uuid::Uuid::now_v7().simple().to_string();
+    match args.backend.as_str() {
+        "sqlite" => {
+            let dir: PathBuf = std::env::temp_dir().join(format!("lianluo-bench-{tag}"));
+            let store = lianluo_store_sqlite::open_in_dir(&dir)?;
+            Ok(Target {
+                store: Arc::new(store),
+                cleanup: Box::new(move || drop(std::fs::remove_dir_all(dir))),
+            })
+        }
+        "postgres" => {
+            let url = args
+                .database_url
+                .clone()
+                .or_else(|| cfg.database_url.as_ref().map(|s| s.expose().to_string()))
+                .or_else(|| std::env::var("LIANLUO_TEST_DATABASE_URL").ok())
+                .context("--backend postgres needs --database-url or LIANLUO_DATABASE_URL")?;
+            let schema = format!("bench_{tag}");
+            let store =
+                lianluo_store_postgres::connect_in_schema(&url, Some(&schema), cfg.database_pool_size)
+                    .await?;
+            let cleanup = move || {
+                let _ = std::thread::spawn(move || {
+                    let rt =
+                        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                    rt.block_on(async {
+                        if let Ok((client, conn)) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await
+                        {
+                            tokio::spawn(conn);
+                            let _ = client
+                                .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                                .await;
+                        }
+                    });
+                })
+                .join();
+            };
+            Ok(Target { store: Arc::new(store), cleanup: Box::new(cleanup) })
+        }
+        other => bail!("unknown backend {other:?}; use sqlite or postgres"),
+    }
+}
+
+async fn post(client: &reqwest::Client, url: &str, token: &str, body: Value) -> anyhow::Result<Value> {
+    let res = client.post(url).bearer_auth(token).json(&body).send().await?;
+    let status = res.status();
+    let body: Value = res.json().await?;
+    if !status.is_success() {
+        bail!("{url}: {status} {body}");
+    }
+    Ok(body)
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i] as f64 / 1000.0
+}
+
+pub async fn ingest(cfg: &Config, args: IngestArgs) -> anyhow::Result<()> {
+    let t = target(cfg, &args).await?;
+    let result = run(t.store.clone(), &args).await;
+    (t.cleanup)();
+    result
+}
+
+async fn run(store: Arc<dyn Store>, args: &IngestArgs) -> anyhow::Result<()> {
+    let backend = store.backend();
+    let password = "bench-password-123";
+    lianluo_server::setup::create_workspace(
+        store.as_ref(),
+        NewWorkspace {
+            workspace_name: "Bench".into(),
+            slug: "bench".into(),
+            admin_name: "Bench Admin".into(),
+            admin_email: "bench@lianluo.example".into(),
+            admin_password: password.into(),
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let state = AppState::new(store.clone(), Default::default());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(lianluo_server::serve(listener, state, async {
+        let _ = stop_rx.await;
+    }));
+
+    let client = reqwest::Client::builder().pool_max_idle_per_host(args.clients * 2).build()?;
+    let login = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"email": "bench@lianluo.example", "password": password}))
+        .send()
+        .await?;
+    let cookie = login
+        .headers()
+        .get("set-cookie")
+        .context("no session cookie")?
+        .to_str()?
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .to_string();
+    let csrf = login.json::<Value>().await?["csrf_token"].as_str().unwrap_or_default().to_string();
+    let token = client
+        .post(format!("{base}/api/v1/api-tokens"))
+        .header("cookie", cookie)
+        .header("x-csrf-token", csrf)
+        .json(&json!({"name": "bench", "role": "agent"}))
+        .send()
+        .await?
+        .json::<Value>()
+        .await?["secret"]
+        .as_str()
+        .context("no token")?
+        .to_string();
+    let ch =
+        post(&client, &format!("{base}/api/v1/channels"), &token, json!({"kind": "api", "name": "bench"}))
+            .await;
+    // Agents cannot create channels: make it with the store's admin path instead.
+    let ch = match ch {
+        Ok(c) => c["id"].as_str().unwrap_or_default().to_string(),
+        Err(_) => {
+            let ws = store.workspace_by_slug("bench").await?.context("bench workspace")?;
+            let new = lianluo_domain::directory::NewChannel {
+                kind: lianluo_domain::directory::ChannelKind::Api,
+                name: lianluo_domain::value::Name::parse("bench").expect("valid"),
+                team_id: None,
+                settings: Default::default(),
+            };
+            store
+                .create_channel(
+                    ws.id,
+                    &new,
+                    lianluo_domain::event::Actor::System,
+                    lianluo_domain::Timestamp::now(),
+                )
+                .await?
+                .id
+                .to_string()
+        }
+    };
+    let mut convs = Vec::with_capacity(args.conversations);
+    for i in 0..args.conversations {
+        let contact = post(
+            &client,
+            &format!("{base}/api/v1/contacts"),
+            &token,
+            json!({"name": format!("Customer {i}")}),
+        )
+        .await?;
+        let conv = post(
+            &client,
+            &format!("{base}/api/v1/conversations"),
+            &token,
+            json!({"channel_id": ch, "contact_id": contact["id"]}),
+        )
+        .await?;
+        convs.push(format!(
+            "{base}/api/v1/conversations/{}/messages",
+            conv["conversation"]["id"].as_str().unwrap_or_default()
+        ));
+    }
+    let convs = Arc::new(convs);
+
+    let start = Instant::now();
+    let measure_from = start + Duration::from_secs(args.warmup);
+    let end = measure_from + Duration::from_secs(args.seconds);
+    let mut tasks = tokio::task::JoinSet::new();
+    for c in 0..args.clients {
+        let (client, token, convs) = (client.clone(), token.clone(), convs.clone());
+        tasks.spawn(async move {
+            let mut lat = Vec::new();
+            let mut errors = 0u64;
+            let mut i = 0usize;
+            while Instant::now() < end {
+                let url = &convs[(c * 7919 + i) % convs.len()];
+                let body = json!({"kind": if i.is_multiple_of(2) { "incoming" } else { "outgoing" },
+                    "content": "您好，我的订单什么时候发货？ Hello, when will my order ship?"});
+                let t0 = Instant::now();
+                let res = client
+                    .post(url)
+                    .bearer_auth(&token)
+                    .header("idempotency-key", format!("bench-{c}-{i}"))
+                    .json(&body)
+                    .send()
+                    .await;
+                let ok = match res {
+                    Ok(r) => r.status().as_u16() == 201 && r.bytes().await.is_ok(),
+                    Err(_) => false,
+                };
+                if t0 >= measure_from && Instant::now() <= end {
+                    if ok {
+                        lat.push(t0.elapsed().as_micros() as u64);
+                    } else {
+                        errors += 1;
+                    }
+                }
+                i += 1;
+            }
+            (lat, errors)
+        });
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    while let Some(r) = tasks.join_next().await {
+        let (lat, e) = r?;
+        all.extend(lat);
+        errors += e;
+    }
+    all.sort_unstable();
+    let rate = all.len() as f64 / args.seconds as f64;
+    println!(
+        "backend={backend} clients={} conversations={} seconds={} messages={} errors={errors} rate={rate:.0} msg/s \
+         p50={:.2}ms p90={:.2}ms p99={:.2}ms max={:.2}ms",
+        args.clients,
+        args.conversations,
+        args.seconds,
+        all.len(),
+        percentile(&all, 0.50),
+        percentile(&all, 0.90),
+        percentile(&all, 0.99),
+        percentile(&all, 1.0),
+    );
+    let _ = stop_tx.send(());
+    let _ = server.await;
+    Ok(())
+}

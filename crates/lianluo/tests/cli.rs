@@ -1,0 +1,247 @@
+//! The `lianluo` binary as a user runs it: help, migrate, admin create, demo, and serve on PostgreSQL.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use serde_json::{Value, json};
+
+fn lianluo() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_lianluo"));
+    // Tests must not pick up a developer's configuration.
+    c.env_remove("LIANLUO_DATABASE_URL").env_remove("LIANLUO_CONFIG").env("LIANLUO_LOG", "warn");
+    c
+}
+
+/// Kills the child process when the test ends, pass or fail.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts a long-running subcommand and waits for the line that announces its URL.
+fn start(mut cmd: Command, marker: &str) -> (Running, String, Vec<String>) {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let running = Running(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut lines = Vec::new();
+    loop {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("the server announces its URL");
+        lines.push(line.clone());
+        if let Some(pos) = line.find(marker) {
+            let url = line[pos + marker.len()..].split_whitespace().next().unwrap().to_string();
+            // Let the rest of the banner arrive.
+            while let Ok(l) = rx.recv_timeout(Duration::from_millis(300)) {
+                lines.push(l);
+            }
+            return (running, url, lines);
+        }
+    }
+}
+
+#[test]
+fn help_explains_every_subcommand() {
+    let out = lianluo().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for sub in ["serve", "migrate", "admin", "demo", "bench"] {
+        assert!(text.contains(sub), "--help mentions {sub}:\n{text}");
+    }
+    let out = lianluo().args(["demo", "--help"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("--listen") && text.contains("--data-dir") && text.contains("--seed"), "{text}");
+}
+
+#[test]
+fn migrate_then_admin_create() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let out = lianluo().args(["migrate", "--data-dir", d]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(dir.path().join("lianluo.db").exists());
+    let create = |email: &str| {
+        lianluo()
+            .args([
+                "admin",
+                "create",
+                "--data-dir",
+                d,
+                "--workspace",
+                "Acme 商城",
+                "--slug",
+                "acme",
+                "--name",
+                "Ada",
+                "--email",
+                email,
+            ])
+            .env("LIANLUO_ADMIN_PASSWORD", "a long enough password")
+            .output()
+            .unwrap()
+    };
+    let out = create("ada@acme.example");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ada@acme.example"));
+    let again = create("ada@acme.example");
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("exists"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let weak = lianluo()
+        .args([
+            "admin",
+            "create",
+            "--data-dir",
+            d,
+            "--workspace",
+            "B",
+            "--slug",
+            "bee",
+            "--name",
+            "B",
+            "--email",
+            "b@b.example",
+        ])
+        .env("LIANLUO_ADMIN_PASSWORD", "short")
+        .output()
+        .unwrap();
+    assert!(!weak.status.success());
+}
+
+#[test]
+fn bad_configuration_is_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("lianluo.toml");
+    std::fs::write(&file, "listne = \"0.0.0.0:80\"\n").unwrap();
+    let out = lianluo().args(["migrate", "--config", file.to_str().unwrap()]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("listne"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+async fn sign_in(client: &reqwest::Client, url: &str, email: &str, password: &str) -> (String, Value) {
+    let res = client
+        .post(format!("{url}/api/v1/auth/login"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    (cookie, res.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn demo_serves_a_workspace_you_can_sign_in_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap().to_string();
+    let mut cmd = lianluo();
+    cmd.args(["demo", "--listen", "127.0.0.1:0", "--data-dir", &d]);
+    let (running, url, banner) = start(cmd, "URL:");
+    let banner = banner.join("\n");
+    assert!(banner.contains("admin@lumio.example / lumio-demo-2026"), "{banner}");
+
+    let client = reqwest::Client::new();
+    let (cookie, login) = sign_in(&client, &url, "admin@lumio.example", "lumio-demo-2026").await;
+    assert_eq!(login["workspace"]["slug"], "lumio-demo");
+    let get = |path: &str| {
+        let (client, cookie) = (client.clone(), cookie.clone());
+        let url = format!("{url}{path}");
+        async move {
+            client.get(url).header("cookie", cookie).send().await.unwrap().json::<Value>().await.unwrap()
+        }
+    };
+    let page = get("/api/v1/conversations?limit=100").await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 100);
+    assert!(page["next_cursor"].is_string(), "thousands of conversations");
+    let open = get("/api/v1/conversations?status=open&limit=100").await;
+    assert!(!open["items"].as_array().unwrap().is_empty());
+    let channels = get("/api/v1/channels").await;
+    assert!(channels["items"].as_array().unwrap().len() >= 6, "web shop and social channels");
+    let id = page["items"][0]["id"].as_str().unwrap();
+    let thread = get(&format!("/api/v1/conversations/{id}/messages")).await;
+    assert!(!thread["items"].as_array().unwrap().is_empty());
+    let zh = get("/api/v1/conversations?tag=zh&limit=1").await;
+    let en = get("/api/v1/conversations?tag=en&limit=1").await;
+    assert_eq!(
+        (zh["items"].as_array().unwrap().len(), en["items"].as_array().unwrap().len()),
+        (1, 1),
+        "both languages"
+    );
+    let (_, agent) = sign_in(&client, &url, "xiaoyu.lin@lumio.example", "lumio-demo-2026").await;
+    assert_eq!(agent["user"]["role"], "agent");
+    drop(running);
+
+    // A second run finds the demo and serves it unchanged.
+    let mut cmd = lianluo();
+    cmd.args(["demo", "--listen", "127.0.0.1:0", "--data-dir", &d]);
+    let (_running, url, banner) = start(cmd, "URL:");
+    assert!(banner.join("\n").contains("already set up"));
+    let (cookie, _) = sign_in(&client, &url, "admin@lumio.example", "lumio-demo-2026").await;
+    let ready = client.get(format!("{url}/readyz")).header("cookie", cookie).send().await.unwrap();
+    assert_eq!(ready.json::<Value>().await.unwrap()["storage"], "sqlite");
+}
+
+#[tokio::test]
+async fn serve_uses_postgres_when_the_url_says_so() {
+    let base = std::env::var("LIANLUO_TEST_DATABASE_URL")
+        .expect("LIANLUO_TEST_DATABASE_URL must name a PostgreSQL database (scripts/test sets it)");
+    let schema = format!("cli_{}", uuid::Uuid::now_v7().simple());
+    let (client, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    client.batch_execute(&format!("CREATE SCHEMA {schema}")).await.unwrap();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+
+    let out = lianluo()
+        .args([
+            "admin",
+            "create",
+            "--workspace",
+            "PG Shop",
+            "--slug",
+            "pg-shop",
+            "--name",
+            "Pat",
+            "--email",
+            "pat@pg.example",
+        ])
+        .env("LIANLUO_DATABASE_URL", &url)
+        .env("LIANLUO_ADMIN_PASSWORD", "a long enough password")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut cmd = lianluo();
+    cmd.args(["serve", "--listen", "127.0.0.1:0"]).env("LIANLUO_DATABASE_URL", &url);
+    let (running, http, _) = start(cmd, "listening on ");
+    let http = http.trim_end_matches('/').to_string();
+    let web = reqwest::Client::new();
+    let ready: Value = web.get(format!("{http}/readyz")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(ready["storage"], "postgres");
+    let (_, login) = sign_in(&web, &http, "pat@pg.example", "a long enough password").await;
+    assert_eq!(login["workspace"]["slug"], "pg-shop");
+    drop(running);
+    client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).await.unwrap();
+}
