@@ -238,6 +238,17 @@ fn api() -> Api {
         )
         .add(
             v1(
+                DELETE,
+                "/api/v1/conversations/{id}",
+                "delete_conversation",
+                "Delete a conversation and its messages",
+            )
+            .admin()
+            .no_content(),
+            conversations::delete_conversation,
+        )
+        .add(
+            v1(
                 GET,
                 "/api/v1/conversations/{id}/messages",
                 "list_messages",

@@ -757,6 +757,14 @@ impl Tx for PgTx {
         .map(drop)
     }
 
+    async fn delete_conversation(&mut self, ws: WorkspaceId, id: ConversationId) -> Result<bool> {
+        self.exec("DELETE FROM messages WHERE workspace_id = $1 AND conversation_id = $2", &[&ws.0, &id.0])
+            .await?;
+        self.exec("DELETE FROM conversations WHERE workspace_id = $1 AND id = $2", &[&ws.0, &id.0])
+            .await
+            .map(|n| n == 1)
+    }
+
     async fn insert_message(&mut self, m: &Message) -> Result<bool> {
         let (sender_type, sender_id) = sender_parts(&m.sender);
         self.exec(

@@ -766,6 +766,16 @@ impl Tx for SqliteTx {
         .map(drop)
     }
 
+    async fn delete_conversation(&mut self, ws: WorkspaceId, id: ConversationId) -> Result<bool> {
+        exec(
+            &self.conn,
+            "DELETE FROM messages WHERE workspace_id = ?1 AND conversation_id = ?2",
+            [s(ws), s(id)],
+        )?;
+        exec(&self.conn, "DELETE FROM conversations WHERE workspace_id = ?1 AND id = ?2", [s(ws), s(id)])
+            .map(|n| n == 1)
+    }
+
     async fn insert_message(&mut self, m: &Message) -> Result<bool> {
         let (sender_type, sender_id) = sender_parts(&m.sender);
         exec(

@@ -27,7 +27,7 @@ macro_rules! conformance_tests {
             teams_with_members, channels, contacts_and_identities, contact_search_and_pages,
             conversation_with_first_message_is_atomic, conversation_updates_and_filters,
             messages_update_their_conversation, idempotent_messages, concurrent_idempotent_messages,
-            tenants_are_isolated, events_record_who_did_what);
+            tenants_are_isolated, events_record_who_did_what, deleting_a_conversation_removes_its_messages);
     };
     (@cases $make:expr; $($case:ident),*) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -689,6 +689,7 @@ pub async fn tenants_are_isolated(store: &dyn Store) {
         store.append_message(b.ws, conv, &msg, Sender::User { id: b.admin }, by, t(2)).await.map(drop),
         "append",
     );
+    nf(store.delete_conversation(b.ws, conv, by, t(2)).await, "delete conversation");
     // B cannot point its rows at A's.
     let cross = NewConversation {
         channel_id: a.channel,
@@ -754,4 +755,34 @@ pub async fn events_record_who_did_what(store: &dyn Store) {
     assert!(events.windows(2).all(|w| w[0].id < w[1].id));
     let after = store.list_events(f.ws, events[3].id, 1000).await.unwrap();
     assert_eq!(after.len(), 2, "resume after the last event seen");
+}
+
+pub async fn deleting_a_conversation_removes_its_messages(store: &dyn Store) {
+    let f = fixture(store, "acme").await;
+    let c = conversation(store, &f, t(10)).await;
+    let keep = conversation(store, &f, t(11)).await;
+    let customer = Sender::Contact { id: f.contact };
+    for (conv, n) in [(c, 3), (keep, 2)] {
+        for i in 0..n {
+            let m = text(MessageKind::Incoming, &format!("message {i}"));
+            store.append_message(f.ws, conv, &m, customer, f.actor(), t(12)).await.unwrap();
+        }
+    }
+    store.delete_conversation(f.ws, c, f.actor(), t(20)).await.unwrap();
+    assert!(matches!(store.get_conversation(f.ws, c).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        store.list_messages(f.ws, c, PageRequest::default()).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(store.list_messages(f.ws, keep, PageRequest::default()).await.unwrap().items.len(), 2);
+    assert!(matches!(
+        store.delete_conversation(f.ws, c, f.actor(), t(21)).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let events = store.list_events(f.ws, 0, 1000).await.unwrap();
+    let deleted = events.iter().find(|e| e.kind == "conversation.deleted").unwrap();
+    assert_eq!((deleted.subject_id, deleted.data["message_count"].as_i64()), (c.0, Some(3)));
+    // The contact can go once its last conversation has.
+    store.delete_conversation(f.ws, keep, f.actor(), t(22)).await.unwrap();
+    store.delete_contact(f.ws, f.contact, f.actor(), t(23)).await.unwrap();
 }

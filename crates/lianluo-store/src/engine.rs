@@ -646,6 +646,22 @@ impl<B: Backend> Store for SqlStore<B> {
         })
     }
 
+    async fn delete_conversation(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<()> {
+        write!(self, |tx| {
+            let conv = found(tx.conversation(ws, id, true).await?, "conversation")?;
+            tx.delete_conversation(ws, id).await?;
+            let data = json!({ "contact_id": conv.contact_id, "channel_id": conv.channel_id,
+                "message_count": conv.message_count });
+            tx.insert_event(ws, &NewEvent::new(actor, "conversation.deleted", id, data), now).await
+        })
+    }
+
     async fn append_message(
         &self,
         ws: WorkspaceId,

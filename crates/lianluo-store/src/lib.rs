@@ -233,6 +233,14 @@ pub trait Store: Send + Sync + 'static {
         actor: Actor,
         now: Timestamp,
     ) -> Result<Conversation>;
+    /// Deletes a conversation and its messages; the audit log keeps the record that it existed.
+    async fn delete_conversation(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<()>;
     /// Appends a message. With an idempotency key already used in this conversation, returns the stored
     /// message (`created: false`) if the request is the same, or `Conflict` if it differs.
     async fn append_message(

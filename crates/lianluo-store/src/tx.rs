@@ -138,6 +138,12 @@ pub trait Tx: Send {
         page: PageRequest,
     ) -> impl Future<Output = Result<Vec<Conversation>>> + Send;
     fn save_conversation(&mut self, c: &Conversation) -> impl Future<Output = Result<()>> + Send;
+    /// Deletes the conversation and its messages; false if it is not in the workspace.
+    fn delete_conversation(
+        &mut self,
+        ws: WorkspaceId,
+        id: ConversationId,
+    ) -> impl Future<Output = Result<bool>> + Send;
 
     /// Inserts the message; returns false, writing nothing, if its idempotency key is taken.
     fn insert_message(&mut self, m: &Message) -> impl Future<Output = Result<bool>> + Send;

@@ -1,6 +1,6 @@
 //! Conversations: the inbox.
 
-use axum::{Json as Out, extract::State};
+use axum::{Json as Out, extract::State, http::StatusCode};
 use lianluo_domain::{
     ChannelId, ContactId, ConversationId, TeamId, Timestamp, UserId,
     conversation::{Conversation, ConversationPatch, NewConversation, Priority, Status},
@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::{Created, page_request};
 use crate::{
     AppState,
-    auth::Auth,
+    auth::{Admin, Auth},
     error::{AppError, AppResult},
     extract::{Id, Json, Query},
 };
@@ -105,4 +105,14 @@ pub async fn update_conversation(
     let now = Timestamp::now();
     patch.validate(now)?;
     Ok(Out(state.store.update_conversation(auth.workspace_id, id, &patch, auth.actor(), now).await?))
+}
+
+/// Deletes a conversation and its messages (admins only); the audit log keeps a record.
+pub async fn delete_conversation(
+    State(state): State<AppState>,
+    auth: Auth<Admin>,
+    Id(id): Id<ConversationId>,
+) -> AppResult<StatusCode> {
+    state.store.delete_conversation(auth.workspace_id, id, auth.actor(), Timestamp::now()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -93,4 +93,12 @@ async fn assignment_and_audit_trail(app: TestApp) {
     let last = updates[1]["id"].as_i64().unwrap();
     let after = app.get(&format!("/api/v1/events?after={last}"), &app.admin).await.expect(200);
     assert_eq!(after["items"], json!([]));
+
+    // Deleting is for admins; the thread goes with it and the log remembers.
+    app.delete(&format!("/api/v1/conversations/{id}"), &agent).await.expect_error(403, "forbidden");
+    app.delete(&format!("/api/v1/conversations/{id}"), &admin).await.expect(204);
+    app.get(&format!("/api/v1/conversations/{id}"), &agent).await.expect_error(404, "not_found");
+    app.get(&format!("/api/v1/conversations/{id}/messages"), &agent).await.expect_error(404, "not_found");
+    let events = app.get(&format!("/api/v1/events?after={last}"), &app.admin).await.expect(200);
+    assert_eq!(events["items"][0]["kind"], "conversation.deleted");
 }

@@ -47,6 +47,7 @@ async fn workspaces_are_isolated(app: TestApp) {
         .expect_error(404, "not_found");
     app.delete(&format!("/api/v1/channels/{ch}"), &b).await.expect_error(404, "not_found");
     app.delete(&format!("/api/v1/teams/{team}"), &b).await.expect_error(404, "not_found");
+    app.delete(&format!("/api/v1/conversations/{conv}"), &b).await.expect_error(404, "not_found");
     let msg = json!({"kind": "outgoing", "content": "hi from B"});
     app.post(&format!("/api/v1/conversations/{conv}/messages"), &b, msg).await.expect_error(404, "not_found");
     // B cannot point its own rows at A's.
