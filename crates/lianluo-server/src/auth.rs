@@ -135,12 +135,8 @@ impl<A: Access> FromRequestParts<AppState> for Auth<A> {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let auth = if let Some(secret) = bearer(parts) {
+            // Revoked tokens, and tokens whose creator was deactivated, are not found.
             let token = state.store.api_token(&token_hash(secret)).await?.ok_or(AppError::Unauthenticated)?;
-            // The token's creator must still be active.
-            let creator = state.store.get_user(token.workspace_id, token.created_by).await;
-            if !creator.is_ok_and(|u| u.active) {
-                return Err(AppError::Unauthenticated);
-            }
             Auth {
                 workspace_id: token.workspace_id,
                 user_id: token.created_by,

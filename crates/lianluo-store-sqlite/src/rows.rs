@@ -445,7 +445,14 @@ impl Tx for SqliteTx {
     }
 
     async fn api_token(&mut self, hash: &str) -> Result<Option<ApiToken>> {
-        first(&self.conn, &format!("{TOKEN} WHERE token_hash = ?1 AND revoked_at IS NULL"), [hash], token_row)
+        first(
+            &self.conn,
+            "SELECT t.id, t.workspace_id, t.name, t.role, t.created_by, t.created_at, t.revoked_at, t.prefix \
+             FROM api_tokens t JOIN users u ON u.id = t.created_by AND u.workspace_id = t.workspace_id \
+             WHERE t.token_hash = ?1 AND t.revoked_at IS NULL AND u.active",
+            [hash],
+            token_row,
+        )
     }
 
     async fn api_tokens(&mut self, ws: WorkspaceId) -> Result<Vec<ApiToken>> {

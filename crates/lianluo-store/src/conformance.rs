@@ -246,6 +246,13 @@ pub async fn api_tokens_are_revocable(store: &dyn Store) {
     store.revoke_api_token(f.ws, tok.id, f.actor(), t(1)).await.unwrap();
     assert!(store.api_token("token-hash").await.unwrap().is_none());
     assert_eq!(store.list_api_tokens(f.ws).await.unwrap()[0].revoked_at, Some(t(1)));
+    // A token stops working when its creator is deactivated.
+    let tok2 = ApiToken { id: lianluo_domain::ApiTokenId::new(), created_by: f.admin, ..tok.clone() };
+    store.create_api_token(&tok2, "token-hash-2", f.actor()).await.unwrap();
+    assert!(store.api_token("token-hash-2").await.unwrap().is_some());
+    let off = UserPatch { active: Some(false), ..Default::default() };
+    store.update_user(f.ws, f.admin, &off, Actor::System, t(2)).await.unwrap();
+    assert!(store.api_token("token-hash-2").await.unwrap().is_none());
     // A token cannot be made in the name of another workspace's user.
     let foreign = ApiToken { id: lianluo_domain::ApiTokenId::new(), created_by: other.admin, ..tok };
     assert!(matches!(store.create_api_token(&foreign, "h2", f.actor()).await, Err(StoreError::Invalid(_))));
@@ -522,22 +529,21 @@ pub async fn messages_update_their_conversation(store: &dyn Store) {
     let c = conversation(store, &f, t(10)).await;
     let agent = Sender::User { id: f.admin };
     let customer = Sender::Contact { id: f.contact };
+    let first =
+        store.append_message(f.ws, c, &text(MessageKind::Incoming, "在吗？"), None, f.actor(), t(11)).await;
+    assert_eq!(first.unwrap().message.sender, customer, "no sender given: the conversation's contact");
     store
-        .append_message(f.ws, c, &text(MessageKind::Incoming, "在吗？"), customer, f.actor(), t(11))
-        .await
-        .unwrap();
-    store
-        .append_message(f.ws, c, &text(MessageKind::Note, "VIP customer"), agent, f.actor(), t(12))
+        .append_message(f.ws, c, &text(MessageKind::Note, "VIP customer"), Some(agent), f.actor(), t(12))
         .await
         .unwrap();
     let a = store
-        .append_message(f.ws, c, &text(MessageKind::Outgoing, "您好！"), agent, f.actor(), t(13))
+        .append_message(f.ws, c, &text(MessageKind::Outgoing, "您好！"), Some(agent), f.actor(), t(13))
         .await
         .unwrap();
     assert!(a.created);
     assert_eq!(a.conversation.first_response_at, Some(t(13)), "the first reply, not the note");
     store
-        .append_message(f.ws, c, &text(MessageKind::Outgoing, "还有问题吗？"), agent, f.actor(), t(14))
+        .append_message(f.ws, c, &text(MessageKind::Outgoing, "还有问题吗？"), Some(agent), f.actor(), t(14))
         .await
         .unwrap();
     let conv = store.get_conversation(f.ws, c).await.unwrap();
@@ -547,7 +553,7 @@ pub async fn messages_update_their_conversation(store: &dyn Store) {
     let resolve = ConversationPatch { status: Some(Status::Resolved), ..Default::default() };
     store.update_conversation(f.ws, c, &resolve, f.actor(), t(15)).await.unwrap();
     let again = store
-        .append_message(f.ws, c, &text(MessageKind::Incoming, "又坏了"), customer, f.actor(), t(16))
+        .append_message(f.ws, c, &text(MessageKind::Incoming, "又坏了"), Some(customer), f.actor(), t(16))
         .await;
     assert_eq!(again.unwrap().conversation.status, Status::Open);
 
@@ -563,7 +569,7 @@ pub async fn messages_update_their_conversation(store: &dyn Store) {
                 f.ws,
                 ConversationId::new(),
                 &text(MessageKind::Incoming, "x"),
-                customer,
+                Some(customer),
                 f.actor(),
                 t(17)
             )
@@ -578,20 +584,20 @@ pub async fn idempotent_messages(store: &dyn Store) {
     let customer = Sender::Contact { id: f.contact };
     let mut m = text(MessageKind::Incoming, "订单什么时候发货？");
     m.idempotency_key = Some("wx-msg-1001".into());
-    let first = store.append_message(f.ws, c, &m, customer, f.actor(), t(11)).await.unwrap();
-    let second = store.append_message(f.ws, c, &m, customer, f.actor(), t(12)).await.unwrap();
+    let first = store.append_message(f.ws, c, &m, Some(customer), f.actor(), t(11)).await.unwrap();
+    let second = store.append_message(f.ws, c, &m, Some(customer), f.actor(), t(12)).await.unwrap();
     assert!(first.created && !second.created);
     assert_eq!(first.message, second.message);
     assert_eq!(second.conversation.message_count, 1);
     let mut changed = m.clone();
     changed.content = "something else".into();
     assert!(matches!(
-        store.append_message(f.ws, c, &changed, customer, f.actor(), t(13)).await,
+        store.append_message(f.ws, c, &changed, Some(customer), f.actor(), t(13)).await,
         Err(StoreError::Conflict(_))
     ));
     // Keys are per conversation.
     let c2 = conversation(store, &f, t(14)).await;
-    assert!(store.append_message(f.ws, c2, &m, customer, f.actor(), t(15)).await.unwrap().created);
+    assert!(store.append_message(f.ws, c2, &m, Some(customer), f.actor(), t(15)).await.unwrap().created);
     assert_eq!(store.list_messages(f.ws, c, PageRequest::default()).await.unwrap().items.len(), 1);
 }
 
@@ -606,7 +612,7 @@ pub async fn concurrent_idempotent_messages(store: &dyn Store) {
         let msg = if i % 2 == 0 { m.clone() } else { plain.clone() };
         let ws = f.ws;
         let actor = f.actor();
-        async move { store.append_message(ws, c, &msg, customer, actor, t(11)).await }
+        async move { store.append_message(ws, c, &msg, Some(customer), actor, t(11)).await }
     }))
     .await;
     let created = results.iter().filter(|r| matches!(r, Ok(a) if a.created)).count();
@@ -686,7 +692,7 @@ pub async fn tenants_are_isolated(store: &dyn Store) {
     nf(store.update_conversation(b.ws, conv, &resolve, by, t(2)).await.map(drop), "update conversation");
     let msg = text(MessageKind::Outgoing, "hi");
     nf(
-        store.append_message(b.ws, conv, &msg, Sender::User { id: b.admin }, by, t(2)).await.map(drop),
+        store.append_message(b.ws, conv, &msg, Some(Sender::User { id: b.admin }), by, t(2)).await.map(drop),
         "append",
     );
     nf(store.delete_conversation(b.ws, conv, by, t(2)).await, "delete conversation");
@@ -765,7 +771,7 @@ pub async fn deleting_a_conversation_removes_its_messages(store: &dyn Store) {
     for (conv, n) in [(c, 3), (keep, 2)] {
         for i in 0..n {
             let m = text(MessageKind::Incoming, &format!("message {i}"));
-            store.append_message(f.ws, conv, &m, customer, f.actor(), t(12)).await.unwrap();
+            store.append_message(f.ws, conv, &m, Some(customer), f.actor(), t(12)).await.unwrap();
         }
     }
     store.delete_conversation(f.ws, c, f.actor(), t(20)).await.unwrap();

@@ -667,13 +667,14 @@ impl<B: Backend> Store for SqlStore<B> {
         ws: WorkspaceId,
         conversation: ConversationId,
         new: &NewMessage,
-        sender: Sender,
+        sender: Option<Sender>,
         actor: Actor,
         now: Timestamp,
     ) -> Result<Appended> {
         let new = new.clone();
         write!(self, |tx| {
             let mut conv = found(tx.conversation(ws, conversation, true).await?, "conversation")?;
+            let sender = sender.unwrap_or(Sender::Contact { id: conv.contact_id });
             let (message, created) = append(tx, &mut conv, new, sender, actor, now).await?;
             Ok(Appended { message, conversation: conv, created })
         })

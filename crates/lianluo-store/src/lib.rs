@@ -119,7 +119,7 @@ pub trait Store: Send + Sync + 'static {
     async fn session(&self, token_hash: &str, now: Timestamp) -> Result<Option<(Session, User)>>;
     async fn delete_session(&self, token_hash: &str) -> Result<()>;
     async fn create_api_token(&self, token: &ApiToken, token_hash: &str, actor: Actor) -> Result<()>;
-    /// The unrevoked token with this hash.
+    /// The unrevoked token with this hash, provided the user who created it is still active.
     async fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>>;
     async fn list_api_tokens(&self, ws: WorkspaceId) -> Result<Vec<ApiToken>>;
     async fn revoke_api_token(
@@ -241,14 +241,15 @@ pub trait Store: Send + Sync + 'static {
         actor: Actor,
         now: Timestamp,
     ) -> Result<()>;
-    /// Appends a message. With an idempotency key already used in this conversation, returns the stored
-    /// message (`created: false`) if the request is the same, or `Conflict` if it differs.
+    /// Appends a message; without a `sender` it is the conversation's contact. With an idempotency key
+    /// already used in this conversation, returns the stored message (`created: false`) if the request is
+    /// the same, or `Conflict` if it differs.
     async fn append_message(
         &self,
         ws: WorkspaceId,
         conversation: ConversationId,
         new: &NewMessage,
-        sender: Sender,
+        sender: Option<Sender>,
         actor: Actor,
         now: Timestamp,
     ) -> Result<Appended>;

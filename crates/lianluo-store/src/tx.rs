@@ -57,6 +57,7 @@ pub trait Tx: Send {
     fn delete_session(&mut self, token_hash: &str) -> impl Future<Output = Result<()>> + Send;
 
     fn insert_api_token(&mut self, t: &ApiToken, hash: &str) -> impl Future<Output = Result<()>> + Send;
+    /// The unrevoked token with this hash whose creator is active.
     fn api_token(&mut self, hash: &str) -> impl Future<Output = Result<Option<ApiToken>>> + Send;
     fn api_tokens(&mut self, ws: WorkspaceId) -> impl Future<Output = Result<Vec<ApiToken>>> + Send;
     /// Returns false when no unrevoked token with this id is in the workspace.

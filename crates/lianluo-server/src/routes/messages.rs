@@ -63,15 +63,12 @@ pub async fn create_message(
         }
     }
     new.validate()?;
-    let now = Timestamp::now();
-    let appended = if new.kind == MessageKind::Incoming {
-        let conv = state.store.get_conversation(auth.workspace_id, id).await?;
-        let sender = Sender::Contact { id: conv.contact_id };
-        state.store.append_message(auth.workspace_id, id, &new, sender, auth.actor(), now).await?
-    } else {
-        let sender = sender_for(new.kind, &auth);
-        state.store.append_message(auth.workspace_id, id, &new, sender, auth.actor(), now).await?
-    };
+    // Incoming messages are the conversation's contact's; the store fills that in.
+    let sender = (new.kind != MessageKind::Incoming).then(|| sender_for(new.kind, &auth));
+    let appended = state
+        .store
+        .append_message(auth.workspace_id, id, &new, sender, auth.actor(), Timestamp::now())
+        .await?;
     let status = if appended.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Out(appended.message)).into_response())
 }

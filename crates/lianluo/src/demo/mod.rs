@@ -406,7 +406,7 @@ async fn write_plan(store: &dyn Store, ws: WorkspaceId, p: Plan) -> anyhow::Resu
             Who::Note => (MessageKind::Note, Sender::User { id: p.agent }, agent),
         };
         let m = NewMessage { kind, content: text, attachments: vec![], idempotency_key: None };
-        store.append_message(ws, conv.id, &m, sender, actor, at).await?;
+        store.append_message(ws, conv.id, &m, Some(sender), actor, at).await?;
     }
     store.update_conversation(ws, conv.id, &p.patch, agent, p.patch_at).await?;
     Ok(())
