@@ -259,6 +259,17 @@ fn set_status(c: &mut Conversation, status: Status, until: Option<Timestamp>, no
     c.status = status;
 }
 
+/// Reopens a snoozed conversation whose snooze has ended. Returns whether it changed.
+pub fn wake_if_due(c: &mut Conversation, now: Timestamp) -> bool {
+    if c.status == Status::Snoozed && c.snoozed_until.is_none_or(|t| t <= now) {
+        set_status(c, Status::Open, None, now);
+        c.updated_at = now;
+        true
+    } else {
+        false
+    }
+}
+
 /// What a new message does to its conversation: activity time, message count, first response,
 /// and a customer writing again reopens a resolved or snoozed conversation.
 /// Returns the status change, if any, for the event log.

@@ -48,6 +48,7 @@ impl PageRequest {
 
 /// One page of a list, newest first unless the endpoint says otherwise.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[schemars(rename = "{T}Page")]
 pub struct Page<T> {
     pub items: Vec<T>,
     /// Pass as `cursor` to read the next page; absent on the last page.

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod maintenance;
 pub mod openapi;
 pub mod router;
 pub mod routes;
@@ -23,7 +24,10 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
+    let upkeep = maintenance::spawn(state.store.clone(), std::time::Duration::from_secs(30));
+    let result = axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    upkeep.abort();
+    result
 }

@@ -330,6 +330,15 @@ pub fn router(state: AppState) -> Router {
             use axum::response::IntoResponse;
             AppError::Internal("handler panicked".into()).into_response()
         }))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            // Path only: query strings can hold search text such as an email address.
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &axum::http::Request<_>| {
+                    tracing::info_span!("request", http.method = %req.method(), http.path = %req.uri().path())
+                })
+                .on_response(|res: &axum::http::Response<_>, latency: Duration, _: &tracing::Span| {
+                    tracing::info!(http.status = res.status().as_u16(), duration_ms = latency.as_millis() as u64, "response")
+                }),
+        )
         .with_state(state)
 }

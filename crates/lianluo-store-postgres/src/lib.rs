@@ -18,8 +18,10 @@ use lianluo_store::{
 pub use rows::PgTx;
 use tokio_postgres::NoTls;
 
-const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") }];
+const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") },
+    Migration { version: 2, name: "maintenance", sql: include_str!("../migrations/0002_maintenance.sql") },
+];
 
 /// Connections kept open by default.
 pub const DEFAULT_POOL_SIZE: usize = 16;

@@ -816,6 +816,25 @@ impl Tx for PgTx {
         self.all(&sql, &[&ws.0, &conv.0, &sort, &id, &limit]).await?.iter().map(message_row).collect()
     }
 
+    async fn snoozed_due(
+        &mut self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<(WorkspaceId, ConversationId)>> {
+        let rows = self
+            .all(
+                "SELECT workspace_id, id FROM conversations WHERE status = 'snoozed' AND snoozed_until <= $1 \
+                 ORDER BY snoozed_until LIMIT $2",
+                &[&now.0, &i64::from(limit)],
+            )
+            .await?;
+        rows.iter().map(|r| Ok((WorkspaceId(get(r, 0)?), ConversationId(get(r, 1)?)))).collect()
+    }
+
+    async fn delete_expired_sessions(&mut self, now: Timestamp) -> Result<u64> {
+        self.exec("DELETE FROM sessions WHERE expires_at <= $1", &[&now.0]).await
+    }
+
     async fn insert_event(&mut self, ws: WorkspaceId, e: &NewEvent, now: Timestamp) -> Result<()> {
         let (actor_type, actor_id) = actor_parts(&e.actor);
         self.exec(

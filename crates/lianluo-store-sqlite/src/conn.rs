@@ -18,8 +18,10 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::rows::SqliteTx;
 
-const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") }];
+const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") },
+    Migration { version: 2, name: "maintenance", sql: include_str!("../migrations/0002_maintenance.sql") },
+];
 
 /// Tuning knobs; the defaults suit a small server.
 #[derive(Debug, Clone)]

@@ -838,6 +838,24 @@ impl Tx for SqliteTx {
         )
     }
 
+    async fn snoozed_due(
+        &mut self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<(WorkspaceId, ConversationId)>> {
+        collect(
+            &self.conn,
+            "SELECT workspace_id, id FROM conversations WHERE status = 'snoozed' AND snoozed_until <= ?1 \
+             ORDER BY snoozed_until LIMIT ?2",
+            params![now.0, limit],
+            |r| Ok((WorkspaceId(uuid_at(r, 0)?), ConversationId(uuid_at(r, 1)?))),
+        )
+    }
+
+    async fn delete_expired_sessions(&mut self, now: Timestamp) -> Result<u64> {
+        exec(&self.conn, "DELETE FROM sessions WHERE expires_at <= ?1", [now.0]).map(|n| n as u64)
+    }
+
     async fn insert_event(&mut self, ws: WorkspaceId, e: &NewEvent, now: Timestamp) -> Result<()> {
         let (actor_type, actor_id) = actor_parts(&e.actor);
         exec(

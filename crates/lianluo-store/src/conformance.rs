@@ -27,7 +27,8 @@ macro_rules! conformance_tests {
             teams_with_members, channels, contacts_and_identities, contact_search_and_pages,
             conversation_with_first_message_is_atomic, conversation_updates_and_filters,
             messages_update_their_conversation, idempotent_messages, concurrent_idempotent_messages,
-            tenants_are_isolated, events_record_who_did_what, deleting_a_conversation_removes_its_messages);
+            tenants_are_isolated, events_record_who_did_what, deleting_a_conversation_removes_its_messages,
+            snoozes_end_and_sessions_expire);
     };
     (@cases $make:expr; $($case:ident),*) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -791,4 +792,50 @@ pub async fn deleting_a_conversation_removes_its_messages(store: &dyn Store) {
     // The contact can go once its last conversation has.
     store.delete_conversation(f.ws, keep, f.actor(), t(22)).await.unwrap();
     store.delete_contact(f.ws, f.contact, f.actor(), t(23)).await.unwrap();
+}
+
+pub async fn snoozes_end_and_sessions_expire(store: &dyn Store) {
+    let a = fixture(store, "acme").await;
+    let b = fixture(store, "bravo").await;
+    let snooze = |until: i64| ConversationPatch {
+        status: Some(Status::Snoozed),
+        snoozed_until: Some(t(until)),
+        ..Default::default()
+    };
+    let early = conversation(store, &a, t(10)).await;
+    let late = conversation(store, &a, t(10)).await;
+    let other = conversation(store, &b, t(10)).await;
+    store.update_conversation(a.ws, early, &snooze(60), a.actor(), t(11)).await.unwrap();
+    store.update_conversation(a.ws, late, &snooze(600), a.actor(), t(11)).await.unwrap();
+    store.update_conversation(b.ws, other, &snooze(90), b.actor(), t(11)).await.unwrap();
+    assert!(store.wake_snoozed(t(59), 100).await.unwrap().is_empty());
+    let woken = store.wake_snoozed(t(100), 100).await.unwrap();
+    let mut ids: Vec<_> = woken.iter().map(|c| c.id).collect();
+    ids.sort();
+    let mut expected = vec![early, other];
+    expected.sort();
+    assert_eq!(ids, expected);
+    assert!(woken.iter().all(|c| c.status == Status::Open && c.snoozed_until.is_none()));
+    assert_eq!(store.get_conversation(a.ws, late).await.unwrap().status, Status::Snoozed);
+    // Each wake-up is in its own workspace's log, by the system.
+    let events = store.list_events(b.ws, 0, 1000).await.unwrap();
+    let last = events.last().unwrap();
+    assert_eq!(
+        (last.kind.as_str(), last.actor, last.subject_id),
+        ("conversation.updated", Actor::System, other.0)
+    );
+    assert!(store.wake_snoozed(t(100), 100).await.unwrap().is_empty(), "once only");
+
+    let s = |hash: &str, expires: i64| Session {
+        token_hash: hash.into(),
+        user_id: a.admin,
+        workspace_id: a.ws,
+        csrf_token: "c".into(),
+        created_at: t(0),
+        expires_at: t(expires),
+    };
+    store.create_session(&s("old", 5)).await.unwrap();
+    store.create_session(&s("new", 500)).await.unwrap();
+    assert_eq!(store.delete_expired_sessions(t(100)).await.unwrap(), 1);
+    assert!(store.session("new", t(100)).await.unwrap().is_some());
 }

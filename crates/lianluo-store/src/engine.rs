@@ -693,6 +693,28 @@ impl<B: Backend> Store for SqlStore<B> {
         Ok(Page::from_rows(rows, page.limit, |m| Cursor { sort: m.created_at.0, id: m.id.0 }))
     }
 
+    async fn wake_snoozed(&self, now: Timestamp, limit: u32) -> Result<Vec<Conversation>> {
+        write!(self, |tx| {
+            let mut woken = Vec::new();
+            for (ws, id) in tx.snoozed_due(now, limit).await? {
+                let Some(mut conv) = tx.conversation(ws, id, true).await? else { continue };
+                if conversation::wake_if_due(&mut conv, now) {
+                    tx.save_conversation(&conv).await?;
+                    let data =
+                        json!({ "status": { "from": "snoozed", "to": "open" }, "reason": "snooze_ended" });
+                    tx.insert_event(ws, &NewEvent::new(Actor::System, "conversation.updated", id, data), now)
+                        .await?;
+                    woken.push(conv);
+                }
+            }
+            Ok(woken)
+        })
+    }
+
+    async fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64> {
+        write!(self, |tx| tx.delete_expired_sessions(now).await)
+    }
+
     async fn list_events(&self, ws: WorkspaceId, after: i64, limit: u32) -> Result<Vec<Event>> {
         let limit = limit.clamp(1, 1000);
         read!(self, |tx| tx.events(ws, after, limit).await)

@@ -261,6 +261,12 @@ pub trait Store: Send + Sync + 'static {
         page: PageRequest,
     ) -> Result<Page<Message>>;
 
+    // Maintenance, across workspaces; each change is recorded in its own workspace's log.
+    /// Reopens up to `limit` conversations whose snooze ended by `now`; returns them.
+    async fn wake_snoozed(&self, now: Timestamp, limit: u32) -> Result<Vec<Conversation>>;
+    /// Deletes sessions that expired before `now`; returns how many.
+    async fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64>;
+
     // The audit log.
     /// Events with an id greater than `after`, oldest first.
     async fn list_events(&self, ws: WorkspaceId, after: i64, limit: u32) -> Result<Vec<Event>>;

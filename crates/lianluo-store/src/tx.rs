@@ -161,6 +161,14 @@ pub trait Tx: Send {
         page: PageRequest,
     ) -> impl Future<Output = Result<Vec<Message>>> + Send;
 
+    /// Snoozed conversations due to wake, oldest due first, across workspaces.
+    fn snoozed_due(
+        &mut self,
+        now: Timestamp,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<(WorkspaceId, ConversationId)>>> + Send;
+    fn delete_expired_sessions(&mut self, now: Timestamp) -> impl Future<Output = Result<u64>> + Send;
+
     fn insert_event(
         &mut self,
         ws: WorkspaceId,

@@ -47,6 +47,7 @@ pub fn page_request(limit: Option<u32>, cursor: Option<&str>) -> Result<PageRequ
 
 /// A list that is never paginated (teams, channels, tokens).
 #[derive(Debug, Serialize, schemars::JsonSchema)]
+#[schemars(rename = "{T}List")]
 pub struct List<T> {
     pub items: Vec<T>,
 }

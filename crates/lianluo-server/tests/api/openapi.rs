@@ -11,6 +11,25 @@ use crate::{
 
 on_both_backends!(document_matches_routes);
 
+/// The committed `docs/openapi.json` is the served document. Set `LIANLUO_UPDATE_OPENAPI=1` to rewrite it
+/// after changing the API on purpose, and review the diff.
+#[tokio::test]
+async fn committed_document_is_current() {
+    let app = TestApp::sqlite().await;
+    let doc = app.get("/api/openapi.json", &Caller::Anonymous).await.expect(200);
+    let text = serde_json::to_string_pretty(&doc).unwrap() + "\n";
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.json");
+    if std::env::var("LIANLUO_UPDATE_OPENAPI").is_ok_and(|v| v == "1") {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &text).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == text,
+        "docs/openapi.json is out of date; rerun with LIANLUO_UPDATE_OPENAPI=1 and review the diff"
+    );
+}
+
 fn refs(v: &Value, out: &mut BTreeSet<String>) {
     match v {
         Value::Object(m) => {
