@@ -178,7 +178,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Counts sign-in attempts per key (client address, email) in fixed windows.
+/// Counts failed sign-ins per key (client address, email) in fixed windows.
 pub struct RateLimiter {
     max: u32,
     window: Duration,
@@ -190,8 +190,21 @@ impl RateLimiter {
         Self { max, window, hits: Mutex::new(HashMap::new()) }
     }
 
-    /// Records a hit; refuses with the seconds to wait once `max` hits fell in the current window.
-    pub fn hit(&self, key: &str) -> Result<(), AppError> {
+    /// Refuses, with the seconds to wait, once `max` failures fell in the current window.
+    pub fn check(&self, key: &str) -> Result<(), AppError> {
+        let now = Instant::now();
+        let hits = self.hits.lock().unwrap_or_else(|p| p.into_inner());
+        match hits.get(key) {
+            Some((start, n)) if *n >= self.max && now.duration_since(*start) < self.window => {
+                let wait = self.window.saturating_sub(now.duration_since(*start)).as_secs().max(1);
+                Err(AppError::RateLimited(wait))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Records a failure.
+    pub fn fail(&self, key: &str) {
         let now = Instant::now();
         let mut hits = self.hits.lock().unwrap_or_else(|p| p.into_inner());
         if hits.len() > 100_000 {
@@ -201,12 +214,7 @@ impl RateLimiter {
         if now.duration_since(entry.0) >= self.window {
             *entry = (now, 0);
         }
-        if entry.1 >= self.max {
-            let wait = self.window.saturating_sub(now.duration_since(entry.0)).as_secs().max(1);
-            return Err(AppError::RateLimited(wait));
-        }
         entry.1 += 1;
-        Ok(())
     }
 
     /// Forgets a key (after a successful sign-in).

@@ -17,8 +17,8 @@ pub struct ServerConfig {
     pub secure_cookies: bool,
     /// Failed sign-ins allowed per email address in one window.
     pub login_failures_per_email: u32,
-    /// Sign-in attempts allowed per client address in one window.
-    pub login_attempts_per_client: u32,
+    /// Failed sign-ins allowed per client address in one window (offices share one address).
+    pub login_failures_per_client: u32,
     /// The sign-in rate-limit window, in seconds.
     pub login_window_secs: u64,
     /// Longest time a request may take, in seconds.
@@ -31,7 +31,7 @@ impl Default for ServerConfig {
             session_ttl_hours: 24 * 7,
             secure_cookies: false,
             login_failures_per_email: 10,
-            login_attempts_per_client: 30,
+            login_failures_per_client: 50,
             login_window_secs: 15 * 60,
             request_timeout_secs: 30,
         }
@@ -52,7 +52,7 @@ impl AppState {
         let window = Duration::from_secs(config.login_window_secs.max(1));
         Self {
             login_by_email: Arc::new(RateLimiter::new(config.login_failures_per_email, window)),
-            login_by_client: Arc::new(RateLimiter::new(config.login_attempts_per_client, window)),
+            login_by_client: Arc::new(RateLimiter::new(config.login_failures_per_client, window)),
             store,
             config: Arc::new(config),
         }

@@ -470,7 +470,8 @@ impl Tx for PgTx {
     }
 
     async fn api_token(&mut self, hash: &str) -> Result<Option<ApiToken>> {
-        let sql = "SELECT t.id, t.workspace_id, t.name, t.role, t.created_by, t.created_at, t.revoked_at, t.prefix \
+        let sql = "SELECT t.id, t.workspace_id, t.name, CASE WHEN u.role = 'admin' THEN t.role ELSE u.role END, \
+             t.created_by, t.created_at, t.revoked_at, t.prefix \
              FROM api_tokens t JOIN users u ON u.id = t.created_by AND u.workspace_id = t.workspace_id \
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.active";
         self.one(sql, &[&hash]).await?.as_ref().map(token_row).transpose()

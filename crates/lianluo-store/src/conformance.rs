@@ -247,6 +247,13 @@ pub async fn api_tokens_are_revocable(store: &dyn Store) {
     store.revoke_api_token(f.ws, tok.id, f.actor(), t(1)).await.unwrap();
     assert!(store.api_token("token-hash").await.unwrap().is_none());
     assert_eq!(store.list_api_tokens(f.ws).await.unwrap()[0].revoked_at, Some(t(1)));
+    // A token never has more rights than its creator has now.
+    let admin_token = ApiToken { id: lianluo_domain::ApiTokenId::new(), role: Role::Admin, ..tok.clone() };
+    store.create_api_token(&admin_token, "admin-token-hash", f.actor()).await.unwrap();
+    assert_eq!(store.api_token("admin-token-hash").await.unwrap().unwrap().role, Role::Admin);
+    let demote = UserPatch { role: Some(Role::Agent), ..Default::default() };
+    store.update_user(f.ws, f.admin, &demote, Actor::System, t(2)).await.unwrap();
+    assert_eq!(store.api_token("admin-token-hash").await.unwrap().unwrap().role, Role::Agent);
     // A token stops working when its creator is deactivated.
     let tok2 = ApiToken { id: lianluo_domain::ApiTokenId::new(), created_by: f.admin, ..tok.clone() };
     store.create_api_token(&tok2, "token-hash-2", f.actor()).await.unwrap();

@@ -119,7 +119,8 @@ pub trait Store: Send + Sync + 'static {
     async fn session(&self, token_hash: &str, now: Timestamp) -> Result<Option<(Session, User)>>;
     async fn delete_session(&self, token_hash: &str) -> Result<()>;
     async fn create_api_token(&self, token: &ApiToken, token_hash: &str, actor: Actor) -> Result<()>;
-    /// The unrevoked token with this hash, provided the user who created it is still active.
+    /// The unrevoked token with this hash, provided the user who created it is still active. Its role is
+    /// capped by its creator's current role: a demoted admin's tokens lose admin rights too.
     async fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>>;
     async fn list_api_tokens(&self, ws: WorkspaceId) -> Result<Vec<ApiToken>>;
     async fn revoke_api_token(

@@ -67,10 +67,11 @@ pub async fn login(
     ClientAddr(addr): ClientAddr,
     Json(body): Json<LoginRequest>,
 ) -> AppResult<Response> {
-    state.login_by_client.hit(&client_key(addr))?;
+    let client = client_key(addr);
+    state.login_by_client.check(&client)?;
     let email = EmailAddress::parse(&body.email).map_err(|_| AppError::BadCredentials);
     let email_key = format!("email:{}", body.email.trim().to_lowercase());
-    state.login_by_email.hit(&email_key)?;
+    state.login_by_email.check(&email_key)?;
     let creds = match &email {
         Ok(e) => state.store.credentials_by_email(e).await?,
         Err(_) => None,
@@ -85,6 +86,8 @@ pub async fn login(
         Some(c) if ok && c.user.active => c,
         _ => {
             tracing::info!("sign-in refused");
+            state.login_by_client.fail(&client);
+            state.login_by_email.fail(&email_key);
             return Err(AppError::BadCredentials);
         }
     };
