@@ -2,21 +2,24 @@
 
 use deadpool_postgres::Object;
 use lianluo_domain::{
-    ApiTokenId, ChannelId, ContactId, ConversationId, MessageId, TeamId, Timestamp, UserId, WorkspaceId,
+    ApiTokenId, ChannelId, ContactId, ConversationId, TeamId, Timestamp, UserId, WorkspaceId,
     contact::{Contact, Identity},
-    conversation::{Conversation, Priority, Status},
-    directory::{ApiToken, Channel, ChannelKind, Role, Team, User, Workspace},
+    conversation::Conversation,
+    directory::{ApiToken, Channel, Team, User, Workspace},
     event::{Event, NewEvent},
-    message::{Message, MessageKind},
+    message::Message,
     page::PageRequest,
     value::{EmailAddress, Name},
 };
 use lianluo_store::{
     ContactFilter, ConversationFilter, Credentials, Result, Session, StoreError,
-    columns::{actor_from_parts, actor_parts, corrupt, parse_stored, sender_from_parts, sender_parts},
+    columns::{
+        self, Columns, SELECT_CHANNEL, SELECT_CONTACT, SELECT_CONVERSATION, SELECT_EVENT, SELECT_MESSAGE,
+        SELECT_TEAM, SELECT_TOKEN, SELECT_USER, SELECT_WORKSPACE, actor_parts, sender_parts,
+    },
     tx::Tx,
 };
-use serde::{Serialize, de::DeserializeOwned};
+use serde::Serialize;
 use tokio_postgres::{
     Row,
     error::SqlState,
@@ -84,174 +87,42 @@ fn get<'a, T: tokio_postgres::types::FromSql<'a>>(r: &'a Row, i: usize) -> Resul
     r.try_get(i).map_err(db)
 }
 
-fn name_at(r: &Row, i: usize) -> Result<Name> {
-    Name::parse(&get::<String>(r, i)?).map_err(|_| corrupt("name"))
-}
-
-fn time_at(r: &Row, i: usize) -> Result<Timestamp> {
-    get::<i64>(r, i).map(Timestamp)
-}
-
-fn opt_time_at(r: &Row, i: usize) -> Result<Option<Timestamp>> {
-    get::<Option<i64>>(r, i).map(|t| t.map(Timestamp))
-}
-
-fn json_at<T: DeserializeOwned>(r: &Row, i: usize) -> Result<T> {
-    serde_json::from_value(get::<serde_json::Value>(r, i)?).map_err(|_| corrupt("json"))
-}
-
 fn js<T: Serialize>(v: &T) -> Json<serde_json::Value> {
     Json(serde_json::to_value(v).unwrap_or(serde_json::Value::Null))
-}
-
-fn like_pattern(q: &str) -> String {
-    let mut p = String::from("%");
-    for c in q.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            p.push('\\');
-        }
-        p.push(c);
-    }
-    p.push('%');
-    p
 }
 
 fn lock(sql: String, lock: bool) -> String {
     if lock { sql + " FOR UPDATE" } else { sql }
 }
 
-fn channel_key(ch: Option<ChannelId>) -> String {
-    ch.map(|c| c.to_string()).unwrap_or_default()
-}
+/// A tokio-postgres row seen through the shared column getters.
+struct PgRow<'a>(&'a Row);
 
-const WORKSPACE: &str = "SELECT id, name, slug, created_at FROM workspaces";
-fn workspace_row(r: &Row) -> Result<Workspace> {
-    Ok(Workspace {
-        id: WorkspaceId(get(r, 0)?),
-        name: name_at(r, 1)?,
-        slug: get(r, 2)?,
-        created_at: time_at(r, 3)?,
-    })
-}
-
-const USER: &str = "SELECT id, workspace_id, name, email, role, active, created_at, password_hash FROM users";
-fn user_row(r: &Row) -> Result<User> {
-    Ok(User {
-        id: UserId(get(r, 0)?),
-        workspace_id: WorkspaceId(get(r, 1)?),
-        name: name_at(r, 2)?,
-        email: EmailAddress::parse(&get::<String>(r, 3)?).map_err(|_| corrupt("email"))?,
-        role: parse_stored("role", Role::parse(&get::<String>(r, 4)?))?,
-        active: get(r, 5)?,
-        created_at: time_at(r, 6)?,
-    })
-}
-
-const TOKEN: &str =
-    "SELECT id, workspace_id, name, role, created_by, created_at, revoked_at, prefix FROM api_tokens";
-fn token_row(r: &Row) -> Result<ApiToken> {
-    Ok(ApiToken {
-        id: ApiTokenId(get(r, 0)?),
-        workspace_id: WorkspaceId(get(r, 1)?),
-        name: name_at(r, 2)?,
-        role: parse_stored("role", Role::parse(&get::<String>(r, 3)?))?,
-        created_by: UserId(get(r, 4)?),
-        created_at: time_at(r, 5)?,
-        revoked_at: opt_time_at(r, 6)?,
-        prefix: get(r, 7)?,
-    })
-}
-
-const TEAM: &str = "SELECT id, workspace_id, name, description, created_at FROM teams";
-fn team_row(r: &Row) -> Result<Team> {
-    Ok(Team {
-        id: TeamId(get(r, 0)?),
-        workspace_id: WorkspaceId(get(r, 1)?),
-        name: name_at(r, 2)?,
-        description: get(r, 3)?,
-        member_ids: Vec::new(),
-        created_at: time_at(r, 4)?,
-    })
-}
-
-const CHANNEL: &str = "SELECT id, workspace_id, kind, name, team_id, settings, created_at FROM channels";
-fn channel_row(r: &Row) -> Result<Channel> {
-    Ok(Channel {
-        id: ChannelId(get(r, 0)?),
-        workspace_id: WorkspaceId(get(r, 1)?),
-        kind: parse_stored("channel kind", ChannelKind::parse(&get::<String>(r, 2)?))?,
-        name: name_at(r, 3)?,
-        team_id: get::<Option<Uuid>>(r, 4)?.map(TeamId),
-        settings: json_at(r, 5)?,
-        created_at: time_at(r, 6)?,
-    })
-}
-
-const CONTACT: &str = "SELECT id, workspace_id, name, attributes, tags, created_at, updated_at FROM contacts";
-fn contact_row(r: &Row) -> Result<Contact> {
-    Ok(Contact {
-        id: ContactId(get(r, 0)?),
-        workspace_id: WorkspaceId(get(r, 1)?),
-        name: get::<Option<String>>(r, 2)?
-            .map(|n| Name::parse(&n).map_err(|_| corrupt("name")))
-            .transpose()?,
-        identities: Vec::new(),
-        attributes: json_at(r, 3)?,
-        tags: json_at(r, 4)?,
-        created_at: time_at(r, 5)?,
-        updated_at: time_at(r, 6)?,
-    })
-}
-
-const CONVERSATION: &str = "SELECT id, workspace_id, channel_id, contact_id, subject, status, priority, \
-    assignee_id, team_id, tags, created_at, updated_at, last_activity_at, first_response_at, resolved_at, \
-    snoozed_until, message_count FROM conversations";
-fn conversation_row(r: &Row) -> Result<Conversation> {
-    Ok(Conversation {
-        id: ConversationId(get(r, 0)?),
-        workspace_id: WorkspaceId(get(r, 1)?),
-        channel_id: ChannelId(get(r, 2)?),
-        contact_id: ContactId(get(r, 3)?),
-        subject: get(r, 4)?,
-        status: parse_stored("status", Status::parse(&get::<String>(r, 5)?))?,
-        priority: parse_stored("priority", Priority::parse(&get::<String>(r, 6)?))?,
-        assignee_id: get::<Option<Uuid>>(r, 7)?.map(UserId),
-        team_id: get::<Option<Uuid>>(r, 8)?.map(TeamId),
-        tags: json_at(r, 9)?,
-        created_at: time_at(r, 10)?,
-        updated_at: time_at(r, 11)?,
-        last_activity_at: time_at(r, 12)?,
-        first_response_at: opt_time_at(r, 13)?,
-        resolved_at: opt_time_at(r, 14)?,
-        snoozed_until: opt_time_at(r, 15)?,
-        message_count: get(r, 16)?,
-    })
-}
-
-const MESSAGE: &str = "SELECT id, workspace_id, conversation_id, kind, sender_type, sender_id, content, \
-    attachments, idempotency_key, created_at FROM messages";
-fn message_row(r: &Row) -> Result<Message> {
-    Ok(Message {
-        id: MessageId(get(r, 0)?),
-        workspace_id: WorkspaceId(get(r, 1)?),
-        conversation_id: ConversationId(get(r, 2)?),
-        kind: parse_stored("message kind", MessageKind::parse(&get::<String>(r, 3)?))?,
-        sender: sender_from_parts(&get::<String>(r, 4)?, get(r, 5)?)?,
-        content: get(r, 6)?,
-        attachments: json_at(r, 7)?,
-        idempotency_key: get(r, 8)?,
-        created_at: time_at(r, 9)?,
-    })
-}
-
-fn identity_row(r: &Row, offset: usize) -> Result<Identity> {
-    let ch: String = get(r, offset + 1)?;
-    let ch =
-        if ch.is_empty() { None } else { Some(ChannelId(Uuid::parse_str(&ch).map_err(|_| corrupt("id"))?)) };
-    parse_stored(
-        "identity",
-        Identity::from_parts(&get::<String>(r, offset)?, ch, &get::<String>(r, offset + 2)?),
-    )
+impl Columns for PgRow<'_> {
+    fn uuid(&self, i: usize) -> Result<Uuid> {
+        get(self.0, i)
+    }
+    fn opt_uuid(&self, i: usize) -> Result<Option<Uuid>> {
+        get(self.0, i)
+    }
+    fn text(&self, i: usize) -> Result<String> {
+        get(self.0, i)
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<String>> {
+        get(self.0, i)
+    }
+    fn int(&self, i: usize) -> Result<i64> {
+        get(self.0, i)
+    }
+    fn opt_int(&self, i: usize) -> Result<Option<i64>> {
+        get(self.0, i)
+    }
+    fn boolean(&self, i: usize) -> Result<bool> {
+        get(self.0, i)
+    }
+    fn json(&self, i: usize) -> Result<serde_json::Value> {
+        get(self.0, i)
+    }
 }
 
 impl PgTx {
@@ -295,7 +166,7 @@ impl PgTx {
             .await?;
         for r in &rows {
             let owner: Uuid = get(r, 0)?;
-            let identity = identity_row(r, 1)?;
+            let identity = columns::identity(&PgRow(r), 1)?;
             if let Some(c) = contacts.iter_mut().find(|c| c.id.0 == owner) {
                 c.identities.push(identity);
             }
@@ -309,7 +180,7 @@ impl PgTx {
             self.exec(
                 "INSERT INTO contact_identities (workspace_id, contact_id, kind, channel_id, value, position) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
-                &[&c.workspace_id.0, &c.id.0, &id.kind(), &channel_key(id.channel_id()), &id.value(), &(i as i32)],
+                &[&c.workspace_id.0, &c.id.0, &id.kind(), &columns::channel_key(id.channel_id()), &id.value(), &(i as i32)],
             )
             .await?;
         }
@@ -338,18 +209,18 @@ impl Tx for PgTx {
     }
 
     async fn workspace(&mut self, id: WorkspaceId) -> Result<Option<Workspace>> {
-        self.one(&format!("{WORKSPACE} WHERE id = $1"), &[&id.0])
+        self.one(&format!("{SELECT_WORKSPACE} WHERE id = $1"), &[&id.0])
             .await?
             .as_ref()
-            .map(workspace_row)
+            .map(|r| columns::workspace(&PgRow(r)))
             .transpose()
     }
 
     async fn workspace_by_slug(&mut self, slug: &str) -> Result<Option<Workspace>> {
-        self.one(&format!("{WORKSPACE} WHERE slug = $1"), &[&slug])
+        self.one(&format!("{SELECT_WORKSPACE} WHERE slug = $1"), &[&slug])
             .await?
             .as_ref()
-            .map(workspace_row)
+            .map(|r| columns::workspace(&PgRow(r)))
             .transpose()
     }
 
@@ -364,8 +235,8 @@ impl Tx for PgTx {
     }
 
     async fn user(&mut self, ws: WorkspaceId, id: UserId, l: bool) -> Result<Option<User>> {
-        let sql = lock(format!("{USER} WHERE workspace_id = $1 AND id = $2"), l);
-        self.one(&sql, &[&ws.0, &id.0]).await?.as_ref().map(user_row).transpose()
+        let sql = lock(format!("{SELECT_USER} WHERE workspace_id = $1 AND id = $2"), l);
+        self.one(&sql, &[&ws.0, &id.0]).await?.as_ref().map(|r| columns::user(&PgRow(r))).transpose()
     }
 
     async fn users(&mut self, ws: WorkspaceId, page: PageRequest) -> Result<Vec<User>> {
@@ -373,11 +244,11 @@ impl Tx for PgTx {
         let limit = i64::from(page.limit) + 1;
         let rows = self
             .all(
-                &format!("{USER} WHERE workspace_id = $1 AND (created_at, id) > ($2, $3) ORDER BY created_at, id LIMIT $4"),
+                &format!("{SELECT_USER} WHERE workspace_id = $1 AND (created_at, id) > ($2, $3) ORDER BY created_at, id LIMIT $4"),
                 &[&ws.0, &sort, &id, &limit],
             )
             .await?;
-        rows.iter().map(user_row).collect()
+        rows.iter().map(|r| columns::user(&PgRow(r))).collect()
     }
 
     async fn save_user(&mut self, u: &User, now: Timestamp) -> Result<()> {
@@ -390,8 +261,9 @@ impl Tx for PgTx {
     }
 
     async fn credentials_by_email(&mut self, email: &EmailAddress) -> Result<Option<Credentials>> {
-        let row = self.one(&format!("{USER} WHERE email = $1"), &[&email.as_str()]).await?;
-        row.map(|r| Ok(Credentials { user: user_row(&r)?, password_hash: get(&r, 7)? })).transpose()
+        let row = self.one(&format!("{SELECT_USER} WHERE email = $1"), &[&email.as_str()]).await?;
+        row.map(|r| Ok(Credentials { user: columns::user(&PgRow(&r))?, password_hash: get(&r, 7)? }))
+            .transpose()
     }
 
     async fn set_password(
@@ -441,14 +313,14 @@ impl Tx for PgTx {
             )
             .await?;
         row.map(|r| {
-            let user = user_row(&r)?;
+            let user = columns::user(&PgRow(&r))?;
             let session = Session {
                 token_hash: get(&r, 7)?,
                 user_id: user.id,
                 workspace_id: user.workspace_id,
                 csrf_token: get(&r, 8)?,
-                created_at: time_at(&r, 9)?,
-                expires_at: time_at(&r, 10)?,
+                created_at: PgRow(&r).time(9)?,
+                expires_at: PgRow(&r).time(10)?,
             };
             Ok((session, user))
         })
@@ -474,12 +346,12 @@ impl Tx for PgTx {
              t.created_by, t.created_at, t.revoked_at, t.prefix \
              FROM api_tokens t JOIN users u ON u.id = t.created_by AND u.workspace_id = t.workspace_id \
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.active";
-        self.one(sql, &[&hash]).await?.as_ref().map(token_row).transpose()
+        self.one(sql, &[&hash]).await?.as_ref().map(|r| columns::api_token(&PgRow(r))).transpose()
     }
 
     async fn api_tokens(&mut self, ws: WorkspaceId) -> Result<Vec<ApiToken>> {
-        let sql = format!("{TOKEN} WHERE workspace_id = $1 ORDER BY created_at DESC, id DESC");
-        self.all(&sql, &[&ws.0]).await?.iter().map(token_row).collect()
+        let sql = format!("{SELECT_TOKEN} WHERE workspace_id = $1 ORDER BY created_at DESC, id DESC");
+        self.all(&sql, &[&ws.0]).await?.iter().map(|r| columns::api_token(&PgRow(r))).collect()
     }
 
     async fn revoke_api_token(&mut self, ws: WorkspaceId, id: ApiTokenId, now: Timestamp) -> Result<bool> {
@@ -501,8 +373,9 @@ impl Tx for PgTx {
     }
 
     async fn team(&mut self, ws: WorkspaceId, id: TeamId, l: bool) -> Result<Option<Team>> {
-        let sql = lock(format!("{TEAM} WHERE workspace_id = $1 AND id = $2"), l);
-        let team = self.one(&sql, &[&ws.0, &id.0]).await?.as_ref().map(team_row).transpose()?;
+        let sql = lock(format!("{SELECT_TEAM} WHERE workspace_id = $1 AND id = $2"), l);
+        let team =
+            self.one(&sql, &[&ws.0, &id.0]).await?.as_ref().map(|r| columns::team(&PgRow(r))).transpose()?;
         match team {
             Some(t) => Ok(self.with_members(vec![t]).await?.pop()),
             None => Ok(None),
@@ -510,8 +383,9 @@ impl Tx for PgTx {
     }
 
     async fn teams(&mut self, ws: WorkspaceId) -> Result<Vec<Team>> {
-        let teams = self.all(&format!("{TEAM} WHERE workspace_id = $1 ORDER BY name"), &[&ws.0]).await?;
-        let teams = teams.iter().map(team_row).collect::<Result<Vec<_>>>()?;
+        let teams =
+            self.all(&format!("{SELECT_TEAM} WHERE workspace_id = $1 ORDER BY name"), &[&ws.0]).await?;
+        let teams = teams.iter().map(|r| columns::team(&PgRow(r))).collect::<Result<Vec<_>>>()?;
         self.with_members(teams).await
     }
 
@@ -549,13 +423,13 @@ impl Tx for PgTx {
     }
 
     async fn channel(&mut self, ws: WorkspaceId, id: ChannelId, l: bool) -> Result<Option<Channel>> {
-        let sql = lock(format!("{CHANNEL} WHERE workspace_id = $1 AND id = $2"), l);
-        self.one(&sql, &[&ws.0, &id.0]).await?.as_ref().map(channel_row).transpose()
+        let sql = lock(format!("{SELECT_CHANNEL} WHERE workspace_id = $1 AND id = $2"), l);
+        self.one(&sql, &[&ws.0, &id.0]).await?.as_ref().map(|r| columns::channel(&PgRow(r))).transpose()
     }
 
     async fn channels(&mut self, ws: WorkspaceId) -> Result<Vec<Channel>> {
-        let sql = format!("{CHANNEL} WHERE workspace_id = $1 ORDER BY created_at, id");
-        self.all(&sql, &[&ws.0]).await?.iter().map(channel_row).collect()
+        let sql = format!("{SELECT_CHANNEL} WHERE workspace_id = $1 ORDER BY created_at, id");
+        self.all(&sql, &[&ws.0]).await?.iter().map(|r| columns::channel(&PgRow(r))).collect()
     }
 
     async fn save_channel(&mut self, c: &Channel, now: Timestamp) -> Result<()> {
@@ -597,8 +471,14 @@ impl Tx for PgTx {
     }
 
     async fn contact(&mut self, ws: WorkspaceId, id: ContactId, l: bool) -> Result<Option<Contact>> {
-        let sql = lock(format!("{CONTACT} WHERE workspace_id = $1 AND id = $2"), l);
-        match self.one(&sql, &[&ws.0, &id.0]).await?.as_ref().map(contact_row).transpose()? {
+        let sql = lock(format!("{SELECT_CONTACT} WHERE workspace_id = $1 AND id = $2"), l);
+        match self
+            .one(&sql, &[&ws.0, &id.0])
+            .await?
+            .as_ref()
+            .map(|r| columns::contact(&PgRow(r)))
+            .transpose()?
+        {
             Some(c) => Ok(self.with_identities(vec![c]).await?.pop()),
             None => Ok(None),
         }
@@ -612,7 +492,7 @@ impl Tx for PgTx {
         let row = self
             .one(
                 "SELECT contact_id FROM contact_identities WHERE workspace_id = $1 AND kind = $2 AND channel_id = $3 AND value = $4",
-                &[&ws.0, &identity.kind(), &channel_key(identity.channel_id()), &identity.value()],
+                &[&ws.0, &identity.kind(), &columns::channel_key(identity.channel_id()), &identity.value()],
             )
             .await?;
         row.map(|r| get(&r, 0).map(ContactId)).transpose()
@@ -624,10 +504,10 @@ impl Tx for PgTx {
         f: &ContactFilter,
         page: PageRequest,
     ) -> Result<Vec<Contact>> {
-        let mut sql = format!("{CONTACT} WHERE workspace_id = $1");
+        let mut sql = format!("{SELECT_CONTACT} WHERE workspace_id = $1");
         let mut args: Vec<Param> = vec![Box::new(ws.0)];
         if let Some(q) = &f.query {
-            args.push(Box::new(like_pattern(q)));
+            args.push(Box::new(columns::like_pattern(q)));
             let n = args.len();
             sql.push_str(&format!(
                 " AND (lower(name) LIKE ${n} OR EXISTS (SELECT 1 FROM contact_identities i \
@@ -645,7 +525,7 @@ impl Tx for PgTx {
         }
         args.push(Box::new(i64::from(page.limit) + 1));
         sql.push_str(&format!(" ORDER BY created_at DESC, id DESC LIMIT ${}", args.len()));
-        let contacts = self.query_dynamic(&sql, &args, contact_row).await?;
+        let contacts = self.query_dynamic(&sql, &args, |r| columns::contact(&PgRow(r))).await?;
         self.with_identities(contacts).await
     }
 
@@ -702,8 +582,8 @@ impl Tx for PgTx {
         id: ConversationId,
         l: bool,
     ) -> Result<Option<Conversation>> {
-        let sql = lock(format!("{CONVERSATION} WHERE workspace_id = $1 AND id = $2"), l);
-        self.one(&sql, &[&ws.0, &id.0]).await?.as_ref().map(conversation_row).transpose()
+        let sql = lock(format!("{SELECT_CONVERSATION} WHERE workspace_id = $1 AND id = $2"), l);
+        self.one(&sql, &[&ws.0, &id.0]).await?.as_ref().map(|r| columns::conversation(&PgRow(r))).transpose()
     }
 
     async fn conversations(
@@ -712,7 +592,7 @@ impl Tx for PgTx {
         f: &ConversationFilter,
         page: PageRequest,
     ) -> Result<Vec<Conversation>> {
-        let mut sql = format!("{CONVERSATION} WHERE workspace_id = $1");
+        let mut sql = format!("{SELECT_CONVERSATION} WHERE workspace_id = $1");
         let mut args: Vec<Param> = vec![Box::new(ws.0)];
         let mut eq = |col: &str, v: Option<Param>| {
             if let Some(v) = v {
@@ -741,7 +621,7 @@ impl Tx for PgTx {
         }
         args.push(Box::new(i64::from(page.limit) + 1));
         sql.push_str(&format!(" ORDER BY last_activity_at DESC, id DESC LIMIT ${}", args.len()));
-        self.query_dynamic(&sql, &args, conversation_row).await
+        self.query_dynamic(&sql, &args, |r| columns::conversation(&PgRow(r))).await
     }
 
     async fn save_conversation(&mut self, c: &Conversation) -> Result<()> {
@@ -797,9 +677,14 @@ impl Tx for PgTx {
         conv: ConversationId,
         key: &str,
     ) -> Result<Option<Message>> {
-        let sql =
-            format!("{MESSAGE} WHERE workspace_id = $1 AND conversation_id = $2 AND idempotency_key = $3");
-        self.one(&sql, &[&ws.0, &conv.0, &key]).await?.as_ref().map(message_row).transpose()
+        let sql = format!(
+            "{SELECT_MESSAGE} WHERE workspace_id = $1 AND conversation_id = $2 AND idempotency_key = $3"
+        );
+        self.one(&sql, &[&ws.0, &conv.0, &key])
+            .await?
+            .as_ref()
+            .map(|r| columns::message(&PgRow(r)))
+            .transpose()
     }
 
     async fn messages(
@@ -811,10 +696,14 @@ impl Tx for PgTx {
         let (sort, id) = page.after.map(|c| (c.sort, c.id)).unwrap_or((i64::MIN, Uuid::nil()));
         let limit = i64::from(page.limit) + 1;
         let sql = format!(
-            "{MESSAGE} WHERE workspace_id = $1 AND conversation_id = $2 AND (created_at, id) > ($3, $4) \
+            "{SELECT_MESSAGE} WHERE workspace_id = $1 AND conversation_id = $2 AND (created_at, id) > ($3, $4) \
              ORDER BY created_at, id LIMIT $5"
         );
-        self.all(&sql, &[&ws.0, &conv.0, &sort, &id, &limit]).await?.iter().map(message_row).collect()
+        self.all(&sql, &[&ws.0, &conv.0, &sort, &id, &limit])
+            .await?
+            .iter()
+            .map(|r| columns::message(&PgRow(r)))
+            .collect()
     }
 
     async fn snoozed_due(
@@ -848,25 +737,8 @@ impl Tx for PgTx {
     }
 
     async fn events(&mut self, ws: WorkspaceId, after: i64, limit: u32) -> Result<Vec<Event>> {
-        let rows = self
-            .all(
-                "SELECT id, workspace_id, actor_type, actor_id, kind, subject_id, data, created_at FROM events \
-                 WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-                &[&ws.0, &after, &i64::from(limit)],
-            )
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Event {
-                    id: get(r, 0)?,
-                    workspace_id: WorkspaceId(get(r, 1)?),
-                    actor: actor_from_parts(&get::<String>(r, 2)?, get(r, 3)?)?,
-                    kind: get(r, 4)?,
-                    subject_id: get(r, 5)?,
-                    data: get(r, 6)?,
-                    created_at: time_at(r, 7)?,
-                })
-            })
-            .collect()
+        let sql = format!("{SELECT_EVENT} WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3");
+        let rows = self.all(&sql, &[&ws.0, &after, &i64::from(limit)]).await?;
+        rows.iter().map(|r| columns::event(&PgRow(r))).collect()
     }
 }

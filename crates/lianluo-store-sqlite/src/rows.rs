@@ -1,22 +1,25 @@
 //! The row primitives in SQL for SQLite. Ids are stored as text, times as milliseconds, lists and maps as JSON.
 
 use lianluo_domain::{
-    ApiTokenId, ChannelId, ContactId, ConversationId, MessageId, TeamId, Timestamp, UserId, WorkspaceId,
+    ApiTokenId, ChannelId, ContactId, ConversationId, TeamId, Timestamp, UserId, WorkspaceId,
     contact::{Contact, Identity},
-    conversation::{Conversation, Priority, Status},
-    directory::{ApiToken, Channel, ChannelKind, Role, Team, User, Workspace},
+    conversation::Conversation,
+    directory::{ApiToken, Channel, Team, User, Workspace},
     event::{Event, NewEvent},
-    message::{Message, MessageKind},
+    message::Message,
     page::PageRequest,
     value::{EmailAddress, Name},
 };
 use lianluo_store::{
     ContactFilter, ConversationFilter, Credentials, Result, Session, StoreError,
-    columns::{actor_from_parts, actor_parts, corrupt, parse_stored, sender_from_parts, sender_parts},
+    columns::{
+        self, Columns, SELECT_CHANNEL, SELECT_CONTACT, SELECT_CONVERSATION, SELECT_EVENT, SELECT_MESSAGE,
+        SELECT_TEAM, SELECT_TOKEN, SELECT_USER, SELECT_WORKSPACE, actor_parts, corrupt, sender_parts,
+    },
     tx::Tx,
 };
 use rusqlite::{Connection, Row, params, params_from_iter, types::Value as Sql};
-use serde::{Serialize, de::DeserializeOwned};
+use serde::Serialize;
 use uuid::Uuid;
 
 /// One SQLite connection, used as a transaction by the writer thread or the read pool.
@@ -39,36 +42,6 @@ fn db(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-fn uuid_at(r: &Row, i: usize) -> Result<Uuid> {
-    let s: String = r.get(i).map_err(db)?;
-    Uuid::parse_str(&s).map_err(|_| corrupt("id"))
-}
-
-fn opt_uuid_at(r: &Row, i: usize) -> Result<Option<Uuid>> {
-    let s: Option<String> = r.get(i).map_err(db)?;
-    s.map(|s| Uuid::parse_str(&s).map_err(|_| corrupt("id"))).transpose()
-}
-
-fn text_at(r: &Row, i: usize) -> Result<String> {
-    r.get(i).map_err(db)
-}
-
-fn time_at(r: &Row, i: usize) -> Result<Timestamp> {
-    r.get(i).map(Timestamp).map_err(db)
-}
-
-fn opt_time_at(r: &Row, i: usize) -> Result<Option<Timestamp>> {
-    r.get::<_, Option<i64>>(i).map(|t| t.map(Timestamp)).map_err(db)
-}
-
-fn name_at(r: &Row, i: usize) -> Result<Name> {
-    Name::parse(&text_at(r, i)?).map_err(|_| corrupt("name"))
-}
-
-fn json_at<T: DeserializeOwned>(r: &Row, i: usize) -> Result<T> {
-    serde_json::from_str(&text_at(r, i)?).map_err(|_| corrupt("json"))
-}
-
 fn to_json<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".into())
 }
@@ -86,13 +59,13 @@ fn collect<T>(
     conn: &Connection,
     sql: &str,
     params: impl rusqlite::Params,
-    map: impl Fn(&Row) -> Result<T>,
+    map: impl Fn(&SqlRow) -> Result<T>,
 ) -> Result<Vec<T>> {
     let mut stmt = conn.prepare_cached(sql).map_err(db)?;
     let mut rows = stmt.query(params).map_err(db)?;
     let mut out = Vec::new();
     while let Some(r) = rows.next().map_err(db)? {
-        out.push(map(r)?);
+        out.push(map(&SqlRow(r))?);
     }
     Ok(out)
 }
@@ -101,12 +74,12 @@ fn first<T>(
     conn: &Connection,
     sql: &str,
     params: impl rusqlite::Params,
-    map: impl Fn(&Row) -> Result<T>,
+    map: impl Fn(&SqlRow) -> Result<T>,
 ) -> Result<Option<T>> {
     let mut stmt = conn.prepare_cached(sql).map_err(db)?;
     let mut rows = stmt.query(params).map_err(db)?;
     match rows.next().map_err(db)? {
-        Some(r) => map(r).map(Some),
+        Some(r) => map(&SqlRow(r)).map(Some),
         None => Ok(None),
     }
 }
@@ -115,136 +88,38 @@ fn exec(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<u
     conn.prepare_cached(sql).map_err(db)?.execute(params).map_err(db)
 }
 
-/// `LIKE` pattern matching `q` anywhere, with the wildcards in `q` escaped.
-fn like_pattern(q: &str) -> String {
-    let mut p = String::from("%");
-    for c in q.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            p.push('\\');
-        }
-        p.push(c);
+/// A rusqlite row seen through the shared column getters.
+pub(crate) struct SqlRow<'a, 'b>(&'a Row<'b>);
+
+fn uuid_text(s: String) -> Result<Uuid> {
+    Uuid::parse_str(&s).map_err(|_| corrupt("id"))
+}
+
+impl Columns for SqlRow<'_, '_> {
+    fn uuid(&self, i: usize) -> Result<Uuid> {
+        uuid_text(self.text(i)?)
     }
-    p.push('%');
-    p
-}
-
-const WORKSPACE: &str = "SELECT id, name, slug, created_at FROM workspaces";
-fn workspace_row(r: &Row) -> Result<Workspace> {
-    Ok(Workspace {
-        id: WorkspaceId(uuid_at(r, 0)?),
-        name: name_at(r, 1)?,
-        slug: text_at(r, 2)?,
-        created_at: time_at(r, 3)?,
-    })
-}
-
-const USER: &str = "SELECT id, workspace_id, name, email, role, active, created_at, password_hash FROM users";
-fn user_row(r: &Row) -> Result<User> {
-    Ok(User {
-        id: UserId(uuid_at(r, 0)?),
-        workspace_id: WorkspaceId(uuid_at(r, 1)?),
-        name: name_at(r, 2)?,
-        email: EmailAddress::parse(&text_at(r, 3)?).map_err(|_| corrupt("email"))?,
-        role: parse_stored("role", Role::parse(&text_at(r, 4)?))?,
-        active: r.get(5).map_err(db)?,
-        created_at: time_at(r, 6)?,
-    })
-}
-
-const TOKEN: &str =
-    "SELECT id, workspace_id, name, role, created_by, created_at, revoked_at, prefix FROM api_tokens";
-fn token_row(r: &Row) -> Result<ApiToken> {
-    Ok(ApiToken {
-        id: ApiTokenId(uuid_at(r, 0)?),
-        workspace_id: WorkspaceId(uuid_at(r, 1)?),
-        name: name_at(r, 2)?,
-        role: parse_stored("role", Role::parse(&text_at(r, 3)?))?,
-        created_by: UserId(uuid_at(r, 4)?),
-        created_at: time_at(r, 5)?,
-        revoked_at: opt_time_at(r, 6)?,
-        prefix: text_at(r, 7)?,
-    })
-}
-
-const TEAM: &str = "SELECT id, workspace_id, name, description, created_at FROM teams";
-fn team_row(r: &Row) -> Result<Team> {
-    Ok(Team {
-        id: TeamId(uuid_at(r, 0)?),
-        workspace_id: WorkspaceId(uuid_at(r, 1)?),
-        name: name_at(r, 2)?,
-        description: text_at(r, 3)?,
-        member_ids: Vec::new(),
-        created_at: time_at(r, 4)?,
-    })
-}
-
-const CHANNEL: &str = "SELECT id, workspace_id, kind, name, team_id, settings, created_at FROM channels";
-fn channel_row(r: &Row) -> Result<Channel> {
-    Ok(Channel {
-        id: ChannelId(uuid_at(r, 0)?),
-        workspace_id: WorkspaceId(uuid_at(r, 1)?),
-        kind: parse_stored("channel kind", ChannelKind::parse(&text_at(r, 2)?))?,
-        name: name_at(r, 3)?,
-        team_id: opt_uuid_at(r, 4)?.map(TeamId),
-        settings: json_at(r, 5)?,
-        created_at: time_at(r, 6)?,
-    })
-}
-
-const CONTACT: &str = "SELECT id, workspace_id, name, attributes, tags, created_at, updated_at FROM contacts";
-fn contact_row(r: &Row) -> Result<Contact> {
-    let name: Option<String> = r.get(2).map_err(db)?;
-    Ok(Contact {
-        id: ContactId(uuid_at(r, 0)?),
-        workspace_id: WorkspaceId(uuid_at(r, 1)?),
-        name: name.map(|n| Name::parse(&n).map_err(|_| corrupt("name"))).transpose()?,
-        identities: Vec::new(),
-        attributes: json_at(r, 3)?,
-        tags: json_at(r, 4)?,
-        created_at: time_at(r, 5)?,
-        updated_at: time_at(r, 6)?,
-    })
-}
-
-const CONVERSATION: &str = "SELECT id, workspace_id, channel_id, contact_id, subject, status, priority, \
-    assignee_id, team_id, tags, created_at, updated_at, last_activity_at, first_response_at, resolved_at, \
-    snoozed_until, message_count FROM conversations";
-fn conversation_row(r: &Row) -> Result<Conversation> {
-    Ok(Conversation {
-        id: ConversationId(uuid_at(r, 0)?),
-        workspace_id: WorkspaceId(uuid_at(r, 1)?),
-        channel_id: ChannelId(uuid_at(r, 2)?),
-        contact_id: ContactId(uuid_at(r, 3)?),
-        subject: r.get(4).map_err(db)?,
-        status: parse_stored("status", Status::parse(&text_at(r, 5)?))?,
-        priority: parse_stored("priority", Priority::parse(&text_at(r, 6)?))?,
-        assignee_id: opt_uuid_at(r, 7)?.map(UserId),
-        team_id: opt_uuid_at(r, 8)?.map(TeamId),
-        tags: json_at(r, 9)?,
-        created_at: time_at(r, 10)?,
-        updated_at: time_at(r, 11)?,
-        last_activity_at: time_at(r, 12)?,
-        first_response_at: opt_time_at(r, 13)?,
-        resolved_at: opt_time_at(r, 14)?,
-        snoozed_until: opt_time_at(r, 15)?,
-        message_count: r.get(16).map_err(db)?,
-    })
-}
-
-const MESSAGE: &str = "SELECT id, workspace_id, conversation_id, kind, sender_type, sender_id, content, \
-    attachments, idempotency_key, created_at FROM messages";
-fn message_row(r: &Row) -> Result<Message> {
-    Ok(Message {
-        id: MessageId(uuid_at(r, 0)?),
-        workspace_id: WorkspaceId(uuid_at(r, 1)?),
-        conversation_id: ConversationId(uuid_at(r, 2)?),
-        kind: parse_stored("message kind", MessageKind::parse(&text_at(r, 3)?))?,
-        sender: sender_from_parts(&text_at(r, 4)?, opt_uuid_at(r, 5)?)?,
-        content: text_at(r, 6)?,
-        attachments: json_at(r, 7)?,
-        idempotency_key: r.get(8).map_err(db)?,
-        created_at: time_at(r, 9)?,
-    })
+    fn opt_uuid(&self, i: usize) -> Result<Option<Uuid>> {
+        self.opt_text(i)?.map(uuid_text).transpose()
+    }
+    fn text(&self, i: usize) -> Result<String> {
+        self.0.get(i).map_err(db)
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<String>> {
+        self.0.get(i).map_err(db)
+    }
+    fn int(&self, i: usize) -> Result<i64> {
+        self.0.get(i).map_err(db)
+    }
+    fn opt_int(&self, i: usize) -> Result<Option<i64>> {
+        self.0.get(i).map_err(db)
+    }
+    fn boolean(&self, i: usize) -> Result<bool> {
+        self.0.get(i).map_err(db)
+    }
+    fn json(&self, i: usize) -> Result<serde_json::Value> {
+        serde_json::from_str(&self.text(i)?).map_err(|_| corrupt("json"))
+    }
 }
 
 impl SqliteTx {
@@ -253,7 +128,7 @@ impl SqliteTx {
             &self.conn,
             "SELECT user_id FROM team_members WHERE team_id = ?1 ORDER BY rowid",
             [s(team)],
-            |r| uuid_at(r, 0).map(UserId),
+            |r| r.uuid(0).map(UserId),
         )
     }
 
@@ -274,15 +149,7 @@ impl SqliteTx {
             &self.conn,
             "SELECT kind, channel_id, value FROM contact_identities WHERE contact_id = ?1 ORDER BY position",
             [s(contact)],
-            |r| {
-                let ch: String = text_at(r, 1)?;
-                let ch = if ch.is_empty() {
-                    None
-                } else {
-                    Some(ChannelId(Uuid::parse_str(&ch).map_err(|_| corrupt("id"))?))
-                };
-                parse_stored("identity", Identity::from_parts(&text_at(r, 0)?, ch, &text_at(r, 2)?))
-            },
+            |r| columns::identity(r, 0),
         )
     }
 
@@ -297,7 +164,7 @@ impl SqliteTx {
                     s(c.workspace_id),
                     s(c.id),
                     id.kind(),
-                    opt_s(id.channel_id()).unwrap_or_default(),
+                    columns::channel_key(id.channel_id()),
                     id.value(),
                     i as i64
                 ],
@@ -323,11 +190,11 @@ impl Tx for SqliteTx {
     }
 
     async fn workspace(&mut self, id: WorkspaceId) -> Result<Option<Workspace>> {
-        first(&self.conn, &format!("{WORKSPACE} WHERE id = ?1"), [s(id)], workspace_row)
+        first(&self.conn, &format!("{SELECT_WORKSPACE} WHERE id = ?1"), [s(id)], |r| columns::workspace(r))
     }
 
     async fn workspace_by_slug(&mut self, slug: &str) -> Result<Option<Workspace>> {
-        first(&self.conn, &format!("{WORKSPACE} WHERE slug = ?1"), [slug], workspace_row)
+        first(&self.conn, &format!("{SELECT_WORKSPACE} WHERE slug = ?1"), [slug], |r| columns::workspace(r))
     }
 
     async fn insert_user(&mut self, u: &User, password_hash: &str) -> Result<()> {
@@ -341,7 +208,12 @@ impl Tx for SqliteTx {
     }
 
     async fn user(&mut self, ws: WorkspaceId, id: UserId, _lock: bool) -> Result<Option<User>> {
-        first(&self.conn, &format!("{USER} WHERE workspace_id = ?1 AND id = ?2"), [s(ws), s(id)], user_row)
+        first(
+            &self.conn,
+            &format!("{SELECT_USER} WHERE workspace_id = ?1 AND id = ?2"),
+            [s(ws), s(id)],
+            |r| columns::user(r),
+        )
     }
 
     async fn users(&mut self, ws: WorkspaceId, page: PageRequest) -> Result<Vec<User>> {
@@ -349,10 +221,10 @@ impl Tx for SqliteTx {
         collect(
             &self.conn,
             &format!(
-                "{USER} WHERE workspace_id = ?1 AND (created_at, id) > (?2, ?3) ORDER BY created_at, id LIMIT ?4"
+                "{SELECT_USER} WHERE workspace_id = ?1 AND (created_at, id) > (?2, ?3) ORDER BY created_at, id LIMIT ?4"
             ),
             params![s(ws), sort, id, page.limit + 1],
-            user_row,
+            |r| columns::user(r),
         )
     }
 
@@ -366,8 +238,8 @@ impl Tx for SqliteTx {
     }
 
     async fn credentials_by_email(&mut self, email: &EmailAddress) -> Result<Option<Credentials>> {
-        first(&self.conn, &format!("{USER} WHERE email = ?1"), [email.as_str()], |r| {
-            Ok(Credentials { user: user_row(r)?, password_hash: text_at(r, 7)? })
+        first(&self.conn, &format!("{SELECT_USER} WHERE email = ?1"), [email.as_str()], |r| {
+            Ok(Credentials { user: columns::user(r)?, password_hash: r.text(7)? })
         })
     }
 
@@ -416,14 +288,14 @@ impl Tx for SqliteTx {
              WHERE s.token_hash = ?1 AND s.expires_at > ?2",
             params![token_hash, now.0],
             |r| {
-                let user = user_row(r)?;
+                let user = columns::user(r)?;
                 let session = Session {
-                    token_hash: text_at(r, 7)?,
+                    token_hash: r.text(7)?,
                     user_id: user.id,
                     workspace_id: user.workspace_id,
-                    csrf_token: text_at(r, 8)?,
-                    created_at: time_at(r, 9)?,
-                    expires_at: time_at(r, 10)?,
+                    csrf_token: r.text(8)?,
+                    created_at: r.time(9)?,
+                    expires_at: r.time(10)?,
                 };
                 Ok((session, user))
             },
@@ -452,16 +324,16 @@ impl Tx for SqliteTx {
              FROM api_tokens t JOIN users u ON u.id = t.created_by AND u.workspace_id = t.workspace_id \
              WHERE t.token_hash = ?1 AND t.revoked_at IS NULL AND u.active",
             [hash],
-            token_row,
+            |r| columns::api_token(r),
         )
     }
 
     async fn api_tokens(&mut self, ws: WorkspaceId) -> Result<Vec<ApiToken>> {
         collect(
             &self.conn,
-            &format!("{TOKEN} WHERE workspace_id = ?1 ORDER BY created_at DESC, id DESC"),
+            &format!("{SELECT_TOKEN} WHERE workspace_id = ?1 ORDER BY created_at DESC, id DESC"),
             [s(ws)],
-            token_row,
+            |r| columns::api_token(r),
         )
     }
 
@@ -486,9 +358,9 @@ impl Tx for SqliteTx {
     async fn team(&mut self, ws: WorkspaceId, id: TeamId, _lock: bool) -> Result<Option<Team>> {
         let team = first(
             &self.conn,
-            &format!("{TEAM} WHERE workspace_id = ?1 AND id = ?2"),
+            &format!("{SELECT_TEAM} WHERE workspace_id = ?1 AND id = ?2"),
             [s(ws), s(id)],
-            team_row,
+            |r| columns::team(r),
         )?;
         team.map(|mut t| {
             t.member_ids = self.members(t.id)?;
@@ -498,8 +370,12 @@ impl Tx for SqliteTx {
     }
 
     async fn teams(&mut self, ws: WorkspaceId) -> Result<Vec<Team>> {
-        let mut teams =
-            collect(&self.conn, &format!("{TEAM} WHERE workspace_id = ?1 ORDER BY name"), [s(ws)], team_row)?;
+        let mut teams = collect(
+            &self.conn,
+            &format!("{SELECT_TEAM} WHERE workspace_id = ?1 ORDER BY name"),
+            [s(ws)],
+            |r| columns::team(r),
+        )?;
         for t in &mut teams {
             t.member_ids = self.members(t.id)?;
         }
@@ -541,18 +417,18 @@ impl Tx for SqliteTx {
     async fn channel(&mut self, ws: WorkspaceId, id: ChannelId, _lock: bool) -> Result<Option<Channel>> {
         first(
             &self.conn,
-            &format!("{CHANNEL} WHERE workspace_id = ?1 AND id = ?2"),
+            &format!("{SELECT_CHANNEL} WHERE workspace_id = ?1 AND id = ?2"),
             [s(ws), s(id)],
-            channel_row,
+            |r| columns::channel(r),
         )
     }
 
     async fn channels(&mut self, ws: WorkspaceId) -> Result<Vec<Channel>> {
         collect(
             &self.conn,
-            &format!("{CHANNEL} WHERE workspace_id = ?1 ORDER BY created_at, id"),
+            &format!("{SELECT_CHANNEL} WHERE workspace_id = ?1 ORDER BY created_at, id"),
             [s(ws)],
-            channel_row,
+            |r| columns::channel(r),
         )
     }
 
@@ -596,9 +472,9 @@ impl Tx for SqliteTx {
     async fn contact(&mut self, ws: WorkspaceId, id: ContactId, _lock: bool) -> Result<Option<Contact>> {
         first(
             &self.conn,
-            &format!("{CONTACT} WHERE workspace_id = ?1 AND id = ?2"),
+            &format!("{SELECT_CONTACT} WHERE workspace_id = ?1 AND id = ?2"),
             [s(ws), s(id)],
-            contact_row,
+            |r| columns::contact(r),
         )?
         .map(|c| self.with_identities(c))
         .transpose()
@@ -612,13 +488,8 @@ impl Tx for SqliteTx {
         first(
             &self.conn,
             "SELECT contact_id FROM contact_identities WHERE workspace_id = ?1 AND kind = ?2 AND channel_id = ?3 AND value = ?4",
-            params![
-                s(ws),
-                identity.kind(),
-                opt_s(identity.channel_id()).unwrap_or_default(),
-                identity.value()
-            ],
-            |r| uuid_at(r, 0).map(ContactId),
+            params![s(ws), identity.kind(), columns::channel_key(identity.channel_id()), identity.value()],
+            |r| r.uuid(0).map(ContactId),
         )
     }
 
@@ -628,14 +499,14 @@ impl Tx for SqliteTx {
         f: &ContactFilter,
         page: PageRequest,
     ) -> Result<Vec<Contact>> {
-        let mut sql = format!("{CONTACT} WHERE workspace_id = ?");
+        let mut sql = format!("{SELECT_CONTACT} WHERE workspace_id = ?");
         let mut args: Vec<Sql> = vec![Sql::Text(s(ws))];
         if let Some(q) = &f.query {
             sql.push_str(
                 " AND (lower(name) LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM contact_identities i \
                  WHERE i.contact_id = contacts.id AND lower(i.value) LIKE ? ESCAPE '\\'))",
             );
-            let p = like_pattern(q);
+            let p = columns::like_pattern(q);
             args.extend([Sql::Text(p.clone()), Sql::Text(p)]);
         }
         if let Some(t) = &f.tag {
@@ -648,7 +519,7 @@ impl Tx for SqliteTx {
         }
         sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ?");
         args.push(Sql::Integer(i64::from(page.limit) + 1));
-        let rows = collect(&self.conn, &sql, params_from_iter(args), contact_row)?;
+        let rows = collect(&self.conn, &sql, params_from_iter(args), |r| columns::contact(r))?;
         rows.into_iter().map(|c| self.with_identities(c)).collect()
     }
 
@@ -684,7 +555,7 @@ impl Tx for SqliteTx {
             "SELECT count(*) FROM conversations WHERE workspace_id = ?1 \
              AND (?2 IS NULL OR channel_id = ?2) AND (?3 IS NULL OR contact_id = ?3)",
             params![s(ws), opt_s(channel), opt_s(contact)],
-            |r| r.get(0).map_err(db),
+            |r| r.int(0),
         )
         .map(Option::unwrap_or_default)
     }
@@ -713,9 +584,9 @@ impl Tx for SqliteTx {
     ) -> Result<Option<Conversation>> {
         first(
             &self.conn,
-            &format!("{CONVERSATION} WHERE workspace_id = ?1 AND id = ?2"),
+            &format!("{SELECT_CONVERSATION} WHERE workspace_id = ?1 AND id = ?2"),
             [s(ws), s(id)],
-            conversation_row,
+            |r| columns::conversation(r),
         )
     }
 
@@ -725,7 +596,7 @@ impl Tx for SqliteTx {
         f: &ConversationFilter,
         page: PageRequest,
     ) -> Result<Vec<Conversation>> {
-        let mut sql = format!("{CONVERSATION} WHERE workspace_id = ?");
+        let mut sql = format!("{SELECT_CONVERSATION} WHERE workspace_id = ?");
         let mut args: Vec<Sql> = vec![Sql::Text(s(ws))];
         let mut eq = |col: &str, v: Option<String>| {
             if let Some(v) = v {
@@ -755,7 +626,7 @@ impl Tx for SqliteTx {
         }
         sql.push_str(" ORDER BY last_activity_at DESC, id DESC LIMIT ?");
         args.push(Sql::Integer(i64::from(page.limit) + 1));
-        collect(&self.conn, &sql, params_from_iter(args), conversation_row)
+        collect(&self.conn, &sql, params_from_iter(args), |r| columns::conversation(r))
     }
 
     async fn save_conversation(&mut self, c: &Conversation) -> Result<()> {
@@ -815,9 +686,11 @@ impl Tx for SqliteTx {
     ) -> Result<Option<Message>> {
         first(
             &self.conn,
-            &format!("{MESSAGE} WHERE workspace_id = ?1 AND conversation_id = ?2 AND idempotency_key = ?3"),
+            &format!(
+                "{SELECT_MESSAGE} WHERE workspace_id = ?1 AND conversation_id = ?2 AND idempotency_key = ?3"
+            ),
             [s(ws), s(conv), key.to_string()],
-            message_row,
+            |r| columns::message(r),
         )
     }
 
@@ -831,11 +704,11 @@ impl Tx for SqliteTx {
         collect(
             &self.conn,
             &format!(
-                "{MESSAGE} WHERE workspace_id = ?1 AND conversation_id = ?2 AND (created_at, id) > (?3, ?4) \
+                "{SELECT_MESSAGE} WHERE workspace_id = ?1 AND conversation_id = ?2 AND (created_at, id) > (?3, ?4) \
                  ORDER BY created_at, id LIMIT ?5"
             ),
             params![s(ws), s(conv), sort, id, page.limit + 1],
-            message_row,
+            |r| columns::message(r),
         )
     }
 
@@ -849,7 +722,7 @@ impl Tx for SqliteTx {
             "SELECT workspace_id, id FROM conversations WHERE status = 'snoozed' AND snoozed_until <= ?1 \
              ORDER BY snoozed_until LIMIT ?2",
             params![now.0, limit],
-            |r| Ok((WorkspaceId(uuid_at(r, 0)?), ConversationId(uuid_at(r, 1)?))),
+            |r| Ok((WorkspaceId(r.uuid(0)?), ConversationId(r.uuid(1)?))),
         )
     }
 
@@ -879,20 +752,9 @@ impl Tx for SqliteTx {
     async fn events(&mut self, ws: WorkspaceId, after: i64, limit: u32) -> Result<Vec<Event>> {
         collect(
             &self.conn,
-            "SELECT id, workspace_id, actor_type, actor_id, kind, subject_id, data, created_at FROM events \
-             WHERE workspace_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+            &format!("{SELECT_EVENT} WHERE workspace_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3"),
             params![s(ws), after, limit],
-            |r| {
-                Ok(Event {
-                    id: r.get(0).map_err(db)?,
-                    workspace_id: WorkspaceId(uuid_at(r, 1)?),
-                    actor: actor_from_parts(&text_at(r, 2)?, opt_uuid_at(r, 3)?)?,
-                    kind: text_at(r, 4)?,
-                    subject_id: uuid_at(r, 5)?,
-                    data: json_at(r, 6)?,
-                    created_at: time_at(r, 7)?,
-                })
-            },
+            |r| columns::event(r),
         )
     }
 }

@@ -1,6 +1,16 @@
-//! How enums with payloads are split into columns, shared by the SQL backends.
+//! How entities are laid out in columns, shared by the SQL backends: enums with payloads split into
+//! columns, the `SELECT` lists, and the mappers from a row back to an entity.
 
-use lianluo_domain::{event::Actor, message::Sender};
+use lianluo_domain::{
+    ApiTokenId, ChannelId, ContactId, ConversationId, MessageId, TeamId, Timestamp, UserId, WorkspaceId,
+    contact::{Contact, Identity},
+    conversation::{Conversation, Priority, Status},
+    directory::{ApiToken, Channel, ChannelKind, Role, Team, User, Workspace},
+    event::{Actor, Event},
+    message::{Message, MessageKind, Sender},
+    value::{EmailAddress, Name},
+};
+use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use crate::{Result, StoreError};
@@ -51,4 +61,196 @@ pub fn corrupt(what: &str) -> StoreError {
 /// Parses a stored enum or value with the domain's own parser.
 pub fn parse_stored<T>(what: &str, v: Option<T>) -> Result<T> {
     v.ok_or_else(|| corrupt(what))
+}
+
+/// One stored row, whatever the driver. Each backend implements the typed getters once; the mappers
+/// below turn rows into entities for both, given the column order of the `SELECT_*` statements.
+pub trait Columns {
+    fn uuid(&self, i: usize) -> Result<Uuid>;
+    fn opt_uuid(&self, i: usize) -> Result<Option<Uuid>>;
+    fn text(&self, i: usize) -> Result<String>;
+    fn opt_text(&self, i: usize) -> Result<Option<String>>;
+    fn int(&self, i: usize) -> Result<i64>;
+    fn opt_int(&self, i: usize) -> Result<Option<i64>>;
+    fn boolean(&self, i: usize) -> Result<bool>;
+    /// A JSON column (text in SQLite, jsonb in PostgreSQL).
+    fn json(&self, i: usize) -> Result<serde_json::Value>;
+
+    fn time(&self, i: usize) -> Result<Timestamp> {
+        self.int(i).map(Timestamp)
+    }
+
+    fn opt_time(&self, i: usize) -> Result<Option<Timestamp>> {
+        self.opt_int(i).map(|t| t.map(Timestamp))
+    }
+
+    fn name(&self, i: usize) -> Result<Name> {
+        Name::parse(&self.text(i)?).map_err(|_| corrupt("name"))
+    }
+
+    /// A JSON column read into a typed value.
+    fn parsed<T: DeserializeOwned>(&self, i: usize) -> Result<T> {
+        serde_json::from_value(self.json(i)?).map_err(|_| corrupt("json"))
+    }
+}
+
+pub const SELECT_WORKSPACE: &str = "SELECT id, name, slug, created_at FROM workspaces";
+pub const SELECT_USER: &str =
+    "SELECT id, workspace_id, name, email, role, active, created_at, password_hash FROM users";
+pub const SELECT_TOKEN: &str =
+    "SELECT id, workspace_id, name, role, created_by, created_at, revoked_at, prefix FROM api_tokens";
+pub const SELECT_TEAM: &str = "SELECT id, workspace_id, name, description, created_at FROM teams";
+pub const SELECT_CHANNEL: &str =
+    "SELECT id, workspace_id, kind, name, team_id, settings, created_at FROM channels";
+pub const SELECT_CONTACT: &str =
+    "SELECT id, workspace_id, name, attributes, tags, created_at, updated_at FROM contacts";
+pub const SELECT_CONVERSATION: &str = "SELECT id, workspace_id, channel_id, contact_id, subject, status, \
+    priority, assignee_id, team_id, tags, created_at, updated_at, last_activity_at, first_response_at, \
+    resolved_at, snoozed_until, message_count FROM conversations";
+pub const SELECT_MESSAGE: &str = "SELECT id, workspace_id, conversation_id, kind, sender_type, sender_id, \
+    content, attachments, idempotency_key, created_at FROM messages";
+pub const SELECT_EVENT: &str =
+    "SELECT id, workspace_id, actor_type, actor_id, kind, subject_id, data, created_at FROM events";
+
+pub fn workspace<R: Columns>(r: &R) -> Result<Workspace> {
+    Ok(Workspace { id: WorkspaceId(r.uuid(0)?), name: r.name(1)?, slug: r.text(2)?, created_at: r.time(3)? })
+}
+
+/// Columns 0 to 6 of [`SELECT_USER`]; column 7 is the password hash, read only for sign-in.
+pub fn user<R: Columns>(r: &R) -> Result<User> {
+    Ok(User {
+        id: UserId(r.uuid(0)?),
+        workspace_id: WorkspaceId(r.uuid(1)?),
+        name: r.name(2)?,
+        email: EmailAddress::parse(&r.text(3)?).map_err(|_| corrupt("email"))?,
+        role: parse_stored("role", Role::parse(&r.text(4)?))?,
+        active: r.boolean(5)?,
+        created_at: r.time(6)?,
+    })
+}
+
+pub fn api_token<R: Columns>(r: &R) -> Result<ApiToken> {
+    Ok(ApiToken {
+        id: ApiTokenId(r.uuid(0)?),
+        workspace_id: WorkspaceId(r.uuid(1)?),
+        name: r.name(2)?,
+        role: parse_stored("role", Role::parse(&r.text(3)?))?,
+        created_by: UserId(r.uuid(4)?),
+        created_at: r.time(5)?,
+        revoked_at: r.opt_time(6)?,
+        prefix: r.text(7)?,
+    })
+}
+
+/// A team without its members, which live in another table.
+pub fn team<R: Columns>(r: &R) -> Result<Team> {
+    Ok(Team {
+        id: TeamId(r.uuid(0)?),
+        workspace_id: WorkspaceId(r.uuid(1)?),
+        name: r.name(2)?,
+        description: r.text(3)?,
+        member_ids: Vec::new(),
+        created_at: r.time(4)?,
+    })
+}
+
+pub fn channel<R: Columns>(r: &R) -> Result<Channel> {
+    Ok(Channel {
+        id: ChannelId(r.uuid(0)?),
+        workspace_id: WorkspaceId(r.uuid(1)?),
+        kind: parse_stored("channel kind", ChannelKind::parse(&r.text(2)?))?,
+        name: r.name(3)?,
+        team_id: r.opt_uuid(4)?.map(TeamId),
+        settings: r.parsed(5)?,
+        created_at: r.time(6)?,
+    })
+}
+
+/// A contact without its identities, which live in another table.
+pub fn contact<R: Columns>(r: &R) -> Result<Contact> {
+    Ok(Contact {
+        id: ContactId(r.uuid(0)?),
+        workspace_id: WorkspaceId(r.uuid(1)?),
+        name: r.opt_text(2)?.map(|n| Name::parse(&n).map_err(|_| corrupt("name"))).transpose()?,
+        identities: Vec::new(),
+        attributes: r.parsed(3)?,
+        tags: r.parsed(4)?,
+        created_at: r.time(5)?,
+        updated_at: r.time(6)?,
+    })
+}
+
+/// An identity from three columns starting at `at`: kind, channel id ('' for none), value.
+pub fn identity<R: Columns>(r: &R, at: usize) -> Result<Identity> {
+    let ch = r.text(at + 1)?;
+    let ch =
+        if ch.is_empty() { None } else { Some(ChannelId(Uuid::parse_str(&ch).map_err(|_| corrupt("id"))?)) };
+    parse_stored("identity", Identity::from_parts(&r.text(at)?, ch, &r.text(at + 2)?))
+}
+
+/// How a channel id is stored in `contact_identities`: '' when the identity has no channel.
+pub fn channel_key(ch: Option<ChannelId>) -> String {
+    ch.map(|c| c.to_string()).unwrap_or_default()
+}
+
+pub fn conversation<R: Columns>(r: &R) -> Result<Conversation> {
+    Ok(Conversation {
+        id: ConversationId(r.uuid(0)?),
+        workspace_id: WorkspaceId(r.uuid(1)?),
+        channel_id: ChannelId(r.uuid(2)?),
+        contact_id: ContactId(r.uuid(3)?),
+        subject: r.opt_text(4)?,
+        status: parse_stored("status", Status::parse(&r.text(5)?))?,
+        priority: parse_stored("priority", Priority::parse(&r.text(6)?))?,
+        assignee_id: r.opt_uuid(7)?.map(UserId),
+        team_id: r.opt_uuid(8)?.map(TeamId),
+        tags: r.parsed(9)?,
+        created_at: r.time(10)?,
+        updated_at: r.time(11)?,
+        last_activity_at: r.time(12)?,
+        first_response_at: r.opt_time(13)?,
+        resolved_at: r.opt_time(14)?,
+        snoozed_until: r.opt_time(15)?,
+        message_count: r.int(16)?,
+    })
+}
+
+pub fn message<R: Columns>(r: &R) -> Result<Message> {
+    Ok(Message {
+        id: MessageId(r.uuid(0)?),
+        workspace_id: WorkspaceId(r.uuid(1)?),
+        conversation_id: ConversationId(r.uuid(2)?),
+        kind: parse_stored("message kind", MessageKind::parse(&r.text(3)?))?,
+        sender: sender_from_parts(&r.text(4)?, r.opt_uuid(5)?)?,
+        content: r.text(6)?,
+        attachments: r.parsed(7)?,
+        idempotency_key: r.opt_text(8)?,
+        created_at: r.time(9)?,
+    })
+}
+
+pub fn event<R: Columns>(r: &R) -> Result<Event> {
+    Ok(Event {
+        id: r.int(0)?,
+        workspace_id: WorkspaceId(r.uuid(1)?),
+        actor: actor_from_parts(&r.text(2)?, r.opt_uuid(3)?)?,
+        kind: r.text(4)?,
+        subject_id: r.uuid(5)?,
+        data: r.json(6)?,
+        created_at: r.time(7)?,
+    })
+}
+
+/// A `LIKE` pattern matching `q` anywhere, case-folded, with `%`, `_` and `\` in `q` taken literally
+/// (use with `ESCAPE '\'`; PostgreSQL's default escape is the same).
+pub fn like_pattern(q: &str) -> String {
+    let mut p = String::from("%");
+    for c in q.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
 }
