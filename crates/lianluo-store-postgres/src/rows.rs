@@ -2,7 +2,7 @@
 
 use deadpool_postgres::Object;
 use lianluo_domain::{
-    ApiTokenId, ChannelId, ContactId, ConversationId, TeamId, Timestamp, UserId, WorkspaceId,
+    ApiTokenId, ChannelId, ContactId, ConversationId, MessageId, TeamId, Timestamp, UserId, WorkspaceId,
     contact::{Contact, Identity},
     conversation::Conversation,
     directory::{ApiToken, Channel, Team, User, Workspace},
@@ -734,6 +734,22 @@ impl Tx for PgTx {
         )
         .await
         .map(drop)
+    }
+
+    async fn message(&mut self, ws: WorkspaceId, id: MessageId) -> Result<Option<Message>> {
+        let sql = format!("{SELECT_MESSAGE} WHERE workspace_id = $1 AND id = $2");
+        self.one(&sql, &[&ws.0, &id.0]).await?.as_ref().map(|r| columns::message(&PgRow(r))).transpose()
+    }
+
+    async fn all_events(&mut self, after: i64, limit: u32) -> Result<Vec<Event>> {
+        let sql = format!("{SELECT_EVENT} WHERE id > $1 ORDER BY id LIMIT $2");
+        let rows = self.all(&sql, &[&after, &i64::from(limit)]).await?;
+        rows.iter().map(|r| columns::event(&PgRow(r))).collect()
+    }
+
+    async fn latest_event_id(&mut self) -> Result<i64> {
+        let row = self.one("SELECT coalesce(max(id), 0)::bigint FROM events", &[]).await?;
+        row.map(|r| get(&r, 0)).transpose().map(Option::unwrap_or_default)
     }
 
     async fn events(&mut self, ws: WorkspaceId, after: i64, limit: u32) -> Result<Vec<Event>> {

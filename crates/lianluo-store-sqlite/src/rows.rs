@@ -1,7 +1,7 @@
 //! The row primitives in SQL for SQLite. Ids are stored as text, times as milliseconds, lists and maps as JSON.
 
 use lianluo_domain::{
-    ApiTokenId, ChannelId, ContactId, ConversationId, TeamId, Timestamp, UserId, WorkspaceId,
+    ApiTokenId, ChannelId, ContactId, ConversationId, MessageId, TeamId, Timestamp, UserId, WorkspaceId,
     contact::{Contact, Identity},
     conversation::Conversation,
     directory::{ApiToken, Channel, Team, User, Workspace},
@@ -747,6 +747,29 @@ impl Tx for SqliteTx {
             ],
         )
         .map(drop)
+    }
+
+    async fn message(&mut self, ws: WorkspaceId, id: MessageId) -> Result<Option<Message>> {
+        first(
+            &self.conn,
+            &format!("{SELECT_MESSAGE} WHERE workspace_id = ?1 AND id = ?2"),
+            [s(ws), s(id)],
+            |r| columns::message(r),
+        )
+    }
+
+    async fn all_events(&mut self, after: i64, limit: u32) -> Result<Vec<Event>> {
+        collect(
+            &self.conn,
+            &format!("{SELECT_EVENT} WHERE id > ?1 ORDER BY id LIMIT ?2"),
+            params![after, limit],
+            |r| columns::event(r),
+        )
+    }
+
+    async fn latest_event_id(&mut self) -> Result<i64> {
+        first(&self.conn, "SELECT coalesce(max(id), 0) FROM events", [], |r| r.int(0))
+            .map(Option::unwrap_or_default)
     }
 
     async fn events(&mut self, ws: WorkspaceId, after: i64, limit: u32) -> Result<Vec<Event>> {

@@ -769,6 +769,18 @@ pub async fn events_record_who_did_what(store: &dyn Store) {
     assert!(events.windows(2).all(|w| w[0].id < w[1].id));
     let after = store.list_events(f.ws, events[3].id, 1000).await.unwrap();
     assert_eq!(after.len(), 2, "resume after the last event seen");
+    // The real-time layer tails every workspace's events in one sequence.
+    let other = fixture(store, "bravo").await;
+    let latest = store.latest_event_id().await.unwrap();
+    let all = store.events_since(last.id, 1000).await.unwrap();
+    assert!(all.iter().all(|e| e.workspace_id == other.ws) && all.len() == 4, "{all:?}");
+    assert_eq!(all.last().unwrap().id, latest);
+    assert!(store.events_since(latest, 10).await.unwrap().is_empty());
+    // One message by id, only in its own workspace.
+    let m = text(MessageKind::Incoming, "单条消息");
+    let appended = store.append_message(f.ws, c, &m, None, f.actor(), t(13)).await.unwrap().message;
+    assert_eq!(store.get_message(f.ws, appended.id).await.unwrap(), appended);
+    assert!(matches!(store.get_message(other.ws, appended.id).await, Err(StoreError::NotFound(_))));
 }
 
 pub async fn deleting_a_conversation_removes_its_messages(store: &dyn Store) {

@@ -3,7 +3,8 @@
 
 use async_trait::async_trait;
 use lianluo_domain::{
-    ApiTokenId, ChannelId, ContactId, ConversationId, DomainError, TeamId, Timestamp, UserId, WorkspaceId,
+    ApiTokenId, ChannelId, ContactId, ConversationId, DomainError, MessageId, TeamId, Timestamp, UserId,
+    WorkspaceId,
     contact::{Contact, ContactPatch, Identity, NewContact},
     conversation::{self, Conversation, ConversationPatch, NewConversation},
     directory::{
@@ -713,6 +714,19 @@ impl<B: Backend> Store for SqlStore<B> {
 
     async fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64> {
         write!(self, |tx| tx.delete_expired_sessions(now).await)
+    }
+
+    async fn get_message(&self, ws: WorkspaceId, id: MessageId) -> Result<Message> {
+        read!(self, |tx| found(tx.message(ws, id).await?, "message"))
+    }
+
+    async fn events_since(&self, after: i64, limit: u32) -> Result<Vec<Event>> {
+        let limit = limit.clamp(1, 10_000);
+        read!(self, |tx| tx.all_events(after, limit).await)
+    }
+
+    async fn latest_event_id(&self) -> Result<i64> {
+        read!(self, |tx| tx.latest_event_id().await)
     }
 
     async fn list_events(&self, ws: WorkspaceId, after: i64, limit: u32) -> Result<Vec<Event>> {

@@ -15,7 +15,7 @@ pub use engine::SqlStore;
 use async_trait::async_trait;
 pub use error::StoreError;
 use lianluo_domain::{
-    ApiTokenId, ChannelId, ContactId, ConversationId, TeamId, Timestamp, UserId, WorkspaceId,
+    ApiTokenId, ChannelId, ContactId, ConversationId, MessageId, TeamId, Timestamp, UserId, WorkspaceId,
     contact::{Contact, ContactPatch, Identity, NewContact},
     conversation::{Conversation, ConversationPatch, NewConversation, Priority, Status},
     directory::{
@@ -268,7 +268,15 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes sessions that expired before `now`; returns how many.
     async fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64>;
 
+    /// One message.
+    async fn get_message(&self, ws: WorkspaceId, id: MessageId) -> Result<Message>;
+
     // The audit log.
     /// Events with an id greater than `after`, oldest first.
     async fn list_events(&self, ws: WorkspaceId, after: i64, limit: u32) -> Result<Vec<Event>>;
+    /// Events of all workspaces with an id greater than `after`, oldest first: what the real-time layer
+    /// tails to publish changes. Never exposed to a workspace.
+    async fn events_since(&self, after: i64, limit: u32) -> Result<Vec<Event>>;
+    /// The id of the newest event (0 when there is none).
+    async fn latest_event_id(&self) -> Result<i64>;
 }

@@ -4,7 +4,7 @@
 use std::{future::Future, pin::Pin};
 
 use lianluo_domain::{
-    ApiTokenId, ChannelId, ContactId, ConversationId, TeamId, Timestamp, UserId, WorkspaceId,
+    ApiTokenId, ChannelId, ContactId, ConversationId, MessageId, TeamId, Timestamp, UserId, WorkspaceId,
     contact::{Contact, Identity},
     conversation::Conversation,
     directory::{ApiToken, Channel, Team, User, Workspace},
@@ -175,6 +175,14 @@ pub trait Tx: Send {
         e: &NewEvent,
         now: Timestamp,
     ) -> impl Future<Output = Result<()>> + Send;
+    fn message(
+        &mut self,
+        ws: WorkspaceId,
+        id: MessageId,
+    ) -> impl Future<Output = Result<Option<Message>>> + Send;
+    /// Events of every workspace after `after`, oldest first.
+    fn all_events(&mut self, after: i64, limit: u32) -> impl Future<Output = Result<Vec<Event>>> + Send;
+    fn latest_event_id(&mut self) -> impl Future<Output = Result<i64>> + Send;
     fn events(
         &mut self,
         ws: WorkspaceId,
