@@ -34,6 +34,10 @@ pub enum AppError {
     Forbidden(&'static str),
     #[error("missing or wrong X-CSRF-Token header")]
     CsrfFailed,
+    #[error("this connection must come from a page of this server")]
+    CrossOrigin,
+    #[error("this route is a WebSocket: send an Upgrade request")]
+    UpgradeRequired,
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("no such route")]
@@ -65,6 +69,8 @@ impl AppError {
             AppError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials"),
             AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             AppError::CsrfFailed => (StatusCode::FORBIDDEN, "csrf_failed"),
+            AppError::CrossOrigin => (StatusCode::FORBIDDEN, "cross_origin"),
+            AppError::UpgradeRequired => (StatusCode::UPGRADE_REQUIRED, "upgrade_required"),
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             AppError::RouteNotFound => (StatusCode::NOT_FOUND, "route_not_found"),
             AppError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),

@@ -5,6 +5,7 @@ pub mod error;
 pub mod extract;
 pub mod maintenance;
 pub mod openapi;
+pub mod realtime;
 pub mod router;
 pub mod routes;
 pub mod setup;
@@ -25,9 +26,11 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let upkeep = maintenance::spawn(state.store.clone(), std::time::Duration::from_secs(30));
+    let sequencer = state.realtime.start(state.store.clone()).await.map_err(std::io::Error::other)?;
     let result = axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await;
     upkeep.abort();
+    sequencer.abort();
     result
 }

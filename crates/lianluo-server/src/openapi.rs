@@ -77,6 +77,13 @@ impl Op {
         self
     }
 
+    /// A WebSocket route: answers 101 and switches protocols.
+    pub fn switching_protocols(mut self) -> Self {
+        self.status = 101;
+        self.response = None;
+        self
+    }
+
     pub fn no_content(mut self) -> Self {
         self.status = 204;
         self.response = None;
@@ -126,6 +133,7 @@ impl Op {
             Some(r) => {
                 json!({ "description": "Success", "content": { "application/json": { "schema": r(g).to_value() } } })
             }
+            None if self.status == 101 => json!({ "description": "Switching to the WebSocket protocol" }),
             None => json!({ "description": "Success, no content" }),
         };
         responses.insert(self.status.to_string(), ok);

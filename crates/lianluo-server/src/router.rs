@@ -4,7 +4,7 @@ use std::{sync::Arc, time::Duration};
 
 use axum::{
     Json, Router,
-    extract::DefaultBodyLimit,
+    extract::{DefaultBodyLimit, State},
     handler::Handler,
     http::{HeaderValue, Method, header},
     routing::{MethodFilter, get, on},
@@ -31,7 +31,7 @@ use crate::{
     openapi::{Op, document},
     routes::{
         List, PageQuery, api_tokens, auth, channels, contacts, conversations, events, health, messages,
-        teams, users, workspace,
+        realtime, teams, users, workspace,
     },
 };
 
@@ -294,6 +294,22 @@ fn api() -> Api {
             api_tokens::revoke_api_token,
         )
         .add(
+            v1(
+                GET,
+                "/api/v1/realtime",
+                "connect_realtime",
+                "Live events over a WebSocket (see the handler's documentation)",
+            )
+            .query::<realtime::RealtimeQuery>()
+            .switching_protocols(),
+            realtime::connect_realtime,
+        )
+        .add(
+            v1(GET, "/api/v1/presence", "list_presence", "Agents connected now, online or away")
+                .returns::<List<realtime::AgentPresence>>(200),
+            realtime::list_presence,
+        )
+        .add(
             v1(GET, "/api/v1/events", "list_events", "The audit log, oldest first")
                 .admin()
                 .query::<events::EventQuery>()
@@ -312,10 +328,12 @@ pub fn router(state: AppState) -> Router {
     let Api { router, ops } = api();
     let doc = Arc::new(document(&ops));
     let timeout = Duration::from_secs(state.config.request_timeout_secs.max(1));
+    let poke_state = state.clone();
     router
         .route("/api/openapi.json", get(move || async move { Json(doc.as_ref().clone()) }))
         .fallback(|| async { AppError::RouteNotFound })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
+        .layer(axum::middleware::from_fn_with_state(poke_state, poke_after_writes))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -341,4 +359,18 @@ pub fn router(state: AppState) -> Router {
                 }),
         )
         .with_state(state)
+}
+
+/// A successful write may have committed events: wake the real-time sequencer at once.
+async fn poke_after_writes(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let write = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let res = next.run(req).await;
+    if write && res.status().is_success() {
+        state.realtime.poke();
+    }
+    res
 }

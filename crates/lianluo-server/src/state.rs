@@ -5,7 +5,7 @@ use std::{sync::Arc, time::Duration};
 use lianluo_store::Store;
 use serde::Deserialize;
 
-use crate::auth::RateLimiter;
+use crate::{auth::RateLimiter, realtime::Realtime};
 
 /// The server's part of the configuration.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -45,14 +45,25 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     pub login_by_email: Arc<RateLimiter>,
     pub login_by_client: Arc<RateLimiter>,
+    pub realtime: Arc<Realtime>,
 }
 
 impl AppState {
+    /// State with the in-process event bus.
     pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> Self {
+        Self::with_bus(store, config, Arc::new(lianluo_events::InProcessBus::default()))
+    }
+
+    pub fn with_bus(
+        store: Arc<dyn Store>,
+        config: ServerConfig,
+        bus: Arc<dyn lianluo_events::EventBus>,
+    ) -> Self {
         let window = Duration::from_secs(config.login_window_secs.max(1));
         Self {
             login_by_email: Arc::new(RateLimiter::new(config.login_failures_per_email, window)),
             login_by_client: Arc::new(RateLimiter::new(config.login_failures_per_client, window)),
+            realtime: Arc::new(Realtime::new(bus)),
             store,
             config: Arc::new(config),
         }

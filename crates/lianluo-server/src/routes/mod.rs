@@ -8,6 +8,7 @@ pub mod conversations;
 pub mod events;
 pub mod health;
 pub mod messages;
+pub mod realtime;
 pub mod teams;
 pub mod users;
 pub mod workspace;

@@ -69,7 +69,10 @@ pub enum Caller {
 
 pub struct TestApp {
     pub router: Router,
+    pub state: AppState,
     pub store: Arc<dyn Store>,
+    /// The server started by [`TestApp::serve`], stopped when the app is dropped.
+    server: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// An admin API token of the first workspace.
     pub admin: Caller,
     _cleanup: Cleanup,
@@ -117,14 +120,32 @@ impl TestApp {
     async fn with_store(store: Arc<dyn Store>, cleanup: Cleanup) -> Self {
         let state = AppState::new(store.clone(), ServerConfig::default());
         let mut app = TestApp {
-            router: lianluo_server::router(state),
+            router: lianluo_server::router(state.clone()),
+            state,
             store,
+            server: std::sync::Mutex::new(None),
             admin: Caller::Anonymous,
             _cleanup: cleanup,
         };
         app.workspace("acme", ADMIN_EMAIL).await;
         app.admin = app.token_for(&app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await, "admin").await;
         app
+    }
+
+    /// Serves the same application state on a loopback port (for WebSocket clients); returns `host:port`.
+    pub async fn serve(&self) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let state = self.state.clone();
+        let task = tokio::spawn(async move {
+            lianluo_server::serve(listener, state, std::future::pending()).await.unwrap();
+        });
+        *self.server.lock().unwrap() = Some(task);
+        // Serving starts the real-time sequencer; wait until it has read the end of the log.
+        while self.state.realtime.watermark() < 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        addr
     }
 
     /// Creates a workspace with its first admin, as `lianluo admin create` does.
@@ -255,4 +276,87 @@ impl TestApp {
         let res = self.post("/api/v1/conversations", caller, body).await.expect(201);
         res["conversation"]["id"].as_str().unwrap().into()
     }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(task) = self.server.lock().unwrap().take() {
+            task.abort();
+        }
+    }
+}
+
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens the agents' WebSocket as `caller`; `origin` is sent as the Origin header when given.
+pub async fn open_socket(
+    addr: &str,
+    query: &str,
+    caller: &Caller,
+    origin: Option<&str>,
+) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = format!("ws://{addr}/api/v1/realtime{query}").into_client_request().unwrap();
+    let h = req.headers_mut();
+    match caller {
+        Caller::Anonymous => {}
+        Caller::Token(t) => {
+            h.insert(header::AUTHORIZATION, format!("Bearer {t}").parse().unwrap());
+        }
+        Caller::Browser { cookie, .. } => {
+            h.insert(header::COOKIE, cookie.parse().unwrap());
+        }
+    }
+    if let Some(o) = origin {
+        h.insert(header::ORIGIN, o.parse().unwrap());
+    }
+    tokio_tungstenite::connect_async(req).await.map(|(s, _)| s)
+}
+
+/// The next JSON frame, skipping pings; panics after 5 seconds.
+pub async fn next_frame(socket: &mut Socket) -> Value {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        let msg = tokio::time::timeout(std::time::Duration::from_secs(5), socket.next())
+            .await
+            .expect("a frame within 5 seconds")
+            .expect("the socket is open")
+            .expect("a valid frame");
+        if let Message::Text(t) = msg {
+            return serde_json::from_str(&t).unwrap();
+        }
+    }
+}
+
+/// Frames until one satisfies `pred`; returns them all, the match last.
+pub async fn frames_until(socket: &mut Socket, pred: impl Fn(&Value) -> bool) -> Vec<Value> {
+    let mut seen = Vec::new();
+    loop {
+        let f = next_frame(socket).await;
+        let done = pred(&f);
+        seen.push(f);
+        if done {
+            return seen;
+        }
+    }
+}
+
+/// Asserts that no frame other than pings arrives within `ms` milliseconds.
+pub async fn expect_silence(socket: &mut Socket, ms: u64) {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(ms);
+    while let Ok(msg) = tokio::time::timeout_at(deadline, socket.next()).await {
+        if let Some(Ok(Message::Text(t))) = msg {
+            panic!("expected no frame, got {t}");
+        }
+    }
+}
+
+/// Sends a JSON frame.
+pub async fn send_frame(socket: &mut Socket, frame: Value) {
+    use futures_util::SinkExt;
+    socket.send(tokio_tungstenite::tungstenite::Message::Text(frame.to_string().into())).await.unwrap();
 }

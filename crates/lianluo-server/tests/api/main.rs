@@ -9,4 +9,5 @@ mod conversations;
 mod directory;
 mod messages;
 mod openapi;
+mod realtime;
 mod tenants;
