@@ -8,6 +8,7 @@ pub mod event;
 pub mod id;
 pub mod message;
 pub mod page;
+pub mod routing;
 pub mod time;
 pub mod value;
 

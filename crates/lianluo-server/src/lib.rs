@@ -8,6 +8,7 @@ pub mod openapi;
 pub mod realtime;
 pub mod router;
 pub mod routes;
+pub mod routing;
 pub mod setup;
 mod state;
 

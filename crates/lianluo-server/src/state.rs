@@ -5,7 +5,7 @@ use std::{sync::Arc, time::Duration};
 use lianluo_store::Store;
 use serde::Deserialize;
 
-use crate::{auth::RateLimiter, realtime::Realtime};
+use crate::{auth::RateLimiter, realtime::Realtime, routing::Routing};
 
 /// The server's part of the configuration.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -23,6 +23,8 @@ pub struct ServerConfig {
     pub login_window_secs: u64,
     /// Longest time a request may take, in seconds.
     pub request_timeout_secs: u64,
+    /// Open or pending conversations an agent can hold before auto-assignment skips them.
+    pub max_open_conversations_per_agent: i64,
 }
 
 impl Default for ServerConfig {
@@ -34,6 +36,7 @@ impl Default for ServerConfig {
             login_failures_per_client: 50,
             login_window_secs: 15 * 60,
             request_timeout_secs: 30,
+            max_open_conversations_per_agent: 10,
         }
     }
 }
@@ -46,6 +49,7 @@ pub struct AppState {
     pub login_by_email: Arc<RateLimiter>,
     pub login_by_client: Arc<RateLimiter>,
     pub realtime: Arc<Realtime>,
+    pub routing: Arc<Routing>,
 }
 
 impl AppState {
@@ -64,6 +68,7 @@ impl AppState {
             login_by_email: Arc::new(RateLimiter::new(config.login_failures_per_email, window)),
             login_by_client: Arc::new(RateLimiter::new(config.login_failures_per_client, window)),
             realtime: Arc::new(Realtime::new(bus)),
+            routing: Arc::new(Routing::default()),
             store,
             config: Arc::new(config),
         }

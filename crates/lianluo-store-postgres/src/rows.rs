@@ -560,6 +560,18 @@ impl Tx for PgTx {
         row.map(|r| get(&r, 0)).transpose().map(Option::unwrap_or_default)
     }
 
+    async fn open_counts(&mut self, ws: WorkspaceId, users: &[UserId]) -> Result<Vec<(UserId, i64)>> {
+        let ids: Vec<Uuid> = users.iter().map(|u| u.0).collect();
+        let rows = self
+            .all(
+                "SELECT assignee_id, count(*) FROM conversations WHERE workspace_id = $1 AND assignee_id = ANY($2) \
+                 AND status IN ('open', 'pending') GROUP BY assignee_id",
+                &[&ws.0, &ids],
+            )
+            .await?;
+        rows.iter().map(|r| Ok((UserId(get(r, 0)?), get(r, 1)?))).collect()
+    }
+
     async fn insert_conversation(&mut self, c: &Conversation) -> Result<()> {
         self.exec(
             "INSERT INTO conversations (id, workspace_id, channel_id, contact_id, subject, status, priority, \

@@ -560,6 +560,21 @@ impl Tx for SqliteTx {
         .map(Option::unwrap_or_default)
     }
 
+    async fn open_counts(&mut self, ws: WorkspaceId, users: &[UserId]) -> Result<Vec<(UserId, i64)>> {
+        let mut out = Vec::with_capacity(users.len());
+        for u in users {
+            let n = first(
+                &self.conn,
+                "SELECT count(*) FROM conversations WHERE workspace_id = ?1 AND assignee_id = ?2 \
+                 AND status IN ('open', 'pending')",
+                [s(ws), s(*u)],
+                |r| r.int(0),
+            )?;
+            out.push((*u, n.unwrap_or_default()));
+        }
+        Ok(out)
+    }
+
     async fn insert_conversation(&mut self, c: &Conversation) -> Result<()> {
         exec(
             &self.conn,

@@ -485,6 +485,8 @@ pub async fn conversation_updates_and_filters(store: &dyn Store) {
         Err(StoreError::Invalid(_))
     ));
 
+    let counts = store.open_counts(f.ws, &[agent, f.admin]).await.unwrap();
+    assert_eq!(counts, vec![(agent, 1), (f.admin, 0)], "open or pending conversations per assignee");
     let list = |filter: ConversationFilter| async move {
         store
             .list_conversations(f.ws, &filter, PageRequest::default())

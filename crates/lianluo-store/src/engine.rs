@@ -609,6 +609,12 @@ impl<B: Backend> Store for SqlStore<B> {
         read!(self, |tx| found(tx.conversation(ws, id, false).await?, "conversation"))
     }
 
+    async fn open_counts(&self, ws: WorkspaceId, users: &[UserId]) -> Result<Vec<(UserId, i64)>> {
+        let wanted = users.to_vec();
+        let found = read!(self, |tx| tx.open_counts(ws, &wanted).await)?;
+        Ok(users.iter().map(|u| (*u, found.iter().find(|(f, _)| f == u).map_or(0, |(_, n)| *n))).collect())
+    }
+
     async fn list_conversations(
         &self,
         ws: WorkspaceId,

@@ -219,6 +219,8 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<(Conversation, Option<Message>)>;
     async fn get_conversation(&self, ws: WorkspaceId, id: ConversationId) -> Result<Conversation>;
+    /// How many open or pending conversations each of these users is assigned (0 for none).
+    async fn open_counts(&self, ws: WorkspaceId, users: &[UserId]) -> Result<Vec<(UserId, i64)>>;
     /// Ordered by last activity, newest first.
     async fn list_conversations(
         &self,

@@ -125,6 +125,12 @@ pub trait Tx: Send {
         channel: Option<ChannelId>,
         contact: Option<ContactId>,
     ) -> impl Future<Output = Result<i64>> + Send;
+    /// Open or pending conversations per assignee, for the users given (absent users hold none).
+    fn open_counts(
+        &mut self,
+        ws: WorkspaceId,
+        users: &[UserId],
+    ) -> impl Future<Output = Result<Vec<(UserId, i64)>>> + Send;
     fn insert_conversation(&mut self, c: &Conversation) -> impl Future<Output = Result<()>> + Send;
     fn conversation(
         &mut self,

@@ -27,7 +27,7 @@ pub struct Presence {
 }
 
 impl Presence {
-    fn status(e: Option<&Entry>) -> PresenceStatus {
+    fn status_of(e: Option<&Entry>) -> PresenceStatus {
         match e {
             Some(e) if e.connections > 0 && !e.away => PresenceStatus::Online,
             Some(e) if e.connections > 0 => PresenceStatus::Away,
@@ -38,10 +38,10 @@ impl Presence {
     /// Applies `f` and returns the new status if it changed.
     fn update(&self, ws: WorkspaceId, user: UserId, f: impl FnOnce(&mut Entry)) -> Option<PresenceStatus> {
         let mut users = self.users.lock().unwrap_or_else(|p| p.into_inner());
-        let before = Self::status(users.get(&(ws, user)));
+        let before = Self::status_of(users.get(&(ws, user)));
         let entry = users.entry((ws, user)).or_insert(Entry { connections: 0, away: false });
         f(entry);
-        let after = Self::status(Some(entry));
+        let after = Self::status_of(Some(entry));
         if entry.connections == 0 {
             users.remove(&(ws, user));
         }
@@ -65,13 +65,18 @@ impl Presence {
         self.update(ws, user, |e| e.away = away)
     }
 
+    /// One user's status.
+    pub fn status(&self, ws: WorkspaceId, user: UserId) -> PresenceStatus {
+        Self::status_of(self.users.lock().unwrap_or_else(|p| p.into_inner()).get(&(ws, user)))
+    }
+
     /// Everyone connected in a workspace, with their status.
     pub fn list(&self, ws: WorkspaceId) -> Vec<(UserId, PresenceStatus)> {
         let users = self.users.lock().unwrap_or_else(|p| p.into_inner());
         let mut out: Vec<_> = users
             .iter()
             .filter(|((w, _), _)| *w == ws)
-            .map(|((_, u), e)| (*u, Self::status(Some(e))))
+            .map(|((_, u), e)| (*u, Self::status_of(Some(e))))
             .collect();
         out.sort_by_key(|(u, _)| *u);
         out

@@ -69,13 +69,26 @@ pub struct CreatedConversation {
     pub message: Option<Message>,
 }
 
-/// Starts a conversation, optionally with its first message; both are written or neither.
+/// Starts a conversation, optionally with its first message; both are written or neither. Without an
+/// assignee it is routed: round-robin among the online agents of its team (the channel's team unless
+/// given), skipping agents at their cap; if nobody is available it waits unassigned.
 pub async fn create_conversation(
     State(state): State<AppState>,
     auth: Auth,
     Json(mut new): Json<NewConversation>,
 ) -> AppResult<Created<CreatedConversation>> {
     new.validate()?;
+    if new.assignee_id.is_none() {
+        let team = match new.team_id {
+            Some(t) => Some(t),
+            None => {
+                state.store.get_channel(auth.workspace_id, new.channel_id).await.ok().and_then(|c| c.team_id)
+            }
+        };
+        if let Some(team) = team {
+            new.assignee_id = state.routing.assignee_for(&state, auth.workspace_id, team).await?;
+        }
+    }
     let sender = match new.message.as_ref().map(|m| m.kind) {
         Some(MessageKind::Incoming) | None => None,
         Some(kind) => Some(super::messages::sender_for(kind, &auth)),

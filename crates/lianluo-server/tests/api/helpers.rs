@@ -14,21 +14,25 @@ use lianluo_store::Store;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-/// Runs an `async fn(TestApp)` once on SQLite and once on PostgreSQL.
+/// Runs an `async fn(TestApp)` once on SQLite and once on PostgreSQL, optionally with a server
+/// configuration (`config = expr;`, evaluated inside the generated module, so use `super::…`).
 #[macro_export]
 macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {$(
+    (config = $cfg:expr; $($name:ident),* $(,)?) => {$(
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                super::$name($crate::helpers::TestApp::sqlite().await).await
+                super::$name($crate::helpers::TestApp::sqlite_with($cfg).await).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                super::$name($crate::helpers::TestApp::postgres().await).await
+                super::$name($crate::helpers::TestApp::postgres_with($cfg).await).await
             }
         }
     )*};
+    ($($name:ident),* $(,)?) => {
+        $crate::on_both_backends!(config = lianluo_server::ServerConfig::default(); $($name),*);
+    };
 }
 
 /// Removes the test's database when dropped.
@@ -103,22 +107,26 @@ impl Response {
 
 impl TestApp {
     pub async fn sqlite() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let store = lianluo_store_sqlite::open_in_dir(dir.path()).unwrap();
-        Self::with_store(Arc::new(store), Cleanup::Dir(dir)).await
+        Self::sqlite_with(ServerConfig::default()).await
     }
 
-    pub async fn postgres() -> Self {
+    pub async fn sqlite_with(config: ServerConfig) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = lianluo_store_sqlite::open_in_dir(dir.path()).unwrap();
+        Self::with_store(Arc::new(store), Cleanup::Dir(dir), config).await
+    }
+
+    pub async fn postgres_with(config: ServerConfig) -> Self {
         let url = std::env::var("LIANLUO_TEST_DATABASE_URL")
             .expect("LIANLUO_TEST_DATABASE_URL must name a PostgreSQL database (scripts/test sets it)");
         let schema = format!("api_{}", uuid::Uuid::now_v7().simple());
         let cleanup = Cleanup::Schema { url: url.clone(), schema: schema.clone() };
         let store = lianluo_store_postgres::connect_in_schema(&url, Some(&schema), 4).await.unwrap();
-        Self::with_store(Arc::new(store), cleanup).await
+        Self::with_store(Arc::new(store), cleanup, config).await
     }
 
-    async fn with_store(store: Arc<dyn Store>, cleanup: Cleanup) -> Self {
-        let state = AppState::new(store.clone(), ServerConfig::default());
+    async fn with_store(store: Arc<dyn Store>, cleanup: Cleanup, config: ServerConfig) -> Self {
+        let state = AppState::new(store.clone(), config);
         let mut app = TestApp {
             router: lianluo_server::router(state.clone()),
             state,
@@ -146,6 +154,14 @@ impl TestApp {
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
         addr
+    }
+
+    /// Waits until the real-time sequencer has published every event committed so far.
+    pub async fn settle(&self) {
+        let latest = self.store.latest_event_id().await.unwrap();
+        while self.state.realtime.watermark() < latest {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
     }
 
     /// Creates a workspace with its first admin, as `lianluo admin create` does.

@@ -10,4 +10,5 @@ mod directory;
 mod messages;
 mod openapi;
 mod realtime;
+mod routing;
 mod tenants;

@@ -25,6 +25,7 @@ async fn live_events_reach_the_workspace_only(app: TestApp) {
     let addr = app.serve().await;
     app.workspace("bravo", "admin@bravo.example").await;
     let b = app.token_for(&app.login("admin@bravo.example", ADMIN_PASSWORD).await, "agent").await;
+    app.settle().await;
     let mut a_sock = open_socket(&addr, "", &app.admin, None).await.unwrap();
     let mut b_sock = open_socket(&addr, "", &b, None).await.unwrap();
     assert_eq!(next_frame(&mut a_sock).await["type"], "ready");
