@@ -274,8 +274,10 @@ pub struct Channel {
     pub name: Name,
     /// The team new conversations on this channel are routed to.
     pub team_id: Option<TeamId>,
-    /// Channel-specific settings (greeting, business hours, …).
+    /// Channel-specific settings (greeting, business hours, allowed origins of a widget, …).
     pub settings: Map<String, Value>,
+    /// For web-widget channels: the public token that goes in the page snippet.
+    pub public_token: Option<String>,
     pub created_at: Timestamp,
 }
 

@@ -12,7 +12,7 @@ use lianluo_domain::{
     value::{EmailAddress, Name},
 };
 use lianluo_store::{
-    ContactFilter, ConversationFilter, Credentials, Result, Session, StoreError,
+    ContactFilter, ConversationFilter, Credentials, Result, Session, StoreError, VisitorSession,
     columns::{
         self, Columns, SELECT_CHANNEL, SELECT_CONTACT, SELECT_CONVERSATION, SELECT_EVENT, SELECT_MESSAGE,
         SELECT_TEAM, SELECT_TOKEN, SELECT_USER, SELECT_WORKSPACE, actor_parts, sender_parts,
@@ -404,10 +404,10 @@ impl Tx for PgTx {
             .map(|n| n == 1)
     }
 
-    async fn insert_channel(&mut self, c: &Channel) -> Result<()> {
+    async fn insert_channel(&mut self, c: &Channel, widget_secret: Option<&str>) -> Result<()> {
         self.exec(
-            "INSERT INTO channels (id, workspace_id, kind, name, team_id, settings, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+            "INSERT INTO channels (id, workspace_id, kind, name, team_id, settings, created_at, updated_at, \
+             public_token, widget_secret) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9)",
             &[
                 &c.id.0,
                 &c.workspace_id.0,
@@ -416,10 +416,74 @@ impl Tx for PgTx {
                 &c.team_id.map(|t| t.0),
                 &js(&c.settings),
                 &c.created_at.0,
+                &c.public_token,
+                &widget_secret,
             ],
         )
         .await
         .map(drop)
+    }
+
+    async fn channel_by_public_token(&mut self, token: &str) -> Result<Option<(Channel, String)>> {
+        let row = self
+            .one(
+                "SELECT id, workspace_id, kind, name, team_id, settings, created_at, public_token, widget_secret \
+                 FROM channels WHERE public_token = $1 AND widget_secret IS NOT NULL",
+                &[&token],
+            )
+            .await?;
+        row.map(|r| Ok((columns::channel(&PgRow(&r))?, get(&r, 8)?))).transpose()
+    }
+
+    async fn widget_secret(&mut self, ws: WorkspaceId, id: ChannelId) -> Result<Option<String>> {
+        let row = self
+            .one(
+                "SELECT widget_secret FROM channels WHERE workspace_id = $1 AND id = $2 AND widget_secret IS NOT NULL",
+                &[&ws.0, &id.0],
+            )
+            .await?;
+        row.map(|r| get(&r, 0)).transpose()
+    }
+
+    async fn set_widget_secret(&mut self, ws: WorkspaceId, id: ChannelId, secret: &str) -> Result<bool> {
+        self.exec(
+            "UPDATE channels SET widget_secret = $3 WHERE workspace_id = $1 AND id = $2 AND widget_secret IS NOT NULL",
+            &[&ws.0, &id.0, &secret],
+        )
+        .await
+        .map(|n| n == 1)
+    }
+
+    async fn insert_visitor_session(&mut self, v: &VisitorSession) -> Result<()> {
+        self.exec(
+            "INSERT INTO visitor_sessions (token_hash, workspace_id, channel_id, contact_id, created_at, last_seen_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&v.token_hash, &v.workspace_id.0, &v.channel_id.0, &v.contact_id.0, &v.created_at.0, &v.last_seen_at.0],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn visitor_session(&mut self, hash: &str) -> Result<Option<VisitorSession>> {
+        let row = self
+            .one(
+                "SELECT token_hash, workspace_id, channel_id, contact_id, created_at, last_seen_at FROM visitor_sessions \
+                 WHERE token_hash = $1",
+                &[&hash],
+            )
+            .await?;
+        row.map(|r| {
+            let c = PgRow(&r);
+            Ok(VisitorSession {
+                token_hash: c.text(0)?,
+                workspace_id: WorkspaceId(c.uuid(1)?),
+                channel_id: ChannelId(c.uuid(2)?),
+                contact_id: ContactId(c.uuid(3)?),
+                created_at: c.time(4)?,
+                last_seen_at: c.time(5)?,
+            })
+        })
+        .transpose()
     }
 
     async fn channel(&mut self, ws: WorkspaceId, id: ChannelId, l: bool) -> Result<Option<Channel>> {

@@ -11,7 +11,7 @@ use lianluo_domain::{
     value::{EmailAddress, Name},
 };
 use lianluo_store::{
-    ContactFilter, ConversationFilter, Credentials, Result, Session, StoreError,
+    ContactFilter, ConversationFilter, Credentials, Result, Session, StoreError, VisitorSession,
     columns::{
         self, Columns, SELECT_CHANNEL, SELECT_CONTACT, SELECT_CONVERSATION, SELECT_EVENT, SELECT_MESSAGE,
         SELECT_TEAM, SELECT_TOKEN, SELECT_USER, SELECT_WORKSPACE, actor_parts, corrupt, sender_parts,
@@ -396,11 +396,11 @@ impl Tx for SqliteTx {
             .map(|n| n == 1)
     }
 
-    async fn insert_channel(&mut self, c: &Channel) -> Result<()> {
+    async fn insert_channel(&mut self, c: &Channel, widget_secret: Option<&str>) -> Result<()> {
         exec(
             &self.conn,
-            "INSERT INTO channels (id, workspace_id, kind, name, team_id, settings, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+            "INSERT INTO channels (id, workspace_id, kind, name, team_id, settings, created_at, updated_at, \
+             public_token, widget_secret) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9)",
             params![
                 s(c.id),
                 s(c.workspace_id),
@@ -408,10 +408,69 @@ impl Tx for SqliteTx {
                 c.name.as_str(),
                 opt_s(c.team_id),
                 to_json(&c.settings),
-                c.created_at.0
+                c.created_at.0,
+                c.public_token,
+                widget_secret
             ],
         )
         .map(drop)
+    }
+
+    async fn channel_by_public_token(&mut self, token: &str) -> Result<Option<(Channel, String)>> {
+        first(
+            &self.conn,
+            "SELECT id, workspace_id, kind, name, team_id, settings, created_at, public_token, widget_secret \
+             FROM channels WHERE public_token = ?1 AND widget_secret IS NOT NULL",
+            [token],
+            |r| Ok((columns::channel(r)?, r.text(8)?)),
+        )
+    }
+
+    async fn widget_secret(&mut self, ws: WorkspaceId, id: ChannelId) -> Result<Option<String>> {
+        first(
+            &self.conn,
+            "SELECT widget_secret FROM channels WHERE workspace_id = ?1 AND id = ?2 AND widget_secret IS NOT NULL",
+            [s(ws), s(id)],
+            |r| r.text(0),
+        )
+    }
+
+    async fn set_widget_secret(&mut self, ws: WorkspaceId, id: ChannelId, secret: &str) -> Result<bool> {
+        exec(
+            &self.conn,
+            "UPDATE channels SET widget_secret = ?3 WHERE workspace_id = ?1 AND id = ?2 AND widget_secret IS NOT NULL",
+            params![s(ws), s(id), secret],
+        )
+        .map(|n| n == 1)
+    }
+
+    async fn insert_visitor_session(&mut self, v: &VisitorSession) -> Result<()> {
+        exec(
+            &self.conn,
+            "INSERT INTO visitor_sessions (token_hash, workspace_id, channel_id, contact_id, created_at, last_seen_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![v.token_hash, s(v.workspace_id), s(v.channel_id), s(v.contact_id), v.created_at.0, v.last_seen_at.0],
+        )
+        .map(drop)
+    }
+
+    async fn visitor_session(&mut self, hash: &str) -> Result<Option<VisitorSession>> {
+        first(
+            &self.conn,
+            "SELECT token_hash, workspace_id, channel_id, contact_id, created_at, last_seen_at FROM visitor_sessions \
+             WHERE token_hash = ?1",
+            [hash],
+            |r| {
+                Ok(VisitorSession {
+                    token_hash: r.text(0)?,
+                    workspace_id: WorkspaceId(r.uuid(1)?),
+                    channel_id: ChannelId(r.uuid(2)?),
+                    contact_id: ContactId(r.uuid(3)?),
+                    created_at: r.time(4)?,
+                    last_seen_at: r.time(5)?,
+                })
+            },
+        )
     }
 
     async fn channel(&mut self, ws: WorkspaceId, id: ChannelId, _lock: bool) -> Result<Option<Channel>> {

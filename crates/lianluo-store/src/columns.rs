@@ -101,7 +101,7 @@ pub const SELECT_TOKEN: &str =
     "SELECT id, workspace_id, name, role, created_by, created_at, revoked_at, prefix FROM api_tokens";
 pub const SELECT_TEAM: &str = "SELECT id, workspace_id, name, description, created_at FROM teams";
 pub const SELECT_CHANNEL: &str =
-    "SELECT id, workspace_id, kind, name, team_id, settings, created_at FROM channels";
+    "SELECT id, workspace_id, kind, name, team_id, settings, created_at, public_token FROM channels";
 pub const SELECT_CONTACT: &str =
     "SELECT id, workspace_id, name, attributes, tags, created_at, updated_at FROM contacts";
 pub const SELECT_CONVERSATION: &str = "SELECT id, workspace_id, channel_id, contact_id, subject, status, \
@@ -163,6 +163,7 @@ pub fn channel<R: Columns>(r: &R) -> Result<Channel> {
         team_id: r.opt_uuid(4)?.map(TeamId),
         settings: r.parsed(5)?,
         created_at: r.time(6)?,
+        public_token: r.opt_text(7)?,
     })
 }
 

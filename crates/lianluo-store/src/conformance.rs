@@ -15,7 +15,7 @@ use lianluo_domain::{
 };
 use serde_json::json;
 
-use crate::{ContactFilter, ConversationFilter, Session, Store, StoreError};
+use crate::{ContactFilter, ConversationFilter, Session, Store, StoreError, VisitorSession};
 
 /// Generates one `#[tokio::test]` per conformance case. `$make` is an async expression yielding a fresh
 /// store and a guard that removes its database when dropped.
@@ -28,7 +28,7 @@ macro_rules! conformance_tests {
             conversation_with_first_message_is_atomic, conversation_updates_and_filters,
             messages_update_their_conversation, idempotent_messages, concurrent_idempotent_messages,
             tenants_are_isolated, events_record_who_did_what, deleting_a_conversation_removes_its_messages,
-            snoozes_end_and_sessions_expire);
+            snoozes_end_and_sessions_expire, widget_channels_and_visitors);
     };
     (@cases $make:expr; $($case:ident),*) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -859,4 +859,45 @@ pub async fn snoozes_end_and_sessions_expire(store: &dyn Store) {
     store.create_session(&s("new", 500)).await.unwrap();
     assert_eq!(store.delete_expired_sessions(t(100)).await.unwrap(), 1);
     assert!(store.session("new", t(100)).await.unwrap().is_some());
+}
+
+pub async fn widget_channels_and_visitors(store: &dyn Store) {
+    let f = fixture(store, "acme").await;
+    let other = fixture(store, "bravo").await;
+    let widget = store.get_channel(f.ws, f.channel).await.unwrap();
+    let token = widget.public_token.clone().expect("web widgets get a public token");
+    assert!(token.starts_with("wc_") && token.len() > 30);
+    let email = NewChannel {
+        kind: ChannelKind::Email,
+        name: name("Mail"),
+        team_id: None,
+        settings: Default::default(),
+    };
+    assert_eq!(store.create_channel(f.ws, &email, f.actor(), t(1)).await.unwrap().public_token, None);
+
+    let (found, secret) = store.widget_channel(&token).await.unwrap().unwrap();
+    assert_eq!(found, widget);
+    assert_eq!(secret.len(), 64);
+    assert_eq!(store.widget_secret(f.ws, f.channel).await.unwrap(), secret);
+    assert!(store.widget_channel("wc_nope").await.unwrap().is_none());
+    assert!(matches!(store.widget_secret(other.ws, f.channel).await, Err(StoreError::NotFound(_))));
+    let e = store.rotate_widget_secret(other.ws, f.channel, other.actor(), t(2)).await;
+    assert!(matches!(e, Err(StoreError::NotFound(_))), "another workspace cannot rotate it");
+    let rotated = store.rotate_widget_secret(f.ws, f.channel, f.actor(), t(2)).await.unwrap();
+    assert_ne!(rotated, secret);
+    assert_eq!(store.widget_channel(&token).await.unwrap().unwrap().1, rotated);
+
+    let visitor = VisitorSession {
+        token_hash: "visitor-hash".into(),
+        workspace_id: f.ws,
+        channel_id: f.channel,
+        contact_id: f.contact,
+        created_at: t(3),
+        last_seen_at: t(3),
+    };
+    store.create_visitor_session(&visitor).await.unwrap();
+    assert_eq!(store.visitor_session("visitor-hash").await.unwrap(), Some(visitor.clone()));
+    // A visitor session cannot tie one workspace's channel to another's contact.
+    let stray = VisitorSession { token_hash: "stray".into(), contact_id: other.contact, ..visitor };
+    assert!(matches!(store.create_visitor_session(&stray).await, Err(StoreError::Invalid(_))));
 }

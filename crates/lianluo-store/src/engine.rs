@@ -8,7 +8,8 @@ use lianluo_domain::{
     contact::{Contact, ContactPatch, Identity, NewContact},
     conversation::{self, Conversation, ConversationPatch, NewConversation},
     directory::{
-        ApiToken, Channel, ChannelPatch, NewChannel, NewTeam, Team, TeamPatch, User, UserPatch, Workspace,
+        ApiToken, Channel, ChannelKind, ChannelPatch, NewChannel, NewTeam, Team, TeamPatch, User, UserPatch,
+        Workspace,
     },
     event::{Actor, Event, NewEvent},
     message::{Message, NewMessage, Sender},
@@ -19,6 +20,7 @@ use serde_json::json;
 
 use crate::{
     Appended, ContactFilter, ConversationFilter, Credentials, Result, Session, Store, StoreError,
+    VisitorSession,
     tx::{Backend, Tx, tx_fn},
 };
 
@@ -144,6 +146,11 @@ async fn append<T: Tx>(
         .await?;
     }
     Ok((message, true))
+}
+
+/// 244 random bits, as 64 hex characters.
+fn new_secret() -> String {
+    format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
 }
 
 fn replay(new: &NewMessage, existing: Message) -> Result<(Message, bool)> {
@@ -401,6 +408,7 @@ impl<B: Backend> Store for SqlStore<B> {
             if let Some(t) = new.team_id {
                 check_team(tx, ws, t, "team_id").await?;
             }
+            let widget = new.kind == ChannelKind::WebWidget;
             let ch = Channel {
                 id: ChannelId::new(),
                 workspace_id: ws,
@@ -408,9 +416,11 @@ impl<B: Backend> Store for SqlStore<B> {
                 name: new.name,
                 team_id: new.team_id,
                 settings: new.settings,
+                public_token: widget.then(|| format!("wc_{}", uuid::Uuid::new_v4().simple())),
                 created_at: now,
             };
-            tx.insert_channel(&ch).await?;
+            let secret = widget.then(new_secret);
+            tx.insert_channel(&ch, secret.as_deref()).await?;
             let data = json!({ "kind": ch.kind, "name": ch.name, "team_id": ch.team_id });
             tx.insert_event(ws, &NewEvent::new(actor, "channel.created", ch.id, data), now).await?;
             Ok(ch)
@@ -463,6 +473,50 @@ impl<B: Backend> Store for SqlStore<B> {
             tx.delete_channel(ws, id).await?;
             tx.insert_event(ws, &NewEvent::new(actor, "channel.deleted", id, json!({})), now).await
         })
+    }
+
+    async fn widget_channel(&self, public_token: &str) -> Result<Option<(Channel, String)>> {
+        let token = public_token.to_string();
+        read!(self, |tx| tx.channel_by_public_token(&token).await)
+    }
+
+    async fn widget_secret(&self, ws: WorkspaceId, channel: ChannelId) -> Result<String> {
+        read!(self, |tx| found(tx.widget_secret(ws, channel).await?, "widget channel"))
+    }
+
+    async fn rotate_widget_secret(
+        &self,
+        ws: WorkspaceId,
+        channel: ChannelId,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<String> {
+        let secret = new_secret();
+        write!(self, |tx| {
+            if !tx.set_widget_secret(ws, channel, &secret).await? {
+                return Err(StoreError::NotFound("widget channel"));
+            }
+            tx.insert_event(ws, &NewEvent::new(actor, "channel.secret_rotated", channel, json!({})), now)
+                .await?;
+            Ok(secret)
+        })
+    }
+
+    async fn create_visitor_session(&self, session: &VisitorSession) -> Result<()> {
+        let s = session.clone();
+        write!(self, |tx| {
+            let contact = tx.contact(s.workspace_id, s.contact_id, false).await?;
+            let channel = tx.channel(s.workspace_id, s.channel_id, false).await?;
+            if contact.is_none() || channel.is_none() {
+                return Err(invalid("contact_id", "no such contact or channel in this workspace"));
+            }
+            tx.insert_visitor_session(&s).await
+        })
+    }
+
+    async fn visitor_session(&self, token_hash: &str) -> Result<Option<VisitorSession>> {
+        let hash = token_hash.to_string();
+        read!(self, |tx| tx.visitor_session(&hash).await)
     }
 
     async fn create_contact(

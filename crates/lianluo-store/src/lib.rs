@@ -41,6 +41,17 @@ pub struct Session {
     pub expires_at: Timestamp,
 }
 
+/// A visitor of a web widget: the browser holds the token, the store only its hash.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VisitorSession {
+    pub token_hash: String,
+    pub workspace_id: WorkspaceId,
+    pub channel_id: ChannelId,
+    pub contact_id: ContactId,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
+}
+
 /// A user with the hash of their password, for signing in.
 #[derive(Debug, Clone)]
 pub struct Credentials {
@@ -172,6 +183,22 @@ pub trait Store: Send + Sync + 'static {
         actor: Actor,
         now: Timestamp,
     ) -> Result<()>;
+
+    // Web widgets and their visitors.
+    /// The web-widget channel with this public token, and its secret (any workspace: the token says which).
+    async fn widget_channel(&self, public_token: &str) -> Result<Option<(Channel, String)>>;
+    /// The secret that signs a widget channel's identities.
+    async fn widget_secret(&self, ws: WorkspaceId, channel: ChannelId) -> Result<String>;
+    /// Replaces a widget channel's secret; returns the new one. Signatures made with the old one fail.
+    async fn rotate_widget_secret(
+        &self,
+        ws: WorkspaceId,
+        channel: ChannelId,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<String>;
+    async fn create_visitor_session(&self, session: &VisitorSession) -> Result<()>;
+    async fn visitor_session(&self, token_hash: &str) -> Result<Option<VisitorSession>>;
 
     // Contacts.
     /// Fails with `Conflict` if another contact of the workspace already has one of the identities.

@@ -14,7 +14,7 @@ use lianluo_domain::{
     value::EmailAddress,
 };
 
-use crate::{ContactFilter, ConversationFilter, Credentials, Result, Session};
+use crate::{ContactFilter, ConversationFilter, Credentials, Result, Session, VisitorSession};
 
 /// Row primitives in one transaction. Every method that takes a workspace filters by it.
 /// Lists return up to `page.limit + 1` rows so the caller can tell whether there is a next page.
@@ -82,7 +82,29 @@ pub trait Tx: Send {
     /// Deletes the team; conversations and channels routed to it keep no team.
     fn delete_team(&mut self, ws: WorkspaceId, id: TeamId) -> impl Future<Output = Result<bool>> + Send;
 
-    fn insert_channel(&mut self, c: &Channel) -> impl Future<Output = Result<()>> + Send;
+    /// Inserts the channel; web widgets also get their secret.
+    fn insert_channel(
+        &mut self,
+        c: &Channel,
+        widget_secret: Option<&str>,
+    ) -> impl Future<Output = Result<()>> + Send;
+    fn channel_by_public_token(
+        &mut self,
+        token: &str,
+    ) -> impl Future<Output = Result<Option<(Channel, String)>>> + Send;
+    fn widget_secret(
+        &mut self,
+        ws: WorkspaceId,
+        id: ChannelId,
+    ) -> impl Future<Output = Result<Option<String>>> + Send;
+    fn set_widget_secret(
+        &mut self,
+        ws: WorkspaceId,
+        id: ChannelId,
+        secret: &str,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    fn insert_visitor_session(&mut self, s: &VisitorSession) -> impl Future<Output = Result<()>> + Send;
+    fn visitor_session(&mut self, hash: &str) -> impl Future<Output = Result<Option<VisitorSession>>> + Send;
     fn channel(
         &mut self,
         ws: WorkspaceId,
