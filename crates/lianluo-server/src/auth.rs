@@ -203,6 +203,13 @@ impl RateLimiter {
         }
     }
 
+    /// Counts one use, refusing once `max` uses fell in the current window.
+    pub fn hit(&self, key: &str) -> Result<(), AppError> {
+        self.check(key)?;
+        self.fail(key);
+        Ok(())
+    }
+
     /// Records a failure.
     pub fn fail(&self, key: &str) {
         let now = Instant::now();

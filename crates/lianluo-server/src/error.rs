@@ -34,8 +34,10 @@ pub enum AppError {
     Forbidden(&'static str),
     #[error("missing or wrong X-CSRF-Token header")]
     CsrfFailed,
-    #[error("this connection must come from a page of this server")]
+    #[error("this connection must come from a page this server allows")]
     CrossOrigin,
+    #[error("the identity's hash does not match its id")]
+    IdentityInvalid,
     #[error("this route is a WebSocket: send an Upgrade request")]
     UpgradeRequired,
     #[error("{0} not found")]
@@ -70,6 +72,7 @@ impl AppError {
             AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             AppError::CsrfFailed => (StatusCode::FORBIDDEN, "csrf_failed"),
             AppError::CrossOrigin => (StatusCode::FORBIDDEN, "cross_origin"),
+            AppError::IdentityInvalid => (StatusCode::FORBIDDEN, "identity_invalid"),
             AppError::UpgradeRequired => (StatusCode::UPGRADE_REQUIRED, "upgrade_required"),
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             AppError::RouteNotFound => (StatusCode::NOT_FOUND, "route_not_found"),

@@ -28,6 +28,8 @@ pub struct Op {
     pub tag: &'static str,
     /// `None` for public routes.
     pub access: Option<Role>,
+    /// Authenticated by a widget visitor's token instead of a user's.
+    pub visitor: bool,
     pub status: u16,
     request: Option<SchemaFn>,
     query: Option<SchemaFn>,
@@ -44,6 +46,7 @@ impl Op {
             summary,
             tag,
             access: Some(Role::Agent),
+            visitor: false,
             status: 200,
             request: None,
             query: None,
@@ -53,6 +56,13 @@ impl Op {
 
     pub fn public(mut self) -> Self {
         self.access = None;
+        self
+    }
+
+    /// A route for widget visitors, authenticated by their visitor token.
+    pub fn visitor(mut self) -> Self {
+        self.access = None;
+        self.visitor = true;
         self
     }
 
@@ -143,7 +153,9 @@ impl Op {
             json!({ "description": "An error; `error.code` says which", "content": { "application/json": { "schema": err } } }),
         );
         op["responses"] = Value::Object(responses);
-        if let Some(role) = self.access {
+        if self.visitor {
+            op["security"] = json!([{ "visitor": [] }]);
+        } else if let Some(role) = self.access {
             op["security"] = json!([{ "bearer": [] }, { "session": [] }]);
             op["x-required-role"] = json!(role.as_str());
         } else {
@@ -175,6 +187,8 @@ pub fn document(ops: &[Op]) -> Value {
             "schemas": schemas,
             "securitySchemes": {
                 "bearer": { "type": "http", "scheme": "bearer", "description": "An API token (`ll_…`)" },
+                "visitor": { "type": "http", "scheme": "bearer",
+                    "description": "A widget visitor's token (`vt_…`) from POST /widget/v1/sessions" },
                 "session": { "type": "apiKey", "in": "cookie", "name": crate::auth::SESSION_COOKIE,
                     "description": "The browser session; state-changing requests also need the X-CSRF-Token header" }
             }

@@ -31,7 +31,7 @@ use crate::{
     openapi::{Op, document},
     routes::{
         List, PageQuery, api_tokens, auth, channels, contacts, conversations, events, health, messages,
-        realtime, teams, users, workspace,
+        realtime, teams, users, widget, workspace,
     },
 };
 
@@ -305,6 +305,60 @@ fn api() -> Api {
             realtime::connect_realtime,
         )
         .add(
+            v1(
+                GET,
+                "/api/v1/channels/{id}/widget",
+                "get_widget_setup",
+                "A web widget's snippet, public token and secret",
+            )
+            .admin()
+            .returns::<channels::WidgetSetup>(200),
+            channels::get_widget_setup,
+        )
+        .add(
+            v1(
+                POST,
+                "/api/v1/channels/{id}/widget/secret",
+                "rotate_widget_secret",
+                "Replace a web widget's secret",
+            )
+            .admin()
+            .returns::<channels::WidgetSetup>(200),
+            channels::rotate_widget_secret,
+        )
+        .add(
+            v1(
+                POST,
+                "/widget/v1/sessions",
+                "start_widget_session",
+                "Start or resume a widget visitor's session",
+            )
+            .public()
+            .body::<widget::StartSession>()
+            .returns::<widget::WidgetSession>(200),
+            widget::start_session,
+        )
+        .add(
+            v1(GET, "/widget/v1/messages", "get_visitor_messages", "The visitor's conversation and messages")
+                .visitor()
+                .returns::<widget::VisitorHistory>(200),
+            widget::get_visitor_messages,
+        )
+        .add(
+            v1(POST, "/widget/v1/messages", "post_visitor_message", "Send the visitor's message")
+                .visitor()
+                .body::<widget::VisitorPost>()
+                .returns::<widget::VisitorPosted>(201),
+            widget::post_visitor_message,
+        )
+        .add(
+            v1(GET, "/widget/v1/realtime", "connect_visitor", "The visitor's live connection (WebSocket)")
+                .visitor()
+                .query::<widget::VisitorSocketQuery>()
+                .switching_protocols(),
+            widget::connect_visitor,
+        )
+        .add(
             v1(GET, "/api/v1/presence", "list_presence", "Agents connected now, online or away")
                 .returns::<List<realtime::AgentPresence>>(200),
             realtime::list_presence,
@@ -334,6 +388,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { AppError::RouteNotFound })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(axum::middleware::from_fn_with_state(poke_state, poke_after_writes))
+        .layer(axum::middleware::from_fn(widget_cors))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -371,6 +426,34 @@ async fn poke_after_writes(
     let res = next.run(req).await;
     if write && res.status().is_success() {
         state.realtime.poke();
+    }
+    res
+}
+
+/// Lets pages on other sites call the widget's routes, and only those: no cookies, a few methods and
+/// headers. Which sites a channel accepts is checked by the widget handlers against its settings.
+async fn widget_cors(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if !req.uri().path().starts_with("/widget/") {
+        return next.run(req).await;
+    }
+    let origin = req.headers().get(header::ORIGIN).cloned();
+    let mut res = if req.method() == Method::OPTIONS {
+        let mut r = axum::http::StatusCode::NO_CONTENT.into_response();
+        let h = r.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST"));
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("authorization, content-type, idempotency-key"),
+        );
+        h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+        r
+    } else {
+        next.run(req).await
+    };
+    if let Some(o) = origin {
+        res.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
+        res.headers_mut().insert(header::VARY, HeaderValue::from_static("Origin"));
     }
     res
 }

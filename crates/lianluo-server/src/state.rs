@@ -25,6 +25,13 @@ pub struct ServerConfig {
     pub request_timeout_secs: u64,
     /// Open or pending conversations an agent can hold before auto-assignment skips them.
     pub max_open_conversations_per_agent: i64,
+    /// New widget visitors allowed per client address per minute.
+    pub widget_visitors_per_client_per_minute: u32,
+    /// Messages a widget visitor may send per minute.
+    pub widget_messages_per_minute: u32,
+    /// The address customers' browsers reach this server at (`https://chat.example.com`), used in the
+    /// widget snippet; without it the request's Host is used.
+    pub public_url: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -37,6 +44,9 @@ impl Default for ServerConfig {
             login_window_secs: 15 * 60,
             request_timeout_secs: 30,
             max_open_conversations_per_agent: 10,
+            widget_visitors_per_client_per_minute: 30,
+            widget_messages_per_minute: 30,
+            public_url: None,
         }
     }
 }
@@ -50,6 +60,8 @@ pub struct AppState {
     pub login_by_client: Arc<RateLimiter>,
     pub realtime: Arc<Realtime>,
     pub routing: Arc<Routing>,
+    pub visitor_starts: Arc<RateLimiter>,
+    pub visitor_messages: Arc<RateLimiter>,
 }
 
 impl AppState {
@@ -69,6 +81,14 @@ impl AppState {
             login_by_client: Arc::new(RateLimiter::new(config.login_failures_per_client, window)),
             realtime: Arc::new(Realtime::new(bus)),
             routing: Arc::new(Routing::default()),
+            visitor_starts: Arc::new(RateLimiter::new(
+                config.widget_visitors_per_client_per_minute,
+                Duration::from_secs(60),
+            )),
+            visitor_messages: Arc::new(RateLimiter::new(
+                config.widget_messages_per_minute,
+                Duration::from_secs(60),
+            )),
             store,
             config: Arc::new(config),
         }

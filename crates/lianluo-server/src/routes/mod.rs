@@ -11,6 +11,7 @@ pub mod messages;
 pub mod realtime;
 pub mod teams;
 pub mod users;
+pub mod widget;
 pub mod workspace;
 
 use axum::{

@@ -12,3 +12,4 @@ mod openapi;
 mod realtime;
 mod routing;
 mod tenants;
+mod widget;

@@ -1,0 +1,284 @@
+//! The web widget: visitors chatting with agents live, identity verification, CORS and origins.
+
+use axum::{
+    body::Body,
+    http::{Method, Request, header},
+};
+use lianluo_server::routes::widget::identity_hash;
+use serde_json::{Value, json};
+
+use crate::{
+    helpers::{
+        ADMIN_EMAIL, ADMIN_PASSWORD, Caller, Socket, TestApp, expect_silence, frames_until, open_socket,
+    },
+    on_both_backends,
+};
+
+on_both_backends!(
+    a_visitor_chats_live_with_an_agent,
+    site_identities_must_be_signed,
+    cross_origin_rules,
+    visitors_see_only_their_own_conversation,
+);
+
+const SHOP: &str = "https://shop.example";
+
+/// A widget channel routed to a team; returns (channel id, public token, secret).
+async fn widget_channel(
+    app: &TestApp,
+    admin: &Caller,
+    team: Option<&str>,
+    settings: Value,
+) -> (String, String, String) {
+    let ch = app
+        .post(
+            "/api/v1/channels",
+            admin,
+            json!({"kind": "web_widget", "name": "官网 Web shop", "team_id": team, "settings": settings}),
+        )
+        .await
+        .expect(201);
+    let id = ch["id"].as_str().unwrap().to_string();
+    let setup = app.get(&format!("/api/v1/channels/{id}/widget"), admin).await.expect(200);
+    let token = setup["public_token"].as_str().unwrap().to_string();
+    assert_eq!(ch["public_token"], token.as_str());
+    assert!(setup["snippet"].as_str().unwrap().contains(&format!(r#"data-channel="{token}""#)));
+    (id, token, setup["secret"].as_str().unwrap().to_string())
+}
+
+/// Calls a widget route from a page of `origin`, as a browser would.
+async fn from_page(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    origin: &str,
+    visitor: Option<&str>,
+    body: Option<Value>,
+) -> crate::helpers::Response {
+    let mut req = Request::builder().method(method).uri(path).header(header::ORIGIN, origin);
+    if let Some(v) = visitor {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {v}"));
+    }
+    let req = match body {
+        Some(b) => req.header(header::CONTENT_TYPE, "application/json").body(Body::from(b.to_string())),
+        None => req.body(Body::empty()),
+    };
+    app.send(req.unwrap()).await
+}
+
+async fn start(app: &TestApp, token: &str, extra: Value) -> Value {
+    let mut body = json!({"channel": token});
+    body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    from_page(app, Method::POST, "/widget/v1/sessions", SHOP, None, Some(body)).await.expect(200)
+}
+
+async fn visitor_socket(addr: &str, visitor: &str) -> Socket {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = format!("ws://{addr}/widget/v1/realtime?token={visitor}").into_client_request().unwrap();
+    req.headers_mut().insert(header::ORIGIN, SHOP.parse().unwrap());
+    let (mut s, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    frames_until(&mut s, |f| f["type"] == "ready").await;
+    s
+}
+
+async fn a_visitor_chats_live_with_an_agent(app: TestApp) {
+    let addr = app.serve().await;
+    let admin = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let (agent_id, agent) = app.agent(&admin, "xia.yu@acme.example").await;
+    let team = app
+        .post("/api/v1/teams", &admin, json!({"name": "Chat", "member_ids": [agent_id]}))
+        .await
+        .expect(201);
+    let (_, token, _) = widget_channel(&app, &admin, team["id"].as_str(), json!({})).await;
+
+    // Nobody online: the widget offers to leave a message.
+    let offline = start(&app, &token, json!({})).await;
+    assert_eq!(offline["agents_online"], false);
+
+    let mut agent_socket = open_socket(&addr, "", &agent, Some(&format!("http://{addr}"))).await.unwrap();
+    frames_until(&mut agent_socket, |f| f["type"] == "ready").await;
+    let session = start(&app, &token, json!({"name": "Chen Jing", "email": "chen.jing@example.com"})).await;
+    assert_eq!(session["agents_online"], true);
+    assert_eq!(session["messages"], json!([]));
+    let visitor = session["visitor_token"].as_str().unwrap().to_string();
+    assert!(visitor.starts_with("vt_"));
+    let contact = app
+        .get(&format!("/api/v1/contacts/{}", session["contact_id"].as_str().unwrap()), &admin)
+        .await
+        .expect(200);
+    assert_eq!(contact["name"], "Chen Jing", "the pre-chat form fills in the contact");
+    let mut visitor_ws = visitor_socket(&addr, &visitor).await;
+
+    let sent = from_page(
+        &app,
+        Method::POST,
+        "/widget/v1/messages",
+        SHOP,
+        Some(&visitor),
+        Some(json!({"content": "你好，我想退货"})),
+    )
+    .await;
+    assert_eq!(sent.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).unwrap(), SHOP);
+    let sent = sent.expect(201);
+    let conv = sent["conversation"]["id"].as_str().unwrap().to_string();
+    let arrived = frames_until(&mut agent_socket, |f| f["kind"] == "message.created").await.pop().unwrap();
+    assert_eq!(arrived["data"]["message"]["content"], "你好，我想退货");
+    assert_eq!(
+        arrived["data"]["conversation"]["assignee_id"],
+        agent_id.as_str(),
+        "routed to the online agent"
+    );
+
+    let path = format!("/api/v1/conversations/{conv}/messages");
+    app.post(&path, &agent, json!({"kind": "note", "content": "check the order first"})).await.expect(201);
+    app.post(&path, &agent, json!({"kind": "outgoing", "content": "您好！请提供订单号。"})).await.expect(201);
+    let reply =
+        frames_until(&mut visitor_ws, |f| f["type"] == "message" && f["message"]["kind"] == "outgoing").await;
+    assert!(
+        reply.iter().all(|f| f.to_string().find("check the order").is_none()),
+        "notes never reach visitors"
+    );
+    let reply = reply.last().unwrap();
+    assert_eq!(reply["message"]["content"], "您好！请提供订单号。");
+    assert_eq!(reply["message"]["author"], "Agent Zhang");
+
+    app.patch(&format!("/api/v1/conversations/{conv}"), &agent, json!({"status": "resolved"}))
+        .await
+        .expect(200);
+    let status = frames_until(&mut visitor_ws, |f| f["type"] == "status").await.pop().unwrap();
+    assert_eq!(status["status"], "resolved");
+
+    // A reload resumes the same conversation from the same browser.
+    let again = start(&app, &token, json!({"visitor_token": visitor})).await;
+    assert_eq!(again["visitor_token"], visitor.as_str());
+    assert_eq!(again["conversation"]["id"], conv.as_str());
+    let texts: Vec<_> =
+        again["messages"].as_array().unwrap().iter().map(|m| m["content"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["你好，我想退货", "您好！请提供订单号。"]);
+}
+
+async fn site_identities_must_be_signed(app: TestApp) {
+    let admin = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let (id, token, secret) = widget_channel(&app, &admin, None, json!({})).await;
+    let signed = json!({"identity": {"id": "42", "hash": identity_hash(&secret, "42")}, "name": "Li Lei"});
+    let first = start(&app, &token, signed.clone()).await;
+    let second = start(&app, &token, signed).await;
+    assert_eq!(
+        first["contact_id"], second["contact_id"],
+        "the same site user is the same contact on every device"
+    );
+    assert_ne!(first["visitor_token"], second["visitor_token"]);
+    let contact = app
+        .get(&format!("/api/v1/contacts/{}", first["contact_id"].as_str().unwrap()), &admin)
+        .await
+        .expect(200);
+    assert_eq!(contact["identities"][0], json!({"kind": "external", "channel_id": id, "value": "user:42"}));
+
+    let forged = json!({"channel": token, "identity": {"id": "43", "hash": identity_hash(&secret, "42")}});
+    from_page(&app, Method::POST, "/widget/v1/sessions", SHOP, None, Some(forged))
+        .await
+        .expect_error(403, "identity_invalid");
+    let garbage = json!({"channel": token, "identity": {"id": "42", "hash": "zz"}});
+    from_page(&app, Method::POST, "/widget/v1/sessions", SHOP, None, Some(garbage))
+        .await
+        .expect_error(403, "identity_invalid");
+
+    let rotated =
+        app.post(&format!("/api/v1/channels/{id}/widget/secret"), &admin, json!({})).await.expect(200);
+    assert_ne!(rotated["secret"], secret.as_str());
+    let stale = json!({"channel": token, "identity": {"id": "42", "hash": identity_hash(&secret, "42")}});
+    from_page(&app, Method::POST, "/widget/v1/sessions", SHOP, None, Some(stale))
+        .await
+        .expect_error(403, "identity_invalid");
+    let fresh =
+        json!({"identity": {"id": "42", "hash": identity_hash(rotated["secret"].as_str().unwrap(), "42")}});
+    assert_eq!(start(&app, &token, fresh).await["contact_id"], first["contact_id"]);
+    // Only admins see the secret.
+    let (_, agent) = app.agent(&admin, "agent@acme.example").await;
+    app.get(&format!("/api/v1/channels/{id}/widget"), &agent).await.expect_error(403, "forbidden");
+}
+
+async fn cross_origin_rules(app: TestApp) {
+    let admin = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let (_, token, _) = widget_channel(&app, &admin, None, json!({"allowed_origins": [SHOP]})).await;
+    let preflight = Request::builder()
+        .method(Method::OPTIONS)
+        .uri("/widget/v1/messages")
+        .header(header::ORIGIN, SHOP)
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "authorization, content-type")
+        .body(Body::empty())
+        .unwrap();
+    let res = app.send(preflight).await;
+    assert_eq!(res.status.as_u16(), 204);
+    assert_eq!(res.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).unwrap(), SHOP);
+    assert!(
+        res.headers
+            .get(header::ACCESS_CONTROL_ALLOW_HEADERS)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("authorization")
+    );
+    assert!(res.headers.get(header::ACCESS_CONTROL_ALLOW_CREDENTIALS).is_none(), "no cookies cross-site");
+    // The agents' API is not open to other sites.
+    let api = Request::builder()
+        .method(Method::GET)
+        .uri("/api/v1/contacts")
+        .header(header::ORIGIN, SHOP)
+        .body(Body::empty())
+        .unwrap();
+    assert!(app.send(api).await.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+    // A channel that lists its sites refuses others.
+    let body = json!({"channel": token});
+    from_page(&app, Method::POST, "/widget/v1/sessions", "https://evil.example", None, Some(body.clone()))
+        .await
+        .expect_error(403, "cross_origin");
+    from_page(&app, Method::POST, "/widget/v1/sessions", SHOP, None, Some(body)).await.expect(200);
+    let unknown = json!({"channel": "wc_nothing"});
+    from_page(&app, Method::POST, "/widget/v1/sessions", SHOP, None, Some(unknown))
+        .await
+        .expect_error(404, "not_found");
+}
+
+async fn visitors_see_only_their_own_conversation(app: TestApp) {
+    let addr = app.serve().await;
+    let admin = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let (_, token, _) = widget_channel(&app, &admin, None, json!({})).await;
+    let a = start(&app, &token, json!({})).await["visitor_token"].as_str().unwrap().to_string();
+    let b = start(&app, &token, json!({})).await["visitor_token"].as_str().unwrap().to_string();
+    let mut b_ws = visitor_socket(&addr, &b).await;
+    let posted = from_page(
+        &app,
+        Method::POST,
+        "/widget/v1/messages",
+        SHOP,
+        Some(&a),
+        Some(json!({"content": "secret order 123"})),
+    )
+    .await;
+    let conv = posted.expect(201)["conversation"]["id"].as_str().unwrap().to_string();
+    app.post(
+        &format!("/api/v1/conversations/{conv}/messages"),
+        &admin,
+        json!({"kind": "outgoing", "content": "for A only"}),
+    )
+    .await
+    .expect(201);
+    let b_view = from_page(&app, Method::GET, "/widget/v1/messages", SHOP, Some(&b), None).await.expect(200);
+    assert_eq!(b_view, json!({"conversation": null, "messages": []}));
+    let a_view = from_page(&app, Method::GET, "/widget/v1/messages", SHOP, Some(&a), None).await.expect(200);
+    assert_eq!(a_view["messages"].as_array().unwrap().len(), 2);
+    expect_silence(&mut b_ws, 400).await;
+    from_page(&app, Method::GET, "/widget/v1/messages", SHOP, Some("vt_forged"), None)
+        .await
+        .expect_error(401, "unauthenticated");
+    from_page(&app, Method::GET, "/widget/v1/messages", SHOP, None, None)
+        .await
+        .expect_error(401, "unauthenticated");
+    // An agent token is not a visitor token.
+    let Caller::Token(t) = &app.admin else { unreachable!() };
+    from_page(&app, Method::GET, "/widget/v1/messages", SHOP, Some(t), None)
+        .await
+        .expect_error(401, "unauthenticated");
+}
