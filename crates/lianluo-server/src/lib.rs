@@ -1,5 +1,6 @@
 //! The HTTP server: routes, authentication, errors and the OpenAPI document.
 
+pub mod assets;
 pub mod auth;
 pub mod error;
 pub mod extract;

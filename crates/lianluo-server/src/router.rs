@@ -385,6 +385,8 @@ pub fn router(state: AppState) -> Router {
     let poke_state = state.clone();
     router
         .route("/api/openapi.json", get(move || async move { Json(doc.as_ref().clone()) }))
+        .route("/widget.js", get(crate::assets::widget_js))
+        .route("/demo/shop", get(crate::assets::demo_shop))
         .fallback(|| async { AppError::RouteNotFound })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(axum::middleware::from_fn_with_state(poke_state, poke_after_writes))

@@ -29,6 +29,9 @@ pub struct ServerConfig {
     pub widget_visitors_per_client_per_minute: u32,
     /// Messages a widget visitor may send per minute.
     pub widget_messages_per_minute: u32,
+    /// Set by `lianluo demo`: the widget channel shown on the demo shop page at `/demo/shop`.
+    #[serde(skip)]
+    pub demo_shop_channel: Option<String>,
     /// The address customers' browsers reach this server at (`https://chat.example.com`), used in the
     /// widget snippet; without it the request's Host is used.
     pub public_url: Option<String>,
@@ -47,6 +50,7 @@ impl Default for ServerConfig {
             widget_visitors_per_client_per_minute: 30,
             widget_messages_per_minute: 30,
             public_url: None,
+            demo_shop_channel: None,
         }
     }
 }

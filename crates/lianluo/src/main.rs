@@ -219,6 +219,8 @@ async fn main() -> anyhow::Result<()> {
                 demo::print_logins(None, &logins);
                 return Ok(());
             }
+            let mut cfg = cfg;
+            cfg.server.demo_shop_channel = logins.shop_channel.clone();
             serve(&cfg, store, |addr| demo::print_logins(Some(addr), &logins)).await
         }
         Command::Bench(BenchCommand::Ingest(args)) => {

@@ -192,6 +192,23 @@ async fn demo_serves_a_workspace_you_can_sign_in_to() {
     );
     let (_, agent) = sign_in(&client, &url, "xiaoyu.lin@lumio.example", "lumio-demo-2026").await;
     assert_eq!(agent["user"]["role"], "agent");
+    // The demo shop page carries the widget of the demo's web-widget channel, and the widget answers.
+    assert!(banner.contains("/demo/shop"), "{banner}");
+    let shop = client.get(format!("{url}/demo/shop")).send().await.unwrap().text().await.unwrap();
+    let token = shop.split("data-channel=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    assert!(token.starts_with("wc_"), "{shop}");
+    let js = client.get(format!("{url}/widget.js")).send().await.unwrap();
+    assert_eq!(js.headers()["content-type"], "application/javascript; charset=utf-8");
+    let session: Value = client
+        .post(format!("{url}/widget/v1/sessions"))
+        .json(&json!({"channel": token}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(session["visitor_token"].as_str().unwrap().starts_with("vt_"));
     drop(running);
 
     // A second run finds the demo and serves it unchanged.

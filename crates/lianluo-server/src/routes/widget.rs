@@ -125,6 +125,9 @@ pub struct VisitorMessage {
     pub attachments: Vec<Attachment>,
     /// The agent's display name on their replies.
     pub author: Option<String>,
+    /// The key the visitor's browser sent with its own message, so it can match its pending bubble.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
     pub created_at: Timestamp,
 }
 
@@ -200,6 +203,7 @@ async fn for_visitor(
         content: m.content.clone(),
         attachments: m.attachments.clone(),
         author,
+        idempotency_key: if m.kind == MessageKind::Incoming { m.idempotency_key.clone() } else { None },
         created_at: m.created_at,
     }
 }

@@ -49,6 +49,8 @@ pub struct Size {
 /// What to print for the person who started the demo.
 pub struct Logins {
     pub created: bool,
+    /// The public token of the demo's web-widget channel, for the demo shop page.
+    pub shop_channel: Option<String>,
     pub agents: Vec<String>,
     pub contacts: usize,
     pub conversations: usize,
@@ -64,6 +66,9 @@ pub fn print_logins(addr: Option<SocketAddr>, l: &Logins) {
     }
     if let Some(addr) = addr {
         println!("  URL:      http://{addr}");
+        if l.shop_channel.is_some() {
+            println!("  Shop:     http://{addr}/demo/shop   (chat as a customer through the web widget)");
+        }
         println!("  API docs: http://{addr}/api/openapi.json");
     }
     println!("  admin:    {ADMIN_EMAIL} / {PASSWORD}");
@@ -102,7 +107,8 @@ pub async fn seed(store: Arc<dyn Store>, seed: u64, size: Size) -> anyhow::Resul
     let agents: Vec<String> = AGENTS.iter().map(|(_, e)| (*e).to_string()).collect();
     let admin_email = EmailAddress::parse(ADMIN_EMAIL).expect("valid");
     if store.credentials_by_email(&admin_email).await?.is_some() {
-        return Ok(Logins { created: false, agents, contacts: 0, conversations: 0 });
+        let shop_channel = shop_channel(store.as_ref()).await?;
+        return Ok(Logins { created: false, shop_channel, agents, contacts: 0, conversations: 0 });
     }
     if store.workspace_by_slug(SLUG).await?.is_some() {
         bail!(
@@ -127,7 +133,21 @@ pub async fn seed(store: Arc<dyn Store>, seed: u64, size: Size) -> anyhow::Resul
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     tracing::info!(duration_ms = started.elapsed().as_millis() as u64, "demo workspace created");
-    Ok(Logins { created: true, agents, contacts: contacts.len(), conversations: size.conversations })
+    let shop_channel = shop_channel(store.as_ref()).await?;
+    Ok(Logins {
+        created: true,
+        shop_channel,
+        agents,
+        contacts: contacts.len(),
+        conversations: size.conversations,
+    })
+}
+
+/// The public token of the demo's web-widget channel.
+async fn shop_channel(store: &dyn Store) -> anyhow::Result<Option<String>> {
+    let Some(ws) = store.workspace_by_slug(SLUG).await? else { return Ok(None) };
+    let channels = store.list_channels(ws.id).await?;
+    Ok(channels.into_iter().find(|c| c.kind == ChannelKind::WebWidget).and_then(|c| c.public_token))
 }
 
 async fn directory(store: &dyn Store, now: Timestamp) -> anyhow::Result<Directory> {

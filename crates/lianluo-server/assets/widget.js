@@ -1,0 +1,224 @@
+/* Lianluo web chat widget. Paste on any page:
+ *   <script src="https://HOST/widget.js" data-channel="wc_…" async></script>
+ * Optional: data-locale="zh|en"; for signed-in users set window.LianluoSettings =
+ *   { user: { id: "42", hash: "<HMAC-SHA256(channel secret, id) in hex>", name: "…", email: "…" } }
+ * before this script. Everything renders inside a shadow root; message text is never parsed as HTML. */
+(function () {
+  "use strict";
+  var script = document.currentScript || document.querySelector("script[data-channel]");
+  if (!script || window.__lianluoWidget) return;
+  window.__lianluoWidget = true;
+  var channel = script.getAttribute("data-channel");
+  var base = new URL(script.src, location.href).origin;
+  var wsBase = base.replace(/^http/, "ws");
+  var settings = window.LianluoSettings || {};
+  var lang = (script.getAttribute("data-locale") || navigator.language || "en").toLowerCase().indexOf("zh") === 0 ? "zh" : "en";
+  var T = {
+    en: { title: "Chat with us", greeting: "Hi there 👋 How can we help? Tell us who you are, or just start.", online: "We typically reply in a few minutes", offline: "We're away right now. Leave a message and we'll get back to you.",
+      placeholder: "Type your message…", send: "Send", name: "Your name (optional)", email: "Email (optional)", start: "Start chat",
+      resolved: "This conversation was resolved. Write again any time.", typing: "Agent is typing…", failed: "Not sent. Tap to retry.",
+      unavailable: "Chat is unavailable right now.", open: "Open chat", close: "Close chat", you: "You" },
+    zh: { title: "在线咨询", greeting: "您好 👋 有什么可以帮您？可以留下称呼和邮箱，也可以直接开始。", online: "我们通常几分钟内回复", offline: "客服暂时不在线，请留言，我们会尽快回复您。",
+      placeholder: "请输入消息…", send: "发送", name: "您的称呼（选填）", email: "邮箱（选填）", start: "开始咨询",
+      resolved: "本次会话已结束，如有需要可随时再次留言。", typing: "客服正在输入…", failed: "发送失败，点击重试。",
+      unavailable: "在线咨询暂不可用。", open: "打开聊天", close: "关闭聊天", you: "我" }
+  }[lang];
+  var storeKey = "lianluo:" + channel;
+  var state = { token: localStorage.getItem(storeKey), seen: {}, pending: {}, socket: null, retry: 0, started: false, online: true };
+
+  var host = document.createElement("div");
+  host.setAttribute("data-lianluo", "widget");
+  document.body.appendChild(host);
+  var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
+  var style = document.createElement("style");
+  style.textContent = [
+    ":host{all:initial}",
+    "*{box-sizing:border-box;font-family:-apple-system,BlinkMacSystemFont,'Segoe UI','PingFang SC','Hiragino Sans GB','Microsoft YaHei',sans-serif}",
+    ".bubble{position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;background:#2563eb;color:#fff;",
+    "box-shadow:0 6px 20px rgba(37,99,235,.4);cursor:pointer;font-size:26px;z-index:2147483000}",
+    ".panel{position:fixed;right:20px;bottom:88px;width:360px;max-width:calc(100vw - 24px);height:520px;max-height:calc(100vh - 110px);",
+    "background:#fff;border-radius:14px;box-shadow:0 12px 40px rgba(15,23,42,.25);display:none;flex-direction:column;overflow:hidden;z-index:2147483000}",
+    ".panel.open{display:flex}",
+    ".head{background:#2563eb;color:#fff;padding:14px 16px}.head b{display:block;font-size:16px}.head span{font-size:12px;opacity:.85}",
+    ".list{flex:1;overflow-y:auto;padding:12px;background:#f8fafc;display:flex;flex-direction:column;gap:8px}",
+    ".msg{max-width:80%;padding:8px 12px;border-radius:12px;font-size:14px;line-height:1.45;white-space:pre-wrap;word-wrap:break-word}",
+    ".msg.incoming{align-self:flex-end;background:#2563eb;color:#fff;border-bottom-right-radius:4px}",
+    ".msg.outgoing,.msg.bot{align-self:flex-start;background:#fff;color:#0f172a;border:1px solid #e2e8f0;border-bottom-left-radius:4px}",
+    ".msg small{display:block;font-size:11px;opacity:.7;margin-bottom:2px}",
+    ".msg.failed{opacity:.6;cursor:pointer}.note{align-self:center;font-size:12px;color:#64748b;text-align:center;padding:4px 8px}",
+    ".typing{font-size:12px;color:#64748b;padding:0 14px 6px;min-height:18px;background:#f8fafc}",
+    "form.compose{display:flex;border-top:1px solid #e2e8f0}",
+    "textarea{flex:1;border:0;resize:none;padding:12px;font-size:14px;height:56px;outline:none}",
+    "button.send{border:0;background:transparent;color:#2563eb;font-weight:600;padding:0 16px;cursor:pointer}",
+    "form.prechat{padding:16px;display:flex;flex-direction:column;gap:10px;background:#f8fafc}",
+    "form.prechat input{padding:10px;border:1px solid #cbd5e1;border-radius:8px;font-size:14px}",
+    "form.prechat button{padding:10px;border:0;border-radius:8px;background:#2563eb;color:#fff;font-size:14px;cursor:pointer}"
+  ].join("");
+  root.appendChild(style);
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text != null) e.textContent = text;
+    return e;
+  }
+  var bubble = el("button", "bubble", "💬");
+  bubble.setAttribute("aria-label", T.open);
+  var panel = el("div", "panel");
+  panel.setAttribute("role", "dialog");
+  var head = el("div", "head");
+  head.appendChild(el("b", null, T.title));
+  var sub = el("span", null, T.online);
+  head.appendChild(sub);
+  var list = el("div", "list");
+  list.setAttribute("aria-live", "polite");
+  var typing = el("div", "typing");
+  var compose = el("form", "compose");
+  var input = el("textarea");
+  input.placeholder = T.placeholder;
+  input.setAttribute("aria-label", T.placeholder);
+  var send = el("button", "send", T.send);
+  send.type = "submit";
+  compose.appendChild(input);
+  compose.appendChild(send);
+  panel.appendChild(head);
+  panel.appendChild(list);
+  panel.appendChild(typing);
+  root.appendChild(panel);
+  root.appendChild(bubble);
+
+  function api(method, path, body, extra) {
+    var headers = { "content-type": "application/json" };
+    if (state.token) headers.authorization = "Bearer " + state.token;
+    for (var k in extra || {}) headers[k] = extra[k];
+    return fetch(base + path, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined, credentials: "omit" })
+      .then(function (r) { return r.json().then(function (j) { if (!r.ok) throw j; return j; }); });
+  }
+  function scroll() { list.scrollTop = list.scrollHeight; }
+  function note(text) { list.appendChild(el("div", "note", text)); scroll(); }
+  function show(m) {
+    if (m.idempotency_key && state.pending[m.idempotency_key]) {
+      state.seen[m.id] = true;
+      return state.pending[m.idempotency_key];
+    }
+    if (m.id && state.seen[m.id]) return;
+    if (m.id) state.seen[m.id] = true;
+    var b = el("div", "msg " + m.kind);
+    b.setAttribute("data-kind", m.kind);
+    if (m.kind !== "incoming" && m.author) b.appendChild(el("small", null, m.author));
+    b.appendChild(document.createTextNode(m.content));
+    list.appendChild(b);
+    scroll();
+    return b;
+  }
+  function render(session) {
+    list.textContent = "";
+    state.seen = {};
+    state.online = session.agents_online;
+    sub.textContent = session.agents_online ? T.online : T.offline;
+    (session.messages || []).forEach(show);
+    if (session.conversation && session.conversation.status === "resolved") note(T.resolved);
+    if (!session.agents_online && !(session.messages || []).length) note(T.offline);
+  }
+  function connect() {
+    if (!state.token || state.socket) return;
+    var s = new WebSocket(wsBase + "/widget/v1/realtime?token=" + encodeURIComponent(state.token));
+    state.socket = s;
+    s.onmessage = function (e) {
+      var f = JSON.parse(e.data);
+      if (f.type === "ready") state.retry = 0;
+      else if (f.type === "message") { show(f.message); typing.textContent = ""; }
+      else if (f.type === "status" && f.status === "resolved") note(T.resolved);
+      else if (f.type === "typing") typing.textContent = f.typing ? T.typing : "";
+    };
+    s.onclose = function () {
+      state.socket = null;
+      var wait = Math.min(30000, 1000 * Math.pow(2, state.retry++));
+      setTimeout(function () { refresh().then(connect, connect); }, wait);
+    };
+  }
+  function refresh() {
+    return api("GET", "/widget/v1/messages").then(function (h) {
+      (h.messages || []).forEach(show);
+    });
+  }
+  function start(extra) {
+    var body = { channel: channel };
+    if (state.token) body.visitor_token = state.token;
+    if (settings.user && settings.user.id) body.identity = { id: String(settings.user.id), hash: String(settings.user.hash || "") };
+    var name = (extra && extra.name) || (settings.user && settings.user.name);
+    var email = (extra && extra.email) || (settings.user && settings.user.email);
+    if (name) body.name = name;
+    if (email) body.email = email;
+    return api("POST", "/widget/v1/sessions", body).then(function (session) {
+      state.token = session.visitor_token;
+      localStorage.setItem(storeKey, state.token);
+      state.started = true;
+      render(session);
+      if (!panel.contains(compose)) panel.appendChild(compose);
+      connect();
+    }, function () {
+      list.textContent = "";
+      note(T.unavailable);
+    });
+  }
+  function prechat() {
+    var form = el("form", "prechat");
+    var name = el("input"); name.placeholder = T.name; name.name = "name"; name.maxLength = 200;
+    var email = el("input"); email.placeholder = T.email; email.type = "email"; email.name = "email";
+    var go = el("button", null, T.start); go.type = "submit";
+    form.appendChild(name); form.appendChild(email); form.appendChild(go);
+    form.onsubmit = function (e) {
+      e.preventDefault();
+      form.remove();
+      start({ name: name.value.trim() || undefined, email: email.value.trim() || undefined });
+    };
+    list.textContent = "";
+    note(T.greeting);
+    panel.insertBefore(form, typing);
+  }
+  function deliver(text, bubbleEl) {
+    var key = "w-" + Date.now() + "-" + Math.random().toString(36).slice(2);
+    var pending = bubbleEl || show({ kind: "incoming", content: text });
+    state.pending[key] = pending;
+    pending.classList.remove("failed");
+    pending.onclick = null;
+    api("POST", "/widget/v1/messages", { content: text }, { "idempotency-key": key }).then(function (r) {
+      state.seen[r.message.id] = true;
+    }, function () {
+      pending.classList.add("failed");
+      pending.title = T.failed;
+      pending.onclick = function () { deliver(text, pending); };
+    });
+  }
+  compose.onsubmit = function (e) {
+    e.preventDefault();
+    var text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    deliver(text);
+  };
+  input.onkeydown = function (e) {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); compose.requestSubmit ? compose.requestSubmit() : compose.onsubmit(e); }
+  };
+  var typingTimer = null;
+  input.oninput = function () {
+    if (!state.socket || state.socket.readyState !== 1) return;
+    state.socket.send(JSON.stringify({ type: "typing", typing: true }));
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(function () {
+      if (state.socket && state.socket.readyState === 1) state.socket.send(JSON.stringify({ type: "typing", typing: false }));
+    }, 3000);
+  };
+  bubble.onclick = function () {
+    var open = panel.classList.toggle("open");
+    bubble.setAttribute("aria-label", open ? T.close : T.open);
+    bubble.textContent = open ? "✕" : "💬";
+    if (open && !state.started) {
+      if (state.token || (settings.user && settings.user.id)) start();
+      else prechat();
+    }
+    if (open) input.focus();
+  };
+  window.Lianluo = { open: function () { if (!panel.classList.contains("open")) bubble.click(); } };
+})();
