@@ -274,3 +274,227 @@ async fn run(store: Arc<dyn Store>, args: &IngestArgs) -> anyhow::Result<()> {
     let _ = server.await;
     Ok(())
 }
+
+#[derive(Args, Debug)]
+pub struct RealtimeArgs {
+    /// Idle agent WebSockets to open at once.
+    #[arg(long, default_value_t = 10_000)]
+    connections: usize,
+    /// Sockets that stay open for the latency phase.
+    #[arg(long, default_value_t = 1_000)]
+    agents: usize,
+    /// Visitor messages sent in the latency phase, one after another.
+    #[arg(long, default_value_t = 100)]
+    messages: usize,
+}
+
+/// The resident memory of a process, in KiB (Linux).
+fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).context("no VmRSS line")?;
+    Ok(line.split_whitespace().nth(1).context("no VmRSS value")?.parse()?)
+}
+
+/// Kills the child server when the benchmark ends.
+struct ChildServer(std::process::Child);
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn agent_socket(addr: &str, token: &str) -> anyhow::Result<Ws> {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+    let mut req = format!("ws://{addr}/api/v1/realtime").into_client_request()?;
+    req.headers_mut().insert("authorization", format!("Bearer {token}").parse()?);
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await?;
+    // Wait for the server's `ready`.
+    while let Some(msg) = ws.next().await {
+        if let Message::Text(t) = msg?
+            && t.contains("\"ready\"")
+        {
+            return Ok(ws);
+        }
+    }
+    bail!("socket closed before ready")
+}
+
+/// `lianluo bench realtime`: idle connections and their memory, then fan-out latency.
+pub async fn realtime(args: RealtimeArgs) -> anyhow::Result<()> {
+    use futures_util::StreamExt;
+    use std::io::BufRead;
+    let dir = std::env::temp_dir().join(format!("lianluo-bench-rt-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir)?;
+    let config = dir.join("bench.toml");
+    std::fs::write(&config, "log = \"warn\"\n[server]\nwidget_messages_per_minute = 1000000\n")?;
+    let exe = std::env::current_exe()?;
+    let d = dir.to_str().context("temp dir path")?;
+    let c = config.to_str().context("config path")?;
+    let password = "bench-password-123";
+    let status = std::process::Command::new(&exe)
+        .args(["admin", "create", "--config", c, "--data-dir", d, "--workspace", "Bench", "--slug", "bench"])
+        .args(["--name", "Bench", "--email", "bench@lianluo.example"])
+        .env("LIANLUO_ADMIN_PASSWORD", password)
+        .env_remove("LIANLUO_DATABASE_URL")
+        .stdout(std::process::Stdio::null())
+        .status()?;
+    if !status.success() {
+        bail!("admin create failed");
+    }
+    let mut child = std::process::Command::new(&exe)
+        .args(["serve", "--config", c, "--data-dir", d, "--listen", "127.0.0.1:0"])
+        .env_remove("LIANLUO_DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .spawn()?;
+    let stdout = child.stdout.take().context("server stdout")?;
+    let server = ChildServer(child);
+    let pid = server.0.id();
+    let mut line = String::new();
+    std::io::BufReader::new(stdout).read_line(&mut line)?;
+    let addr = line.rsplit("http://").next().context("server address")?.trim().to_string();
+    let base = format!("http://{addr}");
+
+    let client = reqwest::Client::new();
+    let login = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"email": "bench@lianluo.example", "password": password}))
+        .send()
+        .await?;
+    let cookie = login
+        .headers()
+        .get("set-cookie")
+        .context("no session cookie")?
+        .to_str()?
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .to_string();
+    let csrf = login.json::<Value>().await?["csrf_token"].as_str().unwrap_or_default().to_string();
+    let admin_post = |path: &str, body: Value| {
+        client
+            .post(format!("{base}{path}"))
+            .header("cookie", &cookie)
+            .header("x-csrf-token", &csrf)
+            .json(&body)
+            .send()
+    };
+    let token = admin_post("/api/v1/api-tokens", json!({"name": "bench", "role": "agent"}))
+        .await?
+        .json::<Value>()
+        .await?["secret"]
+        .as_str()
+        .context("no token")?
+        .to_string();
+    let channel = admin_post("/api/v1/channels", json!({"kind": "web_widget", "name": "bench"}))
+        .await?
+        .json::<Value>()
+        .await?;
+    let public = channel["public_token"].as_str().context("no public token")?.to_string();
+    let visitor = client
+        .post(format!("{base}/widget/v1/sessions"))
+        .json(&json!({"channel": public}))
+        .send()
+        .await?
+        .json::<Value>()
+        .await?["visitor_token"]
+        .as_str()
+        .context("no visitor token")?
+        .to_string();
+
+    // Phase 1: idle connections.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before = rss_kib(pid)?;
+    let mut sockets: Vec<Ws> = Vec::with_capacity(args.connections);
+    let started = Instant::now();
+    while sockets.len() < args.connections {
+        let n = (args.connections - sockets.len()).min(250);
+        let batch = futures_util::future::join_all((0..n).map(|_| agent_socket(&addr, &token))).await;
+        for s in batch {
+            sockets.push(s?);
+        }
+    }
+    let connect_secs = started.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = rss_kib(pid)?;
+    let per_conn = (after.saturating_sub(before)) as f64 * 1024.0 / args.connections as f64;
+    println!(
+        "connections={} connect_time={connect_secs:.1}s server_rss_before={before}KiB server_rss_after={after}KiB \
+         per_connection={:.1}KiB",
+        args.connections,
+        per_conn / 1024.0
+    );
+
+    // Phase 2: fan-out latency to `agents` sockets.
+    sockets.truncate(args.agents);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Instant)>();
+    for ws in sockets {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let mut ws = ws;
+            while let Some(Ok(msg)) = ws.next().await {
+                if let tokio_tungstenite::tungstenite::Message::Text(t) = msg
+                    && let Some(i) = t.find("bench-msg-").map(|p| &t[p + 10..])
+                    && t.contains("message.created")
+                {
+                    let n: String = i.chars().take_while(char::is_ascii_digit).collect();
+                    if let Ok(n) = n.parse() {
+                        let _ = tx.send((n, Instant::now()));
+                    }
+                }
+            }
+        });
+    }
+    drop(tx);
+    let mut all = Vec::with_capacity(args.messages * args.agents);
+    let mut last = Vec::with_capacity(args.messages);
+    for i in 0..args.messages {
+        let t0 = Instant::now();
+        let res = client
+            .post(format!("{base}/widget/v1/messages"))
+            .bearer_auth(&visitor)
+            .json(&json!({"content": format!("bench-msg-{i} 请问什么时候发货？")}))
+            .send()
+            .await?;
+        if !res.status().is_success() {
+            bail!("visitor post failed: {}", res.status());
+        }
+        let mut got = 0;
+        let deadline = t0 + Duration::from_secs(10);
+        while got < args.agents {
+            let Ok(Some((n, at))) = tokio::time::timeout_at(deadline.into(), rx.recv()).await else {
+                bail!("message {i} reached only {got} of {} sockets", args.agents)
+            };
+            if n == i {
+                got += 1;
+                let us = at.duration_since(t0).as_micros() as u64;
+                all.push(us);
+                if got == args.agents {
+                    last.push(us);
+                }
+            }
+        }
+    }
+    all.sort_unstable();
+    last.sort_unstable();
+    println!(
+        "agents={} messages={} deliveries={} p50={:.2}ms p99={:.2}ms max={:.2}ms; all {} sockets reached: p50={:.2}ms p99={:.2}ms",
+        args.agents,
+        args.messages,
+        all.len(),
+        percentile(&all, 0.50),
+        percentile(&all, 0.99),
+        percentile(&all, 1.0),
+        args.agents,
+        percentile(&last, 0.50),
+        percentile(&last, 0.99),
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}

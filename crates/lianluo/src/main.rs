@@ -99,6 +99,8 @@ struct DemoArgs {
 enum BenchCommand {
     /// Concurrent clients posting messages through the real HTTP API: messages/s and latency.
     Ingest(bench::IngestArgs),
+    /// Idle WebSockets held and memory per connection, then latency from a visitor's message to many agents.
+    Realtime(bench::RealtimeArgs),
 }
 
 fn init_logging(cfg: &Config) {
@@ -223,6 +225,7 @@ async fn main() -> anyhow::Result<()> {
             cfg.server.demo_shop_channel = logins.shop_channel.clone();
             serve(&cfg, store, |addr| demo::print_logins(Some(addr), &logins)).await
         }
+        Command::Bench(BenchCommand::Realtime(args)) => bench::realtime(args).await,
         Command::Bench(BenchCommand::Ingest(args)) => {
             let cfg = Config::load(cfg_file)?;
             bench::ingest(&cfg, args).await

@@ -67,9 +67,14 @@ pub async fn connect_realtime(
     }
     let upgrade = upgrade.map_err(|_| AppError::UpgradeRequired)?;
     let who = Who { ws: auth.workspace_id, user: auth.user_id };
-    Ok(upgrade
-        .max_message_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| agent_socket(state, who, q.after, socket)))
+    let upgrade = small_buffers(upgrade.max_message_size(MAX_FRAME_BYTES));
+    Ok(upgrade.on_upgrade(move |socket| agent_socket(state, who, q.after, socket)))
+}
+
+/// Idle sockets are most of a contact center's connections: keep each one small. Frames are a few KiB;
+/// a client that stops reading can queue at most 1 MiB before its socket fails.
+pub(crate) fn small_buffers(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
+    upgrade.read_buffer_size(4 * 1024).write_buffer_size(0).max_write_buffer_size(1024 * 1024)
 }
 
 #[derive(Clone, Copy)]

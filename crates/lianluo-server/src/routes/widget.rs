@@ -481,7 +481,8 @@ pub async fn connect_visitor(
     let channel = state.store.get_channel(v.workspace_id, v.channel_id).await?;
     origin_allowed(&channel, &headers)?;
     let upgrade = upgrade.map_err(|_| AppError::UpgradeRequired)?;
-    Ok(upgrade.max_message_size(16 * 1024).on_upgrade(move |socket| visitor_socket(state, v, socket)))
+    let upgrade = super::realtime::small_buffers(upgrade.max_message_size(16 * 1024));
+    Ok(upgrade.on_upgrade(move |socket| visitor_socket(state, v, socket)))
 }
 
 /// Whether an event concerns this visitor's conversation, judged from the conversation it carries.
