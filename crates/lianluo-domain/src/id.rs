@@ -64,4 +64,6 @@ ids! {
     MessageId,
     /// A bearer token for integrations.
     ApiTokenId,
+    /// A saved reply.
+    CannedResponseId,
 }

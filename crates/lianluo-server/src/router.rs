@@ -10,6 +10,7 @@ use axum::{
     routing::{MethodFilter, get, on},
 };
 use lianluo_domain::{
+    canned::{CannedResponse, CannedResponsePatch, NewCannedResponse},
     contact::{Contact, ContactPatch, NewContact},
     conversation::{Conversation, ConversationPatch, NewConversation},
     directory::{
@@ -30,8 +31,8 @@ use crate::{
     error::AppError,
     openapi::{Op, document},
     routes::{
-        List, PageQuery, api_tokens, auth, channels, contacts, conversations, events, health, messages,
-        realtime, teams, users, widget, workspace,
+        List, PageQuery, api_tokens, auth, canned, channels, contacts, conversations, events, health,
+        messages, realtime, teams, users, widget, workspace,
     },
 };
 
@@ -246,6 +247,53 @@ fn api() -> Api {
             .admin()
             .no_content(),
             conversations::delete_conversation,
+        )
+        .add(
+            v1(
+                GET,
+                "/api/v1/inbox",
+                "list_inbox",
+                "The caller's inbox: conversations with contact, latest message, unread count",
+            )
+            .query::<conversations::ConversationQuery>()
+            .returns::<Page<lianluo_store::InboxItem>>(200),
+            conversations::list_inbox,
+        )
+        .add(
+            v1(
+                POST,
+                "/api/v1/conversations/{id}/read",
+                "mark_conversation_read",
+                "Mark a conversation read for the caller",
+            )
+            .no_content(),
+            conversations::mark_conversation_read,
+        )
+        .add(
+            v1(GET, "/api/v1/canned-responses", "list_canned_responses", "Saved replies, by shortcut")
+                .query::<canned::CannedQuery>()
+                .returns::<List<CannedResponse>>(200),
+            canned::list_canned_responses,
+        )
+        .add(
+            v1(POST, "/api/v1/canned-responses", "create_canned_response", "Save a reply")
+                .admin()
+                .body::<NewCannedResponse>()
+                .returns::<CannedResponse>(201),
+            canned::create_canned_response,
+        )
+        .add(
+            v1(PATCH, "/api/v1/canned-responses/{id}", "update_canned_response", "Change a saved reply")
+                .admin()
+                .body::<CannedResponsePatch>()
+                .returns::<CannedResponse>(200),
+            canned::update_canned_response,
+        )
+        .add(
+            v1(DELETE, "/api/v1/canned-responses/{id}", "delete_canned_response", "Delete a saved reply")
+                .admin()
+                .no_content(),
+            canned::delete_canned_response,
         )
         .add(
             v1(

@@ -22,6 +22,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") },
     Migration { version: 2, name: "maintenance", sql: include_str!("../migrations/0002_maintenance.sql") },
     Migration { version: 3, name: "widget", sql: include_str!("../migrations/0003_widget.sql") },
+    Migration { version: 4, name: "inbox", sql: include_str!("../migrations/0004_inbox.sql") },
 ];
 
 /// Connections kept open by default.

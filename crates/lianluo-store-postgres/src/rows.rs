@@ -2,7 +2,9 @@
 
 use deadpool_postgres::Object;
 use lianluo_domain::{
-    ApiTokenId, ChannelId, ContactId, ConversationId, MessageId, TeamId, Timestamp, UserId, WorkspaceId,
+    ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, MessageId, TeamId, Timestamp, UserId,
+    WorkspaceId,
+    canned::CannedResponse,
     contact::{Contact, Identity},
     conversation::Conversation,
     directory::{ApiToken, Channel, Team, User, Workspace},
@@ -14,10 +16,10 @@ use lianluo_domain::{
 use lianluo_store::{
     ContactFilter, ConversationFilter, Credentials, Result, Session, StoreError, VisitorSession,
     columns::{
-        self, Columns, SELECT_CHANNEL, SELECT_CONTACT, SELECT_CONVERSATION, SELECT_EVENT, SELECT_MESSAGE,
-        SELECT_TEAM, SELECT_TOKEN, SELECT_USER, SELECT_WORKSPACE, actor_parts, sender_parts,
+        self, Columns, SELECT_CANNED, SELECT_CHANNEL, SELECT_CONTACT, SELECT_CONVERSATION, SELECT_EVENT,
+        SELECT_MESSAGE, SELECT_TEAM, SELECT_TOKEN, SELECT_USER, SELECT_WORKSPACE, actor_parts, sender_parts,
     },
-    tx::Tx,
+    tx::{InboxDetail, Tx},
 };
 use serde::Serialize;
 use tokio_postgres::{
@@ -690,6 +692,16 @@ impl Tx for PgTx {
             args.push(Box::new(t.to_string()));
             sql.push_str(&format!(" AND tags @> jsonb_build_array(${}::text)", args.len()));
         }
+        if let Some(q) = &f.query {
+            args.push(Box::new(columns::like_pattern(q)));
+            let n = args.len();
+            sql.push_str(&format!(
+                " AND (EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = conversations.id \
+                 AND lower(m.content) LIKE ${n}) OR EXISTS (SELECT 1 FROM contacts c WHERE c.id = \
+                 conversations.contact_id AND lower(c.name) LIKE ${n}) OR EXISTS (SELECT 1 FROM contact_identities i \
+                 WHERE i.contact_id = conversations.contact_id AND lower(i.value) LIKE ${n}))"
+            ));
+        }
         if let Some(c) = page.after {
             args.push(Box::new(c.sort));
             args.push(Box::new(c.id));
@@ -826,6 +838,92 @@ impl Tx for PgTx {
     async fn latest_event_id(&mut self) -> Result<i64> {
         let row = self.one("SELECT coalesce(max(id), 0)::bigint FROM events", &[]).await?;
         row.map(|r| get(&r, 0)).transpose().map(Option::unwrap_or_default)
+    }
+
+    async fn inbox_details(
+        &mut self,
+        ws: WorkspaceId,
+        user: UserId,
+        ids: &[ConversationId],
+    ) -> Result<Vec<InboxDetail>> {
+        let ids: Vec<Uuid> = ids.iter().map(|c| c.0).collect();
+        let rows = self
+            .all(
+                "SELECT v.id, c.name, last.kind, substr(last.content, 1, 140), last.created_at, \
+                 (SELECT count(*) FROM messages m WHERE m.conversation_id = v.id AND m.kind = 'incoming' \
+                  AND m.created_at > coalesce((SELECT read_at FROM conversation_reads r \
+                  WHERE r.conversation_id = v.id AND r.user_id = $3), -9223372036854775807)) \
+                 FROM conversations v JOIN contacts c ON c.id = v.contact_id \
+                 LEFT JOIN LATERAL (SELECT kind, content, created_at FROM messages WHERE conversation_id = v.id \
+                  ORDER BY created_at DESC, id DESC LIMIT 1) last ON true \
+                 WHERE v.workspace_id = $1 AND v.id = ANY($2)",
+                &[&ws.0, &ids, &user.0],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let c = PgRow(r);
+                Ok(InboxDetail {
+                    conversation_id: ConversationId(c.uuid(0)?),
+                    contact_name: c.opt_text(1)?,
+                    last_kind: c.opt_text(2)?,
+                    last_excerpt: c.opt_text(3)?,
+                    last_at: c.opt_time(4)?,
+                    unread: c.int(5)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn mark_read(
+        &mut self,
+        ws: WorkspaceId,
+        conversation: ConversationId,
+        user: UserId,
+        at: Timestamp,
+    ) -> Result<()> {
+        self.exec(
+            "INSERT INTO conversation_reads (conversation_id, user_id, workspace_id, read_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (conversation_id, user_id) DO UPDATE SET read_at = greatest(conversation_reads.read_at, excluded.read_at)",
+            &[&conversation.0, &user.0, &ws.0, &at.0],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn insert_canned(&mut self, c: &CannedResponse) -> Result<()> {
+        self.exec(
+            "INSERT INTO canned_responses (id, workspace_id, shortcut, content, created_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[&c.id.0, &c.workspace_id.0, &c.shortcut, &c.content, &c.created_by.0, &c.created_at.0, &c.updated_at.0],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn canned(&mut self, ws: WorkspaceId, id: CannedResponseId) -> Result<Option<CannedResponse>> {
+        let sql = format!("{SELECT_CANNED} WHERE workspace_id = $1 AND id = $2");
+        self.one(&sql, &[&ws.0, &id.0]).await?.as_ref().map(|r| columns::canned(&PgRow(r))).transpose()
+    }
+
+    async fn canned_list(&mut self, ws: WorkspaceId) -> Result<Vec<CannedResponse>> {
+        let sql = format!("{SELECT_CANNED} WHERE workspace_id = $1 ORDER BY shortcut");
+        self.all(&sql, &[&ws.0]).await?.iter().map(|r| columns::canned(&PgRow(r))).collect()
+    }
+
+    async fn save_canned(&mut self, c: &CannedResponse) -> Result<()> {
+        self.exec(
+            "UPDATE canned_responses SET shortcut = $3, content = $4, updated_at = $5 WHERE workspace_id = $1 AND id = $2",
+            &[&c.workspace_id.0, &c.id.0, &c.shortcut, &c.content, &c.updated_at.0],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn delete_canned(&mut self, ws: WorkspaceId, id: CannedResponseId) -> Result<bool> {
+        self.exec("DELETE FROM canned_responses WHERE workspace_id = $1 AND id = $2", &[&ws.0, &id.0])
+            .await
+            .map(|n| n == 1)
     }
 
     async fn events(&mut self, ws: WorkspaceId, after: i64, limit: u32) -> Result<Vec<Event>> {

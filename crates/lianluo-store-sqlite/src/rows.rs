@@ -1,7 +1,9 @@
 //! The row primitives in SQL for SQLite. Ids are stored as text, times as milliseconds, lists and maps as JSON.
 
 use lianluo_domain::{
-    ApiTokenId, ChannelId, ContactId, ConversationId, MessageId, TeamId, Timestamp, UserId, WorkspaceId,
+    ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, MessageId, TeamId, Timestamp, UserId,
+    WorkspaceId,
+    canned::CannedResponse,
     contact::{Contact, Identity},
     conversation::Conversation,
     directory::{ApiToken, Channel, Team, User, Workspace},
@@ -13,10 +15,11 @@ use lianluo_domain::{
 use lianluo_store::{
     ContactFilter, ConversationFilter, Credentials, Result, Session, StoreError, VisitorSession,
     columns::{
-        self, Columns, SELECT_CHANNEL, SELECT_CONTACT, SELECT_CONVERSATION, SELECT_EVENT, SELECT_MESSAGE,
-        SELECT_TEAM, SELECT_TOKEN, SELECT_USER, SELECT_WORKSPACE, actor_parts, corrupt, sender_parts,
+        self, Columns, SELECT_CANNED, SELECT_CHANNEL, SELECT_CONTACT, SELECT_CONVERSATION, SELECT_EVENT,
+        SELECT_MESSAGE, SELECT_TEAM, SELECT_TOKEN, SELECT_USER, SELECT_WORKSPACE, actor_parts, corrupt,
+        sender_parts,
     },
-    tx::Tx,
+    tx::{InboxDetail, Tx},
 };
 use rusqlite::{Connection, Row, params, params_from_iter, types::Value as Sql};
 use serde::Serialize;
@@ -694,6 +697,16 @@ impl Tx for SqliteTx {
             );
             args.push(Sql::Text(t.to_string()));
         }
+        if let Some(q) = &f.query {
+            sql.push_str(
+                " AND (EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = conversations.id \
+                 AND lower(m.content) LIKE ? ESCAPE '\\') OR EXISTS (SELECT 1 FROM contacts c WHERE c.id = \
+                 conversations.contact_id AND lower(c.name) LIKE ? ESCAPE '\\') OR EXISTS (SELECT 1 FROM \
+                 contact_identities i WHERE i.contact_id = conversations.contact_id AND lower(i.value) LIKE ? ESCAPE '\\'))",
+            );
+            let p = columns::like_pattern(q);
+            args.extend([Sql::Text(p.clone()), Sql::Text(p.clone()), Sql::Text(p)]);
+        }
         if let Some(c) = page.after {
             sql.push_str(" AND (last_activity_at, id) < (?, ?)");
             args.extend([Sql::Integer(c.sort), Sql::Text(c.id.to_string())]);
@@ -844,6 +857,100 @@ impl Tx for SqliteTx {
     async fn latest_event_id(&mut self) -> Result<i64> {
         first(&self.conn, "SELECT coalesce(max(id), 0) FROM events", [], |r| r.int(0))
             .map(Option::unwrap_or_default)
+    }
+
+    async fn inbox_details(
+        &mut self,
+        ws: WorkspaceId,
+        user: UserId,
+        ids: &[ConversationId],
+    ) -> Result<Vec<InboxDetail>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let d = first(
+                &self.conn,
+                "SELECT c.name, \
+                 (SELECT kind FROM messages WHERE conversation_id = v.id ORDER BY created_at DESC, id DESC LIMIT 1), \
+                 (SELECT substr(content, 1, 140) FROM messages WHERE conversation_id = v.id \
+                  ORDER BY created_at DESC, id DESC LIMIT 1), \
+                 (SELECT max(created_at) FROM messages WHERE conversation_id = v.id), \
+                 (SELECT count(*) FROM messages m WHERE m.conversation_id = v.id AND m.kind = 'incoming' \
+                  AND m.created_at > coalesce((SELECT read_at FROM conversation_reads r \
+                  WHERE r.conversation_id = v.id AND r.user_id = ?3), -9223372036854775807)) \
+                 FROM conversations v JOIN contacts c ON c.id = v.contact_id WHERE v.workspace_id = ?1 AND v.id = ?2",
+                params![s(ws), s(*id), s(user)],
+                |r| {
+                    Ok(InboxDetail {
+                        conversation_id: *id,
+                        contact_name: r.opt_text(0)?,
+                        last_kind: r.opt_text(1)?,
+                        last_excerpt: r.opt_text(2)?,
+                        last_at: r.opt_time(3)?,
+                        unread: r.int(4)?,
+                    })
+                },
+            )?;
+            out.extend(d);
+        }
+        Ok(out)
+    }
+
+    async fn mark_read(
+        &mut self,
+        ws: WorkspaceId,
+        conversation: ConversationId,
+        user: UserId,
+        at: Timestamp,
+    ) -> Result<()> {
+        exec(
+            &self.conn,
+            "INSERT INTO conversation_reads (conversation_id, user_id, workspace_id, read_at) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (conversation_id, user_id) DO UPDATE SET read_at = max(read_at, excluded.read_at)",
+            params![s(conversation), s(user), s(ws), at.0],
+        )
+        .map(drop)
+    }
+
+    async fn insert_canned(&mut self, c: &CannedResponse) -> Result<()> {
+        exec(
+            &self.conn,
+            "INSERT INTO canned_responses (id, workspace_id, shortcut, content, created_by, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![s(c.id), s(c.workspace_id), c.shortcut, c.content, s(c.created_by), c.created_at.0, c.updated_at.0],
+        )
+        .map(drop)
+    }
+
+    async fn canned(&mut self, ws: WorkspaceId, id: CannedResponseId) -> Result<Option<CannedResponse>> {
+        first(
+            &self.conn,
+            &format!("{SELECT_CANNED} WHERE workspace_id = ?1 AND id = ?2"),
+            [s(ws), s(id)],
+            |r| columns::canned(r),
+        )
+    }
+
+    async fn canned_list(&mut self, ws: WorkspaceId) -> Result<Vec<CannedResponse>> {
+        collect(
+            &self.conn,
+            &format!("{SELECT_CANNED} WHERE workspace_id = ?1 ORDER BY shortcut"),
+            [s(ws)],
+            |r| columns::canned(r),
+        )
+    }
+
+    async fn save_canned(&mut self, c: &CannedResponse) -> Result<()> {
+        exec(
+            &self.conn,
+            "UPDATE canned_responses SET shortcut = ?3, content = ?4, updated_at = ?5 WHERE workspace_id = ?1 AND id = ?2",
+            params![s(c.workspace_id), s(c.id), c.shortcut, c.content, c.updated_at.0],
+        )
+        .map(drop)
+    }
+
+    async fn delete_canned(&mut self, ws: WorkspaceId, id: CannedResponseId) -> Result<bool> {
+        exec(&self.conn, "DELETE FROM canned_responses WHERE workspace_id = ?1 AND id = ?2", [s(ws), s(id)])
+            .map(|n| n == 1)
     }
 
     async fn events(&mut self, ws: WorkspaceId, after: i64, limit: u32) -> Result<Vec<Event>> {

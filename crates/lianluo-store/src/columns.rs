@@ -109,6 +109,8 @@ pub const SELECT_CONVERSATION: &str = "SELECT id, workspace_id, channel_id, cont
     resolved_at, snoozed_until, message_count FROM conversations";
 pub const SELECT_MESSAGE: &str = "SELECT id, workspace_id, conversation_id, kind, sender_type, sender_id, \
     content, attachments, idempotency_key, created_at FROM messages";
+pub const SELECT_CANNED: &str =
+    "SELECT id, workspace_id, shortcut, content, created_by, created_at, updated_at FROM canned_responses";
 pub const SELECT_EVENT: &str =
     "SELECT id, workspace_id, actor_type, actor_id, kind, subject_id, data, created_at FROM events";
 
@@ -254,4 +256,16 @@ pub fn like_pattern(q: &str) -> String {
     }
     p.push('%');
     p
+}
+
+pub fn canned<R: Columns>(r: &R) -> Result<lianluo_domain::canned::CannedResponse> {
+    Ok(lianluo_domain::canned::CannedResponse {
+        id: lianluo_domain::CannedResponseId(r.uuid(0)?),
+        workspace_id: WorkspaceId(r.uuid(1)?),
+        shortcut: r.text(2)?,
+        content: r.text(3)?,
+        created_by: UserId(r.uuid(4)?),
+        created_at: r.time(5)?,
+        updated_at: r.time(6)?,
+    })
 }

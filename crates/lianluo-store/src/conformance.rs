@@ -28,7 +28,8 @@ macro_rules! conformance_tests {
             conversation_with_first_message_is_atomic, conversation_updates_and_filters,
             messages_update_their_conversation, idempotent_messages, concurrent_idempotent_messages,
             tenants_are_isolated, events_record_who_did_what, deleting_a_conversation_removes_its_messages,
-            snoozes_end_and_sessions_expire, widget_channels_and_visitors);
+            snoozes_end_and_sessions_expire, widget_channels_and_visitors, inbox_unread_and_search,
+            canned_responses);
     };
     (@cases $make:expr; $($case:ident),*) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -900,4 +901,119 @@ pub async fn widget_channels_and_visitors(store: &dyn Store) {
     // A visitor session cannot tie one workspace's channel to another's contact.
     let stray = VisitorSession { token_hash: "stray".into(), contact_id: other.contact, ..visitor };
     assert!(matches!(store.create_visitor_session(&stray).await, Err(StoreError::Invalid(_))));
+}
+
+pub async fn inbox_unread_and_search(store: &dyn Store) {
+    let f = fixture(store, "acme").await;
+    let other = user(store, f.ws, "other@acme.example", lianluo_domain::directory::Role::Agent).await;
+    let c = conversation(store, &f, t(10)).await;
+    let quiet = conversation(store, &f, t(5)).await;
+    let customer = Some(Sender::Contact { id: f.contact });
+    for (i, body) in ["耳机左耳没有声音", "Order A-1001 still not here"].iter().enumerate() {
+        store
+            .append_message(
+                f.ws,
+                c,
+                &text(MessageKind::Incoming, body),
+                customer,
+                f.actor(),
+                t(11 + i as i64),
+            )
+            .await
+            .unwrap();
+    }
+    let page =
+        store.inbox(f.ws, f.admin, &ConversationFilter::default(), PageRequest::default()).await.unwrap();
+    let first = &page.items[0];
+    assert_eq!(first.conversation.id, c, "latest activity first");
+    assert_eq!(first.contact_name.as_deref(), Some("王小明"));
+    let last = first.last_message.as_ref().unwrap();
+    assert_eq!(
+        (last.kind, last.excerpt.as_str(), last.created_at),
+        (MessageKind::Incoming, "Order A-1001 still not here", t(12))
+    );
+    assert_eq!(first.unread_count, 2);
+    assert_eq!(page.items[1].conversation.id, quiet);
+    assert_eq!((page.items[1].unread_count, page.items[1].last_message.is_none()), (0, true));
+
+    store.mark_read(f.ws, c, f.admin, t(11)).await.unwrap();
+    let unread = |u| async move {
+        store.inbox(f.ws, u, &ConversationFilter::default(), PageRequest::default()).await.unwrap().items[0]
+            .unread_count
+    };
+    assert_eq!(unread(f.admin).await, 1, "read up to the first message");
+    assert_eq!(unread(other).await, 2, "reads are per agent");
+    store.mark_read(f.ws, c, f.admin, t(12)).await.unwrap();
+    store.mark_read(f.ws, c, f.admin, t(3)).await.unwrap();
+    assert_eq!(unread(f.admin).await, 0, "an older read never moves the mark back");
+    let agent_reply = text(MessageKind::Outgoing, "我们马上处理");
+    store
+        .append_message(f.ws, c, &agent_reply, Some(Sender::User { id: f.admin }), f.actor(), t(13))
+        .await
+        .unwrap();
+    assert_eq!(unread(other).await, 2, "only the customer's messages count");
+    assert!(matches!(
+        store.mark_read(f.ws, ConversationId::new(), f.admin, t(14)).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    let search = |q: &str| {
+        let filter = ConversationFilter { query: Some(q.into()), ..Default::default() };
+        async move { store.list_conversations(f.ws, &filter, PageRequest::default()).await.unwrap().items.len() }
+    };
+    assert_eq!(search("左耳").await, 1, "message text, Chinese");
+    assert_eq!(search("a-1001").await, 1, "message text, any case");
+    assert_eq!(search("小明").await, 2, "the contact's name");
+    assert_eq!(search("xiaoming@acme").await, 2, "the contact's identities");
+    assert_eq!(search("nothing like this").await, 0);
+}
+
+pub async fn canned_responses(store: &dyn Store) {
+    let f = fixture(store, "acme").await;
+    let other = fixture(store, "bravo").await;
+    let new = |s: &str, c: &str| lianluo_domain::canned::NewCannedResponse {
+        shortcut: s.into(),
+        content: c.into(),
+    };
+    let refund = store
+        .create_canned(f.ws, &new("refund", "退款将在3-5个工作日内原路退回。"), f.admin, t(1))
+        .await
+        .unwrap();
+    store
+        .create_canned(
+            f.ws,
+            &new("return-policy", "Unused items can be returned within 30 days."),
+            f.admin,
+            t(1),
+        )
+        .await
+        .unwrap();
+    store.create_canned(f.ws, &new("hello", "您好，有什么可以帮您？"), f.admin, t(1)).await.unwrap();
+    let dup = store.create_canned(f.ws, &new("refund", "again"), f.admin, t(2)).await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))));
+    let all: Vec<_> = store.list_canned(f.ws, None).await.unwrap().into_iter().map(|c| c.shortcut).collect();
+    assert_eq!(all, ["hello", "refund", "return-policy"], "by shortcut");
+    let re: Vec<_> =
+        store.list_canned(f.ws, Some("/re")).await.unwrap().into_iter().map(|c| c.shortcut).collect();
+    assert_eq!(re, ["refund", "return-policy"]);
+    assert!(store.list_canned(other.ws, None).await.unwrap().is_empty());
+    let patch = lianluo_domain::canned::CannedResponsePatch {
+        content: Some("3 to 5 working days.".into()),
+        shortcut: None,
+    };
+    let changed = store.update_canned(f.ws, refund.id, &patch, f.actor(), t(3)).await.unwrap();
+    assert_eq!((changed.content.as_str(), changed.updated_at), ("3 to 5 working days.", t(3)));
+    let e = store.update_canned(other.ws, refund.id, &patch, other.actor(), t(3)).await;
+    assert!(matches!(e, Err(StoreError::NotFound(_))));
+    let taken = lianluo_domain::canned::CannedResponsePatch { shortcut: Some("hello".into()), content: None };
+    assert!(matches!(
+        store.update_canned(f.ws, refund.id, &taken, f.actor(), t(4)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.delete_canned(other.ws, refund.id, other.actor(), t(5)).await,
+        Err(StoreError::NotFound(_))
+    ));
+    store.delete_canned(f.ws, refund.id, f.actor(), t(5)).await.unwrap();
+    assert_eq!(store.list_canned(f.ws, None).await.unwrap().len(), 2);
 }

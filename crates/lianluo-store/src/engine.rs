@@ -3,8 +3,9 @@
 
 use async_trait::async_trait;
 use lianluo_domain::{
-    ApiTokenId, ChannelId, ContactId, ConversationId, DomainError, MessageId, TeamId, Timestamp, UserId,
-    WorkspaceId,
+    ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, DomainError, MessageId, TeamId,
+    Timestamp, UserId, WorkspaceId,
+    canned::{CannedResponse, CannedResponsePatch, NewCannedResponse},
     contact::{Contact, ContactPatch, Identity, NewContact},
     conversation::{self, Conversation, ConversationPatch, NewConversation},
     directory::{
@@ -19,8 +20,8 @@ use lianluo_domain::{
 use serde_json::json;
 
 use crate::{
-    Appended, ContactFilter, ConversationFilter, Credentials, Result, Session, Store, StoreError,
-    VisitorSession,
+    Appended, ContactFilter, ConversationFilter, Credentials, InboxItem, LastMessage, Result, Session, Store,
+    StoreError, VisitorSession,
     tx::{Backend, Tx, tx_fn},
 };
 
@@ -774,6 +775,144 @@ impl<B: Backend> Store for SqlStore<B> {
 
     async fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64> {
         write!(self, |tx| tx.delete_expired_sessions(now).await)
+    }
+
+    async fn inbox(
+        &self,
+        ws: WorkspaceId,
+        user: UserId,
+        filter: &ConversationFilter,
+        page: PageRequest,
+    ) -> Result<Page<InboxItem>> {
+        let filter = filter.clone();
+        let (rows, details) = read!(self, |tx| {
+            let rows = tx.conversations(ws, &filter, page).await?;
+            let ids: Vec<ConversationId> = rows.iter().map(|c| c.id).collect();
+            let details = tx.inbox_details(ws, user, &ids).await?;
+            Ok((rows, details))
+        })?;
+        let page = Page::from_rows(rows, page.limit, |c| Cursor { sort: c.last_activity_at.0, id: c.id.0 });
+        let items = page
+            .items
+            .into_iter()
+            .map(|conversation| {
+                let d = details.iter().find(|d| d.conversation_id == conversation.id);
+                let last_message = d.and_then(|d| {
+                    Some(LastMessage {
+                        kind: lianluo_domain::message::MessageKind::parse(d.last_kind.as_deref()?)?,
+                        excerpt: d.last_excerpt.clone()?,
+                        created_at: d.last_at?,
+                    })
+                });
+                InboxItem {
+                    contact_name: d.and_then(|d| d.contact_name.clone()),
+                    unread_count: d.map_or(0, |d| d.unread),
+                    last_message,
+                    conversation,
+                }
+            })
+            .collect();
+        Ok(Page { items, next_cursor: page.next_cursor })
+    }
+
+    async fn mark_read(
+        &self,
+        ws: WorkspaceId,
+        conversation: ConversationId,
+        user: UserId,
+        at: Timestamp,
+    ) -> Result<()> {
+        write!(self, |tx| {
+            found(tx.conversation(ws, conversation, false).await?, "conversation")?;
+            check_user(tx, ws, user, "user_id").await?;
+            tx.mark_read(ws, conversation, user, at).await
+        })
+    }
+
+    async fn list_canned(&self, ws: WorkspaceId, prefix: Option<&str>) -> Result<Vec<CannedResponse>> {
+        let prefix = prefix.map(|p| p.trim_start_matches('/').to_lowercase());
+        let all = read!(self, |tx| tx.canned_list(ws).await)?;
+        Ok(match prefix {
+            Some(p) => all.into_iter().filter(|c| c.shortcut.starts_with(&p)).collect(),
+            None => all,
+        })
+    }
+
+    async fn create_canned(
+        &self,
+        ws: WorkspaceId,
+        new: &NewCannedResponse,
+        actor: UserId,
+        now: Timestamp,
+    ) -> Result<CannedResponse> {
+        let new = new.clone();
+        write!(self, |tx| {
+            check_user(tx, ws, actor, "created_by").await?;
+            if tx.canned_list(ws).await?.iter().any(|c| c.shortcut == new.shortcut) {
+                return Err(StoreError::Conflict(format!("the shortcut /{} is taken", new.shortcut)));
+            }
+            let c = CannedResponse {
+                id: CannedResponseId::new(),
+                workspace_id: ws,
+                shortcut: new.shortcut,
+                content: new.content,
+                created_by: actor,
+                created_at: now,
+                updated_at: now,
+            };
+            tx.insert_canned(&c).await?;
+            let data = json!({ "shortcut": c.shortcut });
+            tx.insert_event(
+                ws,
+                &NewEvent::new(Actor::User { id: actor }, "canned_response.created", c.id, data),
+                now,
+            )
+            .await?;
+            Ok(c)
+        })
+    }
+
+    async fn update_canned(
+        &self,
+        ws: WorkspaceId,
+        id: CannedResponseId,
+        patch: &CannedResponsePatch,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<CannedResponse> {
+        let patch = patch.clone();
+        write!(self, |tx| {
+            let mut c = found(tx.canned(ws, id).await?, "canned response")?;
+            if let Some(s) = &patch.shortcut
+                && tx.canned_list(ws).await?.iter().any(|o| &o.shortcut == s && o.id != id)
+            {
+                return Err(StoreError::Conflict(format!("the shortcut /{s} is taken")));
+            }
+            patch.apply(&mut c, now);
+            tx.save_canned(&c).await?;
+            tx.insert_event(
+                ws,
+                &NewEvent::new(actor, "canned_response.updated", id, json!({ "shortcut": c.shortcut })),
+                now,
+            )
+            .await?;
+            Ok(c)
+        })
+    }
+
+    async fn delete_canned(
+        &self,
+        ws: WorkspaceId,
+        id: CannedResponseId,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<()> {
+        write!(self, |tx| {
+            if !tx.delete_canned(ws, id).await? {
+                return Err(StoreError::NotFound("canned response"));
+            }
+            tx.insert_event(ws, &NewEvent::new(actor, "canned_response.deleted", id, json!({})), now).await
+        })
     }
 
     async fn get_message(&self, ws: WorkspaceId, id: MessageId) -> Result<Message> {

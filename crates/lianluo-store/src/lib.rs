@@ -15,7 +15,9 @@ pub use engine::SqlStore;
 use async_trait::async_trait;
 pub use error::StoreError;
 use lianluo_domain::{
-    ApiTokenId, ChannelId, ContactId, ConversationId, MessageId, TeamId, Timestamp, UserId, WorkspaceId,
+    ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, MessageId, TeamId, Timestamp, UserId,
+    WorkspaceId,
+    canned::{CannedResponse, CannedResponsePatch, NewCannedResponse},
     contact::{Contact, ContactPatch, Identity, NewContact},
     conversation::{Conversation, ConversationPatch, NewConversation, Priority, Status},
     directory::{
@@ -70,6 +72,27 @@ pub struct ConversationFilter {
     pub contact_id: Option<ContactId>,
     pub priority: Option<Priority>,
     pub tag: Option<Tag>,
+    /// Case-insensitive text found in any message or in the contact's name or identities.
+    pub query: Option<String>,
+}
+
+/// The latest message of a conversation, shortened for a list.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
+pub struct LastMessage {
+    pub kind: lianluo_domain::message::MessageKind,
+    /// The first 140 characters.
+    pub excerpt: String,
+    pub created_at: Timestamp,
+}
+
+/// A row of an agent's inbox: the conversation and what the list shows about it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
+pub struct InboxItem {
+    pub conversation: Conversation,
+    pub contact_name: Option<String>,
+    pub last_message: Option<LastMessage>,
+    /// The customer's messages since this agent last read the conversation.
+    pub unread_count: i64,
 }
 
 /// Filters for listing contacts.
@@ -299,6 +322,50 @@ pub trait Store: Send + Sync + 'static {
 
     /// One message.
     async fn get_message(&self, ws: WorkspaceId, id: MessageId) -> Result<Message>;
+
+    /// Conversations as an agent's inbox shows them: with the contact's name, the latest message and the
+    /// agent's unread count. Same filters and order as `list_conversations`.
+    async fn inbox(
+        &self,
+        ws: WorkspaceId,
+        user: UserId,
+        filter: &ConversationFilter,
+        page: PageRequest,
+    ) -> Result<Page<InboxItem>>;
+    /// Records that `user` has read the conversation up to `at`.
+    async fn mark_read(
+        &self,
+        ws: WorkspaceId,
+        conversation: ConversationId,
+        user: UserId,
+        at: Timestamp,
+    ) -> Result<()>;
+
+    // Canned responses.
+    /// Saved replies, by shortcut; `prefix` narrows to shortcuts starting with it.
+    async fn list_canned(&self, ws: WorkspaceId, prefix: Option<&str>) -> Result<Vec<CannedResponse>>;
+    async fn create_canned(
+        &self,
+        ws: WorkspaceId,
+        new: &NewCannedResponse,
+        actor: UserId,
+        now: Timestamp,
+    ) -> Result<CannedResponse>;
+    async fn update_canned(
+        &self,
+        ws: WorkspaceId,
+        id: CannedResponseId,
+        patch: &CannedResponsePatch,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<CannedResponse>;
+    async fn delete_canned(
+        &self,
+        ws: WorkspaceId,
+        id: CannedResponseId,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<()>;
 
     // The audit log.
     /// Events with an id greater than `after`, oldest first.

@@ -4,7 +4,9 @@
 use std::{future::Future, pin::Pin};
 
 use lianluo_domain::{
-    ApiTokenId, ChannelId, ContactId, ConversationId, MessageId, TeamId, Timestamp, UserId, WorkspaceId,
+    ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, MessageId, TeamId, Timestamp, UserId,
+    WorkspaceId,
+    canned::CannedResponse,
     contact::{Contact, Identity},
     conversation::Conversation,
     directory::{ApiToken, Channel, Team, User, Workspace},
@@ -15,6 +17,17 @@ use lianluo_domain::{
 };
 
 use crate::{ContactFilter, ConversationFilter, Credentials, Result, Session, VisitorSession};
+
+/// What the inbox adds to a conversation (see [`Tx::inbox_details`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboxDetail {
+    pub conversation_id: ConversationId,
+    pub contact_name: Option<String>,
+    pub last_kind: Option<String>,
+    pub last_excerpt: Option<String>,
+    pub last_at: Option<Timestamp>,
+    pub unread: i64,
+}
 
 /// Row primitives in one transaction. Every method that takes a workspace filters by it.
 /// Lists return up to `page.limit + 1` rows so the caller can tell whether there is a next page.
@@ -211,6 +224,35 @@ pub trait Tx: Send {
     /// Events of every workspace after `after`, oldest first.
     fn all_events(&mut self, after: i64, limit: u32) -> impl Future<Output = Result<Vec<Event>>> + Send;
     fn latest_event_id(&mut self) -> impl Future<Output = Result<i64>> + Send;
+    /// For each conversation: the contact's name, the latest message (kind, first 140 characters, time),
+    /// and the customer's messages after `user` last read it.
+    fn inbox_details(
+        &mut self,
+        ws: WorkspaceId,
+        user: UserId,
+        ids: &[ConversationId],
+    ) -> impl Future<Output = Result<Vec<InboxDetail>>> + Send;
+    fn mark_read(
+        &mut self,
+        ws: WorkspaceId,
+        conversation: ConversationId,
+        user: UserId,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<()>> + Send;
+    fn insert_canned(&mut self, c: &CannedResponse) -> impl Future<Output = Result<()>> + Send;
+    fn canned(
+        &mut self,
+        ws: WorkspaceId,
+        id: CannedResponseId,
+    ) -> impl Future<Output = Result<Option<CannedResponse>>> + Send;
+    /// Ordered by shortcut.
+    fn canned_list(&mut self, ws: WorkspaceId) -> impl Future<Output = Result<Vec<CannedResponse>>> + Send;
+    fn save_canned(&mut self, c: &CannedResponse) -> impl Future<Output = Result<()>> + Send;
+    fn delete_canned(
+        &mut self,
+        ws: WorkspaceId,
+        id: CannedResponseId,
+    ) -> impl Future<Output = Result<bool>> + Send;
     fn events(
         &mut self,
         ws: WorkspaceId,

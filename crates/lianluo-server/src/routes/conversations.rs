@@ -30,17 +30,21 @@ pub struct ConversationQuery {
     pub contact_id: Option<ContactId>,
     pub priority: Option<Priority>,
     pub tag: Option<Tag>,
+    /// Text found in a message, or in the contact's name, email, phone or external id.
+    pub q: Option<String>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
 
-/// Lists conversations, most recent activity first.
-pub async fn list_conversations(
-    State(state): State<AppState>,
-    auth: Auth,
-    Query(q): Query<ConversationQuery>,
-) -> AppResult<Out<Page<Conversation>>> {
+fn filter_of(
+    q: ConversationQuery,
+    auth: &Auth,
+) -> AppResult<(ConversationFilter, lianluo_domain::page::PageRequest)> {
     let page = page_request(q.limit, q.cursor.as_deref())?;
+    let query = q.q.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    if query.as_ref().is_some_and(|s| s.chars().count() > 200) {
+        return Err(AppError::InvalidQuery("q may be at most 200 characters".into()));
+    }
     let assignee_id = match q.assignee.as_deref() {
         None => None,
         Some("me") => Some(Some(auth.user_id)),
@@ -58,8 +62,40 @@ pub async fn list_conversations(
         contact_id: q.contact_id,
         priority: q.priority,
         tag: q.tag,
+        query,
     };
+    Ok((filter, page))
+}
+
+/// Lists conversations, most recent activity first.
+pub async fn list_conversations(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(q): Query<ConversationQuery>,
+) -> AppResult<Out<Page<Conversation>>> {
+    let (filter, page) = filter_of(q, &auth)?;
     Ok(Out(state.store.list_conversations(auth.workspace_id, &filter, page).await?))
+}
+
+/// The caller's inbox: conversations with the contact's name, the latest message and the caller's unread
+/// count; the same filters as listing conversations.
+pub async fn list_inbox(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(q): Query<ConversationQuery>,
+) -> AppResult<Out<Page<lianluo_store::InboxItem>>> {
+    let (filter, page) = filter_of(q, &auth)?;
+    Ok(Out(state.store.inbox(auth.workspace_id, auth.user_id, &filter, page).await?))
+}
+
+/// Marks the conversation read, up to now, for the caller.
+pub async fn mark_conversation_read(
+    State(state): State<AppState>,
+    auth: Auth,
+    Id(id): Id<ConversationId>,
+) -> AppResult<StatusCode> {
+    state.store.mark_read(auth.workspace_id, id, auth.user_id, Timestamp::now()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Serialize, schemars::JsonSchema)]

@@ -2,6 +2,7 @@
 
 pub mod api_tokens;
 pub mod auth;
+pub mod canned;
 pub mod channels;
 pub mod contacts;
 pub mod conversations;

@@ -7,6 +7,7 @@ mod bad_input;
 mod contacts;
 mod conversations;
 mod directory;
+mod inbox;
 mod messages;
 mod openapi;
 mod realtime;
