@@ -28,3 +28,32 @@ pub async fn demo_shop(State(state): State<AppState>) -> Result<Html<String>, Ap
     }
     Ok(Html(include_str!("../assets/demo-shop.html").replace("{{CHANNEL}}", token)))
 }
+
+fn asset(body: &'static str, content_type: &'static str) -> Response {
+    let mut res = body.into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    res
+}
+
+/// The agent workspace's page. Scripts and styles come only from this server, and it cannot be framed.
+pub async fn app_index() -> Response {
+    let mut res = asset(include_str!("../assets/app/index.html"), "text/html; charset=utf-8");
+    res.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
+             frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        ),
+    );
+    res
+}
+
+pub async fn app_js() -> Response {
+    asset(include_str!("../assets/app/app.js"), "application/javascript; charset=utf-8")
+}
+
+pub async fn app_css() -> Response {
+    asset(include_str!("../assets/app/app.css"), "text/css; charset=utf-8")
+}

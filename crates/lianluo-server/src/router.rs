@@ -433,6 +433,9 @@ pub fn router(state: AppState) -> Router {
     let poke_state = state.clone();
     router
         .route("/api/openapi.json", get(move || async move { Json(doc.as_ref().clone()) }))
+        .route("/", get(crate::assets::app_index))
+        .route("/assets/app.js", get(crate::assets::app_js))
+        .route("/assets/app.css", get(crate::assets::app_css))
         .route("/widget.js", get(crate::assets::widget_js))
         .route("/demo/shop", get(crate::assets::demo_shop))
         .fallback(|| async { AppError::RouteNotFound })

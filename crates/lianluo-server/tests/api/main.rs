@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod assets;
 mod auth;
 mod bad_input;
 mod contacts;

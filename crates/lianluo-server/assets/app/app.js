@@ -1,0 +1,532 @@
+/* Lianluo agent workspace: inbox, conversation, contact, settings. Plain DOM, no framework, no CDN.
+ * Text from customers and agents is only ever set with textContent. */
+(function () {
+  "use strict";
+  var I18N = {
+    en: {
+      signin: "Sign in", email: "Email", password: "Password", wrong: "Wrong email or password.", limited: "Too many attempts. Try again later.",
+      inbox: "Inbox", settings: "Settings", signout: "Sign out", mine: "Mine", unassigned: "Unassigned", all: "All",
+      open: "Open", pending: "Pending", snoozed: "Snoozed", resolved: "Resolved", anyStatus: "Any status", anyChannel: "All channels",
+      search: "Search messages, names, emails…", empty: "Nothing here.", pick: "Pick a conversation.", reply: "Reply", note: "Private note",
+      send: "Send", replyPh: "Write a reply… (type / for saved replies, Ctrl+Enter to send)", notePh: "Only your team sees notes.",
+      resolve: "Resolve", reopen: "Reopen", snooze: "Snooze", snooze1h: "Snooze 1 hour", snoozeTomorrow: "Snooze until tomorrow",
+      unassign: "Unassigned", noTeam: "No team", priority: "Priority", tags: "Tags (comma separated)", typing: "is typing…",
+      contact: "Contact", identities: "Identities", attributes: "Attributes", past: "Conversations", you: "You", bot: "Bot",
+      agents: "Agents", teams: "Teams", channels: "Channels", canned: "Saved replies", tokens: "API tokens", name: "Name",
+      role: "Role", add: "Add", create: "Create", remove: "Delete", revoke: "Revoke", members: "Members", kind: "Kind",
+      snippet: "Snippet", rotate: "Rotate secret", secret: "Secret", shortcut: "Shortcut", content: "Content", created: "Created",
+      shown: "Copy it now: it is not shown again.", saved: "Saved.", failed: "Something went wrong.", keys: "Keyboard shortcuts",
+      kNext: "next / previous conversation", kReply: "reply", kNote: "private note", kResolve: "resolve or reopen", kSearch: "search",
+      kHelp: "this help", online: "Online", away: "Away", active: "Active", inactive: "Deactivated", newPassword: "Initial password"
+    },
+    zh: {
+      signin: "登录", email: "邮箱", password: "密码", wrong: "邮箱或密码错误。", limited: "尝试次数过多，请稍后再试。",
+      inbox: "收件箱", settings: "设置", signout: "退出登录", mine: "我的", unassigned: "未分配", all: "全部",
+      open: "处理中", pending: "待回复", snoozed: "已暂停", resolved: "已解决", anyStatus: "全部状态", anyChannel: "全部渠道",
+      search: "搜索消息、姓名、邮箱…", empty: "暂无会话。", pick: "请选择一个会话。", reply: "回复", note: "内部备注",
+      send: "发送", replyPh: "输入回复…（输入 / 使用快捷回复，Ctrl+Enter 发送）", notePh: "备注仅团队可见。",
+      resolve: "解决", reopen: "重新打开", snooze: "暂停", snooze1h: "暂停 1 小时", snoozeTomorrow: "暂停到明天",
+      unassign: "未分配", noTeam: "无团队", priority: "优先级", tags: "标签（逗号分隔）", typing: "正在输入…",
+      contact: "客户", identities: "身份", attributes: "属性", past: "历史会话", you: "我", bot: "机器人",
+      agents: "客服", teams: "团队", channels: "渠道", canned: "快捷回复", tokens: "API 令牌", name: "名称",
+      role: "角色", add: "添加", create: "创建", remove: "删除", revoke: "吊销", members: "成员", kind: "类型",
+      snippet: "嵌入代码", rotate: "重置密钥", secret: "密钥", shortcut: "快捷词", content: "内容", created: "创建时间",
+      shown: "请立即复制：之后不会再显示。", saved: "已保存。", failed: "出错了。", keys: "快捷键",
+      kNext: "下一个 / 上一个会话", kReply: "回复", kNote: "内部备注", kResolve: "解决或重新打开", kSearch: "搜索",
+      kHelp: "本帮助", online: "在线", away: "离开", active: "正常", inactive: "已停用", newPassword: "初始密码"
+    }
+  };
+  var lang = localStorage.getItem("lianluo:lang") || ((navigator.language || "en").toLowerCase().indexOf("zh") === 0 ? "zh" : "en");
+  function t(k) { return (I18N[lang] && I18N[lang][k]) || I18N.en[k] || k; }
+
+  var S = {
+    me: null, csrf: null, users: [], teams: [], channels: [], presence: {}, tab: "mine", status: "open", q: "", channel: "",
+    items: [], cursor: null, current: null, conversation: null, contact: null, messages: [], lastEvent: null, socket: null,
+    retry: 0, mode: "reply", view: "inbox", section: "agents", typing: {}
+  };
+  var app = document.getElementById("app");
+
+  function h(tag, attrs) {
+    var e = document.createElement(tag);
+    attrs = attrs || {};
+    Object.keys(attrs).forEach(function (k) {
+      var v = attrs[k];
+      if (v == null || v === false) return;
+      if (k === "text") e.textContent = v;
+      else if (k === "class") e.className = v;
+      else if (k.indexOf("on") === 0) e.addEventListener(k.slice(2), v);
+      else e.setAttribute(k, v === true ? "" : v);
+    });
+    function add(x) {
+      if (x == null || x === false) return;
+      if (Array.isArray(x)) x.forEach(add);
+      else e.appendChild(typeof x === "string" ? document.createTextNode(x) : x);
+    }
+    for (var i = 2; i < arguments.length; i++) add(arguments[i]);
+    return e;
+  }
+  function toast(msg) {
+    var el = h("div", { class: "toast", role: "status", text: msg });
+    document.body.appendChild(el);
+    setTimeout(function () { el.remove(); }, 2500);
+  }
+  function api(method, path, body) {
+    var headers = {};
+    if (body !== undefined) headers["content-type"] = "application/json";
+    if (method !== "GET" && S.csrf) headers["x-csrf-token"] = S.csrf;
+    return fetch(path, { method: method, headers: headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body) })
+      .then(function (r) {
+        if (r.status === 204) return null;
+        return r.json().catch(function () { return {}; }).then(function (j) {
+          if (r.status === 401 && path !== "/api/v1/auth/login") { S.me = null; renderLogin(); }
+          if (!r.ok) throw { status: r.status, error: (j && j.error) || {} };
+          return j;
+        });
+      });
+  }
+  function ago(ts) {
+    var s = Math.max(0, (Date.now() - Date.parse(ts)) / 1000);
+    if (s < 60) return lang === "zh" ? "刚刚" : "now";
+    if (s < 3600) return Math.floor(s / 60) + (lang === "zh" ? "分钟" : "m");
+    if (s < 86400) return Math.floor(s / 3600) + (lang === "zh" ? "小时" : "h");
+    return Math.floor(s / 86400) + (lang === "zh" ? "天" : "d");
+  }
+  function userName(id) {
+    var u = S.users.filter(function (x) { return x.id === id; })[0];
+    return u ? u.name : "";
+  }
+
+  /* ---------- Sign-in ---------- */
+  function renderLogin() {
+    if (S.socket) { S.socket.onclose = null; S.socket.close(); S.socket = null; }
+    var err = h("div", { class: "error", role: "alert" });
+    var email = h("input", { type: "email", name: "email", placeholder: t("email"), autocomplete: "username", required: true });
+    var pw = h("input", { type: "password", name: "password", placeholder: t("password"), autocomplete: "current-password", required: true });
+    var form = h("form", { "aria-label": t("signin") }, h("h1", { text: "Lianluo 联络" }), email, pw, err,
+      h("button", { class: "primary", type: "submit", text: t("signin") }));
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      api("POST", "/api/v1/auth/login", { email: email.value, password: pw.value }).then(function (r) {
+        S.csrf = r.csrf_token;
+        boot();
+      }, function (x) { err.textContent = x.status === 429 ? t("limited") : t("wrong"); });
+    });
+    app.textContent = "";
+    app.appendChild(h("div", { class: "login" }, form));
+    email.focus();
+  }
+
+  /* ---------- Boot and shell ---------- */
+  function boot() {
+    api("GET", "/api/v1/auth/me").then(function (me) {
+      S.me = me.user; S.me.role = me.role; S.csrf = me.csrf_token || S.csrf;
+      return Promise.all([api("GET", "/api/v1/users?limit=100"), api("GET", "/api/v1/teams"), api("GET", "/api/v1/channels"), api("GET", "/api/v1/presence")]);
+    }).then(function (r) {
+      S.users = r[0].items; S.teams = r[1].items; S.channels = r[2].items;
+      r[3].items.forEach(function (p) { S.presence[p.user_id] = p.status; });
+      renderShell();
+      loadInbox(true);
+      connect();
+    }, function () { renderLogin(); });
+  }
+  var els = {};
+  function renderShell() {
+    app.textContent = "";
+    var admin = S.me.role === "admin";
+    els.presence = h("span", { class: "presence" });
+    var rail = h("nav", { class: "rail", "aria-label": "Lianluo" },
+      h("div", { class: "logo", text: "联" }),
+      h("button", { title: t("inbox"), "aria-label": t("inbox"), class: S.view === "inbox" ? "active" : "", onclick: function () { S.view = "inbox"; renderShell(); loadInbox(true); } }, "✉"),
+      admin ? h("button", { title: t("settings"), "aria-label": t("settings"), class: S.view === "settings" ? "active" : "", onclick: function () { S.view = "settings"; renderShell(); } }, "⚙") : null,
+      h("div", { class: "spacer" }),
+      h("button", { title: t("away") + " / " + t("online"), "aria-label": t("online"), onclick: toggleAway }, "●", els.presence),
+      h("button", { title: "中文 / English", "aria-label": "language", onclick: function () { lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("lianluo:lang", lang); document.documentElement.lang = lang === "zh" ? "zh-CN" : "en"; renderShell(); if (S.view === "inbox") { renderList(); if (S.current) renderConversation(); } } }, lang === "zh" ? "EN" : "中"),
+      h("button", { title: t("signout"), "aria-label": t("signout"), onclick: function () { api("POST", "/api/v1/auth/logout", {}).then(renderLogin, renderLogin); } }, "⎋"));
+    var shell = h("div", { class: "shell" + (S.current ? " open" : "") });
+    shell.appendChild(rail);
+    els.shell = shell;
+    if (S.view === "settings") {
+      shell.classList.add("no-side");
+      els.settings = h("main", { class: "settings" });
+      shell.appendChild(els.settings);
+      app.appendChild(shell);
+      renderSettings();
+      return;
+    }
+    els.items = h("div", { class: "items", role: "list" });
+    els.search = h("input", { type: "search", placeholder: t("search"), value: S.q, "aria-label": t("search") });
+    var timer;
+    els.search.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(function () { S.q = els.search.value.trim(); loadInbox(true); }, 250); });
+    var tabs = h("div", { class: "tabs", role: "tablist" }, ["mine", "unassigned", "all"].map(function (k) {
+      return h("button", { role: "tab", "aria-selected": String(S.tab === k), class: S.tab === k ? "active" : "", text: t(k), onclick: function () { S.tab = k; renderShell(); loadInbox(true); } });
+    }));
+    var status = h("select", { "aria-label": t("anyStatus"), onchange: function (e) { S.status = e.target.value; loadInbox(true); } },
+      ["open", "pending", "snoozed", "resolved", ""].map(function (s) { return h("option", { value: s, selected: S.status === s, text: s ? t(s) : t("anyStatus") }); }));
+    var channel = h("select", { "aria-label": t("anyChannel"), onchange: function (e) { S.channel = e.target.value; loadInbox(true); } },
+      [h("option", { value: "", text: t("anyChannel") })].concat(S.channels.map(function (c) { return h("option", { value: c.id, selected: S.channel === c.id, text: c.name }); })));
+    shell.appendChild(h("section", { class: "list", "aria-label": t("inbox") }, h("header", null, tabs, els.search, h("div", { class: "filters" }, status, channel)), els.items));
+    els.conv = h("main", { class: "conv" });
+    els.side = h("aside", { class: "side", "aria-label": t("contact") });
+    shell.appendChild(els.conv);
+    shell.appendChild(els.side);
+    app.appendChild(shell);
+    updatePresenceDot();
+    if (S.current) renderConversation(); else els.conv.appendChild(h("div", { class: "empty", text: t("pick") }));
+  }
+
+  /* ---------- Inbox list ---------- */
+  function inboxQuery() {
+    var p = ["limit=50"];
+    if (S.tab === "mine") p.push("assignee=me");
+    if (S.tab === "unassigned") p.push("assignee=none");
+    if (S.status) p.push("status=" + S.status);
+    if (S.channel) p.push("channel_id=" + S.channel);
+    if (S.q) p.push("q=" + encodeURIComponent(S.q));
+    return "/api/v1/inbox?" + p.join("&");
+  }
+  function loadInbox(reset) {
+    if (S.view !== "inbox") return;
+    var url = inboxQuery() + (!reset && S.cursor ? "&cursor=" + S.cursor : "");
+    api("GET", url).then(function (page) {
+      S.items = reset ? page.items : S.items.concat(page.items);
+      S.cursor = page.next_cursor;
+      renderList();
+    });
+  }
+  function renderList() {
+    if (!els.items) return;
+    els.items.textContent = "";
+    if (!S.items.length) { els.items.appendChild(h("div", { class: "empty", text: t("empty") })); return; }
+    S.items.forEach(function (it) {
+      var c = it.conversation;
+      var ch = S.channels.filter(function (x) { return x.id === c.channel_id; })[0];
+      var row = h("div", { class: "item" + (S.current === c.id ? " active" : ""), role: "listitem", tabindex: "0", "data-id": c.id,
+        onclick: function () { openConversation(c.id); } },
+        h("div", { class: "who", text: it.contact_name || "—" }),
+        h("div", { class: "when", text: ago(c.last_activity_at) }),
+        h("div", { class: "preview", text: it.last_message ? it.last_message.excerpt : "" }),
+        it.unread_count ? h("span", { class: "badge", "aria-label": "unread", text: String(it.unread_count) }) : h("span"),
+        h("div", { class: "meta" }, ch ? h("span", { class: "chip", text: ch.name }) : null,
+          c.priority !== "none" ? h("span", { class: "chip " + c.priority, text: c.priority }) : null,
+          c.assignee_id ? h("span", { class: "chip", text: "→ " + userName(c.assignee_id) }) : null));
+      els.items.appendChild(row);
+    });
+    if (S.cursor) els.items.appendChild(h("div", { class: "empty" }, h("button", { text: "…", onclick: function () { loadInbox(false); } })));
+    var total = S.items.reduce(function (n, it) { return n + (it.unread_count || 0); }, 0);
+    document.title = (total ? "(" + total + ") " : "") + "Lianluo 联络";
+  }
+
+  /* ---------- Conversation ---------- */
+  function openConversation(id) {
+    S.current = id; S.mode = "reply";
+    if (els.shell) els.shell.classList.add("open");
+    Promise.all([api("GET", "/api/v1/conversations/" + id), api("GET", "/api/v1/conversations/" + id + "/messages?limit=100")]).then(function (r) {
+      S.conversation = r[0]; S.messages = r[1].items;
+      renderConversation();
+      return api("GET", "/api/v1/contacts/" + S.conversation.contact_id).then(function (c) { S.contact = c; renderSide(); });
+    });
+    api("POST", "/api/v1/conversations/" + id + "/read", {}).then(function () {
+      S.items.forEach(function (it) { if (it.conversation.id === id) it.unread_count = 0; });
+      renderList();
+    });
+  }
+  function messageEl(m) {
+    var by = m.sender.type === "user" ? (m.sender.id === S.me.id ? t("you") : userName(m.sender.id)) : m.sender.type === "bot" ? t("bot") : m.sender.type === "contact" ? (S.contact && S.contact.name) || "" : "";
+    return h("div", { class: "msg " + m.kind, "data-id": m.id }, by ? h("span", { class: "by", text: by + (m.kind === "note" ? " · " + t("note") : "") }) : null, m.content);
+  }
+  function renderConversation() {
+    var c = S.conversation;
+    if (!els.conv || !c || c.id !== S.current) return;
+    els.conv.textContent = "";
+    var assign = h("select", { "aria-label": "assignee", onchange: function (e) { patch({ assignee_id: e.target.value || null }); } },
+      [h("option", { value: "", text: t("unassign") })].concat(S.users.filter(function (u) { return u.active; }).map(function (u) {
+        var st = S.presence[u.id]; return h("option", { value: u.id, selected: c.assignee_id === u.id, text: u.name + (st === "online" ? " ●" : "") });
+      })));
+    var team = h("select", { "aria-label": "team", onchange: function (e) { patch({ team_id: e.target.value || null }); } },
+      [h("option", { value: "", text: t("noTeam") })].concat(S.teams.map(function (x) { return h("option", { value: x.id, selected: c.team_id === x.id, text: x.name }); })));
+    var prio = h("select", { "aria-label": t("priority"), onchange: function (e) { patch({ priority: e.target.value }); } },
+      ["none", "low", "medium", "high", "urgent"].map(function (p) { return h("option", { value: p, selected: c.priority === p, text: p === "none" ? t("priority") : p }); }));
+    var snooze = h("select", { "aria-label": t("snooze"), onchange: function (e) {
+      var v = e.target.value; if (!v) return;
+      var until = new Date(); if (v === "1h") until = new Date(Date.now() + 3600e3); else { until.setDate(until.getDate() + 1); until.setHours(9, 0, 0, 0); }
+      patch({ status: "snoozed", snoozed_until: until.toISOString() });
+    } }, h("option", { value: "", text: t("snooze") }), h("option", { value: "1h", text: t("snooze1h") }), h("option", { value: "tomorrow", text: t("snoozeTomorrow") }));
+    var resolved = c.status === "resolved";
+    var status = h("button", { class: resolved ? "" : "primary", "data-action": "resolve", text: resolved ? t("reopen") : t("resolve"), onclick: toggleResolved });
+    var tags = h("input", { "aria-label": t("tags"), placeholder: t("tags"), value: (c.tags || []).join(", ") });
+    tags.addEventListener("change", function () { patch({ tags: tags.value.split(",").map(function (x) { return x.trim(); }).filter(Boolean) }); });
+    var title = (S.contact && S.contact.conversation === c.id && S.contact.name) || "";
+    els.title = h("h2", { text: title || (S.items.filter(function (it) { return it.conversation.id === c.id; })[0] || {}).contact_name || "" });
+    els.conv.appendChild(h("header", null, h("button", { class: "ghost back", "aria-label": "back", text: "←", onclick: function () { S.current = null; els.shell.classList.remove("open"); } }), els.title,
+      h("span", { class: "chip", text: t(c.status) }), assign, team, prio, snooze, status, tags));
+    els.thread = h("div", { class: "thread", role: "log" });
+    S.messages.forEach(function (m) { els.thread.appendChild(messageEl(m)); });
+    els.typing = h("div", { class: "typing" });
+    els.conv.appendChild(els.thread);
+    els.conv.appendChild(els.typing);
+    els.conv.appendChild(composer());
+    els.thread.scrollTop = els.thread.scrollHeight;
+  }
+  function patch(body) {
+    api("PATCH", "/api/v1/conversations/" + S.current, body).then(function (c) { S.conversation = c; renderConversation(); }, function (x) { toast((x.error && x.error.message) || t("failed")); });
+  }
+  function toggleResolved() { if (S.conversation) patch({ status: S.conversation.status === "resolved" ? "open" : "resolved" }); }
+  function composer() {
+    var box = h("div", { class: "composer" + (S.mode === "note" ? " note" : "") });
+    var input = h("textarea", { "aria-label": S.mode === "note" ? t("note") : t("reply"), placeholder: S.mode === "note" ? t("notePh") : t("replyPh") });
+    els.input = input;
+    var suggest = h("div", { class: "suggest hidden", role: "listbox" });
+    var choices = [], active = 0;
+    function setMode(m) { S.mode = m; var f = els.input.value; var n = composer(); box.replaceWith(n); els.input.value = f; els.input.focus(); }
+    function send() {
+      var text = input.value.trim();
+      if (!text) return;
+      var key = "ui-" + Date.now() + "-" + Math.random().toString(36).slice(2);
+      input.value = "";
+      api("POST", "/api/v1/conversations/" + S.current + "/messages", { kind: S.mode === "note" ? "note" : "outgoing", content: text, idempotency_key: key })
+        .then(function (m) { addMessage(m); }, function (x) { input.value = text; toast((x.error && x.error.message) || t("failed")); });
+    }
+    function showSuggestions() {
+      var m = /(^|\s)\/([a-z0-9_-]*)$/.exec(input.value.slice(0, input.selectionStart));
+      if (!m) { suggest.classList.add("hidden"); choices = []; return; }
+      api("GET", "/api/v1/canned-responses?prefix=" + encodeURIComponent(m[2])).then(function (r) {
+        choices = r.items; active = 0; suggest.textContent = "";
+        if (!choices.length) { suggest.classList.add("hidden"); return; }
+        choices.forEach(function (c, i) {
+          suggest.appendChild(h("div", { role: "option", class: i === 0 ? "active" : "", onmousedown: function (e) { e.preventDefault(); pick(i); } }, h("b", { text: "/" + c.shortcut }), c.content));
+        });
+        suggest.classList.remove("hidden");
+      });
+    }
+    function pick(i) {
+      var c = choices[i]; if (!c) return;
+      var before = input.value.slice(0, input.selectionStart).replace(/\/[a-z0-9_-]*$/, "");
+      input.value = before + c.content + input.value.slice(input.selectionStart);
+      suggest.classList.add("hidden"); choices = []; input.focus();
+    }
+    var typingTimer;
+    input.addEventListener("input", function () {
+      showSuggestions();
+      if (S.socket && S.socket.readyState === 1 && S.mode === "reply") {
+        S.socket.send(JSON.stringify({ type: "typing", conversation_id: S.current, typing: true }));
+        clearTimeout(typingTimer);
+        typingTimer = setTimeout(function () { if (S.socket && S.socket.readyState === 1) S.socket.send(JSON.stringify({ type: "typing", conversation_id: S.current, typing: false })); }, 3000);
+      }
+    });
+    input.addEventListener("keydown", function (e) {
+      if (choices.length) {
+        if (e.key === "ArrowDown" || e.key === "ArrowUp") { e.preventDefault(); active = (active + (e.key === "ArrowDown" ? 1 : choices.length - 1)) % choices.length; Array.prototype.forEach.call(suggest.children, function (d, i) { d.className = i === active ? "active" : ""; }); return; }
+        if (e.key === "Enter" || e.key === "Tab") { e.preventDefault(); pick(active); return; }
+        if (e.key === "Escape") { suggest.classList.add("hidden"); choices = []; return; }
+      }
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); send(); }
+      if (e.key === "Escape") input.blur();
+    });
+    box.appendChild(suggest);
+    box.appendChild(h("div", { class: "mode", role: "tablist" },
+      h("button", { role: "tab", class: S.mode === "reply" ? "active" : "", text: t("reply"), onclick: function () { setMode("reply"); } }),
+      h("button", { role: "tab", class: S.mode === "note" ? "active" : "", text: t("note"), onclick: function () { setMode("note"); } })));
+    box.appendChild(input);
+    box.appendChild(h("div", { class: "actions" }, h("span", { class: "muted", text: "Ctrl+Enter" }), h("button", { class: "primary", "data-action": "send", text: t("send"), onclick: send })));
+    return box;
+  }
+  function addMessage(m) {
+    if (m.conversation_id !== S.current || !els.thread) return;
+    if (S.messages.some(function (x) { return x.id === m.id; })) return;
+    S.messages.push(m);
+    els.thread.appendChild(messageEl(m));
+    els.thread.scrollTop = els.thread.scrollHeight;
+  }
+  function renderSide() {
+    var c = S.contact;
+    if (!els.side || !c) return;
+    els.side.textContent = "";
+    if (els.title && !els.title.textContent) els.title.textContent = c.name || "";
+    var attrs = Object.keys(c.attributes || {});
+    els.side.appendChild(h("h3", { text: c.name || "—" }));
+    els.side.appendChild(h("div", { class: "muted" }, (c.tags || []).map(function (x) { return h("span", { class: "chip", text: x }); })));
+    els.side.appendChild(h("h4", { text: t("identities") }));
+    els.side.appendChild(h("dl", null, c.identities.map(function (i) {
+      var ch = i.channel_id ? (S.channels.filter(function (x) { return x.id === i.channel_id; })[0] || {}).name : null;
+      return [h("dt", { text: ch || i.kind }), h("dd", { text: i.value })];
+    })));
+    if (attrs.length) {
+      els.side.appendChild(h("h4", { text: t("attributes") }));
+      els.side.appendChild(h("dl", null, attrs.map(function (k) { return [h("dt", { text: k }), h("dd", { text: String(c.attributes[k]) })]; })));
+    }
+    var past = h("div", { class: "past" });
+    els.side.appendChild(h("h4", { text: t("past") }));
+    els.side.appendChild(past);
+    api("GET", "/api/v1/inbox?contact_id=" + c.id + "&limit=20").then(function (r) {
+      r.items.forEach(function (it) {
+        var ch = (S.channels.filter(function (x) { return x.id === it.conversation.channel_id; })[0] || {}).name || "";
+        past.appendChild(h("div", { onclick: function () { openConversation(it.conversation.id); } },
+          h("div", null, h("span", { class: "chip", text: ch }), " ", h("span", { class: "muted", text: t(it.conversation.status) + " · " + ago(it.conversation.last_activity_at) })),
+          h("div", { text: it.last_message ? it.last_message.excerpt : "" })));
+      });
+    });
+  }
+
+  /* ---------- Live updates ---------- */
+  function connect() {
+    if (S.socket || !S.me) return;
+    var url = location.origin.replace(/^http/, "ws") + "/api/v1/realtime" + (S.lastEvent ? "?after=" + S.lastEvent : "");
+    var s = new WebSocket(url);
+    S.socket = s;
+    s.onmessage = function (e) {
+      var f = JSON.parse(e.data);
+      if (f.type === "ready") { S.retry = 0; if (f.last_event_id != null) S.lastEvent = Math.max(S.lastEvent || 0, f.last_event_id); return; }
+      if (f.type === "reset") { loadInbox(true); return; }
+      if (f.type !== "event") return;
+      if (f.id) S.lastEvent = f.id;
+      onEvent(f);
+    };
+    s.onclose = function () {
+      S.socket = null;
+      if (!S.me) return;
+      setTimeout(connect, Math.min(30000, 500 * Math.pow(2, S.retry++)));
+    };
+  }
+  var refreshTimer;
+  function refreshSoon() { clearTimeout(refreshTimer); refreshTimer = setTimeout(function () { loadInbox(true); }, 150); }
+  function onEvent(f) {
+    var d = f.data || {};
+    if (f.kind === "message.created" && d.message) {
+      if (d.message.conversation_id === S.current) {
+        addMessage(d.message);
+        if (d.message.kind === "incoming") api("POST", "/api/v1/conversations/" + S.current + "/read", {});
+        if (els.typing) els.typing.textContent = "";
+      }
+      refreshSoon();
+    } else if (f.kind === "conversation.created" || f.kind === "conversation.updated" || f.kind === "conversation.deleted") {
+      if (f.conversation_id === S.current && d.conversation) { S.conversation = d.conversation; renderConversation(); }
+      refreshSoon();
+    } else if (f.kind === "typing" && f.conversation_id === S.current && els.typing) {
+      var who = d.user_id ? userName(d.user_id) : (S.contact && S.contact.name) || "";
+      els.typing.textContent = d.typing ? who + " " + t("typing") : "";
+    } else if (f.kind === "presence" && d.user_id) {
+      S.presence[d.user_id] = d.status;
+    }
+  }
+  function toggleAway() {
+    var away = S.presence[S.me.id] !== "away";
+    S.presence[S.me.id] = away ? "away" : "online";
+    if (S.socket && S.socket.readyState === 1) S.socket.send(JSON.stringify({ type: "presence", status: away ? "away" : "online" }));
+    updatePresenceDot();
+  }
+  function updatePresenceDot() { if (els.presence) els.presence.className = "presence" + (S.presence[S.me.id] === "away" ? " away" : ""); }
+
+  /* ---------- Settings (admins) ---------- */
+  function renderSettings() {
+    var el = els.settings;
+    el.textContent = "";
+    el.appendChild(h("nav", null, ["agents", "teams", "channels", "canned", "tokens"].map(function (k) {
+      return h("button", { class: S.section === k ? "primary" : "", text: t(k), onclick: function () { S.section = k; renderSettings(); } });
+    })));
+    var body = h("div");
+    el.appendChild(body);
+    ({ agents: settingsAgents, teams: settingsTeams, channels: settingsChannels, canned: settingsCanned, tokens: settingsTokens })[S.section](body);
+  }
+  function fail(x) { toast((x && x.error && x.error.message) || t("failed")); }
+  function table(head, rows) { return h("table", null, h("thead", null, h("tr", null, head.map(function (x) { return h("th", { text: x }); }))), h("tbody", null, rows)); }
+  function settingsAgents(body) {
+    api("GET", "/api/v1/users?limit=100").then(function (r) {
+      S.users = r.items;
+      var name = h("input", { placeholder: t("name"), required: true }), email = h("input", { type: "email", placeholder: t("email"), required: true });
+      var pw = h("input", { type: "password", placeholder: t("newPassword"), minlength: "10", required: true });
+      var role = h("select", null, h("option", { value: "agent", text: "agent" }), h("option", { value: "admin", text: "admin" }));
+      var form = h("form", { class: "row" }, name, email, pw, role, h("button", { class: "primary", text: t("add") }));
+      form.addEventListener("submit", function (e) { e.preventDefault(); api("POST", "/api/v1/users", { name: name.value, email: email.value, password: pw.value, role: role.value }).then(function () { toast(t("saved")); renderSettings(); }, fail); });
+      body.appendChild(form);
+      body.appendChild(table([t("name"), t("email"), t("role"), ""], r.items.map(function (u) {
+        return h("tr", null, h("td", { text: u.name }), h("td", { text: u.email }), h("td", { text: u.role }),
+          h("td", null, u.id === S.me.id ? null : h("button", { text: u.active ? t("inactive") : t("active"), onclick: function () { api("PATCH", "/api/v1/users/" + u.id, { active: !u.active }).then(function () { renderSettings(); }, fail); } })));
+      })));
+    });
+  }
+  function settingsTeams(body) {
+    api("GET", "/api/v1/teams").then(function (r) {
+      S.teams = r.items;
+      var name = h("input", { placeholder: t("name"), required: true });
+      var form = h("form", { class: "row" }, name, h("button", { class: "primary", text: t("create") }));
+      form.addEventListener("submit", function (e) { e.preventDefault(); api("POST", "/api/v1/teams", { name: name.value }).then(function () { renderSettings(); }, fail); });
+      body.appendChild(form);
+      body.appendChild(table([t("name"), t("members"), ""], r.items.map(function (team) {
+        var pick = h("select", { multiple: true, size: "4", "aria-label": t("members") }, S.users.map(function (u) { return h("option", { value: u.id, selected: team.member_ids.indexOf(u.id) >= 0, text: u.name }); }));
+        pick.addEventListener("change", function () { api("PATCH", "/api/v1/teams/" + team.id, { member_ids: Array.prototype.filter.call(pick.options, function (o) { return o.selected; }).map(function (o) { return o.value; }) }).then(function () { toast(t("saved")); }, fail); });
+        return h("tr", null, h("td", { text: team.name }), h("td", null, pick), h("td", null, h("button", { text: t("remove"), onclick: function () { api("DELETE", "/api/v1/teams/" + team.id).then(function () { renderSettings(); }, fail); } })));
+      })));
+    });
+  }
+  function settingsChannels(body) {
+    api("GET", "/api/v1/channels").then(function (r) {
+      S.channels = r.items;
+      var name = h("input", { placeholder: t("name"), required: true });
+      var kind = h("select", null, ["web_widget", "email", "wechat", "mini_program", "douyin", "xiaohongshu", "kuaishou", "phone", "api"].map(function (k) { return h("option", { value: k, text: k }); }));
+      var team = h("select", null, [h("option", { value: "", text: t("noTeam") })].concat(S.teams.map(function (x) { return h("option", { value: x.id, text: x.name }); })));
+      var form = h("form", { class: "row" }, name, kind, team, h("button", { class: "primary", text: t("create") }));
+      form.addEventListener("submit", function (e) { e.preventDefault(); api("POST", "/api/v1/channels", { name: name.value, kind: kind.value, team_id: team.value || null }).then(function () { renderSettings(); }, fail); });
+      body.appendChild(form);
+      body.appendChild(table([t("name"), t("kind"), t("snippet")], r.items.map(function (c) {
+        var cell = h("td");
+        if (c.kind === "web_widget") {
+          var show = function (setup) { cell.textContent = ""; cell.appendChild(h("pre", { text: setup.snippet })); cell.appendChild(h("div", { class: "muted", text: t("secret") + ": " + setup.secret })); cell.appendChild(h("button", { text: t("rotate"), onclick: function () { api("POST", "/api/v1/channels/" + c.id + "/widget/secret", {}).then(show, fail); } })); };
+          api("GET", "/api/v1/channels/" + c.id + "/widget").then(show, fail);
+        }
+        return h("tr", null, h("td", { text: c.name }), h("td", { text: c.kind }), cell);
+      })));
+    });
+  }
+  function settingsCanned(body) {
+    api("GET", "/api/v1/canned-responses").then(function (r) {
+      var sc = h("input", { placeholder: t("shortcut"), required: true }), content = h("input", { placeholder: t("content"), required: true });
+      var form = h("form", { class: "row" }, sc, content, h("button", { class: "primary", text: t("add") }));
+      form.addEventListener("submit", function (e) { e.preventDefault(); api("POST", "/api/v1/canned-responses", { shortcut: sc.value, content: content.value }).then(function () { renderSettings(); }, fail); });
+      body.appendChild(form);
+      body.appendChild(table([t("shortcut"), t("content"), ""], r.items.map(function (c) {
+        return h("tr", null, h("td", { text: "/" + c.shortcut }), h("td", { text: c.content }), h("td", null, h("button", { text: t("remove"), onclick: function () { api("DELETE", "/api/v1/canned-responses/" + c.id).then(function () { renderSettings(); }, fail); } })));
+      })));
+    });
+  }
+  function settingsTokens(body) {
+    api("GET", "/api/v1/api-tokens").then(function (r) {
+      var name = h("input", { placeholder: t("name"), required: true });
+      var role = h("select", null, h("option", { value: "agent", text: "agent" }), h("option", { value: "admin", text: "admin" }));
+      var shown = h("div");
+      var form = h("form", { class: "row" }, name, role, h("button", { class: "primary", text: t("create") }));
+      form.addEventListener("submit", function (e) { e.preventDefault(); api("POST", "/api/v1/api-tokens", { name: name.value, role: role.value }).then(function (x) { shown.textContent = ""; shown.appendChild(h("p", { text: t("shown") })); shown.appendChild(h("pre", { text: x.secret })); }, fail); });
+      body.appendChild(form);
+      body.appendChild(shown);
+      body.appendChild(table([t("name"), t("role"), t("created"), ""], r.items.map(function (k) {
+        return h("tr", null, h("td", { text: k.name + " (" + k.prefix + "…)" }), h("td", { text: k.role }), h("td", { text: k.revoked_at ? "✕ " + k.revoked_at : k.created_at }),
+          h("td", null, k.revoked_at ? null : h("button", { text: t("revoke"), onclick: function () { api("DELETE", "/api/v1/api-tokens/" + k.id).then(function () { renderSettings(); }, fail); } })));
+      })));
+    });
+  }
+
+  /* ---------- Keyboard ---------- */
+  function showHelp() {
+    var rows = [["j / k", t("kNext")], ["r", t("kReply")], ["n", t("kNote")], ["e", t("kResolve")], ["/", t("kSearch")], ["?", t("kHelp")]];
+    var overlay = h("div", { class: "help", role: "dialog", onclick: function () { overlay.remove(); } },
+      h("div", null, h("h3", { text: t("keys") }), rows.map(function (r) { return h("p", null, h("kbd", { text: r[0] }), " ", r[1]); })));
+    document.body.appendChild(overlay);
+  }
+  document.addEventListener("keydown", function (e) {
+    var tag = (e.target.tagName || "").toLowerCase();
+    if (!S.me || tag === "input" || tag === "textarea" || tag === "select" || e.ctrlKey || e.metaKey || e.altKey) return;
+    var idx = S.items.map(function (it) { return it.conversation.id; }).indexOf(S.current);
+    if (e.key === "j" || e.key === "k") {
+      var next = S.items[Math.max(0, Math.min(S.items.length - 1, idx + (e.key === "j" ? 1 : -1)))];
+      if (next) { e.preventDefault(); openConversation(next.conversation.id); }
+    } else if ((e.key === "r" || e.key === "n") && S.current && els.input) {
+      e.preventDefault();
+      if ((e.key === "n") !== (S.mode === "note")) { S.mode = e.key === "n" ? "note" : "reply"; renderConversation(); }
+      els.input.focus();
+    } else if (e.key === "e" && S.current) { e.preventDefault(); toggleResolved(); }
+    else if (e.key === "/" && els.search) { e.preventDefault(); els.search.focus(); }
+    else if (e.key === "?") { e.preventDefault(); showHelp(); }
+  });
+
+  document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+  boot();
+})();

@@ -1,0 +1,153 @@
+// Browser end-to-end tests for the chat widget and the agent workspace, in real headless Chromium.
+// Starts `lianluo demo` (LIANLUO_BIN) on a free port with its own data directory, serves a shop page from
+// another origin that embeds the widget, and plays a customer and an agent against each other.
+// Screenshots go to ../artifacts/. Exits non-zero on the first failure.
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import http from "node:http";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const artifacts = join(here, "..", "artifacts");
+mkdirSync(artifacts, { recursive: true });
+const bin = process.env.LIANLUO_BIN;
+if (!bin) throw new Error("LIANLUO_BIN must name the lianluo binary");
+
+function startServer() {
+  const data = mkdtempSync(join(tmpdir(), "lianluo-e2e-"));
+  const child = spawn(bin, ["demo", "--listen", "127.0.0.1:0", "--data-dir", data, "--contacts", "60", "--conversations", "300"], {
+    env: { ...process.env, LIANLUO_LOG: "warn", LIANLUO_DATABASE_URL: "" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error("the demo did not start in 120 s:\n" + out)), 120_000);
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+      const m = /URL:\s+(http:\/\/\S+)/.exec(out);
+      if (m) { clearTimeout(timer); resolve({ base: m[1], stop: () => { child.kill(); rmSync(data, { recursive: true, force: true }); } }); }
+    });
+    child.on("exit", (code) => reject(new Error(`the demo exited with ${code}:\n${out}`)));
+  });
+}
+
+/** A plain shop on another origin that embeds the widget; /forged passes a user id with a wrong hash. */
+function startShop(base, channel) {
+  const page = (extra, locale) => `<!doctype html><html><head><meta charset="utf-8"><title>Another shop</title></head>
+<body><h1>Another shop</h1>${extra}<script src="${base}/widget.js" data-channel="${channel}" data-locale="${locale}"></script></body></html>`;
+  const server = http.createServer((req, res) => {
+    res.setHeader("content-type", "text/html; charset=utf-8");
+    if (req.url.startsWith("/forged")) res.end(page(`<script>window.LianluoSettings={user:{id:"42",hash:"00ff"}};</script>`, "en"));
+    else if (req.url.startsWith("/zh")) res.end(page("", "zh"));
+    else res.end(page("", "en"));
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ url: `http://127.0.0.1:${server.address().port}`, server })));
+}
+
+const tests = [];
+function test(name, fn) { tests.push({ name, fn }); }
+
+const server = await startServer();
+const channel = /data-channel="([^"]+)"/.exec(await (await fetch(server.base + "/demo/shop")).text())[1];
+const shop = await startShop(server.base, channel);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const pageErrors = [];
+async function newPage(viewport, locale) {
+  const ctx = await browser.newContext({ viewport, locale });
+  const page = await ctx.newPage();
+  page.on("pageerror", (e) => pageErrors.push(String(e)));
+  return page;
+}
+async function signIn(page, email) {
+  await page.goto(server.base + "/");
+  await page.fill("input[name=email]", email);
+  await page.fill("input[name=password]", "lumio-demo-2026");
+  await page.click("button[type=submit]");
+  await page.waitForSelector(".tabs");
+}
+
+test("a visitor on another site chats live with an agent, who resolves it", async () => {
+  const agent = await newPage({ width: 1280, height: 800 }, "en-US");
+  await signIn(agent, "xiaoyu.lin@lumio.example");
+  await agent.click(".tabs >> text=All");
+  await agent.waitForSelector(".item");
+
+  const visitor = await newPage({ width: 1000, height: 760 }, "en-US");
+  await visitor.goto(shop.url + "/");
+  await visitor.click("[data-lianluo] >> .bubble");
+  await visitor.fill("[data-lianluo] >> input[name=name]", "Test Visitor");
+  await visitor.click("[data-lianluo] >> form.prechat button");
+  await visitor.waitForSelector("[data-lianluo] >> textarea");
+  const ask = `Does the Watch S3 work with Android? (${Date.now()})`;
+  await visitor.fill("[data-lianluo] >> textarea", ask);
+  await visitor.keyboard.press("Enter");
+
+  // It appears in the agent's inbox without a reload.
+  const row = agent.locator(".item", { hasText: ask.slice(0, 25) });
+  await row.waitFor({ timeout: 10_000 });
+  await row.click();
+  await agent.locator(".msg.incoming", { hasText: ask }).waitFor();
+  const answer = "Yes: Android 10 and later.";
+  await agent.fill(".composer textarea", answer);
+  await agent.click("[data-action=send]");
+  await visitor.locator("[data-lianluo] >> .msg.outgoing", { hasText: answer }).waitFor({ timeout: 10_000 });
+  await visitor.screenshot({ path: join(artifacts, "widget-conversation.png") });
+
+  await agent.click("[data-action=resolve]");
+  await visitor.locator("[data-lianluo] >> .note", { hasText: "resolved" }).waitFor({ timeout: 10_000 });
+  await agent.locator(".conv header .chip", { hasText: "Resolved" }).waitFor();
+  await agent.screenshot({ path: join(artifacts, "agent-workspace.png") });
+
+  // A reload keeps the conversation.
+  await visitor.reload();
+  await visitor.click("[data-lianluo] >> .bubble");
+  await visitor.locator("[data-lianluo] >> .msg.incoming", { hasText: ask }).waitFor({ timeout: 10_000 });
+});
+
+test("a user id with a wrong hash is refused", async () => {
+  const page = await newPage({ width: 1000, height: 760 }, "en-US");
+  await page.goto(shop.url + "/forged");
+  await page.click("[data-lianluo] >> .bubble");
+  await page.locator("[data-lianluo] >> .note", { hasText: "unavailable" }).waitFor({ timeout: 10_000 });
+  if (await page.locator("[data-lianluo] >> textarea").count()) throw new Error("the composer must not appear");
+  await page.screenshot({ path: join(artifacts, "widget-wrong-identity.png") });
+});
+
+test("the workspace and the widget speak Chinese", async () => {
+  const agent = await newPage({ width: 1280, height: 800 }, "zh-CN");
+  await signIn(agent, "admin@lumio.example");
+  await agent.locator(".tabs >> text=全部").waitFor();
+  await agent.click(".tabs >> text=全部");
+  await agent.click(".item >> nth=0");
+  await agent.waitForSelector(".msg");
+  await agent.screenshot({ path: join(artifacts, "agent-workspace-zh.png") });
+  const visitor = await newPage({ width: 1000, height: 760 }, "zh-CN");
+  await visitor.goto(shop.url + "/zh");
+  await visitor.click("[data-lianluo] >> .bubble");
+  await visitor.locator("[data-lianluo] >> text=开始咨询").waitFor();
+  await visitor.screenshot({ path: join(artifacts, "widget-zh.png") });
+});
+
+let failed = 0;
+for (const t of tests) {
+  const started = Date.now();
+  try {
+    await t.fn();
+    console.log(`ok   ${t.name} (${Date.now() - started} ms)`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${t.name}\n${e.stack || e}`);
+  }
+}
+if (pageErrors.length) { failed++; console.log("FAIL page errors:\n" + pageErrors.join("\n")); }
+await browser.close();
+shop.server.close();
+server.stop();
+console.log(failed ? `${failed} browser test(s) failed` : `${tests.length} browser tests passed; screenshots in artifacts/`);
+process.exit(failed ? 1 : 0);
