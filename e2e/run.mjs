@@ -97,6 +97,12 @@ test("a visitor on another site chats live with an agent, who resolves it", asyn
   await agent.fill(".composer textarea", answer);
   await agent.click("[data-action=send]");
   await visitor.locator("[data-lianluo] >> .msg.outgoing", { hasText: answer }).waitFor({ timeout: 10_000 });
+
+  // A picture from the visitor shows up in the agent's thread.
+  const png = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
+  await visitor.locator("[data-lianluo] >> input[type=file]").setInputFiles({ name: "headphones.png", mimeType: "image/png", buffer: png });
+  await agent.locator(".msg.incoming img[alt='headphones.png']").waitFor({ timeout: 10_000 });
+  await visitor.locator("[data-lianluo] >> .msg.incoming img").waitFor();
   await visitor.screenshot({ path: join(artifacts, "widget-conversation.png") });
 
   await agent.click("[data-action=resolve]");

@@ -17,11 +17,13 @@
     en: { title: "Chat with us", greeting: "Hi there 👋 How can we help? Tell us who you are, or just start.", online: "We typically reply in a few minutes", offline: "We're away right now. Leave a message and we'll get back to you.",
       placeholder: "Type your message…", send: "Send", name: "Your name (optional)", email: "Email (optional)", start: "Start chat",
       resolved: "This conversation was resolved. Write again any time.", typing: "Agent is typing…", failed: "Not sent. Tap to retry.",
-      unavailable: "Chat is unavailable right now.", open: "Open chat", close: "Close chat", you: "You" },
+      unavailable: "Chat is unavailable right now.", open: "Open chat", close: "Close chat", you: "You",
+      attach: "Attach a picture or file", tooBig: "That file is too large (10 MB at most).", badFile: "That kind of file cannot be sent." },
     zh: { title: "在线咨询", greeting: "您好 👋 有什么可以帮您？可以留下称呼和邮箱，也可以直接开始。", online: "我们通常几分钟内回复", offline: "客服暂时不在线，请留言，我们会尽快回复您。",
       placeholder: "请输入消息…", send: "发送", name: "您的称呼（选填）", email: "邮箱（选填）", start: "开始咨询",
       resolved: "本次会话已结束，如有需要可随时再次留言。", typing: "客服正在输入…", failed: "发送失败，点击重试。",
-      unavailable: "在线咨询暂不可用。", open: "打开聊天", close: "关闭聊天", you: "我" }
+      unavailable: "在线咨询暂不可用。", open: "打开聊天", close: "关闭聊天", you: "我",
+      attach: "发送图片或文件", tooBig: "文件太大（最大 10 MB）。", badFile: "不支持发送该类型的文件。" }
   }[lang];
   var storeKey = "lianluo:" + channel;
   var state = { token: localStorage.getItem(storeKey), seen: {}, pending: {}, socket: null, retry: 0, started: false, online: true };
@@ -50,6 +52,8 @@
     "form.compose{display:flex;border-top:1px solid #e2e8f0}",
     "textarea{flex:1;border:0;resize:none;padding:12px;font-size:14px;height:56px;outline:none}",
     "button.send{border:0;background:transparent;color:#2563eb;font-weight:600;padding:0 16px;cursor:pointer}",
+    "button.attach{border:0;background:transparent;font-size:18px;padding:0 4px 0 10px;cursor:pointer;color:#64748b}",
+    ".msg img{display:block;max-width:220px;max-height:220px;border-radius:8px;margin-top:4px}.msg a{color:inherit}",
     "form.prechat{padding:16px;display:flex;flex-direction:column;gap:10px;background:#f8fafc}",
     "form.prechat input{padding:10px;border:1px solid #cbd5e1;border-radius:8px;font-size:14px}",
     "form.prechat button{padding:10px;border:0;border-radius:8px;background:#2563eb;color:#fff;font-size:14px;cursor:pointer}"
@@ -79,6 +83,16 @@
   input.setAttribute("aria-label", T.placeholder);
   var send = el("button", "send", T.send);
   send.type = "submit";
+  var attach = el("button", "attach", "+");
+  attach.type = "button";
+  attach.setAttribute("aria-label", T.attach);
+  attach.title = T.attach;
+  var picker = el("input");
+  picker.type = "file";
+  picker.accept = "image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain";
+  picker.style.display = "none";
+  compose.appendChild(attach);
+  compose.appendChild(picker);
   compose.appendChild(input);
   compose.appendChild(send);
   panel.appendChild(head);
@@ -106,7 +120,12 @@
     var b = el("div", "msg " + m.kind);
     b.setAttribute("data-kind", m.kind);
     if (m.kind !== "incoming" && m.author) b.appendChild(el("small", null, m.author));
-    b.appendChild(document.createTextNode(m.content));
+    if (m.content) b.appendChild(document.createTextNode(m.content));
+    (m.attachments || []).forEach(function (a) {
+      var href = /^https?:/.test(a.url) ? a.url : base + a.url;
+      if (/^image\//.test(a.content_type)) { var img = el("img"); img.src = href; img.alt = a.name; b.appendChild(img); }
+      else { var link = el("a", null, "📄 " + a.name); link.href = href; link.target = "_blank"; link.rel = "noopener noreferrer"; b.appendChild(link); }
+    });
     list.appendChild(b);
     scroll();
     return b;
@@ -177,20 +196,32 @@
     note(T.greeting);
     panel.insertBefore(form, typing);
   }
-  function deliver(text, bubbleEl) {
+  function deliver(text, bubbleEl, attachments) {
     var key = "w-" + Date.now() + "-" + Math.random().toString(36).slice(2);
-    var pending = bubbleEl || show({ kind: "incoming", content: text });
+    var pending = bubbleEl || show({ kind: "incoming", content: text, attachments: attachments });
     state.pending[key] = pending;
     pending.classList.remove("failed");
     pending.onclick = null;
-    api("POST", "/widget/v1/messages", { content: text }, { "idempotency-key": key }).then(function (r) {
+    api("POST", "/widget/v1/messages", { content: text, attachments: attachments || [] }, { "idempotency-key": key }).then(function (r) {
       state.seen[r.message.id] = true;
     }, function () {
       pending.classList.add("failed");
       pending.title = T.failed;
-      pending.onclick = function () { deliver(text, pending); };
+      pending.onclick = function () { deliver(text, pending, attachments); };
     });
   }
+  attach.onclick = function () { picker.click(); };
+  picker.onchange = function () {
+    var file = picker.files && picker.files[0];
+    picker.value = "";
+    if (!file) return;
+    if (file.size > 10 * 1024 * 1024) { note(T.tooBig); return; }
+    fetch(base + "/widget/v1/uploads?name=" + encodeURIComponent(file.name), {
+      method: "POST", body: file, credentials: "omit",
+      headers: { authorization: "Bearer " + state.token, "content-type": file.type || "application/octet-stream" }
+    }).then(function (r) { return r.json().then(function (j) { if (!r.ok) throw j; return j; }); })
+      .then(function (att) { deliver("", null, [att]); }, function () { note(T.badFile); });
+  };
   compose.onsubmit = function (e) {
     e.preventDefault();
     var text = input.value.trim();

@@ -18,6 +18,8 @@ pub enum AppError {
     InvalidBody(String),
     #[error("send the body as JSON with Content-Type: application/json")]
     UnsupportedMediaType,
+    #[error("this file cannot be attached: {0}")]
+    UnsupportedFile(String),
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
     #[error("{0}")]
@@ -63,6 +65,7 @@ impl AppError {
             AppError::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
             AppError::InvalidBody(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
             AppError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            AppError::UnsupportedFile(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_file"),
             AppError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             AppError::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             AppError::InvalidQuery(_) => (StatusCode::BAD_REQUEST, "invalid_query"),

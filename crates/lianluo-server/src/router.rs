@@ -18,7 +18,7 @@ use lianluo_domain::{
         UserPatch, Workspace,
     },
     event::Event,
-    message::{Message, NewMessage},
+    message::{Attachment, Message, NewMessage},
     page::Page,
 };
 use tower_http::{
@@ -32,7 +32,7 @@ use crate::{
     openapi::{Op, document},
     routes::{
         List, PageQuery, api_tokens, auth, canned, channels, contacts, conversations, events, health,
-        messages, realtime, teams, users, widget, workspace,
+        messages, realtime, teams, uploads, users, widget, workspace,
     },
 };
 
@@ -377,6 +377,29 @@ fn api() -> Api {
         .add(
             v1(
                 POST,
+                "/api/v1/uploads",
+                "upload_file",
+                "Upload an attachment (raw body, Content-Type, ?name=)",
+            )
+            .query::<uploads::UploadQuery>()
+            .returns::<Attachment>(201),
+            uploads::upload_file,
+        )
+        .add(
+            v1(
+                POST,
+                "/widget/v1/uploads",
+                "upload_visitor_file",
+                "Upload a visitor's attachment (raw body, Content-Type, ?name=)",
+            )
+            .visitor()
+            .query::<uploads::UploadQuery>()
+            .returns::<Attachment>(201),
+            uploads::upload_visitor_file,
+        )
+        .add(
+            v1(
+                POST,
                 "/widget/v1/sessions",
                 "start_widget_session",
                 "Start or resume a widget visitor's session",
@@ -437,6 +460,7 @@ pub fn router(state: AppState) -> Router {
         .route("/assets/app.js", get(crate::assets::app_js))
         .route("/assets/app.css", get(crate::assets::app_css))
         .route("/widget.js", get(crate::assets::widget_js))
+        .route("/files/{id}", get(uploads::get_file))
         .route("/demo/shop", get(crate::assets::demo_shop))
         .fallback(|| async { AppError::RouteNotFound })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })

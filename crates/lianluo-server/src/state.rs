@@ -29,6 +29,11 @@ pub struct ServerConfig {
     pub widget_visitors_per_client_per_minute: u32,
     /// Messages a widget visitor may send per minute.
     pub widget_messages_per_minute: u32,
+    /// Largest attachment accepted, in bytes.
+    pub max_upload_bytes: usize,
+    /// Where attachments are kept: `DATA_DIR/uploads` when serving (set from the data directory).
+    #[serde(skip)]
+    pub uploads_dir: Option<std::path::PathBuf>,
     /// Set by `lianluo demo`: the widget channel shown on the demo shop page at `/demo/shop`.
     #[serde(skip)]
     pub demo_shop_channel: Option<String>,
@@ -51,6 +56,8 @@ impl Default for ServerConfig {
             widget_messages_per_minute: 30,
             public_url: None,
             demo_shop_channel: None,
+            max_upload_bytes: 10 * 1024 * 1024,
+            uploads_dir: None,
         }
     }
 }

@@ -138,6 +138,7 @@ fn configure(cli_config: Option<&std::path::Path>, place: &Place) -> anyhow::Res
         cfg.data_dir = d.clone();
     }
     cfg.validate()?;
+    cfg.server.uploads_dir = Some(cfg.data_dir.join("uploads"));
     Ok(cfg)
 }
 

@@ -17,7 +17,8 @@
       snippet: "Snippet", rotate: "Rotate secret", secret: "Secret", shortcut: "Shortcut", content: "Content", created: "Created",
       shown: "Copy it now: it is not shown again.", saved: "Saved.", failed: "Something went wrong.", keys: "Keyboard shortcuts",
       kNext: "next / previous conversation", kReply: "reply", kNote: "private note", kResolve: "resolve or reopen", kSearch: "search",
-      kHelp: "this help", online: "Online", away: "Away", active: "Active", inactive: "Deactivated", newPassword: "Initial password"
+      kHelp: "this help", online: "Online", away: "Away", active: "Active", inactive: "Deactivated", newPassword: "Initial password",
+      anyTeam: "All teams", tag: "Tag", attach: "Attach a file", tooBig: "That file is too large.", badType: "That kind of file cannot be sent."
     },
     zh: {
       signin: "登录", email: "邮箱", password: "密码", wrong: "邮箱或密码错误。", limited: "尝试次数过多，请稍后再试。",
@@ -33,14 +34,15 @@
       snippet: "嵌入代码", rotate: "重置密钥", secret: "密钥", shortcut: "快捷词", content: "内容", created: "创建时间",
       shown: "请立即复制：之后不会再显示。", saved: "已保存。", failed: "出错了。", keys: "快捷键",
       kNext: "下一个 / 上一个会话", kReply: "回复", kNote: "内部备注", kResolve: "解决或重新打开", kSearch: "搜索",
-      kHelp: "本帮助", online: "在线", away: "离开", active: "正常", inactive: "已停用", newPassword: "初始密码"
+      kHelp: "本帮助", online: "在线", away: "离开", active: "正常", inactive: "已停用", newPassword: "初始密码",
+      anyTeam: "全部团队", tag: "标签", attach: "添加附件", tooBig: "文件太大。", badType: "不支持该文件类型。"
     }
   };
   var lang = localStorage.getItem("lianluo:lang") || ((navigator.language || "en").toLowerCase().indexOf("zh") === 0 ? "zh" : "en");
   function t(k) { return (I18N[lang] && I18N[lang][k]) || I18N.en[k] || k; }
 
   var S = {
-    me: null, csrf: null, users: [], teams: [], channels: [], presence: {}, tab: "mine", status: "open", q: "", channel: "",
+    me: null, csrf: null, users: [], teams: [], channels: [], presence: {}, tab: "mine", status: "open", q: "", channel: "", team: "", tag: "",
     items: [], cursor: null, current: null, conversation: null, contact: null, messages: [], lastEvent: null, socket: null,
     retry: 0, mode: "reply", view: "inbox", section: "agents", typing: {}
   };
@@ -164,7 +166,12 @@
       ["open", "pending", "snoozed", "resolved", ""].map(function (s) { return h("option", { value: s, selected: S.status === s, text: s ? t(s) : t("anyStatus") }); }));
     var channel = h("select", { "aria-label": t("anyChannel"), onchange: function (e) { S.channel = e.target.value; loadInbox(true); } },
       [h("option", { value: "", text: t("anyChannel") })].concat(S.channels.map(function (c) { return h("option", { value: c.id, selected: S.channel === c.id, text: c.name }); })));
-    shell.appendChild(h("section", { class: "list", "aria-label": t("inbox") }, h("header", null, tabs, els.search, h("div", { class: "filters" }, status, channel)), els.items));
+    var team = h("select", { "aria-label": t("anyTeam"), onchange: function (e) { S.team = e.target.value; loadInbox(true); } },
+      [h("option", { value: "", text: t("anyTeam") })].concat(S.teams.map(function (x) { return h("option", { value: x.id, selected: S.team === x.id, text: x.name }); })));
+    var tag = h("input", { type: "search", "aria-label": t("tag"), placeholder: t("tag"), value: S.tag });
+    tag.addEventListener("change", function () { S.tag = tag.value.trim().toLowerCase(); loadInbox(true); });
+    shell.appendChild(h("section", { class: "list", "aria-label": t("inbox") }, h("header", null, tabs, els.search,
+      h("div", { class: "filters" }, status, channel), h("div", { class: "filters" }, team, tag)), els.items));
     els.conv = h("main", { class: "conv" });
     els.side = h("aside", { class: "side", "aria-label": t("contact") });
     shell.appendChild(els.conv);
@@ -181,6 +188,8 @@
     if (S.tab === "unassigned") p.push("assignee=none");
     if (S.status) p.push("status=" + S.status);
     if (S.channel) p.push("channel_id=" + S.channel);
+    if (S.team) p.push("team_id=" + S.team);
+    if (S.tag) p.push("tag=" + encodeURIComponent(S.tag));
     if (S.q) p.push("q=" + encodeURIComponent(S.q));
     return "/api/v1/inbox?" + p.join("&");
   }
@@ -204,7 +213,7 @@
         onclick: function () { openConversation(c.id); } },
         h("div", { class: "who", text: it.contact_name || "—" }),
         h("div", { class: "when", text: ago(c.last_activity_at) }),
-        h("div", { class: "preview", text: it.last_message ? it.last_message.excerpt : "" }),
+        h("div", { class: "preview", text: it.last_message ? it.last_message.excerpt || "[" + t("attach") + "]" : "" }),
         it.unread_count ? h("span", { class: "badge", "aria-label": "unread", text: String(it.unread_count) }) : h("span"),
         h("div", { class: "meta" }, ch ? h("span", { class: "chip", text: ch.name }) : null,
           c.priority !== "none" ? h("span", { class: "chip " + c.priority, text: c.priority }) : null,
@@ -232,7 +241,11 @@
   }
   function messageEl(m) {
     var by = m.sender.type === "user" ? (m.sender.id === S.me.id ? t("you") : userName(m.sender.id)) : m.sender.type === "bot" ? t("bot") : m.sender.type === "contact" ? (S.contact && S.contact.name) || "" : "";
-    return h("div", { class: "msg " + m.kind, "data-id": m.id }, by ? h("span", { class: "by", text: by + (m.kind === "note" ? " · " + t("note") : "") }) : null, m.content);
+    var files = (m.attachments || []).map(function (a) {
+      return /^image\//.test(a.content_type) ? h("a", { href: a.url, target: "_blank", rel: "noopener noreferrer" }, h("img", { src: a.url, alt: a.name }))
+        : h("a", { href: a.url, target: "_blank", rel: "noopener noreferrer", text: "📄 " + a.name });
+    });
+    return h("div", { class: "msg " + m.kind, "data-id": m.id }, by ? h("span", { class: "by", text: by + (m.kind === "note" ? " · " + t("note") : "") }) : null, m.content, files);
   }
   function renderConversation() {
     var c = S.conversation;
@@ -327,7 +340,21 @@
       h("button", { role: "tab", class: S.mode === "reply" ? "active" : "", text: t("reply"), onclick: function () { setMode("reply"); } }),
       h("button", { role: "tab", class: S.mode === "note" ? "active" : "", text: t("note"), onclick: function () { setMode("note"); } })));
     box.appendChild(input);
-    box.appendChild(h("div", { class: "actions" }, h("span", { class: "muted", text: "Ctrl+Enter" }), h("button", { class: "primary", "data-action": "send", text: t("send"), onclick: send })));
+    var picker = h("input", { type: "file", class: "hidden", accept: "image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain" });
+    picker.addEventListener("change", function () {
+      var file = picker.files && picker.files[0];
+      picker.value = "";
+      if (!file) return;
+      fetch("/api/v1/uploads?name=" + encodeURIComponent(file.name), { method: "POST", body: file, credentials: "same-origin",
+        headers: { "content-type": file.type || "application/octet-stream", "x-csrf-token": S.csrf } })
+        .then(function (r) { return r.json().then(function (j) { if (!r.ok) throw { error: j.error }; return j; }); })
+        .then(function (att) {
+          return api("POST", "/api/v1/conversations/" + S.current + "/messages", { kind: S.mode === "note" ? "note" : "outgoing", content: input.value.trim(), attachments: [att] })
+            .then(function (m) { input.value = ""; addMessage(m); });
+        }, function (x) { toast((x.error && x.error.message) || t("badType")); });
+    });
+    box.appendChild(h("div", { class: "actions" }, h("span", null, h("button", { class: "ghost", "aria-label": t("attach"), title: t("attach"), text: "+", onclick: function () { picker.click(); } }), picker, h("span", { class: "muted", text: " Ctrl+Enter" })),
+      h("button", { class: "primary", "data-action": "send", text: t("send"), onclick: send })));
     return box;
   }
   function addMessage(m) {

@@ -11,6 +11,7 @@ pub mod health;
 pub mod messages;
 pub mod realtime;
 pub mod teams;
+pub mod uploads;
 pub mod users;
 pub mod widget;
 pub mod workspace;

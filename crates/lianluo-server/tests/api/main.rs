@@ -14,4 +14,5 @@ mod openapi;
 mod realtime;
 mod routing;
 mod tenants;
+mod uploads;
 mod widget;
