@@ -140,6 +140,18 @@ test("the workspace and the widget speak Chinese", async () => {
   await visitor.screenshot({ path: join(artifacts, "widget-zh.png") });
 });
 
+test("on a tablet the inbox and the conversation take turns", async () => {
+  const agent = await newPage({ width: 820, height: 1180 }, "en-US");
+  await signIn(agent, "admin@lumio.example");
+  await agent.click(".tabs >> text=All");
+  await agent.click(".item >> nth=0");
+  await agent.waitForSelector(".msg");
+  if (await agent.locator(".list").isVisible()) throw new Error("the list should give way to the conversation");
+  await agent.screenshot({ path: join(artifacts, "agent-workspace-tablet.png") });
+  await agent.click(".back");
+  await agent.locator(".list").waitFor({ state: "visible" });
+});
+
 let failed = 0;
 for (const t of tests) {
   const started = Date.now();
