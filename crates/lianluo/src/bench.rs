@@ -286,6 +286,10 @@ pub struct RealtimeArgs {
     /// Visitor messages sent in the latency phase, one after another.
     #[arg(long, default_value_t = 100)]
     messages: usize,
+    /// Measure the anchor instead: a bare axum WebSocket broadcast server with the library's default
+    /// buffers, no authentication and no database.
+    #[arg(long)]
+    anchor: bool,
 }
 
 /// The resident memory of a process, in KiB (Linux).
@@ -305,15 +309,33 @@ impl Drop for ChildServer {
     }
 }
 
+/// Starts `exe args…` and returns it with the address from its first line (`… http://ADDR`).
+fn spawn_server(exe: &std::path::Path, args: &[&str]) -> anyhow::Result<(ChildServer, String)> {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(exe)
+        .args(args)
+        .env_remove("LIANLUO_DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .spawn()?;
+    let stdout = child.stdout.take().context("server stdout")?;
+    let server = ChildServer(child);
+    let mut line = String::new();
+    std::io::BufReader::new(stdout).read_line(&mut line)?;
+    let addr = line.rsplit("http://").next().context("server address")?.trim().to_string();
+    Ok((server, addr))
+}
+
 type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn agent_socket(addr: &str, token: &str) -> anyhow::Result<Ws> {
+/// Opens a WebSocket and waits for the server's `ready` frame.
+async fn open_ws(url: &str, bearer: Option<&str>) -> anyhow::Result<Ws> {
     use futures_util::StreamExt;
     use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
-    let mut req = format!("ws://{addr}/api/v1/realtime").into_client_request()?;
-    req.headers_mut().insert("authorization", format!("Bearer {token}").parse()?);
+    let mut req = url.into_client_request()?;
+    if let Some(t) = bearer {
+        req.headers_mut().insert("authorization", format!("Bearer {t}").parse()?);
+    }
     let (mut ws, _) = tokio_tungstenite::connect_async(req).await?;
-    // Wait for the server's `ready`.
     while let Some(msg) = ws.next().await {
         if let Message::Text(t) = msg?
             && t.contains("\"ready\"")
@@ -324,15 +346,125 @@ async fn agent_socket(addr: &str, token: &str) -> anyhow::Result<Ws> {
     bail!("socket closed before ready")
 }
 
-/// `lianluo bench realtime`: idle connections and their memory, then fan-out latency.
-pub async fn realtime(args: RealtimeArgs) -> anyhow::Result<()> {
+type SendFn = Box<
+    dyn Fn(usize) -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// Phase 1 (idle sockets and memory) and phase 2 (fan-out latency), the same for Lianluo and the anchor.
+async fn measure(
+    pid: u32,
+    url: &str,
+    bearer: Option<&str>,
+    args: &RealtimeArgs,
+    send: SendFn,
+) -> anyhow::Result<()> {
     use futures_util::StreamExt;
-    use std::io::BufRead;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before = rss_kib(pid)?;
+    let mut sockets: Vec<Ws> = Vec::with_capacity(args.connections);
+    let started = Instant::now();
+    while sockets.len() < args.connections {
+        let n = (args.connections - sockets.len()).min(250);
+        for s in futures_util::future::join_all((0..n).map(|_| open_ws(url, bearer))).await {
+            sockets.push(s?);
+        }
+    }
+    let connect_secs = started.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = rss_kib(pid)?;
+    let per_conn = after.saturating_sub(before) as f64 / args.connections as f64;
+    println!(
+        "connections={} connect_time={connect_secs:.1}s server_rss_before={before}KiB server_rss_after={after}KiB \
+         per_connection={per_conn:.1}KiB",
+        args.connections
+    );
+
+    sockets.truncate(args.agents);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Instant)>();
+    for mut ws in sockets {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            while let Some(Ok(msg)) = ws.next().await {
+                if let tokio_tungstenite::tungstenite::Message::Text(t) = msg
+                    && t.contains("message.created")
+                    && let Some(i) = t.find("bench-msg-").map(|p| &t[p + 10..])
+                {
+                    let n: String = i.chars().take_while(char::is_ascii_digit).collect();
+                    if let Ok(n) = n.parse() {
+                        let _ = tx.send((n, Instant::now()));
+                    }
+                }
+            }
+        });
+    }
+    drop(tx);
+    let mut all = Vec::with_capacity(args.messages * args.agents);
+    let mut last = Vec::with_capacity(args.messages);
+    for i in 0..args.messages {
+        let t0 = Instant::now();
+        send(i).await?;
+        let mut got = 0;
+        let deadline = t0 + Duration::from_secs(10);
+        while got < args.agents {
+            let Ok(Some((n, at))) = tokio::time::timeout_at(deadline.into(), rx.recv()).await else {
+                bail!("message {i} reached only {got} of {} sockets", args.agents)
+            };
+            if n == i {
+                got += 1;
+                let us = at.duration_since(t0).as_micros() as u64;
+                all.push(us);
+                if got == args.agents {
+                    last.push(us);
+                }
+            }
+        }
+    }
+    all.sort_unstable();
+    last.sort_unstable();
+    println!(
+        "agents={} messages={} deliveries={} p50={:.2}ms p99={:.2}ms max={:.2}ms; all {} sockets reached: p50={:.2}ms p99={:.2}ms",
+        args.agents,
+        args.messages,
+        all.len(),
+        percentile(&all, 0.50),
+        percentile(&all, 0.99),
+        percentile(&all, 1.0),
+        args.agents,
+        percentile(&last, 0.50),
+        percentile(&last, 0.99),
+    );
+    Ok(())
+}
+
+/// `lianluo bench realtime`: idle connections and their memory, then fan-out latency; `--anchor` measures
+/// the bare broadcast server the same way.
+pub async fn realtime(args: RealtimeArgs) -> anyhow::Result<()> {
+    let exe = std::env::current_exe()?;
+    let client = reqwest::Client::new();
+    if args.anchor {
+        let (server, addr) = spawn_server(&exe, &["bench", "ws-anchor-server"])?;
+        let base = format!("http://{addr}");
+        let send: SendFn = Box::new(move |i| {
+            let (client, base) = (client.clone(), base.clone());
+            Box::pin(async move {
+                let body = format!(
+                    r#"{{"type":"event","kind":"message.created","data":{{"content":"bench-msg-{i}"}}}}"#
+                );
+                client.post(format!("{base}/send")).body(body).send().await?.error_for_status()?;
+                Ok(())
+            })
+        });
+        let r = measure(server.0.id(), &format!("ws://{addr}/ws"), None, &args, send).await;
+        drop(server);
+        return r;
+    }
     let dir = std::env::temp_dir().join(format!("lianluo-bench-rt-{}", uuid::Uuid::now_v7().simple()));
     std::fs::create_dir_all(&dir)?;
     let config = dir.join("bench.toml");
     std::fs::write(&config, "log = \"warn\"\n[server]\nwidget_messages_per_minute = 1000000\n")?;
-    let exe = std::env::current_exe()?;
     let d = dir.to_str().context("temp dir path")?;
     let c = config.to_str().context("config path")?;
     let password = "bench-password-123";
@@ -346,20 +478,9 @@ pub async fn realtime(args: RealtimeArgs) -> anyhow::Result<()> {
     if !status.success() {
         bail!("admin create failed");
     }
-    let mut child = std::process::Command::new(&exe)
-        .args(["serve", "--config", c, "--data-dir", d, "--listen", "127.0.0.1:0"])
-        .env_remove("LIANLUO_DATABASE_URL")
-        .stdout(std::process::Stdio::piped())
-        .spawn()?;
-    let stdout = child.stdout.take().context("server stdout")?;
-    let server = ChildServer(child);
-    let pid = server.0.id();
-    let mut line = String::new();
-    std::io::BufReader::new(stdout).read_line(&mut line)?;
-    let addr = line.rsplit("http://").next().context("server address")?.trim().to_string();
+    let (server, addr) =
+        spawn_server(&exe, &["serve", "--config", c, "--data-dir", d, "--listen", "127.0.0.1:0"])?;
     let base = format!("http://{addr}");
-
-    let client = reqwest::Client::new();
     let login = client
         .post(format!("{base}/api/v1/auth/login"))
         .json(&json!({"email": "bench@lianluo.example", "password": password}))
@@ -405,96 +526,68 @@ pub async fn realtime(args: RealtimeArgs) -> anyhow::Result<()> {
         .as_str()
         .context("no visitor token")?
         .to_string();
-
-    // Phase 1: idle connections.
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let before = rss_kib(pid)?;
-    let mut sockets: Vec<Ws> = Vec::with_capacity(args.connections);
-    let started = Instant::now();
-    while sockets.len() < args.connections {
-        let n = (args.connections - sockets.len()).min(250);
-        let batch = futures_util::future::join_all((0..n).map(|_| agent_socket(&addr, &token))).await;
-        for s in batch {
-            sockets.push(s?);
-        }
-    }
-    let connect_secs = started.elapsed().as_secs_f64();
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let after = rss_kib(pid)?;
-    let per_conn = (after.saturating_sub(before)) as f64 * 1024.0 / args.connections as f64;
-    println!(
-        "connections={} connect_time={connect_secs:.1}s server_rss_before={before}KiB server_rss_after={after}KiB \
-         per_connection={:.1}KiB",
-        args.connections,
-        per_conn / 1024.0
-    );
-
-    // Phase 2: fan-out latency to `agents` sockets.
-    sockets.truncate(args.agents);
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Instant)>();
-    for ws in sockets {
-        let tx = tx.clone();
-        tokio::spawn(async move {
-            let mut ws = ws;
-            while let Some(Ok(msg)) = ws.next().await {
-                if let tokio_tungstenite::tungstenite::Message::Text(t) = msg
-                    && let Some(i) = t.find("bench-msg-").map(|p| &t[p + 10..])
-                    && t.contains("message.created")
-                {
-                    let n: String = i.chars().take_while(char::is_ascii_digit).collect();
-                    if let Ok(n) = n.parse() {
-                        let _ = tx.send((n, Instant::now()));
-                    }
-                }
-            }
-        });
-    }
-    drop(tx);
-    let mut all = Vec::with_capacity(args.messages * args.agents);
-    let mut last = Vec::with_capacity(args.messages);
-    for i in 0..args.messages {
-        let t0 = Instant::now();
-        let res = client
-            .post(format!("{base}/widget/v1/messages"))
-            .bearer_auth(&visitor)
-            .json(&json!({"content": format!("bench-msg-{i} 请问什么时候发货？")}))
-            .send()
-            .await?;
-        if !res.status().is_success() {
-            bail!("visitor post failed: {}", res.status());
-        }
-        let mut got = 0;
-        let deadline = t0 + Duration::from_secs(10);
-        while got < args.agents {
-            let Ok(Some((n, at))) = tokio::time::timeout_at(deadline.into(), rx.recv()).await else {
-                bail!("message {i} reached only {got} of {} sockets", args.agents)
-            };
-            if n == i {
-                got += 1;
-                let us = at.duration_since(t0).as_micros() as u64;
-                all.push(us);
-                if got == args.agents {
-                    last.push(us);
-                }
-            }
-        }
-    }
-    all.sort_unstable();
-    last.sort_unstable();
-    println!(
-        "agents={} messages={} deliveries={} p50={:.2}ms p99={:.2}ms max={:.2}ms; all {} sockets reached: p50={:.2}ms p99={:.2}ms",
-        args.agents,
-        args.messages,
-        all.len(),
-        percentile(&all, 0.50),
-        percentile(&all, 0.99),
-        percentile(&all, 1.0),
-        args.agents,
-        percentile(&last, 0.50),
-        percentile(&last, 0.99),
-    );
+    let send: SendFn = Box::new(move |i| {
+        let (client, base, visitor) = (client.clone(), base.clone(), visitor.clone());
+        Box::pin(async move {
+            client
+                .post(format!("{base}/widget/v1/messages"))
+                .bearer_auth(&visitor)
+                .json(&json!({"content": format!("bench-msg-{i} 请问什么时候发货？")}))
+                .send()
+                .await?
+                .error_for_status()?;
+            Ok(())
+        })
+    });
+    let r = measure(server.0.id(), &format!("ws://{addr}/api/v1/realtime"), Some(&token), &args, send).await;
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
+    r
+}
+
+/// The anchor: a WebSocket broadcast server as the axum documentation builds one, with the library's
+/// defaults (`bench ws-anchor-server`, started by `bench realtime --anchor`).
+pub async fn anchor_server() -> anyhow::Result<()> {
+    use axum::{
+        Router,
+        extract::{State, WebSocketUpgrade, ws::Message},
+        routing::{get, post},
+    };
+    let (tx, _) = tokio::sync::broadcast::channel::<String>(1024);
+    let app = Router::new()
+        .route(
+            "/ws",
+            get(
+                |ws: WebSocketUpgrade, State(tx): State<tokio::sync::broadcast::Sender<String>>| async move {
+                    ws.on_upgrade(move |mut socket| async move {
+                        let mut rx = tx.subscribe();
+                        if socket.send(Message::Text(r#"{"type":"ready"}"#.into())).await.is_err() {
+                            return;
+                        }
+                        loop {
+                            tokio::select! {
+                                m = socket.recv() => if !matches!(m, Some(Ok(_))) { break },
+                                r = rx.recv() => match r {
+                                    Ok(t) => if socket.send(Message::Text(t.into())).await.is_err() { break },
+                                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                                    Err(_) => break,
+                                },
+                            }
+                        }
+                    })
+                },
+            ),
+        )
+        .route(
+            "/send",
+            post(|State(tx): State<tokio::sync::broadcast::Sender<String>>, body: String| async move {
+                let _ = tx.send(body);
+                axum::http::StatusCode::NO_CONTENT
+            }),
+        )
+        .with_state(tx);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    println!("anchor listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app).await?;
     Ok(())
 }

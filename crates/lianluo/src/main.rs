@@ -101,6 +101,9 @@ enum BenchCommand {
     Ingest(bench::IngestArgs),
     /// Idle WebSockets held and memory per connection, then latency from a visitor's message to many agents.
     Realtime(bench::RealtimeArgs),
+    /// The bare WebSocket broadcast server `bench realtime --anchor` measures (not for direct use).
+    #[command(hide = true)]
+    WsAnchorServer,
 }
 
 fn init_logging(cfg: &Config) {
@@ -227,6 +230,7 @@ async fn main() -> anyhow::Result<()> {
             serve(&cfg, store, |addr| demo::print_logins(Some(addr), &logins)).await
         }
         Command::Bench(BenchCommand::Realtime(args)) => bench::realtime(args).await,
+        Command::Bench(BenchCommand::WsAnchorServer) => bench::anchor_server().await,
         Command::Bench(BenchCommand::Ingest(args)) => {
             let cfg = Config::load(cfg_file)?;
             bench::ingest(&cfg, args).await
