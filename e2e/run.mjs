@@ -140,6 +140,60 @@ test("the workspace and the widget speak Chinese", async () => {
   await visitor.screenshot({ path: join(artifacts, "widget-zh.png") });
 });
 
+test("saved replies, private notes, assignment, shortcuts and a widget channel's snippet", async () => {
+  // An admin saves a reply and creates a widget channel in Settings.
+  const admin = await newPage({ width: 1280, height: 800 }, "en-US");
+  await signIn(admin, "admin@lumio.example");
+  await admin.click("[aria-label=Settings]");
+  await admin.click(".settings nav >> text=Saved replies");
+  await admin.fill(".settings input[placeholder=Shortcut]", "warranty");
+  await admin.fill(".settings input[placeholder=Content]", "Every Lumio product has a one-year warranty.");
+  await admin.click(".settings form button");
+  await admin.locator(".settings td", { hasText: "/warranty" }).waitFor();
+  await admin.click(".settings nav >> text=Channels");
+  await admin.fill(".settings input[placeholder=Name]", "Second shop");
+  await admin.click(".settings form button");
+  await admin.locator(".settings pre.snippet", { hasText: "widget.js" }).first().waitFor();
+  await admin.screenshot({ path: join(artifacts, "settings-channels.png") });
+
+  // A customer writes; an agent answers with the saved reply, leaves a note, and hands over.
+  const visitor = await newPage({ width: 1000, height: 760 }, "en-US");
+  await visitor.goto(shop.url + "/");
+  await visitor.click("[data-lianluo] >> .bubble");
+  await visitor.click("[data-lianluo] >> form.prechat button");
+  const ask = `Is there a warranty? (${Date.now()})`;
+  await visitor.fill("[data-lianluo] >> textarea", ask);
+  await visitor.keyboard.press("Enter");
+
+  const agent = await newPage({ width: 1280, height: 800 }, "en-US");
+  await signIn(agent, "hao.chen@lumio.example");
+  await agent.click(".tabs >> text=All");
+  const row = agent.locator(".item", { hasText: ask.slice(0, 20) });
+  await row.waitFor({ timeout: 10_000 });
+  await row.click();
+  await agent.locator(".msg.incoming", { hasText: ask }).waitFor();
+  await agent.keyboard.press("Escape");
+  await agent.keyboard.press("r");
+  await agent.keyboard.type("/warr");
+  await agent.locator(".suggest div", { hasText: "/warranty" }).waitFor();
+  await agent.keyboard.press("Enter");
+  await agent.keyboard.press("Control+Enter");
+  await visitor.locator("[data-lianluo] >> .msg.outgoing", { hasText: "one-year warranty" }).waitFor({ timeout: 10_000 });
+
+  await agent.click(".composer .mode >> text=Private note");
+  await agent.fill(".composer textarea", "Customer may ask for an extended warranty.");
+  await agent.keyboard.press("Control+Enter");
+  await agent.locator(".msg.note", { hasText: "extended warranty" }).waitFor();
+  await agent.selectOption("select[aria-label=assignee]", { label: "Sarah Cheung" });
+  // The open conversation's row (its preview is now the note) shows the new assignee.
+  await agent.locator(".item.active .chip", { hasText: "Sarah Cheung" }).waitFor({ timeout: 10_000 });
+  await visitor.waitForTimeout(500);
+  if (await visitor.locator("[data-lianluo] >> text=extended warranty").count()) throw new Error("a private note reached the customer");
+  await agent.keyboard.press("Escape");
+  await agent.keyboard.press("e");
+  await agent.locator(".conv header .chip", { hasText: "Resolved" }).waitFor({ timeout: 10_000 });
+});
+
 test("on a tablet the inbox and the conversation take turns", async () => {
   const agent = await newPage({ width: 820, height: 1180 }, "en-US");
   await signIn(agent, "admin@lumio.example");

@@ -18,7 +18,7 @@
       shown: "Copy it now: it is not shown again.", saved: "Saved.", failed: "Something went wrong.", keys: "Keyboard shortcuts",
       kNext: "next / previous conversation", kReply: "reply", kNote: "private note", kResolve: "resolve or reopen", kSearch: "search",
       kHelp: "this help", online: "Online", away: "Away", active: "Active", inactive: "Deactivated", newPassword: "Initial password",
-      anyTeam: "All teams", tag: "Tag", attach: "Attach a file", tooBig: "That file is too large.", badType: "That kind of file cannot be sent."
+      anyTeam: "All teams", tag: "Tag", copy: "Copy snippet", copied: "Copied.", attach: "Attach a file", tooBig: "That file is too large.", badType: "That kind of file cannot be sent."
     },
     zh: {
       signin: "登录", email: "邮箱", password: "密码", wrong: "邮箱或密码错误。", limited: "尝试次数过多，请稍后再试。",
@@ -35,7 +35,7 @@
       shown: "请立即复制：之后不会再显示。", saved: "已保存。", failed: "出错了。", keys: "快捷键",
       kNext: "下一个 / 上一个会话", kReply: "回复", kNote: "内部备注", kResolve: "解决或重新打开", kSearch: "搜索",
       kHelp: "本帮助", online: "在线", away: "离开", active: "正常", inactive: "已停用", newPassword: "初始密码",
-      anyTeam: "全部团队", tag: "标签", attach: "添加附件", tooBig: "文件太大。", badType: "不支持该文件类型。"
+      anyTeam: "全部团队", tag: "标签", copy: "复制代码", copied: "已复制。", attach: "添加附件", tooBig: "文件太大。", badType: "不支持该文件类型。"
     }
   };
   var lang = localStorage.getItem("lianluo:lang") || ((navigator.language || "en").toLowerCase().indexOf("zh") === 0 ? "zh" : "en");
@@ -497,7 +497,12 @@
       body.appendChild(table([t("name"), t("kind"), t("snippet")], r.items.map(function (c) {
         var cell = h("td");
         if (c.kind === "web_widget") {
-          var show = function (setup) { cell.textContent = ""; cell.appendChild(h("pre", { text: setup.snippet })); cell.appendChild(h("div", { class: "muted", text: t("secret") + ": " + setup.secret })); cell.appendChild(h("button", { text: t("rotate"), onclick: function () { api("POST", "/api/v1/channels/" + c.id + "/widget/secret", {}).then(show, fail); } })); };
+          var show = function (setup) {
+            cell.textContent = "";
+            cell.appendChild(h("pre", { class: "snippet", text: setup.snippet }));
+            cell.appendChild(h("button", { text: t("copy"), onclick: function () {
+              (navigator.clipboard ? navigator.clipboard.writeText(setup.snippet) : Promise.reject()).then(function () { toast(t("copied")); }, function () { toast(setup.snippet); });
+            } })); cell.appendChild(h("div", { class: "muted", text: t("secret") + ": " + setup.secret })); cell.appendChild(h("button", { text: t("rotate"), onclick: function () { api("POST", "/api/v1/channels/" + c.id + "/widget/secret", {}).then(show, fail); } })); };
           api("GET", "/api/v1/channels/" + c.id + "/widget").then(show, fail);
         }
         return h("tr", null, h("td", { text: c.name }), h("td", { text: c.kind }), cell);
