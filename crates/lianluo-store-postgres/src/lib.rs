@@ -74,6 +74,25 @@ pub async fn connect_in_schema(
     Ok(SqlStore(Postgres { pool }))
 }
 
+/// Drops a schema made by [`connect_in_schema`] and everything in it. Runs on a runtime of its own, so it
+/// can be called from `Drop` (tests and benchmarks clean up with it). Errors are ignored: it is cleanup.
+pub fn drop_schema_blocking(url: &str, schema: &str) {
+    if !schema.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+        return;
+    }
+    let (url, sql) = (url.to_string(), format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+    let _ = std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+        rt.block_on(async {
+            if let Ok((client, conn)) = tokio_postgres::connect(&url, NoTls).await {
+                tokio::spawn(conn);
+                let _ = client.batch_execute(&sql).await;
+            }
+        });
+    })
+    .join();
+}
+
 async fn migrate(client: &Object) -> Result<()> {
     client.batch_execute("BEGIN; SELECT pg_advisory_xact_lock(7275737401);").await.map_err(pg_err)?;
     let result = async {

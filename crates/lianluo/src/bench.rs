@@ -64,22 +64,7 @@ async fn target(cfg: &Config, args: &IngestArgs) -> anyhow::Result<Target> {
             let store =
                 lianluo_store_postgres::connect_in_schema(&url, Some(&schema), cfg.database_pool_size)
                     .await?;
-            let cleanup = move || {
-                let _ = std::thread::spawn(move || {
-                    let rt =
-                        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-                    rt.block_on(async {
-                        if let Ok((client, conn)) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await
-                        {
-                            tokio::spawn(conn);
-                            let _ = client
-                                .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                                .await;
-                        }
-                    });
-                })
-                .join();
-            };
+            let cleanup = move || lianluo_store_postgres::drop_schema_blocking(&url, &schema);
             Ok(Target { store: Arc::new(store), cleanup: Box::new(cleanup) })
         }
         other => bail!("unknown backend {other:?}; use sqlite or postgres"),
@@ -94,6 +79,45 @@ async fn post(client: &reqwest::Client, url: &str, token: &str, body: Value) -> 
         bail!("{url}: {status} {body}");
     }
     Ok(body)
+}
+
+/// Signs in through the API and creates an API token with `role`; returns the session cookie, the CSRF
+/// token and the token's secret.
+async fn sign_in(
+    client: &reqwest::Client,
+    base: &str,
+    email: &str,
+    password: &str,
+    role: &str,
+) -> anyhow::Result<(String, String, String)> {
+    let login = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await?;
+    let cookie = login
+        .headers()
+        .get("set-cookie")
+        .context("no session cookie")?
+        .to_str()?
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .to_string();
+    let csrf = login.json::<Value>().await?["csrf_token"].as_str().unwrap_or_default().to_string();
+    let token = client
+        .post(format!("{base}/api/v1/api-tokens"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"name": "bench", "role": role}))
+        .send()
+        .await?
+        .json::<Value>()
+        .await?["secret"]
+        .as_str()
+        .context("no token")?
+        .to_string();
+    Ok((cookie, csrf, token))
 }
 
 fn percentile(sorted: &[u64], p: f64) -> f64 {
@@ -135,33 +159,7 @@ async fn run(store: Arc<dyn Store>, args: &IngestArgs) -> anyhow::Result<()> {
     }));
 
     let client = reqwest::Client::builder().pool_max_idle_per_host(args.clients * 2).build()?;
-    let login = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"email": "bench@lianluo.example", "password": password}))
-        .send()
-        .await?;
-    let cookie = login
-        .headers()
-        .get("set-cookie")
-        .context("no session cookie")?
-        .to_str()?
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .to_string();
-    let csrf = login.json::<Value>().await?["csrf_token"].as_str().unwrap_or_default().to_string();
-    let token = client
-        .post(format!("{base}/api/v1/api-tokens"))
-        .header("cookie", cookie)
-        .header("x-csrf-token", csrf)
-        .json(&json!({"name": "bench", "role": "agent"}))
-        .send()
-        .await?
-        .json::<Value>()
-        .await?["secret"]
-        .as_str()
-        .context("no token")?
-        .to_string();
+    let (_, _, token) = sign_in(&client, &base, "bench@lianluo.example", password, "agent").await?;
     let ch =
         post(&client, &format!("{base}/api/v1/channels"), &token, json!({"kind": "api", "name": "bench"}))
             .await;
@@ -481,21 +479,7 @@ pub async fn realtime(args: RealtimeArgs) -> anyhow::Result<()> {
     let (server, addr) =
         spawn_server(&exe, &["serve", "--config", c, "--data-dir", d, "--listen", "127.0.0.1:0"])?;
     let base = format!("http://{addr}");
-    let login = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"email": "bench@lianluo.example", "password": password}))
-        .send()
-        .await?;
-    let cookie = login
-        .headers()
-        .get("set-cookie")
-        .context("no session cookie")?
-        .to_str()?
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .to_string();
-    let csrf = login.json::<Value>().await?["csrf_token"].as_str().unwrap_or_default().to_string();
+    let (cookie, csrf, token) = sign_in(&client, &base, "bench@lianluo.example", password, "agent").await?;
     let admin_post = |path: &str, body: Value| {
         client
             .post(format!("{base}{path}"))
@@ -504,13 +488,6 @@ pub async fn realtime(args: RealtimeArgs) -> anyhow::Result<()> {
             .json(&body)
             .send()
     };
-    let token = admin_post("/api/v1/api-tokens", json!({"name": "bench", "role": "agent"}))
-        .await?
-        .json::<Value>()
-        .await?["secret"]
-        .as_str()
-        .context("no token")?
-        .to_string();
     let channel = admin_post("/api/v1/channels", json!({"kind": "web_widget", "name": "bench"}))
         .await?
         .json::<Value>()

@@ -44,18 +44,7 @@ pub enum Cleanup {
 impl Drop for Cleanup {
     fn drop(&mut self) {
         if let Cleanup::Schema { url, schema } = self {
-            let (url, schema) = (url.clone(), schema.clone());
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-                rt.block_on(async {
-                    if let Ok((client, conn)) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await {
-                        tokio::spawn(conn);
-                        let _ =
-                            client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await;
-                    }
-                });
-            })
-            .join();
+            lianluo_store_postgres::drop_schema_blocking(url, schema);
         }
     }
 }
