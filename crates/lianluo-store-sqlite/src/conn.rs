@@ -151,14 +151,23 @@ fn writer_loop(mut tx: SqliteTx, mut rx: mpsc::Receiver<Job>, max_batch: usize) 
         let mut completions: Vec<Completion> = Vec::with_capacity(n);
         for job in batch.drain(..) {
             let sp = tx.conn.execute_batch("SAVEPOINT job");
-            let (ok, done) = job(&mut tx);
+            // A panicking unit of work (a bug) must not take the writer, and every later write, with it:
+            // its changes are rolled back and its caller gets an error when the completion is dropped.
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut tx)));
+            let (ok, done) = match outcome {
+                Ok((ok, done)) => (ok, Some(done)),
+                Err(_) => {
+                    tracing::error!("a unit of work panicked; its changes were rolled back");
+                    (false, None)
+                }
+            };
             if sp.is_ok() {
                 let end = if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
                 if let Err(e) = tx.conn.execute_batch(end) {
                     tracing::error!(error = %e, "savepoint failed");
                 }
             }
-            completions.push(done);
+            completions.extend(done);
         }
         let commit = tx.conn.execute_batch("COMMIT").map_err(db_err);
         if commit.is_err() {

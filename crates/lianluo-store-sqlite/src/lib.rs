@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 pub use conn::Sqlite;
 use lianluo_store::{SqlStore, StoreError};
+pub use rows::SqliteTx;
 
 /// Opens (creating if needed) the database file, applies pending migrations and starts the writer.
 pub fn open(path: &Path) -> Result<SqlStore<Sqlite>, StoreError> {
