@@ -299,10 +299,16 @@
       api("POST", "/api/v1/conversations/" + S.current + "/messages", { kind: S.mode === "note" ? "note" : "outgoing", content: text, idempotency_key: key })
         .then(function (m) { addMessage(m); }, function (x) { input.value = text; toast((x.error && x.error.message) || t("failed")); });
     }
+    var asked = 0;
+    function typedShortcut() { return /(^|\s)\/([a-z0-9_-]*)$/.exec(input.value.slice(0, input.selectionStart)); }
     function showSuggestions() {
-      var m = /(^|\s)\/([a-z0-9_-]*)$/.exec(input.value.slice(0, input.selectionStart));
+      var m = typedShortcut();
+      var ticket = ++asked;
       if (!m) { suggest.classList.add("hidden"); choices = []; return; }
       api("GET", "/api/v1/canned-responses?prefix=" + encodeURIComponent(m[2])).then(function (r) {
+        // Answers can arrive out of order: only the latest counts, and only while a /shortcut is still typed.
+        var now = typedShortcut();
+        if (ticket !== asked || !now || now[2] !== m[2]) return;
         choices = r.items; active = 0; suggest.textContent = "";
         if (!choices.length) { suggest.classList.add("hidden"); return; }
         choices.forEach(function (c, i) {
@@ -315,7 +321,7 @@
       var c = choices[i]; if (!c) return;
       var before = input.value.slice(0, input.selectionStart).replace(/\/[a-z0-9_-]*$/, "");
       input.value = before + c.content + input.value.slice(input.selectionStart);
-      suggest.classList.add("hidden"); choices = []; input.focus();
+      suggest.classList.add("hidden"); choices = []; asked++; input.focus();
     }
     var typingTimer;
     input.addEventListener("input", function () {
@@ -327,12 +333,12 @@
       }
     });
     input.addEventListener("keydown", function (e) {
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); suggest.classList.add("hidden"); choices = []; send(); return; }
       if (choices.length) {
         if (e.key === "ArrowDown" || e.key === "ArrowUp") { e.preventDefault(); active = (active + (e.key === "ArrowDown" ? 1 : choices.length - 1)) % choices.length; Array.prototype.forEach.call(suggest.children, function (d, i) { d.className = i === active ? "active" : ""; }); return; }
         if (e.key === "Enter" || e.key === "Tab") { e.preventDefault(); pick(active); return; }
         if (e.key === "Escape") { suggest.classList.add("hidden"); choices = []; return; }
       }
-      if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); send(); }
       if (e.key === "Escape") input.blur();
     });
     box.appendChild(suggest);
