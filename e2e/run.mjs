@@ -153,7 +153,8 @@ test("saved replies, private notes, assignment, shortcuts and a widget channel's
   await admin.click(".settings nav >> text=Channels");
   await admin.fill(".settings input[placeholder=Name]", "Second shop");
   await admin.click(".settings form button");
-  await admin.locator(".settings pre.snippet", { hasText: "widget.js" }).first().waitFor();
+  // The new channel's own row shows its snippet.
+  await admin.locator(".settings tr", { hasText: "Second shop" }).locator("pre.snippet", { hasText: "widget.js" }).waitFor();
   await admin.screenshot({ path: join(artifacts, "settings-channels.png") });
 
   // A customer writes; an agent answers with the saved reply, leaves a note, and hands over.
