@@ -5,7 +5,7 @@
 use std::{collections::HashMap, sync::Mutex};
 
 use lianluo_domain::{
-    TeamId, UserId, WorkspaceId,
+    ChannelId, TeamId, UserId, WorkspaceId,
     routing::{Candidate, pick},
 };
 
@@ -18,6 +18,25 @@ pub struct Routing {
 }
 
 impl Routing {
+    /// The agent who should get a new conversation on `channel`: routed within `team` if given, else within
+    /// the channel's team; `None` when there is no team or nobody is available.
+    pub async fn assignee_for_new(
+        &self,
+        state: &AppState,
+        ws: WorkspaceId,
+        channel: ChannelId,
+        team: Option<TeamId>,
+    ) -> Result<Option<UserId>, AppError> {
+        let team = match team {
+            Some(t) => Some(t),
+            None => state.store.get_channel(ws, channel).await.ok().and_then(|c| c.team_id),
+        };
+        match team {
+            Some(team) => self.assignee_for(state, ws, team).await,
+            None => Ok(None),
+        }
+    }
+
     /// The agent who should get a new conversation of `team`, if any is available.
     pub async fn assignee_for(
         &self,

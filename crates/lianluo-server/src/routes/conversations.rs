@@ -115,15 +115,8 @@ pub async fn create_conversation(
 ) -> AppResult<Created<CreatedConversation>> {
     new.validate()?;
     if new.assignee_id.is_none() {
-        let team = match new.team_id {
-            Some(t) => Some(t),
-            None => {
-                state.store.get_channel(auth.workspace_id, new.channel_id).await.ok().and_then(|c| c.team_id)
-            }
-        };
-        if let Some(team) = team {
-            new.assignee_id = state.routing.assignee_for(&state, auth.workspace_id, team).await?;
-        }
+        new.assignee_id =
+            state.routing.assignee_for_new(&state, auth.workspace_id, new.channel_id, new.team_id).await?;
     }
     let sender = match new.message.as_ref().map(|m| m.kind) {
         Some(MessageKind::Incoming) | None => None,

@@ -23,6 +23,14 @@ use crate::{
 /// Header that makes a message post safe to retry.
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 
+/// The `Idempotency-Key` header, checked, if the request has one.
+pub fn idempotency_header(headers: &HeaderMap) -> AppResult<Option<String>> {
+    let Some(h) = headers.get(IDEMPOTENCY_HEADER) else { return Ok(None) };
+    let key = h.to_str().map_err(|_| AppError::InvalidBody("Idempotency-Key must be ASCII".into()))?;
+    check_idempotency_key(key)?;
+    Ok(Some(key.to_string()))
+}
+
 /// Lists a conversation's messages, oldest first.
 pub async fn list_messages(
     State(state): State<AppState>,
@@ -52,14 +60,12 @@ pub async fn create_message(
     headers: HeaderMap,
     Json(mut new): Json<NewMessage>,
 ) -> AppResult<Response> {
-    if let Some(h) = headers.get(IDEMPOTENCY_HEADER) {
-        let key = h.to_str().map_err(|_| AppError::InvalidBody("Idempotency-Key must be ASCII".into()))?;
-        check_idempotency_key(key)?;
+    if let Some(key) = idempotency_header(&headers)? {
         match &new.idempotency_key {
-            Some(k) if k != key => {
+            Some(k) if *k != key => {
                 return Err(AppError::InvalidBody("the Idempotency-Key header and body field differ".into()));
             }
-            _ => new.idempotency_key = Some(key.to_string()),
+            _ => new.idempotency_key = Some(key),
         }
     }
     new.validate()?;

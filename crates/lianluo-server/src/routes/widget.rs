@@ -24,7 +24,7 @@ use lianluo_domain::{
     conversation::{Conversation, NewConversation, Status},
     directory::Channel,
     event::Actor,
-    message::{Attachment, Message as ChatMessage, MessageKind, NewMessage, Sender, check_idempotency_key},
+    message::{Attachment, Message as ChatMessage, MessageKind, NewMessage, Sender},
     page::PageRequest,
     value::{EmailAddress, Name},
 };
@@ -405,14 +405,7 @@ pub async fn post_visitor_message(
     Json(body): Json<VisitorPost>,
 ) -> AppResult<Response> {
     state.visitor_messages.hit(&v.contact_id.to_string())?;
-    let key = match headers.get("idempotency-key") {
-        Some(h) => {
-            let k = h.to_str().map_err(|_| AppError::InvalidBody("Idempotency-Key must be ASCII".into()))?;
-            check_idempotency_key(k)?;
-            Some(k.to_string())
-        }
-        None => None,
-    };
+    let key = super::messages::idempotency_header(&headers)?;
     let mut new = NewMessage {
         kind: MessageKind::Incoming,
         content: body.content,
@@ -428,11 +421,7 @@ pub async fn post_visitor_message(
             (a.conversation, a.message, a.created)
         }
         None => {
-            let channel = state.store.get_channel(v.workspace_id, v.channel_id).await?;
-            let assignee = match channel.team_id {
-                Some(team) => state.routing.assignee_for(&state, v.workspace_id, team).await?,
-                None => None,
-            };
+            let assignee = state.routing.assignee_for_new(&state, v.workspace_id, v.channel_id, None).await?;
             let start = NewConversation {
                 channel_id: v.channel_id,
                 contact_id: v.contact_id,
@@ -451,7 +440,6 @@ pub async fn post_visitor_message(
             )
         }
     };
-    state.realtime.poke();
     let mut names = HashMap::new();
     let body = VisitorPosted {
         conversation: visitor_conversation(&conversation),
