@@ -66,4 +66,8 @@ ids! {
     ApiTokenId,
     /// A saved reply.
     CannedResponseId,
+    /// A knowledge source: a document, an FAQ table, a website, a correction.
+    KbSourceId,
+    /// A passage of a knowledge source, the unit of retrieval.
+    KbChunkId,
 }

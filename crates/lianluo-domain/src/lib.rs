@@ -7,6 +7,7 @@ pub mod directory;
 pub mod error;
 pub mod event;
 pub mod id;
+pub mod knowledge;
 pub mod message;
 pub mod page;
 pub mod routing;

@@ -4,6 +4,7 @@ pub mod assets;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod knowledge;
 pub mod maintenance;
 pub mod openapi;
 pub mod realtime;

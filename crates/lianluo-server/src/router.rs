@@ -18,6 +18,7 @@ use lianluo_domain::{
         UserPatch, Workspace,
     },
     event::Event,
+    knowledge::{KbChunk, KbSource, KbSourcePatch, NewKbSource},
     message::{Attachment, Message, NewMessage},
     page::Page,
 };
@@ -32,7 +33,7 @@ use crate::{
     openapi::{Op, document},
     routes::{
         List, PageQuery, api_tokens, auth, canned, channels, contacts, conversations, events, health,
-        messages, realtime, teams, uploads, users, widget, workspace,
+        knowledge, messages, realtime, teams, uploads, users, widget, workspace,
     },
 };
 
@@ -433,6 +434,89 @@ fn api() -> Api {
             v1(GET, "/api/v1/presence", "list_presence", "Agents connected now, online or away")
                 .returns::<List<realtime::AgentPresence>>(200),
             realtime::list_presence,
+        )
+        .add(
+            v1(
+                GET,
+                "/api/v1/kb/sources",
+                "list_kb_sources",
+                "Knowledge sources with their status, oldest first",
+            )
+            .returns::<List<KbSource>>(200),
+            knowledge::list_sources,
+        )
+        .add(
+            v1(
+                POST,
+                "/api/v1/kb/sources",
+                "create_kb_source",
+                "Add a knowledge source; it is indexed in the background",
+            )
+            .admin()
+            .body::<NewKbSource>()
+            .returns::<KbSource>(201),
+            knowledge::create_source,
+        )
+        .add(
+            v1(GET, "/api/v1/kb/sources/{id}", "get_kb_source", "A knowledge source with its content")
+                .returns::<KbSource>(200),
+            knowledge::get_source,
+        )
+        .add(
+            v1(
+                PATCH,
+                "/api/v1/kb/sources/{id}",
+                "update_kb_source",
+                "Edit a knowledge source (a new text is indexed again)",
+            )
+            .admin()
+            .body::<KbSourcePatch>()
+            .returns::<KbSource>(200),
+            knowledge::update_source,
+        )
+        .add(
+            v1(
+                DELETE,
+                "/api/v1/kb/sources/{id}",
+                "delete_kb_source",
+                "Delete a knowledge source and its passages",
+            )
+            .admin()
+            .no_content(),
+            knowledge::delete_source,
+        )
+        .add(
+            v1(POST, "/api/v1/kb/sources/{id}/sync", "sync_kb_source", "Index a knowledge source again")
+                .admin()
+                .returns::<KbSource>(202),
+            knowledge::sync_source,
+        )
+        .add(
+            v1(
+                GET,
+                "/api/v1/kb/sources/{id}/chunks",
+                "list_kb_chunks",
+                "A knowledge source's passages in order",
+            )
+            .returns::<List<KbChunk>>(200),
+            knowledge::list_chunks,
+        )
+        .add(
+            v1(POST, "/api/v1/kb/search", "search_kb", "Hybrid search of the knowledge base, with scores")
+                .body::<knowledge::SearchRequest>()
+                .returns::<knowledge::SearchResponse>(200),
+            knowledge::search,
+        )
+        .add(
+            v1(
+                POST,
+                "/api/v1/kb/answer",
+                "answer_from_kb",
+                "A grounded answer with citations, or a clear 'not found'",
+            )
+            .body::<knowledge::AnswerRequest>()
+            .returns::<lianluo_knowledge::Answer>(200),
+            knowledge::answer,
         )
         .add(
             v1(GET, "/api/v1/events", "list_events", "The audit log, oldest first")

@@ -73,6 +73,8 @@ pub struct AppState {
     pub routing: Arc<Routing>,
     pub visitor_starts: Arc<RateLimiter>,
     pub visitor_messages: Arc<RateLimiter>,
+    /// The knowledge base, when its models are loaded.
+    pub knowledge: Option<Arc<crate::knowledge::Knowledge>>,
 }
 
 impl AppState {
@@ -102,6 +104,13 @@ impl AppState {
             )),
             store,
             config: Arc::new(config),
+            knowledge: None,
         }
+    }
+
+    /// Adds the knowledge base.
+    pub fn with_knowledge(mut self, knowledge: Arc<crate::knowledge::Knowledge>) -> Self {
+        self.knowledge = Some(knowledge);
+        self
     }
 }

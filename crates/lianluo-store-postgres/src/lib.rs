@@ -23,6 +23,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 2, name: "maintenance", sql: include_str!("../migrations/0002_maintenance.sql") },
     Migration { version: 3, name: "widget", sql: include_str!("../migrations/0003_widget.sql") },
     Migration { version: 4, name: "inbox", sql: include_str!("../migrations/0004_inbox.sql") },
+    Migration { version: 5, name: "knowledge", sql: include_str!("../migrations/0005_knowledge.sql") },
 ];
 
 /// Connections kept open by default.

@@ -2,13 +2,14 @@
 
 use deadpool_postgres::Object;
 use lianluo_domain::{
-    ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, MessageId, TeamId, Timestamp, UserId,
-    WorkspaceId,
+    ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, KbChunkId, KbSourceId, MessageId,
+    TeamId, Timestamp, UserId, WorkspaceId,
     canned::CannedResponse,
     contact::{Contact, Identity},
     conversation::Conversation,
     directory::{ApiToken, Channel, Team, User, Workspace},
     event::{Event, NewEvent},
+    knowledge::{KbChunk, KbSource},
     message::Message,
     page::PageRequest,
     value::{EmailAddress, Name},
@@ -17,7 +18,8 @@ use lianluo_store::{
     ContactFilter, ConversationFilter, Credentials, Result, Session, StoreError, VisitorSession,
     columns::{
         self, Columns, SELECT_CANNED, SELECT_CHANNEL, SELECT_CONTACT, SELECT_CONVERSATION, SELECT_EVENT,
-        SELECT_MESSAGE, SELECT_TEAM, SELECT_TOKEN, SELECT_USER, SELECT_WORKSPACE, actor_parts, sender_parts,
+        SELECT_KB_CHUNK, SELECT_KB_SOURCE, SELECT_KB_SOURCE_LISTED, SELECT_MESSAGE, SELECT_TEAM,
+        SELECT_TOKEN, SELECT_USER, SELECT_WORKSPACE, actor_parts, sender_parts,
     },
     tx::{InboxDetail, Tx},
 };
@@ -123,6 +125,9 @@ impl Columns for PgRow<'_> {
         get(self.0, i)
     }
     fn json(&self, i: usize) -> Result<serde_json::Value> {
+        get(self.0, i)
+    }
+    fn bytes(&self, i: usize) -> Result<Vec<u8>> {
         get(self.0, i)
     }
 }
@@ -930,5 +935,106 @@ impl Tx for PgTx {
         let sql = format!("{SELECT_EVENT} WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3");
         let rows = self.all(&sql, &[&ws.0, &after, &i64::from(limit)]).await?;
         rows.iter().map(|r| columns::event(&PgRow(r))).collect()
+    }
+
+    async fn insert_kb_source(&mut self, k: &KbSource) -> Result<()> {
+        self.exec(
+            "INSERT INTO kb_sources (id, workspace_id, kind, title, content, url, status, error, chunk_count, \
+             created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            &[
+                &k.id.0,
+                &k.workspace_id.0,
+                &k.kind.as_str(),
+                &k.title,
+                &k.content,
+                &k.url,
+                &k.status.as_str(),
+                &k.error,
+                &k.chunk_count,
+                &k.created_by.map(|u| u.0),
+                &k.created_at.0,
+                &k.updated_at.0,
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn kb_source(&mut self, ws: WorkspaceId, id: KbSourceId) -> Result<Option<KbSource>> {
+        let sql = format!("{SELECT_KB_SOURCE} WHERE workspace_id = $1 AND id = $2");
+        self.one(&sql, &[&ws.0, &id.0]).await?.as_ref().map(|r| columns::kb_source(&PgRow(r))).transpose()
+    }
+
+    async fn kb_sources(&mut self, ws: WorkspaceId) -> Result<Vec<KbSource>> {
+        let sql = format!("{SELECT_KB_SOURCE_LISTED} WHERE workspace_id = $1 ORDER BY id");
+        self.all(&sql, &[&ws.0]).await?.iter().map(|r| columns::kb_source(&PgRow(r))).collect()
+    }
+
+    async fn save_kb_source(&mut self, k: &KbSource) -> Result<()> {
+        self.exec(
+            "UPDATE kb_sources SET title = $3, content = $4, url = $5, status = $6, error = $7, chunk_count = $8, \
+             updated_at = $9 WHERE workspace_id = $1 AND id = $2",
+            &[
+                &k.workspace_id.0,
+                &k.id.0,
+                &k.title,
+                &k.content,
+                &k.url,
+                &k.status.as_str(),
+                &k.error,
+                &k.chunk_count,
+                &k.updated_at.0,
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn delete_kb_source(&mut self, ws: WorkspaceId, id: KbSourceId) -> Result<bool> {
+        self.exec("DELETE FROM kb_chunks WHERE workspace_id = $1 AND source_id = $2", &[&ws.0, &id.0])
+            .await?;
+        self.exec("DELETE FROM kb_sources WHERE workspace_id = $1 AND id = $2", &[&ws.0, &id.0])
+            .await
+            .map(|n| n == 1)
+    }
+
+    async fn delete_kb_chunks(&mut self, ws: WorkspaceId, source: KbSourceId) -> Result<()> {
+        self.exec("DELETE FROM kb_chunks WHERE workspace_id = $1 AND source_id = $2", &[&ws.0, &source.0])
+            .await
+            .map(drop)
+    }
+
+    async fn insert_kb_chunk(&mut self, c: &KbChunk) -> Result<()> {
+        self.exec(
+            "INSERT INTO kb_chunks (id, workspace_id, source_id, ordinal, heading, text, model, embedding) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[
+                &c.id.0,
+                &c.workspace_id.0,
+                &c.source_id.0,
+                &c.ordinal,
+                &c.heading,
+                &c.text,
+                &c.model,
+                &columns::vector_bytes(&c.embedding),
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn kb_chunks(&mut self, ws: WorkspaceId, source: KbSourceId) -> Result<Vec<KbChunk>> {
+        let sql = format!("{SELECT_KB_CHUNK} WHERE workspace_id = $1 AND source_id = $2 ORDER BY ordinal");
+        self.all(&sql, &[&ws.0, &source.0]).await?.iter().map(|r| columns::kb_chunk(&PgRow(r))).collect()
+    }
+
+    async fn kb_chunks_after(&mut self, after: Option<KbChunkId>, limit: u32) -> Result<Vec<KbChunk>> {
+        let after = after.map(|a| a.0).unwrap_or(Uuid::nil());
+        let sql = format!("{SELECT_KB_CHUNK} WHERE id > $1 ORDER BY id LIMIT $2");
+        self.all(&sql, &[&after, &i64::from(limit)])
+            .await?
+            .iter()
+            .map(|r| columns::kb_chunk(&PgRow(r)))
+            .collect()
     }
 }

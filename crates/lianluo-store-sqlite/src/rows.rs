@@ -1,13 +1,14 @@
 //! The row primitives in SQL for SQLite. Ids are stored as text, times as milliseconds, lists and maps as JSON.
 
 use lianluo_domain::{
-    ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, MessageId, TeamId, Timestamp, UserId,
-    WorkspaceId,
+    ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, KbChunkId, KbSourceId, MessageId,
+    TeamId, Timestamp, UserId, WorkspaceId,
     canned::CannedResponse,
     contact::{Contact, Identity},
     conversation::Conversation,
     directory::{ApiToken, Channel, Team, User, Workspace},
     event::{Event, NewEvent},
+    knowledge::{KbChunk, KbSource},
     message::Message,
     page::PageRequest,
     value::{EmailAddress, Name},
@@ -16,8 +17,8 @@ use lianluo_store::{
     ContactFilter, ConversationFilter, Credentials, Result, Session, StoreError, VisitorSession,
     columns::{
         self, Columns, SELECT_CANNED, SELECT_CHANNEL, SELECT_CONTACT, SELECT_CONVERSATION, SELECT_EVENT,
-        SELECT_MESSAGE, SELECT_TEAM, SELECT_TOKEN, SELECT_USER, SELECT_WORKSPACE, actor_parts, corrupt,
-        sender_parts,
+        SELECT_KB_CHUNK, SELECT_KB_SOURCE, SELECT_KB_SOURCE_LISTED, SELECT_MESSAGE, SELECT_TEAM,
+        SELECT_TOKEN, SELECT_USER, SELECT_WORKSPACE, actor_parts, corrupt, sender_parts,
     },
     tx::{InboxDetail, Tx},
 };
@@ -122,6 +123,9 @@ impl Columns for SqlRow<'_, '_> {
     }
     fn json(&self, i: usize) -> Result<serde_json::Value> {
         serde_json::from_str(&self.text(i)?).map_err(|_| corrupt("json"))
+    }
+    fn bytes(&self, i: usize) -> Result<Vec<u8>> {
+        self.0.get(i).map_err(db)
     }
 }
 
@@ -959,6 +963,120 @@ impl Tx for SqliteTx {
             &format!("{SELECT_EVENT} WHERE workspace_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3"),
             params![s(ws), after, limit],
             |r| columns::event(r),
+        )
+    }
+
+    async fn insert_kb_source(&mut self, k: &KbSource) -> Result<()> {
+        exec(
+            &self.conn,
+            "INSERT INTO kb_sources (id, workspace_id, kind, title, content, url, status, error, chunk_count, \
+             created_by, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            params![
+                s(k.id),
+                s(k.workspace_id),
+                k.kind.as_str(),
+                k.title,
+                k.content,
+                k.url,
+                k.status.as_str(),
+                k.error,
+                k.chunk_count,
+                opt_s(k.created_by),
+                k.created_at.0,
+                k.updated_at.0
+            ],
+        )
+        .map(drop)
+    }
+
+    async fn kb_source(&mut self, ws: WorkspaceId, id: KbSourceId) -> Result<Option<KbSource>> {
+        first(
+            &self.conn,
+            &format!("{SELECT_KB_SOURCE} WHERE workspace_id = ?1 AND id = ?2"),
+            [s(ws), s(id)],
+            |r| columns::kb_source(r),
+        )
+    }
+
+    async fn kb_sources(&mut self, ws: WorkspaceId) -> Result<Vec<KbSource>> {
+        collect(
+            &self.conn,
+            &format!("{SELECT_KB_SOURCE_LISTED} WHERE workspace_id = ?1 ORDER BY id"),
+            [s(ws)],
+            |r| columns::kb_source(r),
+        )
+    }
+
+    async fn save_kb_source(&mut self, k: &KbSource) -> Result<()> {
+        exec(
+            &self.conn,
+            "UPDATE kb_sources SET title = ?3, content = ?4, url = ?5, status = ?6, error = ?7, chunk_count = ?8, \
+             updated_at = ?9 WHERE workspace_id = ?1 AND id = ?2",
+            params![
+                s(k.workspace_id),
+                s(k.id),
+                k.title,
+                k.content,
+                k.url,
+                k.status.as_str(),
+                k.error,
+                k.chunk_count,
+                k.updated_at.0
+            ],
+        )
+        .map(drop)
+    }
+
+    async fn delete_kb_source(&mut self, ws: WorkspaceId, id: KbSourceId) -> Result<bool> {
+        exec(&self.conn, "DELETE FROM kb_chunks WHERE workspace_id = ?1 AND source_id = ?2", [s(ws), s(id)])?;
+        exec(&self.conn, "DELETE FROM kb_sources WHERE workspace_id = ?1 AND id = ?2", [s(ws), s(id)])
+            .map(|n| n == 1)
+    }
+
+    async fn delete_kb_chunks(&mut self, ws: WorkspaceId, source: KbSourceId) -> Result<()> {
+        exec(
+            &self.conn,
+            "DELETE FROM kb_chunks WHERE workspace_id = ?1 AND source_id = ?2",
+            [s(ws), s(source)],
+        )
+        .map(drop)
+    }
+
+    async fn insert_kb_chunk(&mut self, c: &KbChunk) -> Result<()> {
+        exec(
+            &self.conn,
+            "INSERT INTO kb_chunks (id, workspace_id, source_id, ordinal, heading, text, model, embedding) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                s(c.id),
+                s(c.workspace_id),
+                s(c.source_id),
+                c.ordinal,
+                c.heading,
+                c.text,
+                c.model,
+                columns::vector_bytes(&c.embedding)
+            ],
+        )
+        .map(drop)
+    }
+
+    async fn kb_chunks(&mut self, ws: WorkspaceId, source: KbSourceId) -> Result<Vec<KbChunk>> {
+        collect(
+            &self.conn,
+            &format!("{SELECT_KB_CHUNK} WHERE workspace_id = ?1 AND source_id = ?2 ORDER BY ordinal"),
+            [s(ws), s(source)],
+            |r| columns::kb_chunk(r),
+        )
+    }
+
+    async fn kb_chunks_after(&mut self, after: Option<KbChunkId>, limit: u32) -> Result<Vec<KbChunk>> {
+        let after = after.map(s).unwrap_or_default();
+        collect(
+            &self.conn,
+            &format!("{SELECT_KB_CHUNK} WHERE id > ?1 ORDER BY id LIMIT ?2"),
+            params![after, limit],
+            |r| columns::kb_chunk(r),
         )
     }
 }

@@ -75,6 +75,7 @@ pub trait Columns {
     fn boolean(&self, i: usize) -> Result<bool>;
     /// A JSON column (text in SQLite, jsonb in PostgreSQL).
     fn json(&self, i: usize) -> Result<serde_json::Value>;
+    fn bytes(&self, i: usize) -> Result<Vec<u8>>;
 
     fn time(&self, i: usize) -> Result<Timestamp> {
         self.int(i).map(Timestamp)
@@ -111,6 +112,13 @@ pub const SELECT_MESSAGE: &str = "SELECT id, workspace_id, conversation_id, kind
     content, attachments, idempotency_key, created_at FROM messages";
 pub const SELECT_CANNED: &str =
     "SELECT id, workspace_id, shortcut, content, created_by, created_at, updated_at FROM canned_responses";
+/// Sources in lists leave out their content (it can be megabytes); one source is read whole.
+pub const SELECT_KB_SOURCE: &str = "SELECT id, workspace_id, kind, title, content, url, status, error, chunk_count, \
+    created_by, created_at, updated_at FROM kb_sources";
+pub const SELECT_KB_SOURCE_LISTED: &str = "SELECT id, workspace_id, kind, title, '' AS content, url, status, error, \
+    chunk_count, created_by, created_at, updated_at FROM kb_sources";
+pub const SELECT_KB_CHUNK: &str =
+    "SELECT id, workspace_id, source_id, ordinal, heading, text, model, embedding FROM kb_chunks";
 pub const SELECT_EVENT: &str =
     "SELECT id, workspace_id, actor_type, actor_id, kind, subject_id, data, created_at FROM events";
 
@@ -267,5 +275,45 @@ pub fn canned<R: Columns>(r: &R) -> Result<lianluo_domain::canned::CannedRespons
         created_by: UserId(r.uuid(4)?),
         created_at: r.time(5)?,
         updated_at: r.time(6)?,
+    })
+}
+
+pub fn kb_source<R: Columns>(r: &R) -> Result<lianluo_domain::knowledge::KbSource> {
+    use lianluo_domain::knowledge::{SourceKind, SourceStatus};
+    Ok(lianluo_domain::knowledge::KbSource {
+        id: lianluo_domain::KbSourceId(r.uuid(0)?),
+        workspace_id: WorkspaceId(r.uuid(1)?),
+        kind: parse_stored("source kind", SourceKind::parse(&r.text(2)?))?,
+        title: r.text(3)?,
+        content: r.text(4)?,
+        url: r.opt_text(5)?,
+        status: parse_stored("source status", SourceStatus::parse(&r.text(6)?))?,
+        error: r.opt_text(7)?,
+        chunk_count: r.int(8)?,
+        created_by: r.opt_uuid(9)?.map(UserId),
+        created_at: r.time(10)?,
+        updated_at: r.time(11)?,
+    })
+}
+
+/// Vectors are stored as little-endian `f32` bytes.
+pub fn vector_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+pub fn kb_chunk<R: Columns>(r: &R) -> Result<lianluo_domain::knowledge::KbChunk> {
+    let raw = r.bytes(7)?;
+    if raw.len() % 4 != 0 {
+        return Err(corrupt("embedding"));
+    }
+    Ok(lianluo_domain::knowledge::KbChunk {
+        id: lianluo_domain::KbChunkId(r.uuid(0)?),
+        workspace_id: WorkspaceId(r.uuid(1)?),
+        source_id: lianluo_domain::KbSourceId(r.uuid(2)?),
+        ordinal: r.int(3)?,
+        heading: r.text(4)?,
+        text: r.text(5)?,
+        model: r.text(6)?,
+        embedding: raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
     })
 }

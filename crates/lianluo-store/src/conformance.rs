@@ -29,7 +29,7 @@ macro_rules! conformance_tests {
             messages_update_their_conversation, idempotent_messages, concurrent_idempotent_messages,
             tenants_are_isolated, events_record_who_did_what, deleting_a_conversation_removes_its_messages,
             snoozes_end_and_sessions_expire, widget_channels_and_visitors, inbox_unread_and_search,
-            canned_responses);
+            canned_responses, knowledge_sources_and_chunks);
     };
     (@cases $make:expr; $($case:ident),*) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1016,4 +1016,81 @@ pub async fn canned_responses(store: &dyn Store) {
     ));
     store.delete_canned(f.ws, refund.id, f.actor(), t(5)).await.unwrap();
     assert_eq!(store.list_canned(f.ws, None).await.unwrap().len(), 2);
+}
+
+pub async fn knowledge_sources_and_chunks(store: &dyn Store) {
+    use lianluo_domain::{
+        KbChunkId,
+        knowledge::{KbChunk, KbSourcePatch, NewKbSource, SourceKind, SourceStatus},
+    };
+    let f = fixture(store, "acme").await;
+    let other = fixture(store, "bravo").await;
+    let new = NewKbSource {
+        kind: SourceKind::Markdown,
+        title: "Returns policy 退货政策".into(),
+        content: "# Returns\nUnused items can be returned within 30 days.".into(),
+        url: Some("https://acme.example/returns".into()),
+    };
+    let src = store.create_kb_source(f.ws, &new, f.actor(), Some(f.admin), t(1)).await.unwrap();
+    assert_eq!((src.status, src.chunk_count, src.created_by), (SourceStatus::Queued, 0, Some(f.admin)));
+    let listed = store.list_kb_sources(f.ws).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].content, "", "lists leave the content out");
+    assert!(store.list_kb_sources(other.ws).await.unwrap().is_empty());
+    assert!(matches!(store.get_kb_source(other.ws, src.id).await, Err(StoreError::NotFound(_))));
+
+    let started = store.start_kb_source(f.ws, src.id).await.unwrap();
+    assert_eq!((started.status, started.content.as_str()), (SourceStatus::Processing, new.content.as_str()));
+    let chunk = |i: i64, text: &str| KbChunk {
+        id: KbChunkId::new(),
+        workspace_id: f.ws,
+        source_id: src.id,
+        ordinal: i,
+        heading: "Returns".into(),
+        text: text.into(),
+        model: "test-embedder".into(),
+        embedding: vec![0.6, -0.8, 0.0],
+    };
+    let chunks =
+        vec![chunk(0, "Unused items can be returned within 30 days."), chunk(1, "未使用的商品30天内可退。")];
+    let done =
+        store.finish_kb_source(f.ws, src.id, started.updated_at, Ok(chunks.clone()), t(2)).await.unwrap();
+    let done = done.expect("stored");
+    assert_eq!((done.status, done.chunk_count), (SourceStatus::Indexed, 2));
+    let stored = store.list_kb_chunks(f.ws, src.id).await.unwrap();
+    assert_eq!(stored, chunks, "chunks come back in order with their vectors");
+    assert!(matches!(store.list_kb_chunks(other.ws, src.id).await, Err(StoreError::NotFound(_))));
+    let all = store.kb_chunks_after(None, 10).await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(store.kb_chunks_after(Some(all[0].id), 10).await.unwrap().len(), 1);
+
+    // An edit while a run is indexing wins: the stale run's result is dropped.
+    let run = store.start_kb_source(f.ws, src.id).await.unwrap();
+    let patch = KbSourcePatch { content: Some("# Returns\nWithin 45 days.".into()), ..Default::default() };
+    let edited = store.update_kb_source(f.ws, src.id, &patch, f.actor(), t(3)).await.unwrap();
+    assert_eq!(edited.status, SourceStatus::Queued);
+    let stale = store.finish_kb_source(f.ws, src.id, run.updated_at, Ok(vec![]), t(4)).await.unwrap();
+    assert!(stale.is_none());
+    assert_eq!(store.list_kb_chunks(f.ws, src.id).await.unwrap().len(), 2, "old chunks kept");
+
+    // A failure keeps the previous chunks searchable and says why.
+    let run = store.start_kb_source(f.ws, src.id).await.unwrap();
+    let failed = store
+        .finish_kb_source(f.ws, src.id, run.updated_at, Err("the file is not valid UTF-8".into()), t(5))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (failed.status, failed.error.as_deref()),
+        (SourceStatus::Failed, Some("the file is not valid UTF-8"))
+    );
+    assert_eq!(store.list_kb_chunks(f.ws, src.id).await.unwrap().len(), 2);
+
+    assert!(matches!(
+        store.delete_kb_source(other.ws, src.id, other.actor(), t(6)).await,
+        Err(StoreError::NotFound(_))
+    ));
+    store.delete_kb_source(f.ws, src.id, f.actor(), t(6)).await.unwrap();
+    assert!(store.list_kb_sources(f.ws).await.unwrap().is_empty());
+    assert!(store.kb_chunks_after(None, 10).await.unwrap().is_empty(), "chunks go with their source");
 }

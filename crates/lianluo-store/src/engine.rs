@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 use lianluo_domain::{
-    ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, DomainError, MessageId, TeamId,
-    Timestamp, UserId, WorkspaceId,
+    ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, DomainError, KbChunkId, KbSourceId,
+    MessageId, TeamId, Timestamp, UserId, WorkspaceId,
     canned::{CannedResponse, CannedResponsePatch, NewCannedResponse},
     contact::{Contact, ContactPatch, Identity, NewContact},
     conversation::{self, Conversation, ConversationPatch, NewConversation},
@@ -13,6 +13,7 @@ use lianluo_domain::{
         Workspace,
     },
     event::{Actor, Event, NewEvent},
+    knowledge::{KbChunk, KbSource, KbSourcePatch, NewKbSource, SourceStatus},
     message::{Message, NewMessage, Sender},
     page::{Cursor, Page, PageRequest},
     value::EmailAddress,
@@ -913,6 +914,147 @@ impl<B: Backend> Store for SqlStore<B> {
             }
             tx.insert_event(ws, &NewEvent::new(actor, "canned_response.deleted", id, json!({})), now).await
         })
+    }
+
+    async fn create_kb_source(
+        &self,
+        ws: WorkspaceId,
+        new: &NewKbSource,
+        actor: Actor,
+        created_by: Option<UserId>,
+        now: Timestamp,
+    ) -> Result<KbSource> {
+        let new = new.clone();
+        write!(self, |tx| {
+            let k = KbSource {
+                id: KbSourceId::new(),
+                workspace_id: ws,
+                kind: new.kind,
+                title: new.title,
+                content: new.content,
+                url: new.url,
+                status: SourceStatus::Queued,
+                error: None,
+                chunk_count: 0,
+                created_by,
+                created_at: now,
+                updated_at: now,
+            };
+            tx.insert_kb_source(&k).await?;
+            let data = json!({ "kind": k.kind, "title": k.title });
+            tx.insert_event(ws, &NewEvent::new(actor, "kb_source.created", k.id, data), now).await?;
+            Ok(k)
+        })
+    }
+
+    async fn list_kb_sources(&self, ws: WorkspaceId) -> Result<Vec<KbSource>> {
+        read!(self, |tx| tx.kb_sources(ws).await)
+    }
+
+    async fn get_kb_source(&self, ws: WorkspaceId, id: KbSourceId) -> Result<KbSource> {
+        read!(self, |tx| found(tx.kb_source(ws, id).await?, "knowledge source"))
+    }
+
+    async fn update_kb_source(
+        &self,
+        ws: WorkspaceId,
+        id: KbSourceId,
+        patch: &KbSourcePatch,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<KbSource> {
+        let patch = patch.clone();
+        write!(self, |tx| {
+            let mut k = found(tx.kb_source(ws, id).await?, "knowledge source")?;
+            // Two edits in the same millisecond must still look different to a run that is indexing.
+            let now = Timestamp(now.0.max(k.updated_at.0 + 1));
+            patch.apply(&mut k, now);
+            tx.save_kb_source(&k).await?;
+            tx.insert_event(
+                ws,
+                &NewEvent::new(actor, "kb_source.updated", id, json!({ "title": k.title })),
+                now,
+            )
+            .await?;
+            Ok(k)
+        })
+    }
+
+    async fn start_kb_source(&self, ws: WorkspaceId, id: KbSourceId) -> Result<KbSource> {
+        write!(self, |tx| {
+            let mut k = found(tx.kb_source(ws, id).await?, "knowledge source")?;
+            k.status = SourceStatus::Processing;
+            k.error = None;
+            tx.save_kb_source(&k).await?;
+            Ok(k)
+        })
+    }
+
+    async fn finish_kb_source(
+        &self,
+        ws: WorkspaceId,
+        id: KbSourceId,
+        seen: Timestamp,
+        outcome: std::result::Result<Vec<KbChunk>, String>,
+        now: Timestamp,
+    ) -> Result<Option<KbSource>> {
+        write!(self, |tx| {
+            let Some(mut k) = tx.kb_source(ws, id).await? else { return Ok(None) };
+            if k.updated_at != seen {
+                return Ok(None);
+            }
+            let (kind, data) = match outcome {
+                Ok(chunks) => {
+                    tx.delete_kb_chunks(ws, id).await?;
+                    for c in &chunks {
+                        if c.workspace_id != ws || c.source_id != id {
+                            return Err(invalid("chunks", "a chunk of another source"));
+                        }
+                        tx.insert_kb_chunk(c).await?;
+                    }
+                    k.status = SourceStatus::Indexed;
+                    k.error = None;
+                    k.chunk_count = chunks.len() as i64;
+                    ("kb_source.indexed", json!({ "chunks": k.chunk_count }))
+                }
+                Err(reason) => {
+                    // The previous chunks stay searchable until a good version replaces them.
+                    k.status = SourceStatus::Failed;
+                    k.error = Some(reason.clone());
+                    ("kb_source.failed", json!({ "error": reason }))
+                }
+            };
+            tx.save_kb_source(&k).await?;
+            tx.insert_event(ws, &NewEvent::new(Actor::System, kind, id, data), now).await?;
+            Ok(Some(k))
+        })
+    }
+
+    async fn delete_kb_source(
+        &self,
+        ws: WorkspaceId,
+        id: KbSourceId,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<()> {
+        write!(self, |tx| {
+            if !tx.delete_kb_source(ws, id).await? {
+                return Err(StoreError::NotFound("knowledge source"));
+            }
+            tx.insert_event(ws, &NewEvent::new(actor, "kb_source.deleted", id, json!({})), now).await
+        })
+    }
+
+    async fn list_kb_chunks(&self, ws: WorkspaceId, source: KbSourceId) -> Result<Vec<KbChunk>> {
+        read!(self, |tx| {
+            found(tx.kb_source(ws, source).await?, "knowledge source")?;
+            tx.kb_chunks(ws, source).await
+        })
+    }
+
+    async fn kb_chunks_after(&self, after: Option<KbChunkId>, limit: u32) -> Result<Vec<KbChunk>> {
+        let limit = limit.clamp(1, 10_000);
+        read!(self, |tx| tx.kb_chunks_after(after, limit).await)
     }
 
     async fn get_message(&self, ws: WorkspaceId, id: MessageId) -> Result<Message> {

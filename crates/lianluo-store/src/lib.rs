@@ -15,8 +15,8 @@ pub use engine::SqlStore;
 use async_trait::async_trait;
 pub use error::StoreError;
 use lianluo_domain::{
-    ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, MessageId, TeamId, Timestamp, UserId,
-    WorkspaceId,
+    ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, KbChunkId, KbSourceId, MessageId,
+    TeamId, Timestamp, UserId, WorkspaceId,
     canned::{CannedResponse, CannedResponsePatch, NewCannedResponse},
     contact::{Contact, ContactPatch, Identity, NewContact},
     conversation::{Conversation, ConversationPatch, NewConversation, Priority, Status},
@@ -24,6 +24,7 @@ use lianluo_domain::{
         ApiToken, Channel, ChannelPatch, NewChannel, NewTeam, Team, TeamPatch, User, UserPatch, Workspace,
     },
     event::{Actor, Event},
+    knowledge::{KbChunk, KbSource, KbSourcePatch, NewKbSource},
     message::{Message, NewMessage, Sender},
     page::{Page, PageRequest},
     value::{EmailAddress, Tag},
@@ -366,6 +367,55 @@ pub trait Store: Send + Sync + 'static {
         actor: Actor,
         now: Timestamp,
     ) -> Result<()>;
+
+    // The knowledge base.
+    /// Adds a source, queued for indexing.
+    async fn create_kb_source(
+        &self,
+        ws: WorkspaceId,
+        new: &NewKbSource,
+        actor: Actor,
+        created_by: Option<UserId>,
+        now: Timestamp,
+    ) -> Result<KbSource>;
+    /// Sources oldest first, without their content.
+    async fn list_kb_sources(&self, ws: WorkspaceId) -> Result<Vec<KbSource>>;
+    /// One source with its content.
+    async fn get_kb_source(&self, ws: WorkspaceId, id: KbSourceId) -> Result<KbSource>;
+    /// Edits a source; a new title or content queues it for indexing again.
+    async fn update_kb_source(
+        &self,
+        ws: WorkspaceId,
+        id: KbSourceId,
+        patch: &KbSourcePatch,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<KbSource>;
+    /// Marks a source as being indexed and returns it whole (re-sync starts here too).
+    async fn start_kb_source(&self, ws: WorkspaceId, id: KbSourceId) -> Result<KbSource>;
+    /// Stores the outcome of indexing: the new chunks (replacing the old) or the reason it failed. When the
+    /// source was edited after `seen` (its `updated_at` when indexing started) nothing is stored and `None`
+    /// comes back: the newer version is indexed by its own run.
+    async fn finish_kb_source(
+        &self,
+        ws: WorkspaceId,
+        id: KbSourceId,
+        seen: Timestamp,
+        outcome: std::result::Result<Vec<KbChunk>, String>,
+        now: Timestamp,
+    ) -> Result<Option<KbSource>>;
+    async fn delete_kb_source(
+        &self,
+        ws: WorkspaceId,
+        id: KbSourceId,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<()>;
+    /// A source's chunks in order.
+    async fn list_kb_chunks(&self, ws: WorkspaceId, source: KbSourceId) -> Result<Vec<KbChunk>>;
+    /// Chunks of every workspace after `after`, by id: what the search index loads at start. Never exposed
+    /// to a workspace.
+    async fn kb_chunks_after(&self, after: Option<KbChunkId>, limit: u32) -> Result<Vec<KbChunk>>;
 
     // The audit log.
     /// Events with an id greater than `after`, oldest first.

@@ -4,13 +4,14 @@
 use std::{future::Future, pin::Pin};
 
 use lianluo_domain::{
-    ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, MessageId, TeamId, Timestamp, UserId,
-    WorkspaceId,
+    ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, KbChunkId, KbSourceId, MessageId,
+    TeamId, Timestamp, UserId, WorkspaceId,
     canned::CannedResponse,
     contact::{Contact, Identity},
     conversation::Conversation,
     directory::{ApiToken, Channel, Team, User, Workspace},
     event::{Event, NewEvent},
+    knowledge::{KbChunk, KbSource},
     message::Message,
     page::PageRequest,
     value::EmailAddress,
@@ -259,6 +260,40 @@ pub trait Tx: Send {
         after: i64,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<Event>>> + Send;
+    fn insert_kb_source(&mut self, s: &KbSource) -> impl Future<Output = Result<()>> + Send;
+    /// With its content.
+    fn kb_source(
+        &mut self,
+        ws: WorkspaceId,
+        id: KbSourceId,
+    ) -> impl Future<Output = Result<Option<KbSource>>> + Send;
+    /// Oldest first, without content.
+    fn kb_sources(&mut self, ws: WorkspaceId) -> impl Future<Output = Result<Vec<KbSource>>> + Send;
+    fn save_kb_source(&mut self, s: &KbSource) -> impl Future<Output = Result<()>> + Send;
+    /// Deletes the source and its chunks; false when there was no such source.
+    fn delete_kb_source(
+        &mut self,
+        ws: WorkspaceId,
+        id: KbSourceId,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    fn delete_kb_chunks(
+        &mut self,
+        ws: WorkspaceId,
+        source: KbSourceId,
+    ) -> impl Future<Output = Result<()>> + Send;
+    fn insert_kb_chunk(&mut self, c: &KbChunk) -> impl Future<Output = Result<()>> + Send;
+    /// In source order.
+    fn kb_chunks(
+        &mut self,
+        ws: WorkspaceId,
+        source: KbSourceId,
+    ) -> impl Future<Output = Result<Vec<KbChunk>>> + Send;
+    /// Chunks of every workspace with an id greater than `after`, by id (to load the search index).
+    fn kb_chunks_after(
+        &mut self,
+        after: Option<KbChunkId>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<KbChunk>>> + Send;
 }
 
 /// A future borrowing the transaction.

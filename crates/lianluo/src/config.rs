@@ -53,6 +53,39 @@ pub struct Config {
     /// `text` or `json`.
     pub log_format: String,
     pub server: ServerConfig,
+    pub models: ModelsConfig,
+}
+
+/// The models behind the knowledge base and the AI agent.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelsConfig {
+    /// Where `scripts/fetch-models` puts the embedded models (LIANLUO_MODELS_DIR).
+    pub dir: PathBuf,
+    /// A GGUF chat model to run instead of the bundled SmolLM2 (for example a Qwen2.5 instruct GGUF).
+    pub chat_gguf: Option<PathBuf>,
+    /// `extractive` quotes the best passage; `generative` lets the chat model write the answer from the
+    /// passages and checks it against them. Use `generative` with a stronger model than the bundled one.
+    pub answer_mode: lianluo_knowledge::AnswerMode,
+    /// CPU threads for the embedded models; 0 uses every core.
+    pub threads: usize,
+    /// An OpenAI-compatible endpoint to chat with instead of the embedded model.
+    pub chat_endpoint: Option<lianluo_models::OpenAiEndpoint>,
+    /// An OpenAI-compatible endpoint for embeddings instead of the embedded model.
+    pub embedding_endpoint: Option<lianluo_models::OpenAiEndpoint>,
+}
+
+impl Default for ModelsConfig {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from(lianluo_models::DEFAULT_MODELS_DIR),
+            chat_gguf: None,
+            answer_mode: lianluo_knowledge::AnswerMode::Extractive,
+            threads: 0,
+            chat_endpoint: None,
+            embedding_endpoint: None,
+        }
+    }
 }
 
 impl Default for Config {
@@ -65,6 +98,7 @@ impl Default for Config {
             log: "info".into(),
             log_format: "text".into(),
             server: ServerConfig::default(),
+            models: ModelsConfig::default(),
         }
     }
 }
@@ -106,6 +140,9 @@ impl Config {
         }
         if let Some(v) = env("LIANLUO_DATABASE_POOL_SIZE") {
             self.database_pool_size = v.parse().context("LIANLUO_DATABASE_POOL_SIZE must be a number")?;
+        }
+        if let Some(v) = env("LIANLUO_MODELS_DIR") {
+            self.models.dir = v.into();
         }
         if let Some(v) = env("LIANLUO_LOG") {
             self.log = v;

@@ -169,13 +169,55 @@ async fn serve(cfg: &Config, store: Arc<dyn Store>, ready: impl FnOnce(SocketAdd
     let addr = listener.local_addr()?;
     tracing::info!(listen = %addr, storage = store.backend(), "serving");
     ready(addr);
-    let state = AppState::new(store, cfg.server.clone());
+    let mut state = AppState::new(store.clone(), cfg.server.clone());
+    match load_knowledge(cfg, store).await {
+        Ok(kb) => state = state.with_knowledge(kb),
+        Err(e) => tracing::warn!("the knowledge base is off: {e}"),
+    }
     lianluo_server::serve(listener, state, shutdown_signal()).await?;
     Ok(())
 }
 
+/// Loads the configured models and the knowledge index.
+async fn load_knowledge(
+    cfg: &Config,
+    store: Arc<dyn Store>,
+) -> anyhow::Result<Arc<lianluo_server::knowledge::Knowledge>> {
+    use lianluo_models::{ChatModel, EmbeddedPaths, Embedder, LlamaChat, MiniLm, OpenAiChat, OpenAiEmbedder};
+    let m = &cfg.models;
+    let paths = EmbeddedPaths::in_dir(&m.dir);
+    let threads = if m.threads == 0 { lianluo_models::default_threads() } else { m.threads };
+    let embedder: Arc<dyn Embedder> = match &m.embedding_endpoint {
+        Some(ep) => Arc::new(OpenAiEmbedder::connect(ep.clone()).await?),
+        None => {
+            let dir = paths.embedder_dir.clone();
+            Arc::new(
+                tokio::task::spawn_blocking(move || MiniLm::load(&dir))
+                    .await?
+                    .map_err(|e| anyhow::anyhow!("{e} (run scripts/fetch-models, or set models.dir)"))?,
+            )
+        }
+    };
+    let chat: Arc<dyn ChatModel> = match &m.chat_endpoint {
+        Some(ep) => Arc::new(OpenAiChat::new(ep.clone())),
+        None => {
+            let file = m.chat_gguf.clone().unwrap_or(paths.chat_gguf);
+            Arc::new(
+                tokio::task::spawn_blocking(move || LlamaChat::load(&file, threads)).await?.map_err(|e| {
+                    anyhow::anyhow!("{e} (run scripts/fetch-models, or set models.chat_gguf)")
+                })?,
+            )
+        }
+    };
+    tracing::info!(embedder = embedder.id(), chat = chat.id(), mode = ?m.answer_mode, "models loaded");
+    lianluo_server::knowledge::Knowledge::load(store, embedder, Some(chat), m.answer_mode)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    lianluo_models::install_tls_provider();
     let cli = Cli::parse();
     let cfg_file = cli.config.as_deref();
     match cli.command {

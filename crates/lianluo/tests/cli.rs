@@ -163,7 +163,7 @@ async fn demo_serves_a_workspace_you_can_sign_in_to() {
     let banner = banner.join("\n");
     assert!(banner.contains("admin@lumio.example / lumio-demo-2026"), "{banner}");
 
-    let client = reqwest::Client::new();
+    let client = http_client();
     let (cookie, login) = sign_in(&client, &url, "admin@lumio.example", "lumio-demo-2026").await;
     assert_eq!(login["workspace"]["slug"], "lumio-demo");
     let get = |path: &str| {
@@ -254,11 +254,17 @@ async fn serve_uses_postgres_when_the_url_says_so() {
     cmd.args(["serve", "--listen", "127.0.0.1:0"]).env("LIANLUO_DATABASE_URL", &url);
     let (running, http, _) = start(cmd, "listening on ");
     let http = http.trim_end_matches('/').to_string();
-    let web = reqwest::Client::new();
+    let web = http_client();
     let ready: Value = web.get(format!("{http}/readyz")).send().await.unwrap().json().await.unwrap();
     assert_eq!(ready["storage"], "postgres");
     let (_, login) = sign_in(&web, &http, "pat@pg.example", "a long enough password").await;
     assert_eq!(login["workspace"]["slug"], "pg-shop");
     drop(running);
     client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).await.unwrap();
+}
+
+/// An HTTP client; the workspace's reqwest uses the TLS provider the process installs.
+fn http_client() -> reqwest::Client {
+    lianluo_models::install_tls_provider();
+    reqwest::Client::new()
 }

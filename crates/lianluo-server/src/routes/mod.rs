@@ -8,6 +8,7 @@ pub mod contacts;
 pub mod conversations;
 pub mod events;
 pub mod health;
+pub mod knowledge;
 pub mod messages;
 pub mod realtime;
 pub mod teams;

@@ -35,6 +35,28 @@ macro_rules! on_both_backends {
     };
 }
 
+/// The embedded models, loaded once per test process and shared by every app (each app has its own index).
+pub fn models() -> (Arc<dyn lianluo_models::Embedder>, Arc<dyn lianluo_models::ChatModel>) {
+    static MODELS: std::sync::OnceLock<(
+        Arc<dyn lianluo_models::Embedder>,
+        Arc<dyn lianluo_models::ChatModel>,
+    )> = std::sync::OnceLock::new();
+    MODELS
+        .get_or_init(|| {
+            let dir =
+                std::env::var_os("LIANLUO_MODELS_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| {
+                    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/models")
+                });
+            let paths = lianluo_models::EmbeddedPaths::in_dir(&dir);
+            let embedder =
+                lianluo_models::MiniLm::load(&paths.embedder_dir).expect("run scripts/fetch-models first");
+            let chat =
+                lianluo_models::LlamaChat::load(&paths.chat_gguf, 2).expect("run scripts/fetch-models first");
+            (Arc::new(embedder), Arc::new(chat))
+        })
+        .clone()
+}
+
 /// Removes the test's database when dropped.
 pub enum Cleanup {
     Dir(#[expect(dead_code, reason = "held for its Drop")] tempfile::TempDir),
@@ -115,7 +137,16 @@ impl TestApp {
     }
 
     async fn with_store(store: Arc<dyn Store>, cleanup: Cleanup, config: ServerConfig) -> Self {
-        let state = AppState::new(store.clone(), config);
+        let (embedder, chat) = models();
+        let kb = lianluo_server::knowledge::Knowledge::load(
+            store.clone(),
+            embedder,
+            Some(chat),
+            lianluo_knowledge::AnswerMode::Extractive,
+        )
+        .await
+        .unwrap();
+        let state = AppState::new(store.clone(), config).with_knowledge(kb);
         let mut app = TestApp {
             router: lianluo_server::router(state.clone()),
             state,

@@ -9,6 +9,7 @@ mod contacts;
 mod conversations;
 mod directory;
 mod inbox;
+mod knowledge;
 mod messages;
 mod openapi;
 mod realtime;

@@ -1,0 +1,144 @@
+//! Language models behind two interfaces: an [`Embedder`] that turns text into vectors and a
+//! [`ChatModel`] that answers a conversation token by token.
+//!
+//! Each has an embedded implementation that runs on this machine's CPU from model files
+//! (`scripts/fetch-models` puts them in `data/models`) and an implementation that calls any
+//! OpenAI-compatible HTTP endpoint (OpenAI, DeepSeek, Qwen's compatible mode, vLLM, Ollama,
+//! llama.cpp's server). The `conformance` suite runs against every implementation.
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+pub mod conformance;
+mod llama;
+mod minilm;
+mod openai;
+
+pub use llama::LlamaChat;
+pub use minilm::MiniLm;
+pub use openai::{OpenAiChat, OpenAiEmbedder, OpenAiEndpoint, install_tls_provider};
+
+/// Why a model call failed. Every variant carries a message fit to show an admin.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// The model files are missing or unreadable.
+    #[error("model files: {0}")]
+    Files(String),
+    /// The input is not something the model accepts (empty, too long).
+    #[error("input: {0}")]
+    Input(String),
+    /// The provider did not answer in time.
+    #[error("the model provider did not answer within {0} s")]
+    Timeout(u64),
+    /// The provider answered with an error or could not be reached.
+    #[error("model provider: {0}")]
+    Provider(String),
+    /// The embedded engine failed.
+    #[error("model engine: {0}")]
+    Engine(String),
+}
+
+pub type Result<T, E = ModelError> = std::result::Result<T, E>;
+
+/// Turns texts into unit-length vectors; similar meanings give a high dot product.
+#[async_trait]
+pub trait Embedder: Send + Sync {
+    /// A stable name of the model, stored beside each vector so a change of model is noticed.
+    fn id(&self) -> &str;
+    /// Length of every vector.
+    fn dimensions(&self) -> usize;
+    /// One vector per text, in order.
+    async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>>;
+}
+
+/// Who said a message in a chat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::System => "system",
+            Role::User => "user",
+            Role::Assistant => "assistant",
+        }
+    }
+}
+
+/// One message of a chat.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    pub role: Role,
+    pub content: String,
+}
+
+impl ChatMessage {
+    pub fn new(role: Role, content: impl Into<String>) -> Self {
+        Self { role, content: content.into() }
+    }
+}
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct ChatRequest {
+    pub messages: Vec<ChatMessage>,
+    /// Most tokens to generate.
+    pub max_tokens: u32,
+    /// 0 picks the most likely token every time (reproducible answers).
+    pub temperature: f32,
+}
+
+/// What a chat call produced, with token accounting.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChatOutput {
+    pub text: String,
+    pub prompt_tokens: u32,
+    pub completion_tokens: u32,
+    /// `stop` when the model ended its answer, `length` when `max_tokens` cut it.
+    pub finish_reason: String,
+}
+
+/// Receives generated text piece by piece while the answer is produced.
+pub type TokenSink = mpsc::UnboundedSender<String>;
+
+/// Generates the assistant's next message.
+#[async_trait]
+pub trait ChatModel: Send + Sync {
+    /// A stable name of the model.
+    fn id(&self) -> &str;
+    /// Generates an answer; each piece of text is also sent to `sink` as soon as it exists.
+    async fn chat(&self, request: &ChatRequest, sink: Option<TokenSink>) -> Result<ChatOutput>;
+}
+
+/// Where the embedded model files live by default, relative to the working directory.
+pub const DEFAULT_MODELS_DIR: &str = "data/models";
+/// The embedded chat model's file name inside the models directory.
+pub const DEFAULT_CHAT_FILE: &str = "smollm2-135m-instruct-q4_1.gguf";
+/// The embedded embedder's folder name inside the models directory.
+pub const DEFAULT_EMBEDDER_DIR: &str = "all-minilm-l6-v2";
+
+/// The embedded models' paths.
+#[derive(Debug, Clone)]
+pub struct EmbeddedPaths {
+    pub chat_gguf: PathBuf,
+    pub embedder_dir: PathBuf,
+}
+
+impl EmbeddedPaths {
+    pub fn in_dir(dir: &Path) -> Self {
+        Self { chat_gguf: dir.join(DEFAULT_CHAT_FILE), embedder_dir: dir.join(DEFAULT_EMBEDDER_DIR) }
+    }
+}
+
+/// Threads for the embedded engines: every core, as llama.cpp does by default.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+}

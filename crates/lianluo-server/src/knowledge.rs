@@ -1,0 +1,136 @@
+//! The knowledge service: keeps the search index in step with the store and indexes sources in the
+//! background (parse, chunk, embed, store, index), one at a time so that answering stays responsive.
+
+use std::sync::Arc;
+
+use lianluo_domain::{
+    KbChunkId, KbSourceId, Timestamp, WorkspaceId,
+    knowledge::{KbChunk, KbSource},
+};
+use lianluo_knowledge::{AnswerMode, Answerer, HybridIndex, SearchOptions, chunk_sections, parse_source};
+use lianluo_models::{ChatModel, Embedder};
+use lianluo_store::Store;
+use tokio::sync::Semaphore;
+
+/// The models and index behind the knowledge base.
+pub struct Knowledge {
+    pub answerer: Answerer,
+    store: Arc<dyn Store>,
+    indexing: Semaphore,
+}
+
+/// Most passages one source may be cut into.
+pub const MAX_CHUNKS_PER_SOURCE: usize = 5_000;
+
+impl Knowledge {
+    /// Builds the index from every stored passage.
+    pub async fn load(
+        store: Arc<dyn Store>,
+        embedder: Arc<dyn Embedder>,
+        chat: Option<Arc<dyn ChatModel>>,
+        mode: AnswerMode,
+    ) -> Result<Arc<Self>, String> {
+        let index = Arc::new(HybridIndex::new().map_err(|e| e.to_string())?);
+        let mut after: Option<KbChunkId> = None;
+        loop {
+            let page = store.kb_chunks_after(after, 5_000).await.map_err(|e| e.to_string())?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.id);
+            let (current, stale): (Vec<KbChunk>, Vec<KbChunk>) =
+                page.into_iter().partition(|c| c.model == embedder.id());
+            index.load(&current).map_err(|e| e.to_string())?;
+            if !stale.is_empty() {
+                // Embedded by another model: searchable by words until the source is synced again.
+                let words: Vec<KbChunk> =
+                    stale.into_iter().map(|c| KbChunk { embedding: Vec::new(), ..c }).collect();
+                index.load(&words).map_err(|e| e.to_string())?;
+            }
+        }
+        index.commit().map_err(|e| e.to_string())?;
+        tracing::info!(passages = index.len(), embedder = embedder.id(), "knowledge index loaded");
+        Ok(Arc::new(Self {
+            answerer: Answerer {
+                index,
+                embedder,
+                chat,
+                mode,
+                search: SearchOptions::default(),
+                min_confidence: 0.5,
+            },
+            store,
+            indexing: Semaphore::new(1),
+        }))
+    }
+
+    pub fn index(&self) -> &HybridIndex {
+        &self.answerer.index
+    }
+
+    /// Indexes a source in the background; its status tells how it went.
+    pub fn spawn_index(self: &Arc<Self>, ws: WorkspaceId, id: KbSourceId) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = this.index_source(ws, id).await {
+                tracing::warn!(source = %id, error = %e, "indexing a knowledge source failed");
+            }
+        });
+    }
+
+    /// Parses, chunks and embeds a source, stores the passages and updates the index.
+    pub async fn index_source(&self, ws: WorkspaceId, id: KbSourceId) -> Result<(), String> {
+        let _turn = self.indexing.acquire().await.map_err(|e| e.to_string())?;
+        let source = self.store.start_kb_source(ws, id).await.map_err(|e| e.to_string())?;
+        let outcome = self.passages(&source).await;
+        let failed = outcome.as_ref().err().cloned();
+        let chunks = outcome.as_ref().ok().cloned();
+        let stored = self
+            .store
+            .finish_kb_source(ws, id, source.updated_at, outcome, Timestamp::now())
+            .await
+            .map_err(|e| e.to_string())?;
+        match (stored, chunks) {
+            (Some(_), Some(chunks)) => {
+                self.index().replace_source(ws, id, &chunks).map_err(|e| e.to_string())?;
+                Ok(())
+            }
+            (Some(_), None) => Err(failed.unwrap_or_default()),
+            // Edited while indexing: the newer version's own run takes over.
+            (None, _) => Ok(()),
+        }
+    }
+
+    async fn passages(&self, source: &KbSource) -> Result<Vec<KbChunk>, String> {
+        let sections =
+            parse_source(source.kind, &source.title, &source.content).map_err(|e| e.to_string())?;
+        let texts = chunk_sections(&sections);
+        if texts.len() > MAX_CHUNKS_PER_SOURCE {
+            return Err(format!(
+                "the source makes {} passages; split it into sources of at most {MAX_CHUNKS_PER_SOURCE}",
+                texts.len()
+            ));
+        }
+        let inputs: Vec<String> = texts.iter().map(|t| t.indexed_text()).collect();
+        let embedder = &self.answerer.embedder;
+        let vectors = embedder.embed(&inputs).await.map_err(|e| format!("embedding failed: {e}"))?;
+        Ok(texts
+            .into_iter()
+            .zip(vectors)
+            .enumerate()
+            .map(|(i, (t, v))| KbChunk {
+                id: KbChunkId::new(),
+                workspace_id: source.workspace_id,
+                source_id: source.id,
+                ordinal: i as i64,
+                heading: t.heading,
+                text: t.text,
+                model: embedder.id().to_string(),
+                embedding: v,
+            })
+            .collect())
+    }
+
+    /// Drops a deleted source from the index.
+    pub fn forget_source(&self, ws: WorkspaceId, id: KbSourceId) -> Result<(), String> {
+        self.index().remove_source(ws, id).map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,186 @@
+//! The knowledge base: sources (admins add, edit, re-sync and delete them; agents read them), their
+//! passages, search and answers.
+
+use std::sync::Arc;
+
+use axum::{Json as Out, extract::State, http::StatusCode};
+use lianluo_domain::{
+    KbSourceId, Timestamp,
+    knowledge::{KbChunk, KbSource, KbSourcePatch, NewKbSource},
+};
+use lianluo_knowledge::{Answer, Hit};
+use serde::{Deserialize, Serialize};
+
+use super::{Created, List};
+use crate::{
+    AppState,
+    auth::{Admin, Auth},
+    error::{AppError, AppResult},
+    extract::{Id, Json},
+    knowledge::Knowledge,
+};
+
+fn kb(state: &AppState) -> AppResult<Arc<Knowledge>> {
+    state.knowledge.clone().ok_or_else(|| {
+        AppError::Unavailable(
+            "the knowledge base needs its models: run scripts/fetch-models, then restart the server".into(),
+        )
+    })
+}
+
+pub async fn list_sources(State(state): State<AppState>, auth: Auth) -> AppResult<Out<List<KbSource>>> {
+    Ok(Out(List { items: state.store.list_kb_sources(auth.workspace_id).await? }))
+}
+
+pub async fn create_source(
+    State(state): State<AppState>,
+    auth: Auth<Admin>,
+    Json(mut new): Json<NewKbSource>,
+) -> AppResult<Created<KbSource>> {
+    let kb = kb(&state)?;
+    new.validate()?;
+    let source = state
+        .store
+        .create_kb_source(auth.workspace_id, &new, auth.actor(), Some(auth.user_id), Timestamp::now())
+        .await?;
+    kb.spawn_index(auth.workspace_id, source.id);
+    Ok(Created(source))
+}
+
+pub async fn get_source(
+    State(state): State<AppState>,
+    auth: Auth,
+    Id(id): Id<KbSourceId>,
+) -> AppResult<Out<KbSource>> {
+    Ok(Out(state.store.get_kb_source(auth.workspace_id, id).await?))
+}
+
+pub async fn update_source(
+    State(state): State<AppState>,
+    auth: Auth<Admin>,
+    Id(id): Id<KbSourceId>,
+    Json(mut patch): Json<KbSourcePatch>,
+) -> AppResult<Out<KbSource>> {
+    let kb = kb(&state)?;
+    patch.validate()?;
+    let source =
+        state.store.update_kb_source(auth.workspace_id, id, &patch, auth.actor(), Timestamp::now()).await?;
+    if source.status == lianluo_domain::knowledge::SourceStatus::Queued {
+        kb.spawn_index(auth.workspace_id, id);
+    }
+    Ok(Out(source))
+}
+
+pub async fn sync_source(
+    State(state): State<AppState>,
+    auth: Auth<Admin>,
+    Id(id): Id<KbSourceId>,
+) -> AppResult<(StatusCode, Out<KbSource>)> {
+    let kb = kb(&state)?;
+    let source = state.store.get_kb_source(auth.workspace_id, id).await?;
+    kb.spawn_index(auth.workspace_id, id);
+    Ok((StatusCode::ACCEPTED, Out(source)))
+}
+
+pub async fn delete_source(
+    State(state): State<AppState>,
+    auth: Auth<Admin>,
+    Id(id): Id<KbSourceId>,
+) -> AppResult<StatusCode> {
+    state.store.delete_kb_source(auth.workspace_id, id, auth.actor(), Timestamp::now()).await?;
+    if let Some(kb) = &state.knowledge {
+        kb.forget_source(auth.workspace_id, id).map_err(AppError::Internal)?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn list_chunks(
+    State(state): State<AppState>,
+    auth: Auth,
+    Id(id): Id<KbSourceId>,
+) -> AppResult<Out<List<KbChunk>>> {
+    Ok(Out(List { items: state.store.list_kb_chunks(auth.workspace_id, id).await? }))
+}
+
+/// Longest question or search text, in characters.
+const MAX_QUERY_CHARS: usize = 2_000;
+
+fn check_query(field: &str, q: &str) -> AppResult<()> {
+    let n = q.trim().chars().count();
+    if n == 0 || n > MAX_QUERY_CHARS {
+        return Err(
+            lianluo_domain::DomainError::new(field, format!("1 to {MAX_QUERY_CHARS} characters")).into()
+        );
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchRequest {
+    pub query: String,
+    /// Passages to return, 1 to 50 (default 5).
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct SearchResponse {
+    /// Best first, with the fused score and each list's rank and score.
+    pub hits: Vec<Hit>,
+}
+
+pub async fn search(
+    State(state): State<AppState>,
+    auth: Auth,
+    Json(req): Json<SearchRequest>,
+) -> AppResult<Out<SearchResponse>> {
+    let kb = kb(&state)?;
+    check_query("query", &req.query)?;
+    let limit = req.limit.unwrap_or(5);
+    if !(1..=50).contains(&limit) {
+        return Err(lianluo_domain::DomainError::new("limit", "1 to 50").into());
+    }
+    let mut opts = kb.answerer.search;
+    opts.limit = limit;
+    let vector = kb
+        .answerer
+        .embedder
+        .embed(std::slice::from_ref(&req.query))
+        .await
+        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    let hits = kb
+        .index()
+        .search(auth.workspace_id, &req.query, vector.first().map(Vec::as_slice), opts)
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(Out(SearchResponse { hits }))
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerRequest {
+    pub question: String,
+    /// The customer's earlier messages in the conversation, oldest first (for follow-up questions).
+    #[serde(default)]
+    pub history: Vec<String>,
+}
+
+pub async fn answer(
+    State(state): State<AppState>,
+    auth: Auth,
+    Json(req): Json<AnswerRequest>,
+) -> AppResult<Out<Answer>> {
+    let kb = kb(&state)?;
+    check_query("question", &req.question)?;
+    if req.history.len() > 20 {
+        return Err(lianluo_domain::DomainError::new("history", "at most 20 earlier messages").into());
+    }
+    for h in &req.history {
+        check_query("history", h)?;
+    }
+    let answer: Answer = kb
+        .answerer
+        .answer(auth.workspace_id, &req.question, &req.history, None, None)
+        .await
+        .map_err(AppError::Unavailable)?;
+    Ok(Out(answer))
+}
