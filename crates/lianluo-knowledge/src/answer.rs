@@ -102,14 +102,14 @@ pub fn standalone_query(index: &HybridIndex, question: &str, earlier_customer_tu
 
 /// How much of the question the passage covers, 0 to 1: the share of the question's words found in it,
 /// each weighted by how telling it is. Words no passage contains (paraphrases, or things the knowledge
-/// does not cover) count at half the average weight; when no word of the question is known at all the
+/// does not cover) count at 0.6 of the average weight; when no word of the question is known at all the
 /// knowledge has nothing on it. A Chinese word counts half when all its characters appear in the passage.
 fn coverage(query_terms: &[String], weights: &[Option<f32>], passage_terms: &[String], passage: &str) -> f32 {
     let known: Vec<f32> = weights.iter().flatten().copied().collect();
     if known.is_empty() {
         return 0.0;
     }
-    let unknown_weight = 0.5 * known.iter().sum::<f32>() / known.len() as f32;
+    let unknown_weight = 0.6 * known.iter().sum::<f32>() / known.len() as f32;
     let (mut total, mut found) = (0.0, 0.0);
     for (t, w) in query_terms.iter().zip(weights) {
         let w = w.unwrap_or(unknown_weight);
@@ -240,7 +240,7 @@ impl Answerer {
                 let sim = if language == Lang::Zh { sim * 0.5 } else { sim };
                 let confidence = cov.max(sim).min(1.0);
                 let same_lang = if lang::detect(&h.text) == language { 0.15 } else { 0.0 };
-                (confidence + same_lang - 0.05 * i as f32, confidence, h)
+                (confidence + same_lang - 0.15 * i as f32, confidence, h)
             })
             .max_by(|a, b| a.0.total_cmp(&b.0));
         let mut out = Answer {

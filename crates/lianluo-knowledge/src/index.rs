@@ -55,6 +55,8 @@ pub struct SearchOptions {
     pub depth: usize,
     /// The reciprocal-rank constant.
     pub k: f32,
+    /// Weight of the full-text list (0 leaves it out).
+    pub bm25_weight: f32,
     /// Weight of the vector list for English and for Chinese questions (BM25's weight is 1). The
     /// default embedder is an English model, so its vote counts less in Chinese; measured in EVALUATION.md.
     pub vector_weight_en: f32,
@@ -63,7 +65,7 @@ pub struct SearchOptions {
 
 impl Default for SearchOptions {
     fn default() -> Self {
-        Self { limit: 5, depth: 50, k: 60.0, vector_weight_en: 1.0, vector_weight_zh: 0.3 }
+        Self { limit: 5, depth: 50, k: 60.0, bm25_weight: 1.0, vector_weight_en: 1.0, vector_weight_zh: 0.0 }
     }
 }
 
@@ -358,11 +360,16 @@ impl HybridIndex {
         query_vector: Option<&[f32]>,
         opts: SearchOptions,
     ) -> Result<Vec<Hit>, IndexError> {
-        let words = self.search_words(ws, query, opts.depth)?;
-        let vector = query_vector.map(|q| self.search_vector(ws, q, opts.depth)).unwrap_or_default();
         let vw = match lang::detect(query) {
             Lang::Zh => opts.vector_weight_zh,
             Lang::En => opts.vector_weight_en,
+        };
+        // A list with no weight is not searched at all.
+        let words =
+            if opts.bm25_weight > 0.0 { self.search_words(ws, query, opts.depth)? } else { Vec::new() };
+        let vector = match query_vector {
+            Some(q) if vw > 0.0 => self.search_vector(ws, q, opts.depth),
+            _ => Vec::new(),
         };
         let mut fused: HashMap<KbChunkId, Hit> = HashMap::new();
         let stored = self.chunks.read().unwrap_or_else(|p| p.into_inner());
@@ -387,7 +394,7 @@ impl HybridIndex {
         }
         for (rank, (id, score)) in words.iter().enumerate() {
             if let Some(h) = entry(&mut fused, &stored, ws, *id) {
-                h.score += 1.0 / (opts.k + rank as f32 + 1.0);
+                h.score += opts.bm25_weight / (opts.k + rank as f32 + 1.0);
                 h.bm25_rank = Some(rank + 1);
                 h.bm25_score = Some(*score);
             }

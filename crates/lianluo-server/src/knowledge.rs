@@ -48,7 +48,8 @@ impl Knowledge {
         }
         index.commit().map_err(|e| e.to_string())?;
         tracing::info!(passages = index.len(), embedder = embedder.id(), "knowledge index loaded");
-        Ok(Arc::new(Self {
+        let pending = store.pending_kb_sources().await.map_err(|e| e.to_string())?;
+        let this = Arc::new(Self {
             answerer: Answerer {
                 index,
                 embedder,
@@ -59,7 +60,12 @@ impl Knowledge {
             },
             store,
             indexing: Semaphore::new(1),
-        }))
+        });
+        // Sources added while no models were loaded, or interrupted by a stop, are indexed now.
+        for (ws, id) in pending {
+            this.spawn_index(ws, id);
+        }
+        Ok(this)
     }
 
     pub fn index(&self) -> &HybridIndex {

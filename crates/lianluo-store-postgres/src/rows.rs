@@ -1028,6 +1028,13 @@ impl Tx for PgTx {
         self.all(&sql, &[&ws.0, &source.0]).await?.iter().map(|r| columns::kb_chunk(&PgRow(r))).collect()
     }
 
+    async fn kb_sources_pending(&mut self) -> Result<Vec<(WorkspaceId, KbSourceId)>> {
+        let rows = self
+            .all("SELECT workspace_id, id FROM kb_sources WHERE status IN ('queued', 'processing') ORDER BY id", &[])
+            .await?;
+        rows.iter().map(|r| Ok((WorkspaceId(get(r, 0)?), KbSourceId(get(r, 1)?)))).collect()
+    }
+
     async fn kb_chunks_after(&mut self, after: Option<KbChunkId>, limit: u32) -> Result<Vec<KbChunk>> {
         let after = after.map(|a| a.0).unwrap_or(Uuid::nil());
         let sql = format!("{SELECT_KB_CHUNK} WHERE id > $1 ORDER BY id LIMIT $2");

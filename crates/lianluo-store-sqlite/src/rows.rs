@@ -1070,6 +1070,15 @@ impl Tx for SqliteTx {
         )
     }
 
+    async fn kb_sources_pending(&mut self) -> Result<Vec<(WorkspaceId, KbSourceId)>> {
+        collect(
+            &self.conn,
+            "SELECT workspace_id, id FROM kb_sources WHERE status IN ('queued', 'processing') ORDER BY id",
+            [],
+            |r| Ok((WorkspaceId(r.uuid(0)?), KbSourceId(r.uuid(1)?))),
+        )
+    }
+
     async fn kb_chunks_after(&mut self, after: Option<KbChunkId>, limit: u32) -> Result<Vec<KbChunk>> {
         let after = after.map(s).unwrap_or_default();
         collect(

@@ -1039,6 +1039,7 @@ pub async fn knowledge_sources_and_chunks(store: &dyn Store) {
     assert!(store.list_kb_sources(other.ws).await.unwrap().is_empty());
     assert!(matches!(store.get_kb_source(other.ws, src.id).await, Err(StoreError::NotFound(_))));
 
+    assert_eq!(store.pending_kb_sources().await.unwrap(), [(f.ws, src.id)]);
     let started = store.start_kb_source(f.ws, src.id).await.unwrap();
     assert_eq!((started.status, started.content.as_str()), (SourceStatus::Processing, new.content.as_str()));
     let chunk = |i: i64, text: &str| KbChunk {
@@ -1056,6 +1057,7 @@ pub async fn knowledge_sources_and_chunks(store: &dyn Store) {
     let done =
         store.finish_kb_source(f.ws, src.id, started.updated_at, Ok(chunks.clone()), t(2)).await.unwrap();
     let done = done.expect("stored");
+    assert!(store.pending_kb_sources().await.unwrap().is_empty());
     assert_eq!((done.status, done.chunk_count), (SourceStatus::Indexed, 2));
     let stored = store.list_kb_chunks(f.ws, src.id).await.unwrap();
     assert_eq!(stored, chunks, "chunks come back in order with their vectors");

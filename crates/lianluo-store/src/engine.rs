@@ -1052,6 +1052,10 @@ impl<B: Backend> Store for SqlStore<B> {
         })
     }
 
+    async fn pending_kb_sources(&self) -> Result<Vec<(WorkspaceId, KbSourceId)>> {
+        read!(self, |tx| tx.kb_sources_pending().await)
+    }
+
     async fn kb_chunks_after(&self, after: Option<KbChunkId>, limit: u32) -> Result<Vec<KbChunk>> {
         let limit = limit.clamp(1, 10_000);
         read!(self, |tx| tx.kb_chunks_after(after, limit).await)

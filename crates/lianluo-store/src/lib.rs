@@ -413,6 +413,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
     /// A source's chunks in order.
     async fn list_kb_chunks(&self, ws: WorkspaceId, source: KbSourceId) -> Result<Vec<KbChunk>>;
+    /// Sources of every workspace still to be indexed (queued, or interrupted while processing). Never
+    /// exposed to a workspace.
+    async fn pending_kb_sources(&self) -> Result<Vec<(WorkspaceId, KbSourceId)>>;
     /// Chunks of every workspace after `after`, by id: what the search index loads at start. Never exposed
     /// to a workspace.
     async fn kb_chunks_after(&self, after: Option<KbChunkId>, limit: u32) -> Result<Vec<KbChunk>>;

@@ -288,6 +288,8 @@ pub trait Tx: Send {
         ws: WorkspaceId,
         source: KbSourceId,
     ) -> impl Future<Output = Result<Vec<KbChunk>>> + Send;
+    /// Sources of every workspace waiting to be indexed (queued, or processing when the server stopped).
+    fn kb_sources_pending(&mut self) -> impl Future<Output = Result<Vec<(WorkspaceId, KbSourceId)>>> + Send;
     /// Chunks of every workspace with an id greater than `after`, by id (to load the search index).
     fn kb_chunks_after(
         &mut self,

@@ -3,6 +3,7 @@
 mod bench;
 mod config;
 mod demo;
+mod eval;
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
@@ -37,6 +38,15 @@ enum Command {
     /// Measure performance; results go to BENCHMARKS.md.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Measure the AI features on a labelled set.
+    #[command(subcommand)]
+    Eval(EvalCommand),
+}
+
+#[derive(Subcommand)]
+enum EvalCommand {
+    /// Retrieval and answer quality on a JSONL file of questions with their expected source.
+    Kb(eval::KbArgs),
 }
 
 /// Where to listen and keep data; flags override the configuration.
@@ -183,6 +193,16 @@ async fn load_knowledge(
     cfg: &Config,
     store: Arc<dyn Store>,
 ) -> anyhow::Result<Arc<lianluo_server::knowledge::Knowledge>> {
+    let (embedder, chat) = load_models(cfg).await?;
+    lianluo_server::knowledge::Knowledge::load(store, embedder, Some(chat), cfg.models.answer_mode)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))
+}
+
+/// Loads the configured embedder and chat model.
+async fn load_models(
+    cfg: &Config,
+) -> anyhow::Result<(Arc<dyn lianluo_models::Embedder>, Arc<dyn lianluo_models::ChatModel>)> {
     use lianluo_models::{ChatModel, EmbeddedPaths, Embedder, LlamaChat, MiniLm, OpenAiChat, OpenAiEmbedder};
     let m = &cfg.models;
     let paths = EmbeddedPaths::in_dir(&m.dir);
@@ -210,9 +230,7 @@ async fn load_knowledge(
         }
     };
     tracing::info!(embedder = embedder.id(), chat = chat.id(), mode = ?m.answer_mode, "models loaded");
-    lianluo_server::knowledge::Knowledge::load(store, embedder, Some(chat), m.answer_mode)
-        .await
-        .map_err(|e| anyhow::anyhow!(e))
+    Ok((embedder, chat))
 }
 
 #[tokio::main]
@@ -270,6 +288,10 @@ async fn main() -> anyhow::Result<()> {
             let mut cfg = cfg;
             cfg.server.demo_shop_channel = logins.shop_channel.clone();
             serve(&cfg, store, |addr| demo::print_logins(Some(addr), &logins)).await
+        }
+        Command::Eval(EvalCommand::Kb(args)) => {
+            let cfg = Config::load(cfg_file)?;
+            eval::kb(&cfg, args).await
         }
         Command::Bench(BenchCommand::Realtime(args)) => bench::realtime(args).await,
         Command::Bench(BenchCommand::WsAnchorServer) => bench::anchor_server().await,

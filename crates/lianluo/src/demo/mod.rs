@@ -3,6 +3,7 @@
 //! generator, so the same seed gives the same contacts and conversations; created once per database.
 
 mod content;
+pub mod knowledge;
 mod rng;
 
 use std::{net::SocketAddr, sync::Arc};
@@ -121,6 +122,10 @@ pub async fn seed(store: Arc<dyn Store>, seed: u64, size: Size) -> anyhow::Resul
     let dir = directory(store.as_ref(), now).await?;
     let contacts = contacts(store.as_ref(), &dir, &mut rng, size.contacts, now).await?;
     conversations(store.clone(), &dir, &contacts, &mut rng, size.conversations, now).await?;
+    // Queued here; the server indexes them as it starts.
+    for new in knowledge::sources() {
+        store.create_kb_source(dir.ws, &new, Actor::System, None, now).await?;
+    }
     lianluo_server::setup::add_user(
         store.as_ref(),
         dir.ws,
