@@ -180,19 +180,11 @@ impl HybridIndex {
         chunks: &[KbChunk],
     ) -> Result<(), IndexError> {
         self.remove_inner(ws, source);
-        {
-            let writer = self.writer.lock().map_err(ie)?;
-            writer.delete_term(Term::from_field_text(self.f_source, &source.to_string()));
-            for c in chunks {
-                let mut doc = TantivyDocument::default();
-                doc.add_text(self.f_id, c.id.to_string());
-                doc.add_text(self.f_ws, ws.to_string());
-                doc.add_text(self.f_source, source.to_string());
-                doc.add_text(self.f_body, format!("{}\n{}", c.heading, c.text));
-                writer.add_document(doc).map_err(ie)?;
-            }
-        }
-        self.add_loaded(chunks);
+        self.writer
+            .lock()
+            .map_err(ie)?
+            .delete_term(Term::from_field_text(self.f_source, &source.to_string()));
+        self.load(chunks)?;
         self.commit()
     }
 
