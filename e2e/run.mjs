@@ -72,6 +72,34 @@ async function signIn(page, email) {
   await page.waitForSelector(".tabs");
 }
 
+test("the AI agent answers a customer in Chinese from the knowledge base, with its source", async () => {
+  // The demo indexes its knowledge base as it starts: wait until every source is indexed.
+  const login = await fetch(server.base + "/api/v1/auth/login", { method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email: "admin@lumio.example", password: "lumio-demo-2026" }) });
+  const cookie = login.headers.get("set-cookie").split(";")[0];
+  for (let i = 0; ; i++) {
+    const sources = (await (await fetch(server.base + "/api/v1/kb/sources", { headers: { cookie } })).json()).items;
+    if (sources.length && sources.every((s) => s.status === "indexed")) break;
+    if (i > 600) throw new Error("the knowledge base was not indexed in 120 s");
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const visitor = await newPage({ width: 1000, height: 760 }, "zh-CN");
+  await visitor.goto(shop.url + "/zh");
+  await visitor.click("[data-lianluo] >> .bubble");
+  await visitor.click("[data-lianluo] >> form.prechat button");
+  await visitor.waitForSelector("[data-lianluo] >> textarea");
+  await visitor.locator("[data-lianluo] >> .head span", { hasText: "AI 助手" }).waitFor();
+  await visitor.fill("[data-lianluo] >> textarea", "移动电源可以带着登机吗？");
+  await visitor.keyboard.press("Enter");
+  const answer = visitor.locator("[data-lianluo] >> .msg.bot", { hasText: "74Wh" });
+  await answer.waitFor({ timeout: 20_000 }).catch(async (e) => {
+    throw new Error(e.message + "\nthe widget shows: " + (await visitor.locator("[data-lianluo] >> .list").innerText()));
+  });
+  await answer.locator("a[href^='https://lumio.example/help/powercube']").waitFor();
+  await visitor.screenshot({ path: join(artifacts, "widget-ai-answer-zh.png") });
+  await visitor.context().close();
+});
+
 test("a visitor on another site chats live with an agent, who resolves it", async () => {
   const agent = await newPage({ width: 1280, height: 800 }, "en-US");
   await signIn(agent, "xiaoyu.lin@lumio.example");
@@ -84,9 +112,11 @@ test("a visitor on another site chats live with an agent, who resolves it", asyn
   await visitor.fill("[data-lianluo] >> input[name=name]", "Test Visitor");
   await visitor.click("[data-lianluo] >> form.prechat button");
   await visitor.waitForSelector("[data-lianluo] >> textarea");
-  const ask = `Does the Watch S3 work with Android? (${Date.now()})`;
+  // The shop's AI agent answers first; asking for a person hands the conversation to the agents.
+  const ask = `I'd like to talk to a person about the Watch S3 (${Date.now()})`;
   await visitor.fill("[data-lianluo] >> textarea", ask);
   await visitor.keyboard.press("Enter");
+  await visitor.locator("[data-lianluo] >> .msg.bot", { hasText: "connecting you with a person" }).waitFor({ timeout: 20_000 });
 
   // It appears in the agent's inbox without a reload.
   const row = agent.locator(".item", { hasText: ask.slice(0, 25) });
@@ -162,7 +192,8 @@ test("saved replies, private notes, assignment, shortcuts and a widget channel's
   await visitor.goto(shop.url + "/");
   await visitor.click("[data-lianluo] >> .bubble");
   await visitor.click("[data-lianluo] >> form.prechat button");
-  const ask = `Is there a warranty? (${Date.now()})`;
+  // Asking for a person takes the conversation past the AI agent to the team.
+  const ask = `Is there a warranty? I'd like a person to confirm (${Date.now()})`;
   await visitor.fill("[data-lianluo] >> textarea", ask);
   await visitor.keyboard.press("Enter");
 

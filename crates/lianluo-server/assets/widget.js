@@ -18,12 +18,14 @@
       placeholder: "Type your message…", send: "Send", name: "Your name (optional)", email: "Email (optional)", start: "Start chat",
       resolved: "This conversation was resolved. Write again any time.", typing: "Agent is typing…", failed: "Not sent. Tap to retry.",
       unavailable: "Chat is unavailable right now.", open: "Open chat", close: "Close chat", you: "You",
-      attach: "Attach a picture or file", tooBig: "That file is too large (10 MB at most).", badFile: "That kind of file cannot be sent." },
+      attach: "Attach a picture or file", tooBig: "That file is too large (10 MB at most).", badFile: "That kind of file cannot be sent.",
+      bot: "AI assistant", botOnline: "Our AI assistant answers right away; a person can take over any time" },
     zh: { title: "在线咨询", greeting: "您好！有什么可以帮您？可以留下称呼和邮箱，也可以直接开始。", online: "我们通常几分钟内回复", offline: "客服暂时不在线，请留言，我们会尽快回复您。",
       placeholder: "请输入消息…", send: "发送", name: "您的称呼（选填）", email: "邮箱（选填）", start: "开始咨询",
       resolved: "本次会话已结束，如有需要可随时再次留言。", typing: "客服正在输入…", failed: "发送失败，点击重试。",
       unavailable: "在线咨询暂不可用。", open: "打开聊天", close: "关闭聊天", you: "我",
-      attach: "发送图片或文件", tooBig: "文件太大（最大 10 MB）。", badFile: "不支持发送该类型的文件。" }
+      attach: "发送图片或文件", tooBig: "文件太大（最大 10 MB）。", badFile: "不支持发送该类型的文件。",
+      bot: "AI 助手", botOnline: "AI 助手即时回复，随时可转人工" }
   }[lang];
   var storeKey = "lianluo:" + channel;
   var state = { token: localStorage.getItem(storeKey), seen: {}, pending: {}, socket: null, retry: 0, started: false, online: true };
@@ -119,8 +121,9 @@
     if (m.id) state.seen[m.id] = true;
     var b = el("div", "msg " + m.kind);
     b.setAttribute("data-kind", m.kind);
-    if (m.kind !== "incoming" && m.author) b.appendChild(el("small", null, m.author));
-    if (m.content) b.appendChild(document.createTextNode(m.content));
+    var author = m.kind === "bot" ? T.bot : m.author;
+    if (m.kind !== "incoming" && author) b.appendChild(el("small", null, author));
+    if (m.content) linkify(b, m.content);
     (m.attachments || []).forEach(function (a) {
       var href = /^https?:/.test(a.url) ? a.url : base + a.url;
       if (/^image\//.test(a.content_type)) { var img = el("img"); img.src = href; img.alt = a.name; b.appendChild(img); }
@@ -130,14 +133,34 @@
     scroll();
     return b;
   }
+  // Text with its web addresses as links (text nodes only: message content is never parsed as HTML).
+  function linkify(b, text) {
+    text.split(/(https?:\/\/[^\s]+)/).forEach(function (part, i) {
+      if (i % 2 === 1) { var a = el("a", null, part); a.href = part; a.target = "_blank"; a.rel = "noopener noreferrer"; b.appendChild(a); }
+      else if (part) b.appendChild(document.createTextNode(part));
+    });
+  }
+  // The AI agent's answer while it is written: one bubble that grows, replaced by the final message.
+  var streaming = null;
+  function delta(text) {
+    if (!streaming) {
+      streaming = el("div", "msg bot streaming");
+      streaming.appendChild(el("small", null, T.bot));
+      streaming.appendChild(document.createTextNode(""));
+      list.appendChild(streaming);
+    }
+    streaming.lastChild.nodeValue += text;
+    scroll();
+  }
   function render(session) {
     list.textContent = "";
+    streaming = null;
     state.seen = {};
-    state.online = session.agents_online;
-    sub.textContent = session.agents_online ? T.online : T.offline;
+    state.online = session.agents_online || session.bot;
+    sub.textContent = session.bot ? T.botOnline : session.agents_online ? T.online : T.offline;
     (session.messages || []).forEach(show);
     if (session.conversation && session.conversation.status === "resolved") note(T.resolved);
-    if (!session.agents_online && !(session.messages || []).length) note(T.offline);
+    if (!state.online && !(session.messages || []).length) note(T.offline);
   }
   function connect() {
     if (!state.token || state.socket) return;
@@ -146,7 +169,11 @@
     s.onmessage = function (e) {
       var f = JSON.parse(e.data);
       if (f.type === "ready") state.retry = 0;
-      else if (f.type === "message") { show(f.message); typing.textContent = ""; }
+      else if (f.type === "bot_delta") delta(f.text);
+      else if (f.type === "message") {
+        if (f.message.kind === "bot" && streaming) { streaming.remove(); streaming = null; }
+        show(f.message); typing.textContent = "";
+      }
       else if (f.type === "status" && f.status === "resolved") note(T.resolved);
       else if (f.type === "typing") typing.textContent = f.typing ? T.typing : "";
     };

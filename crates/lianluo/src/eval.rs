@@ -29,6 +29,9 @@ pub struct KbArgs {
     /// A folder of Markdown files to use as the knowledge instead of the demo brand's documents.
     #[arg(long)]
     kb_dir: Option<PathBuf>,
+    /// Print every question with its answer (to standard error).
+    #[arg(long)]
+    verbose: bool,
 }
 
 #[derive(Deserialize)]
@@ -164,6 +167,9 @@ pub async fn kb(cfg: &Config, args: KbArgs) -> anyhow::Result<()> {
             .answer(ws.id, &case.question, &[], None, None)
             .await
             .map_err(|e| anyhow::anyhow!(e))?;
+        if args.verbose {
+            eprintln!("[{}] {}\n    -> {}", case.lang, case.question, answer.text.replace('\n', " "));
+        }
         match &case.source {
             Some(expected) => {
                 answerable += 1;

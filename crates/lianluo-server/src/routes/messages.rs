@@ -75,6 +75,10 @@ pub async fn create_message(
         .store
         .append_message(auth.workspace_id, id, &new, sender, auth.actor(), Timestamp::now())
         .await?;
+    if appended.created {
+        // A customer's message reaching us through an integration is answered by the AI agent too.
+        crate::bot::spawn(&state, auth.workspace_id, id, &appended.message);
+    }
     let status = if appended.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Out(appended.message)).into_response())
 }

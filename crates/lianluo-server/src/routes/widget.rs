@@ -21,7 +21,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use lianluo_domain::{
     ChannelId, ContactId, ConversationId, Timestamp, UserId, WorkspaceId,
     contact::{ContactPatch, Identity, NewContact},
-    conversation::{Conversation, NewConversation, Status},
+    conversation::{Conversation, ConversationPatch, NewConversation, Status},
     directory::Channel,
     event::Actor,
     message::{Attachment, Message as ChatMessage, MessageKind, NewMessage, Sender},
@@ -146,6 +146,8 @@ pub struct WidgetSession {
     pub channel_name: String,
     /// Whether an agent of the channel's team is online now (otherwise show the offline form).
     pub agents_online: bool,
+    /// Whether the AI agent answers first on this channel.
+    pub bot: bool,
     pub conversation: Option<VisitorConversation>,
     pub messages: Vec<VisitorMessage>,
 }
@@ -320,6 +322,7 @@ pub async fn start_session(
         contact_id,
         channel_name: channel.name.to_string(),
         agents_online: agents_online(&state, &channel).await,
+        bot: crate::bot::takes_new_conversations(&state, &channel),
         conversation,
         messages,
     };
@@ -421,7 +424,14 @@ pub async fn post_visitor_message(
             (a.conversation, a.message, a.created)
         }
         None => {
-            let assignee = state.routing.assignee_for_new(&state, v.workspace_id, v.channel_id, None).await?;
+            // On a channel with the AI agent, the bot answers first: the conversation waits, unassigned.
+            let channel = state.store.get_channel(v.workspace_id, v.channel_id).await?;
+            let bot = crate::bot::takes_new_conversations(&state, &channel);
+            let assignee = if bot {
+                None
+            } else {
+                state.routing.assignee_for_new(&state, v.workspace_id, v.channel_id, None).await?
+            };
             let start = NewConversation {
                 channel_id: v.channel_id,
                 contact_id: v.contact_id,
@@ -432,7 +442,15 @@ pub async fn post_visitor_message(
                 tags: vec![],
                 message: Some(new),
             };
-            let (conv, m) = state.store.create_conversation(v.workspace_id, &start, None, actor, now).await?;
+            let (mut conv, m) =
+                state.store.create_conversation(v.workspace_id, &start, None, actor, now).await?;
+            if bot {
+                let pending = ConversationPatch { status: Some(Status::Pending), ..Default::default() };
+                conv = state
+                    .store
+                    .update_conversation(v.workspace_id, conv.id, &pending, Actor::System, now)
+                    .await?;
+            }
             (
                 conv,
                 m.ok_or_else(|| AppError::Internal("conversation created without its message".into()))?,
@@ -440,6 +458,10 @@ pub async fn post_visitor_message(
             )
         }
     };
+    // A retried post (same idempotency key) is not answered twice.
+    if created {
+        crate::bot::spawn(&state, v.workspace_id, conversation.id, &message);
+    }
     let mut names = HashMap::new();
     let body = VisitorPosted {
         conversation: visitor_conversation(&conversation),
@@ -538,6 +560,8 @@ async fn visitor_socket(state: AppState, v: Visitor, mut socket: WebSocket) {
                                 "status": n.data["conversation"]["status"] })
                         }
                     }
+                    // The AI agent's answer while it is being written.
+                    "bot.delta" if concerns(&n, &v) => json!({ "type": "bot_delta", "conversation_id": n.conversation_id, "text": n.data["text"] }),
                     "typing" if n.conversation_id.is_some() && n.conversation_id == mine && n.subject_id != Some(v.contact_id.0) => {
                         json!({ "type": "typing", "typing": n.data["typing"] })
                     }

@@ -5,6 +5,7 @@ mod helpers;
 mod assets;
 mod auth;
 mod bad_input;
+mod bot;
 mod contacts;
 mod conversations;
 mod directory;

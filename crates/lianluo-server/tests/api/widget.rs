@@ -21,10 +21,10 @@ on_both_backends!(
     visitors_see_only_their_own_conversation,
 );
 
-const SHOP: &str = "https://shop.example";
+pub const SHOP: &str = "https://shop.example";
 
 /// A widget channel routed to a team; returns (channel id, public token, secret).
-async fn widget_channel(
+pub async fn widget_channel(
     app: &TestApp,
     admin: &Caller,
     team: Option<&str>,
@@ -47,7 +47,7 @@ async fn widget_channel(
 }
 
 /// Calls a widget route from a page of `origin`, as a browser would.
-async fn from_page(
+pub async fn from_page(
     app: &TestApp,
     method: Method,
     path: &str,
@@ -66,13 +66,13 @@ async fn from_page(
     app.send(req.unwrap()).await
 }
 
-async fn start(app: &TestApp, token: &str, extra: Value) -> Value {
+pub async fn start(app: &TestApp, token: &str, extra: Value) -> Value {
     let mut body = json!({"channel": token});
     body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
     from_page(app, Method::POST, "/widget/v1/sessions", SHOP, None, Some(body)).await.expect(200)
 }
 
-async fn visitor_socket(addr: &str, visitor: &str) -> Socket {
+pub async fn visitor_socket(addr: &str, visitor: &str) -> Socket {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let mut req = format!("ws://{addr}/widget/v1/realtime?token={visitor}").into_client_request().unwrap();
     req.headers_mut().insert(header::ORIGIN, SHOP.parse().unwrap());

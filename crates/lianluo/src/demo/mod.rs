@@ -191,7 +191,12 @@ async fn directory(store: &dyn Store, now: Timestamp) -> anyhow::Result<Director
         (ChannelKind::Kuaishou, "快手直播间 Kuaishou live", pre),
         (ChannelKind::Email, "support@lumio.example", after),
     ] {
-        let new = NewChannel { kind, name: name(n), team_id: Some(t), settings: Default::default() };
+        // The web shop has the AI agent answer first from the brand's knowledge base.
+        let mut settings = serde_json::Map::new();
+        if kind == ChannelKind::WebWidget {
+            settings.insert("bot".into(), json!({ "enabled": true, "tone": "warm and concise" }));
+        }
+        let new = NewChannel { kind, name: name(n), team_id: Some(t), settings };
         channels.push((store.create_channel(ws.id, &new, sys, now).await?.id, kind));
     }
     Ok(Directory { ws: ws.id, agents, teams: [pre, after, vip], channels })

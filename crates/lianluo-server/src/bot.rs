@@ -1,0 +1,326 @@
+//! The AI agent in conversations. On a channel whose settings say `"bot": {"enabled": true}`, a new
+//! conversation starts `pending` and unassigned: the bot answers each customer message from the
+//! knowledge base (streaming the answer to the widget as `bot.delta` notices, then posting it as a `bot`
+//! message with links to public sources, and a private note with the cited passages for agents). It hands
+//! the conversation to the human queue (status `open`, routed to an agent, with a summary note) when the
+//! customer asks for a person, when the knowledge does not support an answer, after the customer says
+//! twice that answers did not help, or when the customer is clearly upset. Once a person holds the
+//! conversation (assigned, or no longer pending) the bot stays silent.
+
+use lianluo_domain::{
+    ConversationId, Timestamp, WorkspaceId,
+    conversation::{Conversation, ConversationPatch, Status},
+    directory::Channel,
+    event::Actor,
+    message::{Message, MessageKind, NewMessage, Sender},
+    page::PageRequest,
+};
+use lianluo_events::Notice;
+use lianluo_knowledge::lang::{self, Lang};
+use serde_json::json;
+
+use crate::AppState;
+
+/// A channel's bot settings, from `settings.bot`.
+#[derive(Debug, Clone, Default)]
+pub struct BotSettings {
+    pub enabled: bool,
+    /// How answers should sound ("warm and concise"); used by generative answers.
+    pub tone: Option<String>,
+}
+
+impl BotSettings {
+    pub fn of(channel: &Channel) -> Self {
+        let b = channel.settings.get("bot");
+        Self {
+            enabled: b.and_then(|b| b.get("enabled")).and_then(|v| v.as_bool()).unwrap_or(false),
+            tone: b.and_then(|b| b.get("tone")).and_then(|v| v.as_str()).map(str::to_string),
+        }
+    }
+}
+
+/// Whether the bot takes new conversations on this channel (it needs the knowledge base loaded).
+pub fn takes_new_conversations(state: &AppState, channel: &Channel) -> bool {
+    state.knowledge.is_some() && BotSettings::of(channel).enabled
+}
+
+fn asks_for_person(text: &str) -> bool {
+    let l = text.to_lowercase();
+    [
+        "human",
+        "real person",
+        "a person",
+        "an agent",
+        "live agent",
+        "customer service",
+        "representative",
+        "talk to someone",
+        "speak to someone",
+        "人工",
+        "真人",
+        "转客服",
+        "找客服",
+        "客服人员",
+        "接人工",
+    ]
+    .iter()
+    .any(|k| l.contains(k))
+}
+
+fn is_upset(text: &str) -> bool {
+    let l = text.to_lowercase();
+    let words = [
+        "terrible",
+        "horrible",
+        "ridiculous",
+        "furious",
+        "angry",
+        "scam",
+        "worst",
+        "unacceptable",
+        "complaint",
+        "lawyer",
+        "垃圾",
+        "投诉",
+        "气死",
+        "骗子",
+        "太差",
+        "恶心",
+        "无语",
+        "坑人",
+        "退钱",
+        "差评",
+        "生气",
+    ];
+    let shouting = text.chars().filter(|c| c.is_ascii_uppercase()).count() >= 12
+        && text.chars().filter(|c| c.is_ascii_lowercase()).count() * 3
+            < text.chars().filter(|c| c.is_ascii_uppercase()).count();
+    words.iter().any(|w| l.contains(w)) || shouting || text.contains("!!!") || text.contains("！！！")
+}
+
+fn says_not_helped(text: &str) -> bool {
+    let l = text.to_lowercase();
+    [
+        "not helpful",
+        "didn't help",
+        "doesn't help",
+        "did not help",
+        "not what i asked",
+        "that's wrong",
+        "that is wrong",
+        "useless",
+        "没用",
+        "不对",
+        "没解决",
+        "答非所问",
+        "不是这个",
+        "没帮助",
+        "看不懂",
+    ]
+    .iter()
+    .any(|k| l.contains(k))
+}
+
+/// What the bot says when handing over.
+fn handoff_text(l: Lang, found_nothing: bool) -> &'static str {
+    match (l, found_nothing) {
+        (Lang::Zh, true) => "抱歉，我在我们的资料里没有找到这个问题的答案。正在为您转接人工客服，请稍候。",
+        (Lang::Zh, false) => "好的，正在为您转接人工客服，请稍候。",
+        (Lang::En, true) => {
+            "Sorry, I couldn't find the answer in our help content. I'm connecting you with a person now."
+        }
+        (Lang::En, false) => "Sure, I'm connecting you with a person now.",
+    }
+}
+
+fn rephrase_text(l: Lang) -> &'static str {
+    match l {
+        Lang::Zh => "抱歉没能帮到您。可以换个说法再问一次吗？如果还是不行，我会为您转接人工客服。",
+        Lang::En => {
+            "Sorry that didn't help. Could you ask in other words? If that doesn't work either, I'll get you a person."
+        }
+    }
+}
+
+/// Runs the bot for a customer's message, in the background.
+pub fn spawn(state: &AppState, ws: WorkspaceId, conversation: ConversationId, message: &Message) {
+    if state.knowledge.is_none() || message.kind != MessageKind::Incoming {
+        return;
+    }
+    let (state, message) = (state.clone(), message.clone());
+    tokio::spawn(async move {
+        if let Err(e) = respond(&state, ws, conversation, &message).await {
+            tracing::warn!(conversation = %conversation, error = %e, "the bot could not answer");
+        }
+    });
+}
+
+async fn respond(
+    state: &AppState,
+    ws: WorkspaceId,
+    id: ConversationId,
+    message: &Message,
+) -> Result<(), String> {
+    let Some(kb) = state.knowledge.clone() else { return Ok(()) };
+    let err = |e: lianluo_store::StoreError| e.to_string();
+    let conversation = state.store.get_conversation(ws, id).await.map_err(err)?;
+    if conversation.status != Status::Pending || conversation.assignee_id.is_some() {
+        return Ok(());
+    }
+    let channel = state.store.get_channel(ws, conversation.channel_id).await.map_err(err)?;
+    let settings = BotSettings::of(&channel);
+    if !settings.enabled {
+        return Ok(());
+    }
+    let thread =
+        state.store.list_messages(ws, id, PageRequest::new(Some(100), None)).await.map_err(err)?.items;
+    let question = message.content.trim();
+    let language = lang::detect(question);
+    // The customer's earlier messages, and how often they said an answer did not help.
+    let earlier: Vec<String> = thread
+        .iter()
+        .filter(|m| m.kind == MessageKind::Incoming && m.id != message.id && !m.content.trim().is_empty())
+        .map(|m| m.content.clone())
+        .collect();
+    let not_helped =
+        thread.iter().filter(|m| m.kind == MessageKind::Incoming && says_not_helped(&m.content)).count();
+
+    if question.is_empty() {
+        return Ok(());
+    }
+    if asks_for_person(question) {
+        return hand_over(state, &conversation, language, "the customer asked for a person", false, &thread)
+            .await;
+    }
+    if is_upset(question) {
+        return hand_over(state, &conversation, language, "the customer seems upset", false, &thread).await;
+    }
+    if says_not_helped(question) {
+        if not_helped >= 2 {
+            return hand_over(state, &conversation, language, "answers did not help twice", false, &thread)
+                .await;
+        }
+        post(state, ws, id, MessageKind::Bot, rephrase_text(language).to_string()).await?;
+        return Ok(());
+    }
+
+    // Stream the answer to the customer's widget while it is produced.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let bus = state.realtime.bus.clone();
+    let scope =
+        json!({ "id": id, "contact_id": conversation.contact_id, "channel_id": conversation.channel_id });
+    let stream = tokio::spawn(async move {
+        while let Some(piece) = rx.recv().await {
+            let notice = Notice {
+                workspace_id: ws,
+                id: None,
+                kind: "bot.delta".into(),
+                subject_id: Some(id.0),
+                conversation_id: Some(id.0),
+                data: json!({ "conversation": scope, "text": piece }),
+            };
+            let _ = bus.publish(notice).await;
+        }
+    });
+    let recent: Vec<String> = earlier.iter().rev().take(3).rev().cloned().collect();
+    let answer = kb.answerer.answer(ws, question, &recent, settings.tone.as_deref(), Some(tx)).await?;
+    let _ = stream.await;
+    if !answer.answered {
+        return hand_over(state, &conversation, language, "the knowledge base has no answer", true, &thread)
+            .await;
+    }
+
+    // The customer sees the answer and links to public sources; agents see the passages.
+    let mut text = answer.text.clone();
+    let mut links = Vec::new();
+    for c in &answer.citations {
+        if let Ok(source) = state.store.get_kb_source(ws, c.source_id).await
+            && let Some(url) = source.url
+        {
+            links.push(format!("{} {url}", source.title));
+        }
+    }
+    if !links.is_empty() {
+        text.push_str(match language {
+            Lang::Zh => "\n\n来源：",
+            Lang::En => "\n\nSource: ",
+        });
+        text.push_str(&links.join(" · "));
+    }
+    post(state, ws, id, MessageKind::Bot, text).await?;
+    let mut note = format!("AI answer ({}, confidence {:.2}) from:", answer.method, answer.confidence);
+    for c in &answer.citations {
+        note.push_str(&format!("\n• {}: {}", c.heading, c.quote));
+    }
+    post(state, ws, id, MessageKind::Note, note).await
+}
+
+async fn post(
+    state: &AppState,
+    ws: WorkspaceId,
+    id: ConversationId,
+    kind: MessageKind,
+    content: String,
+) -> Result<(), String> {
+    let mut new = NewMessage { kind, content, attachments: vec![], idempotency_key: None };
+    // Long passages are cut rather than refused.
+    if new.content.chars().count() > 4_000 {
+        new.content = new.content.chars().take(4_000).collect();
+    }
+    let sender = if kind == MessageKind::Note { Sender::System } else { Sender::Bot };
+    state
+        .store
+        .append_message(ws, id, &new, Some(sender), Actor::System, Timestamp::now())
+        .await
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
+/// Gives the conversation to the human queue with a note that tells the agent what happened.
+async fn hand_over(
+    state: &AppState,
+    conversation: &Conversation,
+    language: Lang,
+    reason: &str,
+    found_nothing: bool,
+    thread: &[Message],
+) -> Result<(), String> {
+    let (ws, id) = (conversation.workspace_id, conversation.id);
+    post(state, ws, id, MessageKind::Bot, handoff_text(language, found_nothing).to_string()).await?;
+    let team = match conversation.team_id {
+        Some(t) => Some(t),
+        None => state.store.get_channel(ws, conversation.channel_id).await.ok().and_then(|c| c.team_id),
+    };
+    let assignee = match team {
+        Some(t) => state.routing.assignee_for(state, ws, t).await.map_err(|e| e.to_string())?,
+        None => None,
+    };
+    let patch =
+        ConversationPatch { status: Some(Status::Open), assignee_id: Some(assignee), ..Default::default() };
+    state
+        .store
+        .update_conversation(ws, id, &patch, Actor::System, Timestamp::now())
+        .await
+        .map_err(|e| e.to_string())?;
+    // A short summary: what the customer asked, and what the bot answered last.
+    let asked: Vec<&str> = thread
+        .iter()
+        .filter(|m| m.kind == MessageKind::Incoming)
+        .map(|m| m.content.as_str())
+        .rev()
+        .take(3)
+        .collect();
+    let answered = thread.iter().rev().find(|m| m.kind == MessageKind::Bot).map(|m| m.content.as_str());
+    let clip = |s: &str| -> String {
+        let s: String = s.chars().take(200).collect();
+        s.replace('\n', " ")
+    };
+    let mut note = format!("Handed over by the AI agent: {reason}.\nCustomer asked:");
+    for q in asked.iter().rev() {
+        note.push_str(&format!("\n• {}", clip(q)));
+    }
+    if let Some(a) = answered {
+        note.push_str(&format!("\nLast AI answer: {}", clip(a)));
+    }
+    post(state, ws, id, MessageKind::Note, note).await
+}

@@ -1,0 +1,186 @@
+//! The AI agent in widget conversations: it answers first from the knowledge base with cited sources,
+//! streams its answer, and hands over to a person with a summary when it should.
+
+use axum::http::Method;
+use serde_json::{Value, json};
+
+use crate::{
+    helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, Caller, TestApp, frames_until},
+    on_both_backends,
+    widget::{SHOP, from_page, start, visitor_socket, widget_channel},
+};
+
+on_both_backends!(
+    the_bot_answers_first_with_sources_and_streams,
+    the_bot_hands_over_when_it_should,
+    channels_without_the_bot_go_straight_to_agents,
+);
+
+const POLICY: &str = "# Returns\nUnused products can be returned within 30 days of delivery for a full refund.\n\n\
+    # 退货\n未使用的商品在签收后30天内可以退货并全额退款。";
+
+async fn knowledge(app: &TestApp, admin: &Caller) {
+    let s = app
+        .post(
+            "/api/v1/kb/sources",
+            admin,
+            json!({ "kind": "markdown", "title": "Returns policy", "content": POLICY, "url": "https://shop.example/returns" }),
+        )
+        .await
+        .expect(201);
+    let id = s["id"].as_str().unwrap();
+    for _ in 0..500 {
+        if app.get(&format!("/api/v1/kb/sources/{id}"), admin).await.expect(200)["status"] == "indexed" {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("not indexed");
+}
+
+async fn say(app: &TestApp, visitor: &str, text: &str) -> Value {
+    let r = from_page(
+        app,
+        Method::POST,
+        "/widget/v1/messages",
+        SHOP,
+        Some(visitor),
+        Some(json!({ "content": text })),
+    )
+    .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    r.body
+}
+
+/// The conversation's messages once the bot has written `count` messages of `kinds` after the customer's.
+async fn messages_when(app: &TestApp, conv: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    for _ in 0..500 {
+        let page = app
+            .get(&format!("/api/v1/conversations/{conv}/messages?limit=100"), &app.admin)
+            .await
+            .expect(200);
+        let items = page["items"].as_array().unwrap().clone();
+        if done(&items) {
+            return items;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the bot did not answer in time");
+}
+
+fn count(items: &[Value], kind: &str) -> usize {
+    items.iter().filter(|m| m["kind"] == kind).count()
+}
+
+async fn the_bot_answers_first_with_sources_and_streams(app: TestApp) {
+    let addr = app.serve().await;
+    let admin = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    knowledge(&app, &admin).await;
+    let (_, token, _) = widget_channel(&app, &admin, None, json!({ "bot": { "enabled": true } })).await;
+    let session = start(&app, &token, json!({})).await;
+    let visitor = session["visitor_token"].as_str().unwrap().to_string();
+    let mut ws = visitor_socket(&addr, &visitor).await;
+
+    let sent = say(&app, &visitor, "How long do I have to return something?").await;
+    let conv = sent["conversation"]["id"].as_str().unwrap().to_string();
+    // The answer streams, then arrives as the bot's message.
+    let frames = frames_until(&mut ws, |f| f["type"] == "message" && f["message"]["kind"] == "bot").await;
+    let streamed: String =
+        frames.iter().filter(|f| f["type"] == "bot_delta").map(|f| f["text"].as_str().unwrap()).collect();
+    let answer = frames.last().unwrap()["message"]["content"].as_str().unwrap().to_string();
+    assert!(streamed.contains("30 days"), "streamed: {streamed:?}");
+    assert!(answer.starts_with(&streamed), "the message is the streamed text plus its sources");
+    assert!(answer.contains("Source: Returns policy https://shop.example/returns"), "{answer}");
+
+    let items = messages_when(&app, &conv, |m| count(m, "note") >= 1).await;
+    let note = items.iter().find(|m| m["kind"] == "note").unwrap()["content"].as_str().unwrap().to_string();
+    assert!(note.contains("Returns policy") && note.contains("30 days"), "agents see the passage: {note}");
+    let c = app.get(&format!("/api/v1/conversations/{conv}"), &admin).await.expect(200);
+    assert_eq!(
+        (c["status"].as_str(), c["assignee_id"].as_str()),
+        (Some("pending"), None),
+        "the bot holds it"
+    );
+
+    // The visitor's own history shows the answer but never the agents' note.
+    let history =
+        from_page(&app, Method::GET, "/widget/v1/messages", SHOP, Some(&visitor), None).await.expect(200);
+    let kinds: Vec<&str> =
+        history["messages"].as_array().unwrap().iter().map(|m| m["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["incoming", "bot"]);
+
+    // In Chinese, in the same conversation.
+    say(&app, &visitor, "签收多少天内可以退货？").await;
+    let items = messages_when(&app, &conv, |m| count(m, "bot") >= 2).await;
+    let zh = items.iter().rfind(|m| m["kind"] == "bot").unwrap()["content"].as_str().unwrap();
+    assert!(zh.contains("30天") && zh.contains("来源："), "{zh}");
+
+    // Once an agent takes the conversation, the bot stays silent.
+    app.patch(&format!("/api/v1/conversations/{conv}"), &admin, json!({ "status": "open" }))
+        .await
+        .expect(200);
+    say(&app, &visitor, "And how long for the refund?").await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let items = messages_when(&app, &conv, |_| true).await;
+    assert_eq!(count(&items, "bot"), 2, "no answer once a person holds it");
+}
+
+async fn the_bot_hands_over_when_it_should(app: TestApp) {
+    let admin = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    knowledge(&app, &admin).await;
+    let (_, token, _) = widget_channel(&app, &admin, None, json!({ "bot": { "enabled": true } })).await;
+    let cases = [
+        ("I want to talk to a real person", "asked for a person", "connecting you with a person"),
+        ("你们卖汽车吗？", "has no answer", "转接人工客服"),
+        ("This is RIDICULOUS, I want my money back!!!", "seems upset", "connecting you with a person"),
+    ];
+    for (question, reason, reply) in cases {
+        let session = start(&app, &token, json!({})).await;
+        let visitor = session["visitor_token"].as_str().unwrap().to_string();
+        let conv = say(&app, &visitor, question).await["conversation"]["id"].as_str().unwrap().to_string();
+        let items = messages_when(&app, &conv, |m| count(m, "note") >= 1).await;
+        let bot = items.iter().find(|m| m["kind"] == "bot").unwrap()["content"].as_str().unwrap();
+        assert!(bot.contains(reply), "{question}: {bot}");
+        let note = items.iter().find(|m| m["kind"] == "note").unwrap()["content"].as_str().unwrap();
+        assert!(note.contains(reason) && note.contains(question), "{note}");
+        let c = app.get(&format!("/api/v1/conversations/{conv}"), &admin).await.expect(200);
+        assert_eq!(c["status"], "open", "in the human queue");
+    }
+
+    // Two "that did not help" in a row: first a request to rephrase, then a person.
+    let session = start(&app, &token, json!({})).await;
+    let visitor = session["visitor_token"].as_str().unwrap().to_string();
+    let conv = say(&app, &visitor, "How long do I have to return something?").await["conversation"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    messages_when(&app, &conv, |m| count(m, "bot") >= 1).await;
+    say(&app, &visitor, "that's not helpful").await;
+    let items = messages_when(&app, &conv, |m| count(m, "bot") >= 2).await;
+    assert!(
+        items.iter().rfind(|m| m["kind"] == "bot").unwrap()["content"]
+            .as_str()
+            .unwrap()
+            .contains("other words")
+    );
+    say(&app, &visitor, "still not helpful").await;
+    messages_when(&app, &conv, |m| {
+        m.iter().any(|x| x["kind"] == "note" && x["content"].as_str().unwrap().contains("did not help twice"))
+    })
+    .await;
+    assert_eq!(app.get(&format!("/api/v1/conversations/{conv}"), &admin).await.expect(200)["status"], "open");
+}
+
+async fn channels_without_the_bot_go_straight_to_agents(app: TestApp) {
+    let admin = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    knowledge(&app, &admin).await;
+    let (_, token, _) = widget_channel(&app, &admin, None, json!({})).await;
+    let session = start(&app, &token, json!({})).await;
+    let visitor = session["visitor_token"].as_str().unwrap().to_string();
+    let sent = say(&app, &visitor, "How long do I have to return something?").await;
+    assert_eq!(sent["conversation"]["status"], "open");
+    let conv = sent["conversation"]["id"].as_str().unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let items = messages_when(&app, conv, |_| true).await;
+    assert_eq!(items.len(), 1, "only the customer's message");
+}
