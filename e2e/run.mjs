@@ -96,6 +96,9 @@ test("the AI agent answers a customer in Chinese from the knowledge base, with i
     throw new Error(e.message + "\nthe widget shows: " + (await visitor.locator("[data-lianluo] >> .list").innerText()));
   });
   await answer.locator("a[href^='https://lumio.example/help/powercube']").waitFor();
+  // The customer rates the answer.
+  await answer.locator("button[aria-label='有帮助']").click();
+  await answer.locator(".rate", { hasText: "感谢反馈" }).waitFor();
   await visitor.screenshot({ path: join(artifacts, "widget-ai-answer-zh.png") });
   await visitor.context().close();
 });

@@ -70,4 +70,6 @@ ids! {
     KbSourceId,
     /// A passage of a knowledge source, the unit of retrieval.
     KbChunkId,
+    /// A customer's question the AI agent handled.
+    KbQuestionId,
 }

@@ -110,6 +110,9 @@ pub struct KbChunk {
     /// The headings above the passage, joined with " › ".
     pub heading: String,
     pub text: String,
+    /// A question and its answer written by a person (an FAQ row, a correction, a gap's answer): preferred
+    /// over other passages that fit as well.
+    pub curated: bool,
     /// The embedder that made `embedding`.
     #[serde(skip)]
     pub model: String,
@@ -211,4 +214,64 @@ impl KbSourcePatch {
         s.updated_at = now;
         reindex
     }
+}
+
+/// How a question put to the AI agent turned out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum QuestionOutcome {
+    /// Answered; the customer has not rated it.
+    Answered,
+    /// The knowledge had no supported answer.
+    Unanswered,
+    /// The customer rated the answer helpful.
+    Helpful,
+    /// The customer rated the answer not helpful.
+    NotHelpful,
+}
+
+impl QuestionOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QuestionOutcome::Answered => "answered",
+            QuestionOutcome::Unanswered => "unanswered",
+            QuestionOutcome::Helpful => "helpful",
+            QuestionOutcome::NotHelpful => "not_helpful",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "answered" => QuestionOutcome::Answered,
+            "unanswered" => QuestionOutcome::Unanswered,
+            "helpful" => QuestionOutcome::Helpful,
+            "not_helpful" => QuestionOutcome::NotHelpful,
+            _ => return None,
+        })
+    }
+
+    /// Whether the question belongs on the knowledge-gaps list.
+    pub fn is_gap(self) -> bool {
+        matches!(self, QuestionOutcome::Unanswered | QuestionOutcome::NotHelpful)
+    }
+}
+
+/// A customer's question the AI agent handled, and how it went: the raw material of the gaps list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct KbQuestion {
+    pub id: crate::KbQuestionId,
+    pub workspace_id: WorkspaceId,
+    pub conversation_id: Option<crate::ConversationId>,
+    /// The bot's answer, which the customer rates.
+    pub answer_message_id: Option<crate::MessageId>,
+    pub question: String,
+    /// `zh` or `en`.
+    pub language: String,
+    pub outcome: QuestionOutcome,
+    /// The source the answer cited.
+    pub source_id: Option<KbSourceId>,
+    /// The knowledge entry written to close this gap.
+    pub resolved_by: Option<KbSourceId>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }

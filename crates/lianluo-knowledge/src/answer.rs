@@ -240,7 +240,9 @@ impl Answerer {
                 let sim = if language == Lang::Zh { sim * 0.5 } else { sim };
                 let confidence = cov.max(sim).min(1.0);
                 let same_lang = if lang::detect(&h.text) == language { 0.15 } else { 0.0 };
-                (confidence + same_lang - 0.15 * i as f32, confidence, h)
+                // What a person wrote as the answer to this question wins over a passage that fits as well.
+                let curated = if h.curated && confidence >= self.min_confidence { 0.3 } else { 0.0 };
+                (confidence + same_lang + curated - 0.15 * i as f32, confidence, h)
             })
             .max_by(|a, b| a.0.total_cmp(&b.0));
         let mut out = Answer {

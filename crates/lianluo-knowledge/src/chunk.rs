@@ -13,6 +13,8 @@ pub struct ChunkText {
     /// The headings above, joined with " › ".
     pub heading: String,
     pub text: String,
+    /// A question and its answer written by a person.
+    pub curated: bool,
 }
 
 impl ChunkText {
@@ -93,7 +95,7 @@ pub fn chunk_sections_with(sections: &[Section], budget: usize) -> Vec<ChunkText
         if section.qa {
             // A question and its answer stay together even when long: cutting would separate them.
             for p in &section.paragraphs {
-                out.push(ChunkText { heading: heading.clone(), text: p.clone() });
+                out.push(ChunkText { heading: heading.clone(), text: p.clone(), curated: true });
             }
             continue;
         }
@@ -119,7 +121,11 @@ pub fn chunk_sections_with(sections: &[Section], budget: usize) -> Vec<ChunkText
         let mut cur = String::new();
         for (u, para) in units {
             if !cur.is_empty() && estimate_tokens(&cur) + estimate_tokens(&u) > budget {
-                out.push(ChunkText { heading: heading.clone(), text: std::mem::take(&mut cur) });
+                out.push(ChunkText {
+                    heading: heading.clone(),
+                    text: std::mem::take(&mut cur),
+                    curated: false,
+                });
             }
             if !cur.is_empty() {
                 cur.push_str(if para { "\n" } else { joiner(&cur, &u) });
@@ -127,7 +133,7 @@ pub fn chunk_sections_with(sections: &[Section], budget: usize) -> Vec<ChunkText
             cur.push_str(&u);
         }
         if !cur.is_empty() {
-            out.push(ChunkText { heading, text: cur });
+            out.push(ChunkText { heading, text: cur, curated: false });
         }
     }
     out

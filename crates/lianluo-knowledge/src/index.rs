@@ -25,6 +25,7 @@ const TOKENIZER: &str = "lianluo_jieba";
 struct Stored {
     workspace: WorkspaceId,
     source: KbSourceId,
+    curated: bool,
     heading: String,
     text: String,
 }
@@ -45,6 +46,8 @@ pub struct Hit {
     pub vector_rank: Option<usize>,
     /// Cosine similarity to the question.
     pub similarity: Option<f32>,
+    /// A question and its answer written by a person.
+    pub curated: bool,
 }
 
 /// How the two lists are fused.
@@ -214,6 +217,7 @@ impl HybridIndex {
                 Stored {
                     workspace: c.workspace_id,
                     source: c.source_id,
+                    curated: c.curated,
                     heading: c.heading.clone(),
                     text: c.text.clone(),
                 },
@@ -382,6 +386,7 @@ impl HybridIndex {
                 bm25_score: None,
                 vector_rank: None,
                 similarity: None,
+                curated: s.curated,
             }))
         }
         for (rank, (id, score)) in words.iter().enumerate() {

@@ -19,13 +19,13 @@
       resolved: "This conversation was resolved. Write again any time.", typing: "Agent is typing…", failed: "Not sent. Tap to retry.",
       unavailable: "Chat is unavailable right now.", open: "Open chat", close: "Close chat", you: "You",
       attach: "Attach a picture or file", tooBig: "That file is too large (10 MB at most).", badFile: "That kind of file cannot be sent.",
-      bot: "AI assistant", botOnline: "Our AI assistant answers right away; a person can take over any time" },
+      bot: "AI assistant", helpful: "Helpful", notHelpful: "Not helpful", thanks: "Thanks for the feedback", botOnline: "Our AI assistant answers right away; a person can take over any time" },
     zh: { title: "在线咨询", greeting: "您好！有什么可以帮您？可以留下称呼和邮箱，也可以直接开始。", online: "我们通常几分钟内回复", offline: "客服暂时不在线，请留言，我们会尽快回复您。",
       placeholder: "请输入消息…", send: "发送", name: "您的称呼（选填）", email: "邮箱（选填）", start: "开始咨询",
       resolved: "本次会话已结束，如有需要可随时再次留言。", typing: "客服正在输入…", failed: "发送失败，点击重试。",
       unavailable: "在线咨询暂不可用。", open: "打开聊天", close: "关闭聊天", you: "我",
       attach: "发送图片或文件", tooBig: "文件太大（最大 10 MB）。", badFile: "不支持发送该类型的文件。",
-      bot: "AI 助手", botOnline: "AI 助手即时回复，随时可转人工" }
+      bot: "AI 助手", helpful: "有帮助", notHelpful: "没帮助", thanks: "感谢反馈", botOnline: "AI 助手即时回复，随时可转人工" }
   }[lang];
   var storeKey = "lianluo:" + channel;
   var state = { token: localStorage.getItem(storeKey), seen: {}, pending: {}, socket: null, retry: 0, started: false, online: true };
@@ -49,6 +49,7 @@
     ".msg.incoming{align-self:flex-end;background:#2563eb;color:#fff;border-bottom-right-radius:4px}",
     ".msg.outgoing,.msg.bot{align-self:flex-start;background:#fff;color:#0f172a;border:1px solid #e2e8f0;border-bottom-left-radius:4px}",
     ".msg small{display:block;font-size:11px;opacity:.7;margin-bottom:2px}",
+    ".rate{margin-top:4px;font-size:11px;color:#64748b}.rate button{border:0;background:transparent;cursor:pointer;font-size:14px;padding:0 4px 0 0}",
     ".msg.failed{opacity:.6;cursor:pointer}.note{align-self:center;font-size:12px;color:#64748b;text-align:center;padding:4px 8px}",
     ".typing{font-size:12px;color:#64748b;padding:0 14px 6px;min-height:18px;background:#f8fafc}",
     "form.compose{display:flex;border-top:1px solid #e2e8f0}",
@@ -108,7 +109,10 @@
     if (state.token) headers.authorization = "Bearer " + state.token;
     for (var k in extra || {}) headers[k] = extra[k];
     return fetch(base + path, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined, credentials: "omit" })
-      .then(function (r) { return r.json().then(function (j) { if (!r.ok) throw j; return j; }); });
+      .then(function (r) {
+        if (r.status === 204) return null;
+        return r.json().then(function (j) { if (!r.ok) throw j; return j; });
+      });
   }
   function scroll() { list.scrollTop = list.scrollHeight; }
   function note(text) { list.appendChild(el("div", "note", text)); scroll(); }
@@ -129,9 +133,24 @@
       if (/^image\//.test(a.content_type)) { var img = el("img"); img.src = href; img.alt = a.name; b.appendChild(img); }
       else { var link = el("a", null, "📄 " + a.name); link.href = href; link.target = "_blank"; link.rel = "noopener noreferrer"; b.appendChild(link); }
     });
+    if (m.kind === "bot" && m.id) rating(b, m.id);
     list.appendChild(b);
     scroll();
     return b;
+  }
+  // 👍 / 👎 under the AI agent's answers; "not helpful" also tells the bot to try again or get a person.
+  function rating(b, id) {
+    var row = el("div", "rate");
+    [[true, "👍", T.helpful], [false, "👎", T.notHelpful]].forEach(function (r) {
+      var btn = el("button", null, r[1]); btn.type = "button"; btn.title = r[2]; btn.setAttribute("aria-label", r[2]);
+      btn.onclick = function () {
+        api("POST", "/widget/v1/messages/" + id + "/feedback", { helpful: r[0] }).then(function () {
+          row.textContent = T.thanks;
+        }, function () { row.remove(); });
+      };
+      row.appendChild(btn);
+    });
+    b.appendChild(row);
   }
   // Text with its web addresses as links (text nodes only: message content is never parsed as HTML).
   function linkify(b, text) {

@@ -8,10 +8,11 @@
 //! conversation (assigned, or no longer pending) the bot stays silent.
 
 use lianluo_domain::{
-    ConversationId, Timestamp, WorkspaceId,
+    ConversationId, KbQuestionId, Timestamp, WorkspaceId,
     conversation::{Conversation, ConversationPatch, Status},
     directory::Channel,
     event::Actor,
+    knowledge::{KbQuestion, QuestionOutcome},
     message::{Message, MessageKind, NewMessage, Sender},
     page::PageRequest,
 };
@@ -183,7 +184,8 @@ async fn respond(
         .map(|m| m.content.clone())
         .collect();
     let not_helped =
-        thread.iter().filter(|m| m.kind == MessageKind::Incoming && says_not_helped(&m.content)).count();
+        thread.iter().filter(|m| m.kind == MessageKind::Incoming && says_not_helped(&m.content)).count()
+            + rated_not_helpful(state, ws, id).await;
 
     if question.is_empty() {
         return Ok(());
@@ -225,7 +227,25 @@ async fn respond(
     let recent: Vec<String> = earlier.iter().rev().take(3).rev().cloned().collect();
     let answer = kb.answerer.answer(ws, question, &recent, settings.tone.as_deref(), Some(tx)).await?;
     let _ = stream.await;
+    let record = |outcome, answer_message_id, source_id| KbQuestion {
+        id: KbQuestionId::new(),
+        workspace_id: ws,
+        conversation_id: Some(id),
+        answer_message_id,
+        question: question.chars().take(2_000).collect(),
+        language: language.as_str().into(),
+        outcome,
+        source_id,
+        resolved_by: None,
+        created_at: Timestamp::now(),
+        updated_at: Timestamp::now(),
+    };
     if !answer.answered {
+        state
+            .store
+            .record_kb_question(ws, &record(QuestionOutcome::Unanswered, None, None))
+            .await
+            .map_err(err)?;
         return hand_over(state, &conversation, language, "the knowledge base has no answer", true, &thread)
             .await;
     }
@@ -247,12 +267,57 @@ async fn respond(
         });
         text.push_str(&links.join(" · "));
     }
-    post(state, ws, id, MessageKind::Bot, text).await?;
+    let posted = post(state, ws, id, MessageKind::Bot, text).await?;
+    let cited = answer.citations.first().map(|c| c.source_id);
+    state
+        .store
+        .record_kb_question(ws, &record(QuestionOutcome::Answered, Some(posted.id), cited))
+        .await
+        .map_err(err)?;
     let mut note = format!("AI answer ({}, confidence {:.2}) from:", answer.method, answer.confidence);
     for c in &answer.citations {
         note.push_str(&format!("\n• {}: {}", c.heading, c.quote));
     }
-    post(state, ws, id, MessageKind::Note, note).await
+    post(state, ws, id, MessageKind::Note, note).await.map(drop)
+}
+
+/// How many of the bot's answers in this conversation the customer rated not helpful.
+async fn rated_not_helpful(state: &AppState, ws: WorkspaceId, id: ConversationId) -> usize {
+    let questions = state.store.list_kb_questions_in(ws, id).await.unwrap_or_default();
+    questions.iter().filter(|q| q.outcome == QuestionOutcome::NotHelpful).count()
+}
+
+/// After the customer rates an answer not helpful: ask to rephrase the first time, hand over after that.
+pub fn spawn_after_not_helpful(state: &AppState, ws: WorkspaceId, id: ConversationId, language: Lang) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let run = async {
+            let err = |e: lianluo_store::StoreError| e.to_string();
+            let conversation = state.store.get_conversation(ws, id).await.map_err(err)?;
+            if conversation.status != Status::Pending || conversation.assignee_id.is_some() {
+                return Ok(());
+            }
+            let thread = state
+                .store
+                .list_messages(ws, id, PageRequest::new(Some(100), None))
+                .await
+                .map_err(err)?
+                .items;
+            let failures = thread
+                .iter()
+                .filter(|m| m.kind == MessageKind::Incoming && says_not_helped(&m.content))
+                .count()
+                + rated_not_helpful(&state, ws, id).await;
+            if failures >= 2 {
+                hand_over(&state, &conversation, language, "answers did not help twice", false, &thread).await
+            } else {
+                post(&state, ws, id, MessageKind::Bot, rephrase_text(language).to_string()).await.map(drop)
+            }
+        };
+        if let Err(e) = run.await {
+            tracing::warn!(conversation = %id, error = %e, "the bot could not follow up a rating");
+        }
+    });
 }
 
 async fn post(
@@ -261,7 +326,7 @@ async fn post(
     id: ConversationId,
     kind: MessageKind,
     content: String,
-) -> Result<(), String> {
+) -> Result<Message, String> {
     let mut new = NewMessage { kind, content, attachments: vec![], idempotency_key: None };
     // Long passages are cut rather than refused.
     if new.content.chars().count() > 4_000 {
@@ -272,7 +337,7 @@ async fn post(
         .store
         .append_message(ws, id, &new, Some(sender), Actor::System, Timestamp::now())
         .await
-        .map(drop)
+        .map(|a| a.message)
         .map_err(|e| e.to_string())
 }
 
@@ -322,5 +387,5 @@ async fn hand_over(
     if let Some(a) = answered {
         note.push_str(&format!("\nLast AI answer: {}", clip(a)));
     }
-    post(state, ws, id, MessageKind::Note, note).await
+    post(state, ws, id, MessageKind::Note, note).await.map(drop)
 }

@@ -129,6 +129,7 @@ impl Knowledge {
                 ordinal: i as i64,
                 heading: t.heading,
                 text: t.text,
+                curated: t.curated,
                 model: embedder.id().to_string(),
                 embedding: v,
             })
@@ -138,5 +139,92 @@ impl Knowledge {
     /// Drops a deleted source from the index.
     pub fn forget_source(&self, ws: WorkspaceId, id: KbSourceId) -> Result<(), String> {
         self.index().remove_source(ws, id).map_err(|e| e.to_string())
+    }
+}
+
+/// Questions that ask the same thing, grouped for the knowledge-gaps list.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct GapCluster {
+    /// The most recent wording.
+    pub question: String,
+    pub language: String,
+    /// How many times it was asked.
+    pub count: usize,
+    /// Up to five wordings, newest first.
+    pub examples: Vec<String>,
+    pub question_ids: Vec<lianluo_domain::KbQuestionId>,
+    pub last_asked_at: Timestamp,
+}
+
+impl Knowledge {
+    /// Groups unresolved gap questions: two questions are one gap when their vectors are close or they
+    /// share most of their words. Biggest groups first.
+    pub async fn gaps(&self, ws: WorkspaceId) -> Result<Vec<GapCluster>, String> {
+        let questions = self.store.list_kb_gap_questions(ws, 2_000).await.map_err(|e| e.to_string())?;
+        let texts: Vec<String> = questions.iter().map(|q| q.question.clone()).collect();
+        let vectors = self.answerer.embedder.embed(&texts).await.map_err(|e| e.to_string())?;
+        let terms: Vec<Vec<String>> = texts.iter().map(|t| self.index().terms(t)).collect();
+        let mut clusters: Vec<(usize, GapCluster)> = Vec::new(); // (index of the representative, cluster)
+        for (i, q) in questions.iter().enumerate() {
+            let similar = |j: usize| {
+                let cos: f32 = vectors[i].iter().zip(&vectors[j]).map(|(a, b)| a * b).sum();
+                let (a, b) = (&terms[i], &terms[j]);
+                let shared = a.iter().filter(|t| b.contains(t)).count();
+                let union = a.len() + b.len() - shared;
+                let jaccard = if union == 0 { 0.0 } else { shared as f32 / union as f32 };
+                q.language == questions[j].language && (cos >= 0.8 || jaccard >= 0.5)
+            };
+            match clusters.iter_mut().find(|(rep, _)| similar(*rep)) {
+                Some((_, c)) => {
+                    c.count += 1;
+                    c.question_ids.push(q.id);
+                    if c.examples.len() < 5 && !c.examples.contains(&q.question) {
+                        c.examples.push(q.question.clone());
+                    }
+                }
+                None => clusters.push((
+                    i,
+                    GapCluster {
+                        question: q.question.clone(),
+                        language: q.language.clone(),
+                        count: 1,
+                        examples: vec![q.question.clone()],
+                        question_ids: vec![q.id],
+                        last_asked_at: q.created_at,
+                    },
+                )),
+            }
+        }
+        let mut out: Vec<GapCluster> = clusters.into_iter().map(|(_, c)| c).collect();
+        out.sort_by(|a, b| b.count.cmp(&a.count).then(b.last_asked_at.cmp(&a.last_asked_at)));
+        Ok(out)
+    }
+
+    /// Adds a question-and-answer entry and indexes it before returning, so the next customer who asks
+    /// gets it; the questions it answers leave the gaps list.
+    pub async fn add_answer(
+        &self,
+        ws: WorkspaceId,
+        question: &str,
+        answer: &str,
+        closes: &[lianluo_domain::KbQuestionId],
+        actor: lianluo_domain::event::Actor,
+        by: Option<lianluo_domain::UserId>,
+    ) -> Result<KbSource, lianluo_store::StoreError> {
+        let title: String =
+            question.trim().chars().take(lianluo_domain::knowledge::MAX_TITLE_CHARS).collect();
+        let mut new = lianluo_domain::knowledge::NewKbSource {
+            kind: lianluo_domain::knowledge::SourceKind::Qa,
+            title,
+            content: answer.to_string(),
+            url: None,
+        };
+        new.validate()?;
+        let source = self.store.create_kb_source(ws, &new, actor, by, Timestamp::now()).await?;
+        self.index_source(ws, source.id).await.map_err(lianluo_store::StoreError::Backend)?;
+        if !closes.is_empty() {
+            self.store.resolve_kb_questions(ws, closes, source.id, actor, Timestamp::now()).await?;
+        }
+        self.store.get_kb_source(ws, source.id).await
     }
 }

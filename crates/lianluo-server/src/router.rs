@@ -519,6 +519,41 @@ fn api() -> Api {
             knowledge::answer,
         )
         .add(
+            v1(
+                POST,
+                "/api/v1/kb/corrections",
+                "correct_ai_answer",
+                "Correct an AI answer; the correction is knowledge at once",
+            )
+            .body::<knowledge::Correction>()
+            .returns::<KbSource>(201),
+            knowledge::correct_answer,
+        )
+        .add(
+            v1(
+                GET,
+                "/api/v1/kb/gaps",
+                "list_kb_gaps",
+                "Questions the AI agent could not answer well, grouped, most asked first",
+            )
+            .returns::<knowledge::GapList>(200),
+            knowledge::list_gaps,
+        )
+        .add(
+            v1(POST, "/api/v1/kb/gaps/answer", "answer_kb_gap", "Write the missing answer for a gap")
+                .admin()
+                .body::<knowledge::GapAnswer>()
+                .returns::<KbSource>(201),
+            knowledge::answer_gap,
+        )
+        .add(
+            v1(POST, "/widget/v1/messages/{id}/feedback", "rate_ai_answer", "The visitor rates an AI answer")
+                .visitor()
+                .body::<widget::Feedback>()
+                .no_content(),
+            widget::rate_answer,
+        )
+        .add(
             v1(GET, "/api/v1/events", "list_events", "The audit log, oldest first")
                 .admin()
                 .query::<events::EventQuery>()

@@ -23,6 +23,8 @@ CREATE TABLE kb_chunks (
     heading text NOT NULL,
     text text NOT NULL,
     model text NOT NULL,
+    -- a question and its answer written by a person (FAQ row, correction, gap answer): preferred when it fits
+    curated boolean NOT NULL DEFAULT false,
     -- little-endian f32 values
     embedding bytea NOT NULL
 );

@@ -2,14 +2,14 @@
 
 use deadpool_postgres::Object;
 use lianluo_domain::{
-    ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, KbChunkId, KbSourceId, MessageId,
-    TeamId, Timestamp, UserId, WorkspaceId,
+    ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, KbChunkId, KbQuestionId, KbSourceId,
+    MessageId, TeamId, Timestamp, UserId, WorkspaceId,
     canned::CannedResponse,
     contact::{Contact, Identity},
     conversation::Conversation,
     directory::{ApiToken, Channel, Team, User, Workspace},
     event::{Event, NewEvent},
-    knowledge::{KbChunk, KbSource},
+    knowledge::{KbChunk, KbQuestion, KbSource},
     message::Message,
     page::PageRequest,
     value::{EmailAddress, Name},
@@ -18,8 +18,8 @@ use lianluo_store::{
     ContactFilter, ConversationFilter, Credentials, Result, Session, StoreError, VisitorSession,
     columns::{
         self, Columns, SELECT_CANNED, SELECT_CHANNEL, SELECT_CONTACT, SELECT_CONVERSATION, SELECT_EVENT,
-        SELECT_KB_CHUNK, SELECT_KB_SOURCE, SELECT_KB_SOURCE_LISTED, SELECT_MESSAGE, SELECT_TEAM,
-        SELECT_TOKEN, SELECT_USER, SELECT_WORKSPACE, actor_parts, sender_parts,
+        SELECT_KB_CHUNK, SELECT_KB_QUESTION, SELECT_KB_SOURCE, SELECT_KB_SOURCE_LISTED, SELECT_MESSAGE,
+        SELECT_TEAM, SELECT_TOKEN, SELECT_USER, SELECT_WORKSPACE, actor_parts, sender_parts,
     },
     tx::{InboxDetail, Tx},
 };
@@ -1006,8 +1006,8 @@ impl Tx for PgTx {
 
     async fn insert_kb_chunk(&mut self, c: &KbChunk) -> Result<()> {
         self.exec(
-            "INSERT INTO kb_chunks (id, workspace_id, source_id, ordinal, heading, text, model, embedding) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO kb_chunks (id, workspace_id, source_id, ordinal, heading, text, model, embedding, curated) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             &[
                 &c.id.0,
                 &c.workspace_id.0,
@@ -1017,6 +1017,7 @@ impl Tx for PgTx {
                 &c.text,
                 &c.model,
                 &columns::vector_bytes(&c.embedding),
+                &c.curated,
             ],
         )
         .await
@@ -1026,6 +1027,81 @@ impl Tx for PgTx {
     async fn kb_chunks(&mut self, ws: WorkspaceId, source: KbSourceId) -> Result<Vec<KbChunk>> {
         let sql = format!("{SELECT_KB_CHUNK} WHERE workspace_id = $1 AND source_id = $2 ORDER BY ordinal");
         self.all(&sql, &[&ws.0, &source.0]).await?.iter().map(|r| columns::kb_chunk(&PgRow(r))).collect()
+    }
+
+    async fn insert_kb_question(&mut self, q: &KbQuestion) -> Result<()> {
+        self.exec(
+            "INSERT INTO kb_questions (id, workspace_id, conversation_id, answer_message_id, question, language, \
+             outcome, source_id, resolved_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            &[
+                &q.id.0,
+                &q.workspace_id.0,
+                &q.conversation_id.map(|c| c.0),
+                &q.answer_message_id.map(|m| m.0),
+                &q.question,
+                &q.language,
+                &q.outcome.as_str(),
+                &q.source_id.map(|s| s.0),
+                &q.resolved_by.map(|s| s.0),
+                &q.created_at.0,
+                &q.updated_at.0,
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn kb_question(&mut self, ws: WorkspaceId, id: KbQuestionId) -> Result<Option<KbQuestion>> {
+        let sql = format!("{SELECT_KB_QUESTION} WHERE workspace_id = $1 AND id = $2");
+        self.one(&sql, &[&ws.0, &id.0]).await?.as_ref().map(|r| columns::kb_question(&PgRow(r))).transpose()
+    }
+
+    async fn kb_question_by_answer(
+        &mut self,
+        ws: WorkspaceId,
+        answer: MessageId,
+    ) -> Result<Option<KbQuestion>> {
+        let sql = format!("{SELECT_KB_QUESTION} WHERE workspace_id = $1 AND answer_message_id = $2");
+        self.one(&sql, &[&ws.0, &answer.0])
+            .await?
+            .as_ref()
+            .map(|r| columns::kb_question(&PgRow(r)))
+            .transpose()
+    }
+
+    async fn save_kb_question(&mut self, q: &KbQuestion) -> Result<()> {
+        self.exec(
+            "UPDATE kb_questions SET outcome = $3, resolved_by = $4, updated_at = $5 WHERE workspace_id = $1 AND id = $2",
+            &[&q.workspace_id.0, &q.id.0, &q.outcome.as_str(), &q.resolved_by.map(|s| s.0), &q.updated_at.0],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn kb_gap_questions(&mut self, ws: WorkspaceId, limit: u32) -> Result<Vec<KbQuestion>> {
+        let sql = format!(
+            "{SELECT_KB_QUESTION} WHERE workspace_id = $1 AND outcome IN ('unanswered', 'not_helpful') \
+             AND resolved_by IS NULL ORDER BY id DESC LIMIT $2"
+        );
+        self.all(&sql, &[&ws.0, &i64::from(limit)])
+            .await?
+            .iter()
+            .map(|r| columns::kb_question(&PgRow(r)))
+            .collect()
+    }
+
+    async fn kb_questions_in(
+        &mut self,
+        ws: WorkspaceId,
+        conversation: ConversationId,
+    ) -> Result<Vec<KbQuestion>> {
+        let sql =
+            format!("{SELECT_KB_QUESTION} WHERE workspace_id = $1 AND conversation_id = $2 ORDER BY id");
+        self.all(&sql, &[&ws.0, &conversation.0])
+            .await?
+            .iter()
+            .map(|r| columns::kb_question(&PgRow(r)))
+            .collect()
     }
 
     async fn kb_sources_pending(&mut self) -> Result<Vec<(WorkspaceId, KbSourceId)>> {

@@ -23,6 +23,8 @@ CREATE TABLE kb_chunks (
     heading TEXT NOT NULL,
     text TEXT NOT NULL,
     model TEXT NOT NULL,
+    -- a question and its answer written by a person (FAQ row, correction, gap answer): preferred when it fits
+    curated INTEGER NOT NULL DEFAULT 0,
     -- little-endian f32 values
     embedding BLOB NOT NULL
 );

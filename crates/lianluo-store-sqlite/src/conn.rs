@@ -24,6 +24,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 3, name: "widget", sql: include_str!("../migrations/0003_widget.sql") },
     Migration { version: 4, name: "inbox", sql: include_str!("../migrations/0004_inbox.sql") },
     Migration { version: 5, name: "knowledge", sql: include_str!("../migrations/0005_knowledge.sql") },
+    Migration { version: 6, name: "kb_questions", sql: include_str!("../migrations/0006_kb_questions.sql") },
 ];
 
 /// Tuning knobs; the defaults suit a small server.

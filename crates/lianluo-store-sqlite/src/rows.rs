@@ -1,14 +1,14 @@
 //! The row primitives in SQL for SQLite. Ids are stored as text, times as milliseconds, lists and maps as JSON.
 
 use lianluo_domain::{
-    ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, KbChunkId, KbSourceId, MessageId,
-    TeamId, Timestamp, UserId, WorkspaceId,
+    ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, KbChunkId, KbQuestionId, KbSourceId,
+    MessageId, TeamId, Timestamp, UserId, WorkspaceId,
     canned::CannedResponse,
     contact::{Contact, Identity},
     conversation::Conversation,
     directory::{ApiToken, Channel, Team, User, Workspace},
     event::{Event, NewEvent},
-    knowledge::{KbChunk, KbSource},
+    knowledge::{KbChunk, KbQuestion, KbSource},
     message::Message,
     page::PageRequest,
     value::{EmailAddress, Name},
@@ -17,8 +17,8 @@ use lianluo_store::{
     ContactFilter, ConversationFilter, Credentials, Result, Session, StoreError, VisitorSession,
     columns::{
         self, Columns, SELECT_CANNED, SELECT_CHANNEL, SELECT_CONTACT, SELECT_CONVERSATION, SELECT_EVENT,
-        SELECT_KB_CHUNK, SELECT_KB_SOURCE, SELECT_KB_SOURCE_LISTED, SELECT_MESSAGE, SELECT_TEAM,
-        SELECT_TOKEN, SELECT_USER, SELECT_WORKSPACE, actor_parts, corrupt, sender_parts,
+        SELECT_KB_CHUNK, SELECT_KB_QUESTION, SELECT_KB_SOURCE, SELECT_KB_SOURCE_LISTED, SELECT_MESSAGE,
+        SELECT_TEAM, SELECT_TOKEN, SELECT_USER, SELECT_WORKSPACE, actor_parts, corrupt, sender_parts,
     },
     tx::{InboxDetail, Tx},
 };
@@ -1045,8 +1045,8 @@ impl Tx for SqliteTx {
     async fn insert_kb_chunk(&mut self, c: &KbChunk) -> Result<()> {
         exec(
             &self.conn,
-            "INSERT INTO kb_chunks (id, workspace_id, source_id, ordinal, heading, text, model, embedding) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO kb_chunks (id, workspace_id, source_id, ordinal, heading, text, model, embedding, curated) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 s(c.id),
                 s(c.workspace_id),
@@ -1055,7 +1055,8 @@ impl Tx for SqliteTx {
                 c.heading,
                 c.text,
                 c.model,
-                columns::vector_bytes(&c.embedding)
+                columns::vector_bytes(&c.embedding),
+                c.curated
             ],
         )
         .map(drop)
@@ -1067,6 +1068,84 @@ impl Tx for SqliteTx {
             &format!("{SELECT_KB_CHUNK} WHERE workspace_id = ?1 AND source_id = ?2 ORDER BY ordinal"),
             [s(ws), s(source)],
             |r| columns::kb_chunk(r),
+        )
+    }
+
+    async fn insert_kb_question(&mut self, q: &KbQuestion) -> Result<()> {
+        exec(
+            &self.conn,
+            "INSERT INTO kb_questions (id, workspace_id, conversation_id, answer_message_id, question, language, \
+             outcome, source_id, resolved_by, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                s(q.id),
+                s(q.workspace_id),
+                opt_s(q.conversation_id),
+                opt_s(q.answer_message_id),
+                q.question,
+                q.language,
+                q.outcome.as_str(),
+                opt_s(q.source_id),
+                opt_s(q.resolved_by),
+                q.created_at.0,
+                q.updated_at.0
+            ],
+        )
+        .map(drop)
+    }
+
+    async fn kb_question(&mut self, ws: WorkspaceId, id: KbQuestionId) -> Result<Option<KbQuestion>> {
+        first(
+            &self.conn,
+            &format!("{SELECT_KB_QUESTION} WHERE workspace_id = ?1 AND id = ?2"),
+            [s(ws), s(id)],
+            |r| columns::kb_question(r),
+        )
+    }
+
+    async fn kb_question_by_answer(
+        &mut self,
+        ws: WorkspaceId,
+        answer: MessageId,
+    ) -> Result<Option<KbQuestion>> {
+        first(
+            &self.conn,
+            &format!("{SELECT_KB_QUESTION} WHERE workspace_id = ?1 AND answer_message_id = ?2"),
+            [s(ws), s(answer)],
+            |r| columns::kb_question(r),
+        )
+    }
+
+    async fn save_kb_question(&mut self, q: &KbQuestion) -> Result<()> {
+        exec(
+            &self.conn,
+            "UPDATE kb_questions SET outcome = ?3, resolved_by = ?4, updated_at = ?5 WHERE workspace_id = ?1 AND id = ?2",
+            params![s(q.workspace_id), s(q.id), q.outcome.as_str(), opt_s(q.resolved_by), q.updated_at.0],
+        )
+        .map(drop)
+    }
+
+    async fn kb_gap_questions(&mut self, ws: WorkspaceId, limit: u32) -> Result<Vec<KbQuestion>> {
+        collect(
+            &self.conn,
+            &format!(
+                "{SELECT_KB_QUESTION} WHERE workspace_id = ?1 AND outcome IN ('unanswered', 'not_helpful') \
+                 AND resolved_by IS NULL ORDER BY id DESC LIMIT ?2"
+            ),
+            params![s(ws), limit],
+            |r| columns::kb_question(r),
+        )
+    }
+
+    async fn kb_questions_in(
+        &mut self,
+        ws: WorkspaceId,
+        conversation: ConversationId,
+    ) -> Result<Vec<KbQuestion>> {
+        collect(
+            &self.conn,
+            &format!("{SELECT_KB_QUESTION} WHERE workspace_id = ?1 AND conversation_id = ?2 ORDER BY id"),
+            [s(ws), s(conversation)],
+            |r| columns::kb_question(r),
         )
     }
 

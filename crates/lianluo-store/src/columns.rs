@@ -118,7 +118,9 @@ pub const SELECT_KB_SOURCE: &str = "SELECT id, workspace_id, kind, title, conten
 pub const SELECT_KB_SOURCE_LISTED: &str = "SELECT id, workspace_id, kind, title, '' AS content, url, status, error, \
     chunk_count, created_by, created_at, updated_at FROM kb_sources";
 pub const SELECT_KB_CHUNK: &str =
-    "SELECT id, workspace_id, source_id, ordinal, heading, text, model, embedding FROM kb_chunks";
+    "SELECT id, workspace_id, source_id, ordinal, heading, text, model, embedding, curated FROM kb_chunks";
+pub const SELECT_KB_QUESTION: &str = "SELECT id, workspace_id, conversation_id, answer_message_id, question, \
+    language, outcome, source_id, resolved_by, created_at, updated_at FROM kb_questions";
 pub const SELECT_EVENT: &str =
     "SELECT id, workspace_id, actor_type, actor_id, kind, subject_id, data, created_at FROM events";
 
@@ -296,6 +298,23 @@ pub fn kb_source<R: Columns>(r: &R) -> Result<lianluo_domain::knowledge::KbSourc
     })
 }
 
+pub fn kb_question<R: Columns>(r: &R) -> Result<lianluo_domain::knowledge::KbQuestion> {
+    use lianluo_domain::{ConversationId, KbSourceId, MessageId, knowledge::QuestionOutcome};
+    Ok(lianluo_domain::knowledge::KbQuestion {
+        id: lianluo_domain::KbQuestionId(r.uuid(0)?),
+        workspace_id: WorkspaceId(r.uuid(1)?),
+        conversation_id: r.opt_uuid(2)?.map(ConversationId),
+        answer_message_id: r.opt_uuid(3)?.map(MessageId),
+        question: r.text(4)?,
+        language: r.text(5)?,
+        outcome: parse_stored("question outcome", QuestionOutcome::parse(&r.text(6)?))?,
+        source_id: r.opt_uuid(7)?.map(KbSourceId),
+        resolved_by: r.opt_uuid(8)?.map(KbSourceId),
+        created_at: r.time(9)?,
+        updated_at: r.time(10)?,
+    })
+}
+
 /// Vectors are stored as little-endian `f32` bytes.
 pub fn vector_bytes(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
@@ -314,6 +333,7 @@ pub fn kb_chunk<R: Columns>(r: &R) -> Result<lianluo_domain::knowledge::KbChunk>
         heading: r.text(4)?,
         text: r.text(5)?,
         model: r.text(6)?,
+        curated: r.boolean(8)?,
         embedding: raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
     })
 }

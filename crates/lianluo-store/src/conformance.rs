@@ -29,7 +29,8 @@ macro_rules! conformance_tests {
             messages_update_their_conversation, idempotent_messages, concurrent_idempotent_messages,
             tenants_are_isolated, events_record_who_did_what, deleting_a_conversation_removes_its_messages,
             snoozes_end_and_sessions_expire, widget_channels_and_visitors, inbox_unread_and_search,
-            canned_responses, knowledge_sources_and_chunks);
+            canned_responses, knowledge_sources_and_chunks,
+            questions_ratings_and_gaps);
     };
     (@cases $make:expr; $($case:ident),*) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1050,6 +1051,7 @@ pub async fn knowledge_sources_and_chunks(store: &dyn Store) {
         heading: "Returns".into(),
         text: text.into(),
         model: "test-embedder".into(),
+        curated: i == 1,
         embedding: vec![0.6, -0.8, 0.0],
     };
     let chunks =
@@ -1095,4 +1097,66 @@ pub async fn knowledge_sources_and_chunks(store: &dyn Store) {
     store.delete_kb_source(f.ws, src.id, f.actor(), t(6)).await.unwrap();
     assert!(store.list_kb_sources(f.ws).await.unwrap().is_empty());
     assert!(store.kb_chunks_after(None, 10).await.unwrap().is_empty(), "chunks go with their source");
+}
+
+pub async fn questions_ratings_and_gaps(store: &dyn Store) {
+    use lianluo_domain::{
+        KbQuestionId, MessageId,
+        knowledge::{KbQuestion, NewKbSource, QuestionOutcome, SourceKind},
+    };
+    let f = fixture(store, "acme").await;
+    let other = fixture(store, "bravo").await;
+    let question = |text: &str, outcome: QuestionOutcome, answer: Option<MessageId>| KbQuestion {
+        id: KbQuestionId::new(),
+        workspace_id: f.ws,
+        conversation_id: None,
+        answer_message_id: answer,
+        question: text.into(),
+        language: "en".into(),
+        outcome,
+        source_id: None,
+        resolved_by: None,
+        created_at: t(1),
+        updated_at: t(1),
+    };
+    let answer = MessageId::new();
+    let answered = question("How long is the return window?", QuestionOutcome::Answered, Some(answer));
+    let missing = question("Do you ship to Mars?", QuestionOutcome::Unanswered, None);
+    store.record_kb_question(f.ws, &answered).await.unwrap();
+    store.record_kb_question(f.ws, &missing).await.unwrap();
+    assert!(
+        store.record_kb_question(other.ws, &missing).await.is_err(),
+        "a question belongs to its workspace"
+    );
+
+    let gaps = store.list_kb_gap_questions(f.ws, 10).await.unwrap();
+    assert_eq!(gaps.iter().map(|q| q.question.as_str()).collect::<Vec<_>>(), ["Do you ship to Mars?"]);
+    assert!(store.list_kb_gap_questions(other.ws, 10).await.unwrap().is_empty());
+
+    assert!(matches!(
+        store.rate_kb_answer(other.ws, answer, false, other.actor(), t(2)).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let rated = store.rate_kb_answer(f.ws, answer, false, f.actor(), t(2)).await.unwrap();
+    assert_eq!(rated.outcome, QuestionOutcome::NotHelpful);
+    assert_eq!(
+        store.list_kb_gap_questions(f.ws, 10).await.unwrap().len(),
+        2,
+        "a not-helpful answer is a gap"
+    );
+
+    let entry = NewKbSource {
+        kind: SourceKind::Qa,
+        title: "Do you ship to Mars?".into(),
+        content: "No.".into(),
+        url: None,
+    };
+    let src = store.create_kb_source(f.ws, &entry, f.actor(), Some(f.admin), t(3)).await.unwrap();
+    let n = store.resolve_kb_questions(f.ws, &[missing.id, rated.id], src.id, f.actor(), t(3)).await.unwrap();
+    assert_eq!(n, 2);
+    assert!(store.list_kb_gap_questions(f.ws, 10).await.unwrap().is_empty(), "resolved gaps leave the list");
+    assert!(matches!(
+        store.resolve_kb_questions(other.ws, &[missing.id], src.id, other.actor(), t(4)).await,
+        Err(StoreError::NotFound(_))
+    ));
 }

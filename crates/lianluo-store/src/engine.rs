@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 use lianluo_domain::{
-    ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, DomainError, KbChunkId, KbSourceId,
-    MessageId, TeamId, Timestamp, UserId, WorkspaceId,
+    ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, DomainError, KbChunkId, KbQuestionId,
+    KbSourceId, MessageId, TeamId, Timestamp, UserId, WorkspaceId,
     canned::{CannedResponse, CannedResponsePatch, NewCannedResponse},
     contact::{Contact, ContactPatch, Identity, NewContact},
     conversation::{self, Conversation, ConversationPatch, NewConversation},
@@ -13,7 +13,7 @@ use lianluo_domain::{
         Workspace,
     },
     event::{Actor, Event, NewEvent},
-    knowledge::{KbChunk, KbSource, KbSourcePatch, NewKbSource, SourceStatus},
+    knowledge::{KbChunk, KbQuestion, KbSource, KbSourcePatch, NewKbSource, QuestionOutcome, SourceStatus},
     message::{Message, NewMessage, Sender},
     page::{Cursor, Page, PageRequest},
     value::EmailAddress,
@@ -1049,6 +1049,76 @@ impl<B: Backend> Store for SqlStore<B> {
         read!(self, |tx| {
             found(tx.kb_source(ws, source).await?, "knowledge source")?;
             tx.kb_chunks(ws, source).await
+        })
+    }
+
+    async fn record_kb_question(&self, ws: WorkspaceId, q: &KbQuestion) -> Result<()> {
+        if q.workspace_id != ws {
+            return Err(invalid("workspace_id", "a question of another workspace"));
+        }
+        let q = q.clone();
+        write!(self, |tx| tx.insert_kb_question(&q).await)
+    }
+
+    async fn rate_kb_answer(
+        &self,
+        ws: WorkspaceId,
+        answer: MessageId,
+        helpful: bool,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<KbQuestion> {
+        write!(self, |tx| {
+            let mut q = found(tx.kb_question_by_answer(ws, answer).await?, "answer")?;
+            if q.outcome == QuestionOutcome::Unanswered {
+                return Err(StoreError::Conflict("only answers can be rated".into()));
+            }
+            q.outcome = if helpful { QuestionOutcome::Helpful } else { QuestionOutcome::NotHelpful };
+            q.updated_at = now;
+            tx.save_kb_question(&q).await?;
+            let data = json!({ "helpful": helpful, "message_id": answer });
+            tx.insert_event(ws, &NewEvent::new(actor, "kb_answer.rated", q.id, data), now).await?;
+            Ok(q)
+        })
+    }
+
+    async fn list_kb_gap_questions(&self, ws: WorkspaceId, limit: u32) -> Result<Vec<KbQuestion>> {
+        let limit = limit.clamp(1, 5_000);
+        read!(self, |tx| tx.kb_gap_questions(ws, limit).await)
+    }
+
+    async fn list_kb_questions_in(
+        &self,
+        ws: WorkspaceId,
+        conversation: ConversationId,
+    ) -> Result<Vec<KbQuestion>> {
+        read!(self, |tx| tx.kb_questions_in(ws, conversation).await)
+    }
+
+    async fn resolve_kb_questions(
+        &self,
+        ws: WorkspaceId,
+        ids: &[KbQuestionId],
+        by: KbSourceId,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<usize> {
+        let ids = ids.to_vec();
+        write!(self, |tx| {
+            found(tx.kb_source(ws, by).await?, "knowledge source")?;
+            let mut changed = 0;
+            for id in &ids {
+                let Some(mut q) = tx.kb_question(ws, *id).await? else { continue };
+                if q.resolved_by.is_none() {
+                    q.resolved_by = Some(by);
+                    q.updated_at = now;
+                    tx.save_kb_question(&q).await?;
+                    changed += 1;
+                }
+            }
+            let data = json!({ "questions": changed, "source_id": by });
+            tx.insert_event(ws, &NewEvent::new(actor, "kb_gap.resolved", by, data), now).await?;
+            Ok(changed)
         })
     }
 

@@ -15,8 +15,8 @@ pub use engine::SqlStore;
 use async_trait::async_trait;
 pub use error::StoreError;
 use lianluo_domain::{
-    ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, KbChunkId, KbSourceId, MessageId,
-    TeamId, Timestamp, UserId, WorkspaceId,
+    ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, KbChunkId, KbQuestionId, KbSourceId,
+    MessageId, TeamId, Timestamp, UserId, WorkspaceId,
     canned::{CannedResponse, CannedResponsePatch, NewCannedResponse},
     contact::{Contact, ContactPatch, Identity, NewContact},
     conversation::{Conversation, ConversationPatch, NewConversation, Priority, Status},
@@ -24,7 +24,7 @@ use lianluo_domain::{
         ApiToken, Channel, ChannelPatch, NewChannel, NewTeam, Team, TeamPatch, User, UserPatch, Workspace,
     },
     event::{Actor, Event},
-    knowledge::{KbChunk, KbSource, KbSourcePatch, NewKbSource},
+    knowledge::{KbChunk, KbQuestion, KbSource, KbSourcePatch, NewKbSource},
     message::{Message, NewMessage, Sender},
     page::{Page, PageRequest},
     value::{EmailAddress, Tag},
@@ -413,6 +413,34 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
     /// A source's chunks in order.
     async fn list_kb_chunks(&self, ws: WorkspaceId, source: KbSourceId) -> Result<Vec<KbChunk>>;
+    /// Records a question the AI agent handled.
+    async fn record_kb_question(&self, ws: WorkspaceId, q: &KbQuestion) -> Result<()>;
+    /// The customer's rating of a bot answer; `NotFound` when the message is not a recorded answer.
+    async fn rate_kb_answer(
+        &self,
+        ws: WorkspaceId,
+        answer: MessageId,
+        helpful: bool,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<KbQuestion>;
+    /// Unresolved unanswered and not-helpful questions, newest first.
+    async fn list_kb_gap_questions(&self, ws: WorkspaceId, limit: u32) -> Result<Vec<KbQuestion>>;
+    /// A conversation's recorded questions, oldest first.
+    async fn list_kb_questions_in(
+        &self,
+        ws: WorkspaceId,
+        conversation: ConversationId,
+    ) -> Result<Vec<KbQuestion>>;
+    /// Marks questions as answered by a new knowledge entry; returns how many changed.
+    async fn resolve_kb_questions(
+        &self,
+        ws: WorkspaceId,
+        ids: &[KbQuestionId],
+        by: KbSourceId,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<usize>;
     /// Sources of every workspace still to be indexed (queued, or interrupted while processing). Never
     /// exposed to a workspace.
     async fn pending_kb_sources(&self) -> Result<Vec<(WorkspaceId, KbSourceId)>>;

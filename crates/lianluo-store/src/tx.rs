@@ -4,14 +4,14 @@
 use std::{future::Future, pin::Pin};
 
 use lianluo_domain::{
-    ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, KbChunkId, KbSourceId, MessageId,
-    TeamId, Timestamp, UserId, WorkspaceId,
+    ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, KbChunkId, KbQuestionId, KbSourceId,
+    MessageId, TeamId, Timestamp, UserId, WorkspaceId,
     canned::CannedResponse,
     contact::{Contact, Identity},
     conversation::Conversation,
     directory::{ApiToken, Channel, Team, User, Workspace},
     event::{Event, NewEvent},
-    knowledge::{KbChunk, KbSource},
+    knowledge::{KbChunk, KbQuestion, KbSource},
     message::Message,
     page::PageRequest,
     value::EmailAddress,
@@ -288,6 +288,30 @@ pub trait Tx: Send {
         ws: WorkspaceId,
         source: KbSourceId,
     ) -> impl Future<Output = Result<Vec<KbChunk>>> + Send;
+    fn insert_kb_question(&mut self, q: &KbQuestion) -> impl Future<Output = Result<()>> + Send;
+    fn kb_question(
+        &mut self,
+        ws: WorkspaceId,
+        id: KbQuestionId,
+    ) -> impl Future<Output = Result<Option<KbQuestion>>> + Send;
+    fn kb_question_by_answer(
+        &mut self,
+        ws: WorkspaceId,
+        answer: MessageId,
+    ) -> impl Future<Output = Result<Option<KbQuestion>>> + Send;
+    fn save_kb_question(&mut self, q: &KbQuestion) -> impl Future<Output = Result<()>> + Send;
+    /// Unresolved unanswered or not-helpful questions, newest first.
+    fn kb_gap_questions(
+        &mut self,
+        ws: WorkspaceId,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<KbQuestion>>> + Send;
+    /// A conversation's questions, oldest first.
+    fn kb_questions_in(
+        &mut self,
+        ws: WorkspaceId,
+        conversation: ConversationId,
+    ) -> impl Future<Output = Result<Vec<KbQuestion>>> + Send;
     /// Sources of every workspace waiting to be indexed (queued, or processing when the server stopped).
     fn kb_sources_pending(&mut self) -> impl Future<Output = Result<Vec<(WorkspaceId, KbSourceId)>>> + Send;
     /// Chunks of every workspace with an id greater than `after`, by id (to load the search index).

@@ -184,3 +184,79 @@ pub async fn answer(
         .map_err(AppError::Unavailable)?;
     Ok(Out(answer))
 }
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Correction {
+    /// The AI agent's answer (a `bot` message) being corrected.
+    pub message_id: lianluo_domain::MessageId,
+    /// The right answer; it becomes a knowledge entry for the customer's question at once.
+    pub answer: String,
+}
+
+/// An agent corrects an AI answer: the customer's question and the right answer become a knowledge
+/// entry, indexed before this returns, so the next customer who asks gets the corrected answer.
+pub async fn correct_answer(
+    State(state): State<AppState>,
+    auth: Auth,
+    Json(c): Json<Correction>,
+) -> AppResult<Created<KbSource>> {
+    let kb = kb(&state)?;
+    check_query("answer", &c.answer)?;
+    let message = state.store.get_message(auth.workspace_id, c.message_id).await?;
+    let questions = state.store.list_kb_questions_in(auth.workspace_id, message.conversation_id).await?;
+    let q = questions
+        .iter()
+        .find(|q| q.answer_message_id == Some(c.message_id))
+        .ok_or_else(|| lianluo_domain::DomainError::new("message_id", "not an answer of the AI agent"))?;
+    let source = kb
+        .add_answer(auth.workspace_id, &q.question, &c.answer, &[q.id], auth.actor(), Some(auth.user_id))
+        .await?;
+    Ok(Created(source))
+}
+
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct GapList {
+    /// Similar unanswered or not-helpful questions grouped, the most asked first.
+    pub items: Vec<crate::knowledge::GapCluster>,
+}
+
+pub async fn list_gaps(State(state): State<AppState>, auth: Auth) -> AppResult<Out<GapList>> {
+    let kb = kb(&state)?;
+    Ok(Out(GapList { items: kb.gaps(auth.workspace_id).await.map_err(AppError::Unavailable)? }))
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GapAnswer {
+    /// The question as the knowledge entry should state it.
+    pub question: String,
+    pub answer: String,
+    /// The gap's questions this answers (from `GET /api/v1/kb/gaps`).
+    pub question_ids: Vec<lianluo_domain::KbQuestionId>,
+}
+
+/// An admin writes the missing answer for a gap.
+pub async fn answer_gap(
+    State(state): State<AppState>,
+    auth: Auth<Admin>,
+    Json(g): Json<GapAnswer>,
+) -> AppResult<Created<KbSource>> {
+    let kb = kb(&state)?;
+    check_query("question", &g.question)?;
+    check_query("answer", &g.answer)?;
+    if g.question_ids.len() > 1_000 {
+        return Err(lianluo_domain::DomainError::new("question_ids", "at most 1000").into());
+    }
+    let source = kb
+        .add_answer(
+            auth.workspace_id,
+            &g.question,
+            &g.answer,
+            &g.question_ids,
+            auth.actor(),
+            Some(auth.user_id),
+        )
+        .await?;
+    Ok(Created(source))
+}

@@ -574,3 +574,41 @@ async fn visitor_socket(state: AppState, v: Visitor, mut socket: WebSocket) {
         }
     }
 }
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Feedback {
+    pub helpful: bool,
+}
+
+/// The visitor rates one of the AI agent's answers in their own conversation. "Not helpful" counts
+/// toward handing the conversation to a person and puts the question on the knowledge-gaps list.
+pub async fn rate_answer(
+    State(state): State<AppState>,
+    v: Visitor,
+    crate::extract::Id(id): crate::extract::Id<lianluo_domain::MessageId>,
+    Json(f): Json<Feedback>,
+) -> AppResult<StatusCode> {
+    state.visitor_messages.hit(&v.contact_id.to_string())?;
+    let message = state.store.get_message(v.workspace_id, id).await?;
+    let conversation = state.store.get_conversation(v.workspace_id, message.conversation_id).await?;
+    if conversation.contact_id != v.contact_id
+        || conversation.channel_id != v.channel_id
+        || message.kind != MessageKind::Bot
+    {
+        return Err(AppError::NotFound("answer"));
+    }
+    let q = state
+        .store
+        .rate_kb_answer(v.workspace_id, id, f.helpful, Actor::Contact { id: v.contact_id }, Timestamp::now())
+        .await?;
+    if !f.helpful {
+        let language = if q.language == "zh" {
+            lianluo_knowledge::lang::Lang::Zh
+        } else {
+            lianluo_knowledge::lang::Lang::En
+        };
+        crate::bot::spawn_after_not_helpful(&state, v.workspace_id, conversation.id, language);
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

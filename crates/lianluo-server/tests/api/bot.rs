@@ -14,6 +14,8 @@ on_both_backends!(
     the_bot_answers_first_with_sources_and_streams,
     the_bot_hands_over_when_it_should,
     channels_without_the_bot_go_straight_to_agents,
+    an_agent_correction_answers_the_next_customer,
+    ratings_and_the_knowledge_gaps_list,
 );
 
 const POLICY: &str = "# Returns\nUnused products can be returned within 30 days of delivery for a full refund.\n\n\
@@ -183,4 +185,102 @@ async fn channels_without_the_bot_go_straight_to_agents(app: TestApp) {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let items = messages_when(&app, conv, |_| true).await;
     assert_eq!(items.len(), 1, "only the customer's message");
+}
+
+async fn new_visitor(app: &TestApp, token: &str) -> String {
+    start(app, token, json!({})).await["visitor_token"].as_str().unwrap().to_string()
+}
+
+/// Asks as a new visitor; returns (conversation id, the bot's first message).
+async fn ask(app: &TestApp, token: &str, question: &str) -> (String, String, Value) {
+    let visitor = new_visitor(app, token).await;
+    let conv = say(app, &visitor, question).await["conversation"]["id"].as_str().unwrap().to_string();
+    let items = messages_when(app, &conv, |m| count(m, "bot") >= 1).await;
+    let bot = items.iter().find(|m| m["kind"] == "bot").unwrap().clone();
+    (visitor, conv, bot)
+}
+
+async fn an_agent_correction_answers_the_next_customer(app: TestApp) {
+    let admin = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    knowledge(&app, &admin).await;
+    let (_, token, _) = widget_channel(&app, &admin, None, json!({ "bot": { "enabled": true } })).await;
+    let (_, _, bot) = ask(&app, &token, "How long do I have to return something?").await;
+    assert!(bot["content"].as_str().unwrap().contains("30 days"));
+
+    // An agent corrects it in one call; it is knowledge as soon as the call returns.
+    let agent = app.token_for(&admin, "agent").await;
+    let entry = app
+        .post("/api/v1/kb/corrections", &agent, json!({ "message_id": bot["id"], "answer": "Since November you have 45 days to return unused products." }))
+        .await
+        .expect(201);
+    assert_eq!((entry["kind"].as_str(), entry["status"].as_str()), (Some("qa"), Some("indexed")));
+    assert_eq!(entry["title"], "How long do I have to return something?");
+    let (_, _, next) = ask(&app, &token, "How long do I have to return something?").await;
+    assert!(next["content"].as_str().unwrap().contains("45 days"), "{next}");
+
+    // Only the AI agent's answers can be corrected.
+    let (_, conv, _) = ask(&app, &token, "How long do I have to return something?").await;
+    let items = messages_when(&app, &conv, |_| true).await;
+    let customer = items.iter().find(|m| m["kind"] == "incoming").unwrap();
+    app.post("/api/v1/kb/corrections", &agent, json!({ "message_id": customer["id"], "answer": "x" }))
+        .await
+        .expect_error(422, "validation_failed");
+}
+
+async fn ratings_and_the_knowledge_gaps_list(app: TestApp) {
+    let admin = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    knowledge(&app, &admin).await;
+    let (_, token, _) = widget_channel(&app, &admin, None, json!({ "bot": { "enabled": true } })).await;
+    ask(&app, &token, "Do you ship parcels to Mars?").await;
+    ask(&app, &token, "Can you ship a parcel to Mars?").await;
+    let (visitor, conv, bot) = ask(&app, &token, "How long do I have to return something?").await;
+
+    // The customer rates the answer: not helpful. The bot asks to rephrase; a second one hands over.
+    let rate = |v: &str, id: &str, helpful: bool| {
+        let (v, path) = (v.to_string(), format!("/widget/v1/messages/{id}/feedback"));
+        let app = &app;
+        async move {
+            from_page(app, Method::POST, &path, SHOP, Some(&v), Some(json!({ "helpful": helpful }))).await
+        }
+    };
+    assert_eq!(rate(&visitor, bot["id"].as_str().unwrap(), false).await.status.as_u16(), 204);
+    let items = messages_when(&app, &conv, |m| count(m, "bot") >= 2).await;
+    assert!(
+        items.iter().rfind(|m| m["kind"] == "bot").unwrap()["content"]
+            .as_str()
+            .unwrap()
+            .contains("other words")
+    );
+    // Another visitor cannot rate this conversation's answers.
+    let stranger = new_visitor(&app, &token).await;
+    assert_eq!(rate(&stranger, bot["id"].as_str().unwrap(), true).await.status.as_u16(), 404);
+
+    let gaps = app.get("/api/v1/kb/gaps", &admin).await.expect(200);
+    let items = gaps["items"].as_array().unwrap();
+    assert_eq!(items[0]["count"], 2, "the two Mars questions are one gap: {gaps}");
+    assert!(items[0]["examples"].as_array().unwrap().iter().any(|e| e == "Do you ship parcels to Mars?"));
+    assert!(
+        items.iter().any(|g| g["question"] == "How long do I have to return something?" && g["count"] == 1)
+    );
+
+    // The admin writes the missing answer: the gap closes and the next customer gets it.
+    let entry = app
+        .post(
+            "/api/v1/kb/gaps/answer",
+            &admin,
+            json!({ "question": "Do you ship to Mars?", "answer": "Not yet: we ship to Earth addresses only.", "question_ids": items[0]["question_ids"] }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(entry["status"], "indexed");
+    let gaps = app.get("/api/v1/kb/gaps", &admin).await.expect(200);
+    assert!(
+        gaps["items"].as_array().unwrap().iter().all(|g| !g["question"].as_str().unwrap().contains("Mars"))
+    );
+    let (_, _, bot) = ask(&app, &token, "do you ship to mars").await;
+    assert!(bot["content"].as_str().unwrap().contains("Earth addresses only"), "{bot}");
+    let agent = app.token_for(&admin, "agent").await;
+    app.post("/api/v1/kb/gaps/answer", &agent, json!({ "question": "q", "answer": "a", "question_ids": [] }))
+        .await
+        .expect_error(403, "forbidden");
 }
