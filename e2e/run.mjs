@@ -229,6 +229,83 @@ test("saved replies, private notes, assignment, shortcuts and a widget channel's
   await agent.locator(".conv header .chip", { hasText: "Resolved" }).waitFor({ timeout: 10_000 });
 });
 
+test("admins manage knowledge, the gaps list closes, agents get suggestions and correct the AI", async () => {
+  const admin = await newPage({ width: 1280, height: 900 }, "en-US");
+  admin.on("dialog", (d) => d.accept(dialogAnswers.shift()));
+  const dialogAnswers = [];
+  await signIn(admin, "admin@lumio.example");
+  await admin.click("[aria-label=Settings]");
+  await admin.click(".settings nav >> text=Knowledge");
+  await admin.locator(".settings td.kb-status", { hasText: "indexed" }).first().waitFor();
+
+  // The playground shows the answer and the passages with their scores.
+  await admin.fill(".settings input[aria-label='Try a question']", "how long do the buds pro 2 last on one charge");
+  await admin.click(".settings form >> text=Ask");
+  await admin.locator(".playground .answer.ok", { hasText: "7 hours" }).waitFor();
+  await admin.locator(".playground tr.cited").first().waitFor();
+  await admin.locator(".playground").screenshot({ path: join(artifacts, "knowledge-playground.png") });
+
+  // A new source is searchable as soon as it is indexed.
+  await admin.fill(".settings input[placeholder=Title]", "Gift wrapping");
+  await admin.fill(".settings textarea[placeholder=Content]", "# Gift wrapping\nWe gift wrap any order for 10 yuan; choose Gift wrap at checkout.");
+  await admin.click(".settings form.kb-add button");
+  await admin.locator(".settings tr", { hasText: "Gift wrapping" }).locator("td.kb-status", { hasText: "indexed" }).waitFor({ timeout: 20_000 });
+
+  // A customer asks something the knowledge lacks, then something it has, then asks for a person.
+  const visitor = await newPage({ width: 1000, height: 760 }, "en-US");
+  await visitor.goto(shop.url + "/");
+  await visitor.click("[data-lianluo] >> .bubble");
+  await visitor.click("[data-lianluo] >> form.prechat button");
+  await visitor.fill("[data-lianluo] >> textarea", "Can you gift wrap my order?");
+  await visitor.keyboard.press("Enter");
+  await visitor.locator("[data-lianluo] >> .msg.bot", { hasText: "10 yuan" }).waitFor({ timeout: 20_000 });
+  await visitor.fill("[data-lianluo] >> textarea", "Please let me talk to a person");
+  await visitor.keyboard.press("Enter");
+  await visitor.locator("[data-lianluo] >> .msg.bot", { hasText: "connecting you" }).waitFor({ timeout: 20_000 });
+  await visitor.fill("[data-lianluo] >> textarea", "Also, how much is gift wrapping?");
+  await visitor.keyboard.press("Enter");
+  const other = await newPage({ width: 1000, height: 760 }, "en-US");
+  await other.goto(shop.url + "/");
+  await other.click("[data-lianluo] >> .bubble");
+  await other.click("[data-lianluo] >> form.prechat button");
+  await other.fill("[data-lianluo] >> textarea", "Do you sell electric scooters?");
+  await other.keyboard.press("Enter");
+  await other.locator("[data-lianluo] >> .msg.bot", { hasText: "couldn't find" }).waitFor({ timeout: 20_000 });
+
+  // The admin closes the gap.
+  await admin.click(".settings nav >> text=Agents");
+  await admin.click(".settings nav >> text=Knowledge");
+  const gap = admin.locator(".gaps tr", { hasText: "electric scooters" });
+  await gap.waitFor();
+  dialogAnswers.push("No, Lumio does not sell scooters; we make audio, wearables and chargers.");
+  await gap.locator("button").click();
+  await admin.locator(".gaps tr", { hasText: "electric scooters" }).waitFor({ state: "detached" });
+
+  // An agent opens the handed-over conversation, gets a suggestion, and corrects the AI's answer.
+  const agent = await newPage({ width: 1280, height: 800 }, "en-US");
+  agent.on("dialog", (d) => d.accept("Gift wrapping is free this month."));
+  await signIn(agent, "xiaoyu.lin@lumio.example");
+  await agent.click(".tabs >> text=All");
+  await agent.locator(".item", { hasText: "how much is gift wrapping" }).first().click();
+  await agent.click("[data-action=suggest]");
+  await agent.locator(".assist", { hasText: "10 yuan" }).waitFor();
+  await agent.click("[data-action=insert]");
+  if (!(await agent.inputValue(".composer textarea")).includes("10 yuan")) throw new Error("the suggestion was not inserted");
+  await agent.screenshot({ path: join(artifacts, "agent-assist.png") });
+  await agent.locator(".msg.bot", { hasText: "10 yuan" }).locator("[data-action=correct]").click();
+  await agent.locator(".toast", { hasText: "next customer" }).waitFor();
+
+  // The next customer gets the corrected answer, and the gap's answer.
+  const next = await newPage({ width: 1000, height: 760 }, "en-US");
+  await next.goto(shop.url + "/");
+  await next.click("[data-lianluo] >> .bubble");
+  await next.click("[data-lianluo] >> form.prechat button");
+  await next.fill("[data-lianluo] >> textarea", "Can you gift wrap my order?");
+  await next.keyboard.press("Enter");
+  await next.locator("[data-lianluo] >> .msg.bot", { hasText: "free this month" }).waitFor({ timeout: 20_000 });
+  for (const p of [admin, visitor, other, agent, next]) await p.context().close();
+});
+
 test("on a tablet the inbox and the conversation take turns", async () => {
   const agent = await newPage({ width: 820, height: 1180 }, "en-US");
   await signIn(agent, "admin@lumio.example");

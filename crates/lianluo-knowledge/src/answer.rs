@@ -226,7 +226,10 @@ impl Answerer {
         let language = lang::detect(question);
         let query = standalone_query(&self.index, question, earlier_customer_turns);
         let passages = self.retrieve(ws, &query).await?;
-        let query_terms = self.index.terms(&query);
+        // Support is judged on the question's own words; earlier turns only help find passages, unless the
+        // question has almost no words of its own ("and the case?").
+        let own = self.index.terms(question);
+        let query_terms = if own.len() >= 2 { own } else { self.index.terms(&query) };
         let weights = self.index.term_weights(&query_terms);
         // The best supported passage among the top few; a passage in the customer's language wins a tie.
         let best = passages

@@ -351,7 +351,6 @@ async fn hand_over(
     thread: &[Message],
 ) -> Result<(), String> {
     let (ws, id) = (conversation.workspace_id, conversation.id);
-    post(state, ws, id, MessageKind::Bot, handoff_text(language, found_nothing).to_string()).await?;
     let team = match conversation.team_id {
         Some(t) => Some(t),
         None => state.store.get_channel(ws, conversation.channel_id).await.ok().and_then(|c| c.team_id),
@@ -367,6 +366,9 @@ async fn hand_over(
         .update_conversation(ws, id, &patch, Actor::System, Timestamp::now())
         .await
         .map_err(|e| e.to_string())?;
+    // The conversation is the team's before the customer reads that it is, so the bot never answers a
+    // message sent in between.
+    post(state, ws, id, MessageKind::Bot, handoff_text(language, found_nothing).to_string()).await?;
     // A short summary: what the customer asked, and what the bot answered last.
     let asked: Vec<&str> = thread
         .iter()

@@ -520,6 +520,16 @@ fn api() -> Api {
         )
         .add(
             v1(
+                GET,
+                "/api/v1/conversations/{id}/suggestion",
+                "suggest_reply",
+                "A reply grounded in the knowledge base for the latest customer message",
+            )
+            .returns::<lianluo_knowledge::Answer>(200),
+            knowledge::suggest_reply,
+        )
+        .add(
+            v1(
                 POST,
                 "/api/v1/kb/corrections",
                 "correct_ai_answer",

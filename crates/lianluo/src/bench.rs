@@ -83,7 +83,7 @@ async fn post(client: &reqwest::Client, url: &str, token: &str, body: Value) -> 
 
 /// Signs in through the API and creates an API token with `role`; returns the session cookie, the CSRF
 /// token and the token's secret.
-async fn sign_in(
+pub(crate) async fn sign_in(
     client: &reqwest::Client,
     base: &str,
     email: &str,
@@ -120,7 +120,7 @@ async fn sign_in(
     Ok((cookie, csrf, token))
 }
 
-fn percentile(sorted: &[u64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[u64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -298,7 +298,7 @@ fn rss_kib(pid: u32) -> anyhow::Result<u64> {
 }
 
 /// Kills the child server when the benchmark ends.
-struct ChildServer(std::process::Child);
+pub(crate) struct ChildServer(std::process::Child);
 
 impl Drop for ChildServer {
     fn drop(&mut self) {
@@ -308,7 +308,7 @@ impl Drop for ChildServer {
 }
 
 /// Starts `exe args…` and returns it with the address from its first line (`… http://ADDR`).
-fn spawn_server(exe: &std::path::Path, args: &[&str]) -> anyhow::Result<(ChildServer, String)> {
+pub(crate) fn spawn_server(exe: &std::path::Path, args: &[&str]) -> anyhow::Result<(ChildServer, String)> {
     use std::io::BufRead;
     let mut child = std::process::Command::new(exe)
         .args(args)
@@ -323,10 +323,11 @@ fn spawn_server(exe: &std::path::Path, args: &[&str]) -> anyhow::Result<(ChildSe
     Ok((server, addr))
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub(crate) type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Opens a WebSocket and waits for the server's `ready` frame.
-async fn open_ws(url: &str, bearer: Option<&str>) -> anyhow::Result<Ws> {
+pub(crate) async fn open_ws(url: &str, bearer: Option<&str>) -> anyhow::Result<Ws> {
     use futures_util::StreamExt;
     use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
     let mut req = url.into_client_request()?;

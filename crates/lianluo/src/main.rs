@@ -1,6 +1,7 @@
 //! `lianluo`: one binary whose subcommands are the roles — serve, migrate, admin, demo, bench.
 
 mod bench;
+mod bench_kb;
 mod config;
 mod demo;
 mod eval;
@@ -111,6 +112,8 @@ enum BenchCommand {
     Ingest(bench::IngestArgs),
     /// Idle WebSockets held and memory per connection, then latency from a visitor's message to many agents.
     Realtime(bench::RealtimeArgs),
+    /// Knowledge base: embedding, hybrid search, chat model speed, first streamed token of an answer.
+    Kb(bench_kb::KbArgs),
     /// The bare WebSocket broadcast server `bench realtime --anchor` measures (not for direct use).
     #[command(hide = true)]
     WsAnchorServer,
@@ -294,6 +297,10 @@ async fn main() -> anyhow::Result<()> {
             eval::kb(&cfg, args).await
         }
         Command::Bench(BenchCommand::Realtime(args)) => bench::realtime(args).await,
+        Command::Bench(BenchCommand::Kb(args)) => {
+            let cfg = Config::load(cfg_file)?;
+            bench_kb::kb(&cfg, args).await
+        }
         Command::Bench(BenchCommand::WsAnchorServer) => bench::anchor_server().await,
         Command::Bench(BenchCommand::Ingest(args)) => {
             let cfg = Config::load(cfg_file)?;

@@ -18,7 +18,12 @@
       shown: "Copy it now: it is not shown again.", saved: "Saved.", failed: "Something went wrong.", keys: "Keyboard shortcuts",
       kNext: "next / previous conversation", kReply: "reply", kNote: "private note", kResolve: "resolve or reopen", kSearch: "search",
       kHelp: "this help", online: "Online", away: "Away", active: "Active", inactive: "Deactivated", newPassword: "Initial password",
-      anyTeam: "All teams", tag: "Tag", copy: "Copy snippet", copied: "Copied.", attach: "Attach a file", tooBig: "That file is too large.", badType: "That kind of file cannot be sent."
+      anyTeam: "All teams", tag: "Tag", copy: "Copy snippet", copied: "Copied.", attach: "Attach a file", tooBig: "That file is too large.", badType: "That kind of file cannot be sent.",
+      knowledge: "Knowledge", suggest: "Suggest a reply", insert: "Insert", close: "Close", noSuggestion: "The knowledge base has nothing that answers this yet.",
+      correct: "Correct", correctPrompt: "The right answer (it becomes knowledge at once):", corrected: "Thanks: the next customer gets your answer.",
+      sources: "Sources", title: "Title", url: "Public address (optional)", status: "Status", passages: "Passages", sync: "Re-index",
+      playground: "Try a question", ask: "Ask", answer: "Answer", notFound: "Not answered", gaps: "Knowledge gaps", asked: "asked",
+      writeAnswer: "Write the answer", answerPrompt: "The answer customers should get:", confidence: "confidence", noGaps: "No gaps: every question found its answer."
     },
     zh: {
       signin: "登录", email: "邮箱", password: "密码", wrong: "邮箱或密码错误。", limited: "尝试次数过多，请稍后再试。",
@@ -35,7 +40,12 @@
       shown: "请立即复制：之后不会再显示。", saved: "已保存。", failed: "出错了。", keys: "快捷键",
       kNext: "下一个 / 上一个会话", kReply: "回复", kNote: "内部备注", kResolve: "解决或重新打开", kSearch: "搜索",
       kHelp: "本帮助", online: "在线", away: "离开", active: "正常", inactive: "已停用", newPassword: "初始密码",
-      anyTeam: "全部团队", tag: "标签", copy: "复制代码", copied: "已复制。", attach: "添加附件", tooBig: "文件太大。", badType: "不支持该文件类型。"
+      anyTeam: "全部团队", tag: "标签", copy: "复制代码", copied: "已复制。", attach: "添加附件", tooBig: "文件太大。", badType: "不支持该文件类型。",
+      knowledge: "知识库", suggest: "推荐回复", insert: "插入", close: "关闭", noSuggestion: "知识库里还没有能回答这个问题的内容。",
+      correct: "纠正", correctPrompt: "正确的答案（将立即成为知识）：", corrected: "已纠正：下一位客户会得到您的答案。",
+      sources: "资料", title: "标题", url: "公开链接（选填）", status: "状态", passages: "段落", sync: "重新索引",
+      playground: "试问一个问题", ask: "提问", answer: "回答", notFound: "未回答", gaps: "知识缺口", asked: "次提问",
+      writeAnswer: "补充答案", answerPrompt: "客户应得到的答案：", confidence: "置信度", noGaps: "暂无缺口：每个问题都找到了答案。"
     }
   };
   var lang = localStorage.getItem("lianluo:lang") || ((navigator.language || "en").toLowerCase().indexOf("zh") === 0 ? "zh" : "en");
@@ -245,7 +255,25 @@
       return /^image\//.test(a.content_type) ? h("a", { href: a.url, target: "_blank", rel: "noopener noreferrer" }, h("img", { src: a.url, alt: a.name }))
         : h("a", { href: a.url, target: "_blank", rel: "noopener noreferrer", text: "📄 " + a.name });
     });
-    return h("div", { class: "msg " + m.kind, "data-id": m.id }, by ? h("span", { class: "by", text: by + (m.kind === "note" ? " · " + t("note") : "") }) : null, m.content, files);
+    // An AI answer can be corrected in one click: the correction becomes knowledge at once.
+    var fix = m.kind === "bot" ? h("button", { class: "ghost fix", "data-action": "correct", text: t("correct"), onclick: function () {
+      var answer = window.prompt(t("correctPrompt"), m.content.split("\n\n")[0]);
+      if (!answer || !answer.trim()) return;
+      api("POST", "/api/v1/kb/corrections", { message_id: m.id, answer: answer.trim() }).then(function () { toast(t("corrected")); }, fail);
+    } }) : null;
+    return h("div", { class: "msg " + m.kind, "data-id": m.id }, by ? h("span", { class: "by", text: by + (m.kind === "note" ? " · " + t("note") : "") }) : null, m.content, files, fix);
+  }
+  // Agent assist: a reply grounded in the knowledge base, with its sources, to insert and edit.
+  function suggestReply(box) {
+    api("GET", "/api/v1/conversations/" + S.current + "/suggestion").then(function (a) {
+      var old = box.querySelector(".assist"); if (old) old.remove();
+      if (!a.answered) { toast(t("noSuggestion")); return; }
+      var card = h("div", { class: "assist" }, h("p", { class: "assist-text", text: a.text }),
+        h("ul", null, a.citations.map(function (c) { return h("li", { class: "muted", text: c.heading + ": " + c.quote }); })),
+        h("div", null, h("button", { class: "primary", "data-action": "insert", text: t("insert"), onclick: function () { els.input.value = a.text; card.remove(); els.input.focus(); } }),
+          h("button", { class: "ghost", text: t("close"), onclick: function () { card.remove(); } })));
+      box.insertBefore(card, box.firstChild);
+    }, fail);
   }
   function renderConversation() {
     var c = S.conversation;
@@ -360,7 +388,8 @@
         }, function (x) { toast((x.error && x.error.message) || t("badType")); });
     });
     box.appendChild(h("div", { class: "actions" }, h("span", null, h("button", { class: "ghost", "aria-label": t("attach"), title: t("attach"), text: "+", onclick: function () { picker.click(); } }), picker, h("span", { class: "muted", text: " Ctrl+Enter" })),
-      h("button", { class: "primary", "data-action": "send", text: t("send"), onclick: send })));
+      h("span", null, h("button", { class: "ghost", "data-action": "suggest", text: t("suggest"), onclick: function () { suggestReply(box); } }),
+        h("button", { class: "primary", "data-action": "send", text: t("send"), onclick: send }))));
     return box;
   }
   function addMessage(m) {
@@ -453,12 +482,84 @@
   function renderSettings() {
     var el = els.settings;
     el.textContent = "";
-    el.appendChild(h("nav", null, ["agents", "teams", "channels", "canned", "tokens"].map(function (k) {
+    el.appendChild(h("nav", null, ["agents", "teams", "channels", "canned", "knowledge", "tokens"].map(function (k) {
       return h("button", { class: S.section === k ? "primary" : "", text: t(k), onclick: function () { S.section = k; renderSettings(); } });
     })));
     var body = h("div");
     el.appendChild(body);
-    ({ agents: settingsAgents, teams: settingsTeams, channels: settingsChannels, canned: settingsCanned, tokens: settingsTokens })[S.section](body);
+    ({ agents: settingsAgents, teams: settingsTeams, channels: settingsChannels, canned: settingsCanned, knowledge: settingsKnowledge, tokens: settingsTokens })[S.section](body);
+  }
+  // The knowledge base: sources with their status and passages, a playground, and the gaps list.
+  function settingsKnowledge(body) {
+    var title = h("input", { placeholder: t("title"), required: true });
+    var kind = h("select", { "aria-label": t("kind") }, ["markdown", "text", "html", "faq_csv"].map(function (k) { return h("option", { value: k, text: k }); }));
+    var url = h("input", { placeholder: t("url"), type: "url" });
+    var content = h("textarea", { placeholder: t("content"), required: true, rows: "5" });
+    var form = h("form", { class: "row kb-add" }, title, kind, url, content, h("button", { class: "primary", text: t("add") }));
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      api("POST", "/api/v1/kb/sources", { kind: kind.value, title: title.value, content: content.value, url: url.value || null }).then(function () { renderSettings(); }, fail);
+    });
+    body.appendChild(h("h3", { text: t("sources") }));
+    body.appendChild(form);
+    var list = h("div");
+    body.appendChild(list);
+    function sources() {
+      api("GET", "/api/v1/kb/sources").then(function (r) {
+        list.textContent = "";
+        list.appendChild(table([t("title"), t("kind"), t("status"), t("passages"), ""], r.items.map(function (s) {
+          var preview = h("td", { colspan: "5", class: "passages hidden" });
+          var row = h("tr", null, h("td", { text: s.title }), h("td", { text: s.kind }),
+            h("td", { class: "kb-status " + s.status, text: s.status + (s.error ? ": " + s.error : "") }), h("td", { text: String(s.chunk_count) }),
+            h("td", null, h("button", { text: t("passages"), onclick: function () {
+              preview.classList.toggle("hidden");
+              api("GET", "/api/v1/kb/sources/" + s.id + "/chunks").then(function (c) {
+                preview.textContent = "";
+                c.items.forEach(function (p) { preview.appendChild(h("div", { class: "passage" }, h("b", { text: p.heading }), h("div", { text: p.text }))); });
+              }, fail);
+            } }), h("button", { text: t("sync"), onclick: function () { api("POST", "/api/v1/kb/sources/" + s.id + "/sync", {}).then(sources, fail); } }),
+            h("button", { text: t("remove"), onclick: function () { api("DELETE", "/api/v1/kb/sources/" + s.id).then(sources, fail); } })));
+          return [row, h("tr", null, preview)];
+        }).reduce(function (a, b) { return a.concat(b); }, [])));
+        if (r.items.some(function (s) { return s.status === "queued" || s.status === "processing"; })) setTimeout(function () { if (S.section === "knowledge") sources(); }, 1000);
+      }, fail);
+    }
+    sources();
+
+    body.appendChild(h("h3", { text: t("playground") }));
+    var q = h("input", { placeholder: t("ask") + "…", "aria-label": t("playground"), required: true });
+    var out = h("div", { class: "playground" });
+    var ask = h("form", { class: "row" }, q, h("button", { class: "primary", text: t("ask") }));
+    ask.addEventListener("submit", function (e) {
+      e.preventDefault();
+      api("POST", "/api/v1/kb/answer", { question: q.value }).then(function (a) {
+        out.textContent = "";
+        out.appendChild(h("div", { class: "answer " + (a.answered ? "ok" : "no") }, h("b", { text: (a.answered ? t("answer") : t("notFound")) + " · " + t("confidence") + " " + a.confidence.toFixed(2) + " · " + a.method }), h("p", { text: a.text })));
+        out.appendChild(table(["#", t("passages"), "BM25", "vector", "score"], a.passages.map(function (p, i) {
+          var cited = a.citations.some(function (c) { return c.chunk_id === p.chunk_id; });
+          return h("tr", { class: cited ? "cited" : "" }, h("td", { text: String(i + 1) + (cited ? " ✓" : "") }), h("td", null, h("b", { text: p.heading }), h("div", { class: "muted", text: p.text })),
+            h("td", { text: p.bm25_rank ? "#" + p.bm25_rank + " · " + p.bm25_score.toFixed(2) : "–" }),
+            h("td", { text: p.vector_rank ? "#" + p.vector_rank + " · " + p.similarity.toFixed(2) : "–" }), h("td", { text: p.score.toFixed(4) }));
+        })));
+      }, fail);
+    });
+    body.appendChild(ask);
+    body.appendChild(out);
+
+    body.appendChild(h("h3", { text: t("gaps") }));
+    var gaps = h("div", { class: "gaps" });
+    body.appendChild(gaps);
+    api("GET", "/api/v1/kb/gaps").then(function (r) {
+      if (!r.items.length) { gaps.appendChild(h("p", { class: "muted", text: t("noGaps") })); return; }
+      gaps.appendChild(table([t("ask"), "", ""], r.items.map(function (g) {
+        return h("tr", null, h("td", null, h("b", { text: g.question }), h("div", { class: "muted", text: g.examples.join(" / ") })), h("td", { text: g.count + " " + t("asked") }),
+          h("td", null, h("button", { text: t("writeAnswer"), onclick: function () {
+            var answer = window.prompt(t("answerPrompt"));
+            if (!answer || !answer.trim()) return;
+            api("POST", "/api/v1/kb/gaps/answer", { question: g.question, answer: answer.trim(), question_ids: g.question_ids }).then(function () { toast(t("saved")); renderSettings(); }, fail);
+          } })));
+      })));
+    }, fail);
   }
   function fail(x) { toast((x && x.error && x.error.message) || t("failed")); }
   function table(head, rows) { return h("table", null, h("thead", null, h("tr", null, head.map(function (x) { return h("th", { text: x }); }))), h("tbody", null, rows)); }

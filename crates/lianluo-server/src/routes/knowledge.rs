@@ -260,3 +260,30 @@ pub async fn answer_gap(
         .await?;
     Ok(Created(source))
 }
+
+/// Agent assist: a reply for the open conversation's latest customer message, grounded in the knowledge
+/// base with its sources, for the agent to insert and edit. `answered: false` when nothing supports one.
+pub async fn suggest_reply(
+    State(state): State<AppState>,
+    auth: Auth,
+    Id(id): Id<lianluo_domain::ConversationId>,
+) -> AppResult<Out<Answer>> {
+    let kb = kb(&state)?;
+    let page = lianluo_domain::page::PageRequest::new(Some(100), None);
+    let thread = state.store.list_messages(auth.workspace_id, id, page).await?.items;
+    let customer: Vec<String> = thread
+        .iter()
+        .filter(|m| m.kind == lianluo_domain::message::MessageKind::Incoming && !m.content.trim().is_empty())
+        .map(|m| m.content.chars().take(MAX_QUERY_CHARS).collect())
+        .collect();
+    let Some((question, earlier)) = customer.split_last() else {
+        return Err(AppError::Conflict("the customer has not written anything to answer yet".into()));
+    };
+    let earlier: Vec<String> = earlier.iter().rev().take(3).rev().cloned().collect();
+    let answer = kb
+        .answerer
+        .answer(auth.workspace_id, question, &earlier, None, None)
+        .await
+        .map_err(AppError::Unavailable)?;
+    Ok(Out(answer))
+}

@@ -16,6 +16,7 @@ on_both_backends!(
     channels_without_the_bot_go_straight_to_agents,
     an_agent_correction_answers_the_next_customer,
     ratings_and_the_knowledge_gaps_list,
+    agents_get_grounded_reply_suggestions,
 );
 
 const POLICY: &str = "# Returns\nUnused products can be returned within 30 days of delivery for a full refund.\n\n\
@@ -283,4 +284,24 @@ async fn ratings_and_the_knowledge_gaps_list(app: TestApp) {
     app.post("/api/v1/kb/gaps/answer", &agent, json!({ "question": "q", "answer": "a", "question_ids": [] }))
         .await
         .expect_error(403, "forbidden");
+}
+
+async fn agents_get_grounded_reply_suggestions(app: TestApp) {
+    let admin = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    knowledge(&app, &admin).await;
+    let agent = app.token_for(&admin, "agent").await;
+    let (_, token, _) = widget_channel(&app, &admin, None, json!({})).await;
+    let visitor = new_visitor(&app, &token).await;
+    let conv = say(&app, &visitor, "Hi, I bought headphones last week").await["conversation"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    say(&app, &visitor, "what is the return window for them?").await;
+    let s = app.get(&format!("/api/v1/conversations/{conv}/suggestion"), &agent).await.expect(200);
+    assert_eq!(s["answered"], true, "{s}");
+    assert!(s["text"].as_str().unwrap().contains("30 days"));
+    assert_eq!(s["citations"][0]["heading"], "Returns policy › Returns");
+    app.get(&format!("/api/v1/conversations/{}/suggestion", uuid::Uuid::now_v7()), &agent)
+        .await
+        .expect_error(404, "not_found");
 }
