@@ -33,7 +33,7 @@ use crate::{
     openapi::{Op, document},
     routes::{
         List, PageQuery, api_tokens, auth, canned, channels, contacts, conversations, events, health,
-        knowledge, messages, realtime, teams, uploads, users, widget, workspace,
+        knowledge, messages, openai, realtime, teams, uploads, users, widget, workspace,
     },
 };
 
@@ -562,6 +562,28 @@ fn api() -> Api {
                 .body::<widget::Feedback>()
                 .no_content(),
             widget::rate_answer,
+        )
+        .add(
+            v1(
+                POST,
+                "/v1/chat/completions",
+                "openai_chat_completions",
+                "OpenAI-compatible chat with the node's chat model (streamed with stream: true)",
+            )
+            .body::<openai::ChatCompletionRequest>()
+            .returns::<serde_json::Value>(200),
+            openai::chat_completions,
+        )
+        .add(
+            v1(
+                POST,
+                "/v1/embeddings",
+                "openai_embeddings",
+                "OpenAI-compatible embeddings with the node's embedder",
+            )
+            .body::<openai::EmbeddingRequest>()
+            .returns::<openai::EmbeddingList>(200),
+            openai::embeddings,
         )
         .add(
             v1(GET, "/api/v1/events", "list_events", "The audit log, oldest first")

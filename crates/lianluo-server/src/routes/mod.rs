@@ -10,6 +10,7 @@ pub mod events;
 pub mod health;
 pub mod knowledge;
 pub mod messages;
+pub mod openai;
 pub mod realtime;
 pub mod teams;
 pub mod uploads;

@@ -12,6 +12,7 @@ mod directory;
 mod inbox;
 mod knowledge;
 mod messages;
+mod models;
 mod openapi;
 mod realtime;
 mod routing;

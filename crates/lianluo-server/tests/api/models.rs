@@ -1,0 +1,51 @@
+//! The HTTP model clients keep the same contract as the embedded models, against a real
+//! OpenAI-compatible server: Lianluo's own `/v1` API serving its embedded models. A provider that does
+//! not answer, or refuses the key, gives a clear error.
+
+use lianluo_models::{ChatModel, OpenAiChat, OpenAiEmbedder, OpenAiEndpoint, conformance};
+
+use crate::helpers::{Caller, TestApp};
+
+fn endpoint(base_url: String, key: Option<String>, timeout_secs: u64) -> OpenAiEndpoint {
+    OpenAiEndpoint { base_url, api_key: key, model: "lianluo".into(), timeout_secs, max_retries: 1 }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_models_keep_the_contract_against_an_openai_compatible_server() {
+    let app = TestApp::sqlite().await;
+    let addr = app.serve().await;
+    let Caller::Token(key) = &app.admin else { panic!("an API token") };
+    let ep = endpoint(format!("http://{addr}/v1"), Some(key.clone()), 30);
+    let embedder = OpenAiEmbedder::connect(ep.clone()).await.expect("connect");
+    conformance::embedder_contract(&embedder).await;
+    conformance::chat_contract(&OpenAiChat::new(ep)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_key_or_a_silent_provider_is_a_clear_error() {
+    let app = TestApp::sqlite().await;
+    let addr = app.serve().await;
+    let wrong = endpoint(format!("http://{addr}/v1"), Some("ll_wrong".into()), 5);
+    let err = OpenAiEmbedder::connect(wrong).await.err().expect("refused").to_string();
+    assert!(err.contains("401"), "{err}");
+
+    // A server that accepts connections and never answers.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_addr = silent.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    let ep = endpoint(format!("http://{silent_addr}/v1"), None, 1);
+    let request = lianluo_models::ChatRequest {
+        messages: vec![lianluo_models::ChatMessage::new(lianluo_models::Role::User, "hello")],
+        max_tokens: 8,
+        temperature: 0.0,
+    };
+    let started = std::time::Instant::now();
+    let err = OpenAiChat::new(ep).chat(&request, None).await.expect_err("times out").to_string();
+    assert!(err.contains("did not answer within 1 s"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "gives up after its retries");
+}
