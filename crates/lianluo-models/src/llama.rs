@@ -72,7 +72,9 @@ impl LlamaChat {
                     .with_n_ctx(NonZeroU32::new(CONTEXT_TOKENS))
                     .with_n_batch(BATCH_TOKENS as u32)
                     .with_n_threads(threads)
-                    .with_n_threads_batch(threads);
+                    .with_n_threads_batch(threads)
+                    // Flash attention off (0): measured faster for generation on the CPU with small models.
+                    .with_flash_attention_policy(0);
                 let mut ctx = match model.new_context(backend, params) {
                     Ok(ctx) => {
                         let _ = ready_tx.send(Ok(()));

@@ -333,12 +333,15 @@ async fn post(
         new.content = new.content.chars().take(4_000).collect();
     }
     let sender = if kind == MessageKind::Note { Sender::System } else { Sender::Bot };
-    state
+    let posted = state
         .store
         .append_message(ws, id, &new, Some(sender), Actor::System, Timestamp::now())
         .await
         .map(|a| a.message)
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string());
+    // Written outside a request, so the sequencer is told directly rather than by the request's end.
+    state.realtime.poke();
+    posted
 }
 
 /// Gives the conversation to the human queue with a note that tells the agent what happened.

@@ -159,7 +159,7 @@ async fn run(store: Arc<dyn Store>, args: &IngestArgs) -> anyhow::Result<()> {
     }));
 
     let client = reqwest::Client::builder().pool_max_idle_per_host(args.clients * 2).build()?;
-    let (_, _, token) = sign_in(&client, &base, "bench@lianluo.example", password, "agent").await?;
+    let (_, _, token) = sign_in(&client, &base, "bench@lianluo.example", BENCH_PASSWORD, "agent").await?;
     let ch =
         post(&client, &format!("{base}/api/v1/channels"), &token, json!({"kind": "api", "name": "bench"}))
             .await;
@@ -460,27 +460,10 @@ pub async fn realtime(args: RealtimeArgs) -> anyhow::Result<()> {
         drop(server);
         return r;
     }
-    let dir = std::env::temp_dir().join(format!("lianluo-bench-rt-{}", uuid::Uuid::now_v7().simple()));
-    std::fs::create_dir_all(&dir)?;
-    let config = dir.join("bench.toml");
-    std::fs::write(&config, "log = \"warn\"\n[server]\nwidget_messages_per_minute = 1000000\n")?;
-    let d = dir.to_str().context("temp dir path")?;
-    let c = config.to_str().context("config path")?;
-    let password = "bench-password-123";
-    let status = std::process::Command::new(&exe)
-        .args(["admin", "create", "--config", c, "--data-dir", d, "--workspace", "Bench", "--slug", "bench"])
-        .args(["--name", "Bench", "--email", "bench@lianluo.example"])
-        .env("LIANLUO_ADMIN_PASSWORD", password)
-        .env_remove("LIANLUO_DATABASE_URL")
-        .stdout(std::process::Stdio::null())
-        .status()?;
-    if !status.success() {
-        bail!("admin create failed");
-    }
-    let (server, addr) =
-        spawn_server(&exe, &["serve", "--config", c, "--data-dir", d, "--listen", "127.0.0.1:0"])?;
+    let (server, addr, dir) = bench_server("rt", "")?;
     let base = format!("http://{addr}");
-    let (cookie, csrf, token) = sign_in(&client, &base, "bench@lianluo.example", password, "agent").await?;
+    let (cookie, csrf, token) =
+        sign_in(&client, &base, "bench@lianluo.example", BENCH_PASSWORD, "agent").await?;
     let admin_post = |path: &str, body: Value| {
         client
             .post(format!("{base}{path}"))
@@ -522,6 +505,43 @@ pub async fn realtime(args: RealtimeArgs) -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
     r
 }
+
+/// A temporary data directory and configuration, a workspace with an admin (`bench@lianluo.example`,
+/// [`BENCH_PASSWORD`]), and `lianluo serve` on it as a child process. `extra_config` is appended to the
+/// configuration file.
+pub(crate) fn bench_server(
+    name: &str,
+    extra_config: &str,
+) -> anyhow::Result<(ChildServer, String, std::path::PathBuf)> {
+    let exe = std::env::current_exe()?;
+    let dir = std::env::temp_dir().join(format!("lianluo-bench-{name}-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir)?;
+    let config = dir.join("bench.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "log = \"warn\"\n{extra_config}\n[server]\nwidget_messages_per_minute = 1000000\nwidget_visitors_per_client_per_minute = 1000000\n"
+        ),
+    )?;
+    let d = dir.to_str().context("temp dir path")?;
+    let c = config.to_str().context("config path")?;
+    let status = std::process::Command::new(&exe)
+        .args(["admin", "create", "--config", c, "--data-dir", d, "--workspace", "Bench", "--slug", "bench"])
+        .args(["--name", "Bench", "--email", "bench@lianluo.example"])
+        .env("LIANLUO_ADMIN_PASSWORD", BENCH_PASSWORD)
+        .env_remove("LIANLUO_DATABASE_URL")
+        .stdout(std::process::Stdio::null())
+        .status()?;
+    if !status.success() {
+        bail!("admin create failed");
+    }
+    let (server, addr) =
+        spawn_server(&exe, &["serve", "--config", c, "--data-dir", d, "--listen", "127.0.0.1:0"])?;
+    Ok((server, addr, dir))
+}
+
+/// The benchmark admin's password.
+pub(crate) const BENCH_PASSWORD: &str = "bench-password-123";
 
 /// The anchor: a WebSocket broadcast server as the axum documentation builds one, with the library's
 /// defaults (`bench ws-anchor-server`, started by `bench realtime --anchor`).

@@ -16,7 +16,7 @@ use lianluo_models::{ChatMessage, ChatModel, ChatRequest, Role};
 use serde_json::{Value, json};
 
 use crate::{
-    bench::{ChildServer, open_ws, percentile, sign_in, spawn_server},
+    bench::{BENCH_PASSWORD, ChildServer, bench_server, open_ws, percentile, sign_in},
     config::Config,
 };
 
@@ -68,6 +68,15 @@ pub async fn kb(cfg: &Config, args: KbArgs) -> anyhow::Result<()> {
         "passages (heading + text, {} of them, batches of 32): {:.1} passages/s",
         texts.len(),
         texts.len() as f64 / secs
+    );
+    let short: Vec<String> = questions.iter().cloned().cycle().take(1_024).collect();
+    let started = Instant::now();
+    embedder.embed(&short).await?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "short sentences (the evaluation questions, {} of them): {:.1} sentences/s",
+        short.len(),
+        short.len() as f64 / secs
     );
     let mut one = Vec::new();
     for q in questions.iter().cycle().take(200) {
@@ -181,36 +190,12 @@ async fn chat_speed(chat: &dyn ChatModel) -> anyhow::Result<(f64, f64)> {
 
 async fn first_token(cfg: &Config, questions: &[String], n: usize) -> anyhow::Result<()> {
     use futures_util::StreamExt;
-    let exe = std::env::current_exe()?;
     let client = reqwest::Client::new();
-    let dir = std::env::temp_dir().join(format!("lianluo-bench-kb-{}", uuid::Uuid::now_v7().simple()));
-    std::fs::create_dir_all(&dir)?;
-    let config = dir.join("bench.toml");
     let models = std::fs::canonicalize(&cfg.models.dir).context("the models directory")?;
-    std::fs::write(
-        &config,
-        format!(
-            "log = \"warn\"\n[server]\nwidget_messages_per_minute = 1000000\nwidget_visitors_per_client_per_minute = 1000000\n[models]\ndir = {:?}\n",
-            models
-        ),
-    )?;
-    let d = dir.to_str().context("temp dir path")?;
-    let c = config.to_str().context("config path")?;
-    let password = "bench-password-123";
-    let status = std::process::Command::new(&exe)
-        .args(["admin", "create", "--config", c, "--data-dir", d, "--workspace", "Bench", "--slug", "bench"])
-        .args(["--name", "Bench", "--email", "bench@lianluo.example"])
-        .env("LIANLUO_ADMIN_PASSWORD", password)
-        .env_remove("LIANLUO_DATABASE_URL")
-        .stdout(std::process::Stdio::null())
-        .status()?;
-    if !status.success() {
-        bail!("admin create failed");
-    }
-    let (server, addr): (ChildServer, String) =
-        spawn_server(&exe, &["serve", "--config", c, "--data-dir", d, "--listen", "127.0.0.1:0"])?;
+    let (server, addr, dir): (ChildServer, String, _) =
+        bench_server("kb", &format!("[models]\ndir = {models:?}"))?;
     let base = format!("http://{addr}");
-    let (cookie, csrf, _) = sign_in(&client, &base, "bench@lianluo.example", password, "agent").await?;
+    let (cookie, csrf, _) = sign_in(&client, &base, "bench@lianluo.example", BENCH_PASSWORD, "agent").await?;
     let post = |path: String, body: Value| {
         client
             .post(format!("{base}{path}"))
