@@ -306,6 +306,54 @@ test("admins manage knowledge, the gaps list closes, agents get suggestions and 
   for (const p of [admin, visitor, other, agent, next]) await p.context().close();
 });
 
+test("admins upload knowledge files and approve answers mined from past conversations", async () => {
+  const admin = await newPage({ width: 1280, height: 900 }, "en-US");
+  await signIn(admin, "admin@lumio.example");
+  await admin.click("[aria-label=Settings]");
+  await admin.click(".settings nav >> text=Knowledge");
+
+  // A question/answer table uploaded as a file is read, indexed and answers at once.
+  await admin.setInputFiles("[data-action=kb-files]", {
+    name: "loyalty-faq.csv", mimeType: "text/csv",
+    buffer: Buffer.from("question,answer\nHow do loyalty points work?,Every 1 yuan spent earns 1 Lumio point; 100 points take 1 yuan off your next order.\n"),
+  });
+  await admin.locator(".settings tr", { hasText: "loyalty-faq" }).locator("td.kb-status", { hasText: "indexed" }).waitFor({ timeout: 20_000 });
+  // A file the server cannot read is refused with the reason.
+  await admin.setInputFiles("[data-action=kb-files]", { name: "manual.pdf", mimeType: "application/pdf", buffer: Buffer.from("not really a pdf") });
+  await admin.locator(".toast", { hasText: "not a PDF file" }).waitFor();
+
+  // Resolved conversations are read for answers agents gave; one is edited and approved.
+  await admin.click("[data-action=mine]");
+  const candidate = admin.locator(".candidates tr.candidate").first();
+  await candidate.waitFor();
+  const question = await candidate.locator("textarea").first().inputValue();
+  const mined = await candidate.locator("textarea").nth(1).inputValue();
+  await candidate.locator("textarea").nth(1).fill(mined + " (Reviewed by the service team.)");
+  await candidate.scrollIntoViewIfNeeded();
+  await admin.screenshot({ path: join(artifacts, "knowledge-candidates.png") });
+  await candidate.locator("[data-action=approve]").click();
+  await admin.locator(".toast", { hasText: "Saved" }).waitFor();
+  await admin.locator(".settings tr", { hasText: question.slice(0, 40) }).locator("td.kb-status", { hasText: "indexed" }).first().waitFor({ timeout: 20_000 });
+
+  // The playground answers from the uploaded table.
+  await admin.fill(".settings input[aria-label='Try a question']", "how do loyalty points work");
+  await admin.click(".settings form >> text=Ask");
+  await admin.locator(".playground .answer.ok", { hasText: "100 points" }).waitFor();
+
+  // The AI agent's switch and tone are per channel.
+  await admin.click(".settings nav >> text=Channels");
+  const row = admin.locator(".settings tr", { has: admin.locator("[data-action=bot-enabled]:checked") }).first();
+  await row.locator("input[aria-label=Tone]").fill("warm and concise");
+  await row.locator(".bot-settings button").click();
+  await admin.locator(".toast", { hasText: "Saved" }).waitFor();
+  await admin.click(".settings nav >> text=Agents");
+  await admin.click(".settings nav >> text=Channels");
+  await admin.locator(".settings input[aria-label=Tone]").first().waitFor();
+  const tones = await admin.locator(".settings input[aria-label=Tone]").evaluateAll((els) => els.map((e) => e.value));
+  if (!tones.includes("warm and concise")) throw new Error("the tone was not kept: " + tones);
+  await admin.context().close();
+});
+
 test("on a tablet the inbox and the conversation take turns", async () => {
   const agent = await newPage({ width: 820, height: 1180 }, "en-US");
   await signIn(agent, "admin@lumio.example");

@@ -72,4 +72,6 @@ ids! {
     KbChunkId,
     /// A customer's question the AI agent handled.
     KbQuestionId,
+    /// A question/answer pair mined from a resolved conversation, waiting for approval.
+    KbCandidateId,
 }

@@ -4,8 +4,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::{DomainError, KbChunkId, KbSourceId, Timestamp, UserId, WorkspaceId, value::double_option};
 
-/// Largest text of one source, in bytes (about 300 pages of text; the JSON API takes bodies up to 1 MiB).
-pub const MAX_SOURCE_BYTES: usize = 900 * 1024;
+/// Largest text of one source, in bytes (about 1,300 pages of text). Text sent as JSON is also bound by
+/// the API's 1 MiB body limit; files are uploaded as they are and their text extracted.
+pub const MAX_SOURCE_BYTES: usize = 4 * 1024 * 1024;
+/// Most pages a website source may crawl.
+pub const MAX_PAGE_LIMIT: i64 = 500;
+/// Pages a website source crawls when no limit is given.
+pub const DEFAULT_PAGE_LIMIT: i64 = 50;
 /// Longest title.
 pub const MAX_TITLE_CHARS: usize = 200;
 
@@ -21,8 +26,16 @@ pub enum SourceKind {
     Html,
     /// A question/answer table as CSV (columns named question and answer, or 问题 and 答案).
     FaqCsv,
-    /// One question and its answer, written by an admin or an agent's correction.
+    /// One question and its answer, written by an admin, an agent's correction or an approved candidate.
     Qa,
+    /// A PDF file; its text is extracted on upload and kept as Markdown.
+    Pdf,
+    /// A Word document (.docx); headings are kept, the text is kept as Markdown.
+    Docx,
+    /// A question/answer table as an Excel workbook (.xlsx); its first sheet is kept as CSV.
+    Xlsx,
+    /// A website crawled from `url` within the same site, up to `page_limit` pages.
+    Website,
 }
 
 impl SourceKind {
@@ -33,6 +46,10 @@ impl SourceKind {
             SourceKind::Html => "html",
             SourceKind::FaqCsv => "faq_csv",
             SourceKind::Qa => "qa",
+            SourceKind::Pdf => "pdf",
+            SourceKind::Docx => "docx",
+            SourceKind::Xlsx => "xlsx",
+            SourceKind::Website => "website",
         }
     }
 
@@ -43,8 +60,17 @@ impl SourceKind {
             "html" => SourceKind::Html,
             "faq_csv" => SourceKind::FaqCsv,
             "qa" => SourceKind::Qa,
+            "pdf" => SourceKind::Pdf,
+            "docx" => SourceKind::Docx,
+            "xlsx" => SourceKind::Xlsx,
+            "website" => SourceKind::Website,
             _ => return None,
         })
+    }
+
+    /// A file kind: uploaded as bytes, its text extracted once.
+    pub fn is_file(self) -> bool {
+        matches!(self, SourceKind::Pdf | SourceKind::Docx | SourceKind::Xlsx)
     }
 }
 
@@ -86,10 +112,13 @@ pub struct KbSource {
     pub workspace_id: WorkspaceId,
     pub kind: SourceKind,
     pub title: String,
-    /// The text the source was read from (for re-indexing and editing).
+    /// The text the source was read from (for re-indexing and editing); for a file, its extracted text;
+    /// empty for a website (its passages keep each page's text).
     pub content: String,
-    /// A public address customers may be shown when an answer cites this source.
+    /// A public address customers may be shown when an answer cites this source; a website's start page.
     pub url: Option<String>,
+    /// How many pages a website source crawls.
+    pub page_limit: Option<i64>,
     pub status: SourceStatus,
     /// Why indexing failed, in words an admin can act on.
     pub error: Option<String>,
@@ -113,6 +142,8 @@ pub struct KbChunk {
     /// A question and its answer written by a person (an FAQ row, a correction, a gap's answer): preferred
     /// over other passages that fit as well.
     pub curated: bool,
+    /// The page the passage came from, for a website.
+    pub url: Option<String>,
     /// The embedder that made `embedding`.
     #[serde(skip)]
     pub model: String,
@@ -127,9 +158,13 @@ pub struct KbChunk {
 pub struct NewKbSource {
     pub kind: SourceKind,
     pub title: String,
+    /// The text; empty for a website. Files (PDF, DOCX, XLSX) are uploaded, not sent as JSON.
+    #[serde(default)]
     pub content: String,
-    /// Public address customers may follow from a citation.
+    /// Public address customers may follow from a citation; for a website, the page the crawl starts at.
     pub url: Option<String>,
+    /// For a website: most pages to crawl (1 to 500, default 50).
+    pub page_limit: Option<i64>,
 }
 
 fn check_title(t: &str) -> Result<(), DomainError> {
@@ -159,12 +194,35 @@ fn check_url(u: &Option<String>) -> Result<(), DomainError> {
     }
 }
 
+fn check_page_limit(n: Option<i64>) -> Result<(), DomainError> {
+    match n {
+        Some(n) if !(1..=MAX_PAGE_LIMIT).contains(&n) => {
+            Err(DomainError::new("page_limit", format!("1 to {MAX_PAGE_LIMIT} pages")))
+        }
+        _ => Ok(()),
+    }
+}
+
 impl NewKbSource {
     pub fn validate(&mut self) -> Result<(), DomainError> {
         self.title = self.title.trim().to_string();
         check_title(&self.title)?;
-        check_content(&self.content)?;
-        check_url(&self.url)
+        check_url(&self.url)?;
+        check_page_limit(self.page_limit)?;
+        if self.kind == SourceKind::Website {
+            if self.url.is_none() {
+                return Err(DomainError::new("url", "a website source needs the address to start from"));
+            }
+            if !self.content.trim().is_empty() {
+                return Err(DomainError::new("content", "a website source's text comes from its pages"));
+            }
+            self.page_limit = Some(self.page_limit.unwrap_or(DEFAULT_PAGE_LIMIT));
+            return Ok(());
+        }
+        if self.page_limit.is_some() {
+            return Err(DomainError::new("page_limit", "only a website source has a page limit"));
+        }
+        check_content(&self.content)
     }
 }
 
@@ -177,6 +235,8 @@ pub struct KbSourcePatch {
     /// `null` removes the address.
     #[serde(default, deserialize_with = "double_option")]
     pub url: Option<Option<String>>,
+    /// For a website: most pages to crawl.
+    pub page_limit: Option<i64>,
 }
 
 impl KbSourcePatch {
@@ -192,6 +252,21 @@ impl KbSourcePatch {
         if let Some(u) = &self.url {
             check_url(u)?;
         }
+        check_page_limit(self.page_limit)
+    }
+
+    /// Checks the changes against the kind of source they apply to.
+    pub fn check_kind(&self, kind: SourceKind) -> Result<(), DomainError> {
+        if kind == SourceKind::Website {
+            if self.content.is_some() {
+                return Err(DomainError::new("content", "a website source's text comes from its pages"));
+            }
+            if matches!(self.url, Some(None)) {
+                return Err(DomainError::new("url", "a website source needs the address to start from"));
+            }
+        } else if self.page_limit.is_some() {
+            return Err(DomainError::new("page_limit", "only a website source has a page limit"));
+        }
         Ok(())
     }
 
@@ -200,10 +275,17 @@ impl KbSourcePatch {
         if let Some(t) = &self.title {
             s.title = t.clone();
         }
+        let recrawl = s.kind == SourceKind::Website
+            && (self.page_limit.is_some_and(|n| Some(n) != s.page_limit)
+                || self.url.as_ref().is_some_and(|u| *u != s.url));
         if let Some(u) = &self.url {
             s.url = u.clone();
         }
-        let reindex = self.content.as_ref().is_some_and(|c| *c != s.content) || self.title.is_some();
+        if let Some(n) = self.page_limit {
+            s.page_limit = Some(n);
+        }
+        let reindex =
+            self.content.as_ref().is_some_and(|c| *c != s.content) || self.title.is_some() || recrawl;
         if let Some(c) = &self.content {
             s.content = c.clone();
         }
@@ -274,4 +356,92 @@ pub struct KbQuestion {
     pub resolved_by: Option<KbSourceId>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// Where a mined question/answer pair stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CandidateStatus {
+    /// Waiting for an admin; it does not count yet.
+    Pending,
+    /// Approved: it became a knowledge entry (`source_id`).
+    Approved,
+    Rejected,
+    /// The same question as another candidate (`duplicate_of`), counted there.
+    Duplicate,
+}
+
+impl CandidateStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CandidateStatus::Pending => "pending",
+            CandidateStatus::Approved => "approved",
+            CandidateStatus::Rejected => "rejected",
+            CandidateStatus::Duplicate => "duplicate",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => CandidateStatus::Pending,
+            "approved" => CandidateStatus::Approved,
+            "rejected" => CandidateStatus::Rejected,
+            "duplicate" => CandidateStatus::Duplicate,
+            _ => return None,
+        })
+    }
+}
+
+/// A question a customer asked and the answer an agent gave, mined from a resolved conversation; it counts
+/// only once an admin approves it (possibly edited).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct KbCandidate {
+    pub id: crate::KbCandidateId,
+    pub workspace_id: WorkspaceId,
+    pub conversation_id: crate::ConversationId,
+    /// The agent's reply the answer comes from; each reply is mined once.
+    pub message_id: crate::MessageId,
+    pub question: String,
+    pub answer: String,
+    /// `zh` or `en`.
+    pub language: String,
+    pub status: CandidateStatus,
+    /// The knowledge entry an approval made.
+    pub source_id: Option<KbSourceId>,
+    pub decided_by: Option<UserId>,
+    /// How many mined replies answered this question (this one and its duplicates).
+    pub asked: i64,
+    /// For a duplicate: the candidate it is counted in.
+    pub duplicate_of: Option<crate::KbCandidateId>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// Longest question or answer of a candidate or a Q&A entry, in characters.
+pub const MAX_QA_CHARS: usize = 4_000;
+
+/// An admin's decision on a candidate: approve (with the wording, possibly edited) or reject.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CandidateDecision {
+    pub approve: bool,
+    /// The question as it should be kept (defaults to the mined one).
+    pub question: Option<String>,
+    /// The answer as it should be kept (defaults to the mined one).
+    pub answer: Option<String>,
+}
+
+impl CandidateDecision {
+    pub fn validate(&mut self) -> Result<(), DomainError> {
+        for (field, v) in [("question", &mut self.question), ("answer", &mut self.answer)] {
+            if let Some(t) = v {
+                let trimmed = t.trim();
+                if trimmed.is_empty() || trimmed.chars().count() > MAX_QA_CHARS {
+                    return Err(DomainError::new(field, format!("1 to {MAX_QA_CHARS} characters")));
+                }
+                *t = trimmed.to_string();
+            }
+        }
+        Ok(())
+    }
 }

@@ -35,6 +35,8 @@ pub struct Citation {
     pub heading: String,
     /// The words of the passage the answer uses.
     pub quote: String,
+    /// The page the passage came from, for a website.
+    pub url: Option<String>,
 }
 
 /// The outcome of answering.
@@ -276,6 +278,7 @@ impl Answerer {
             source_id: hit.source_id,
             heading: hit.heading.clone(),
             quote: quote.clone(),
+            url: hit.url.clone(),
         });
         if let (AnswerMode::Generative, Some(chat)) = (self.mode, &self.chat) {
             let support: Vec<&Hit> = std::iter::once(hit)

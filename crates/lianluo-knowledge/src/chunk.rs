@@ -15,6 +15,8 @@ pub struct ChunkText {
     pub text: String,
     /// A question and its answer written by a person.
     pub curated: bool,
+    /// The page the passage came from, for a website.
+    pub url: Option<String>,
 }
 
 impl ChunkText {
@@ -95,7 +97,12 @@ pub fn chunk_sections_with(sections: &[Section], budget: usize) -> Vec<ChunkText
         if section.qa {
             // A question and its answer stay together even when long: cutting would separate them.
             for p in &section.paragraphs {
-                out.push(ChunkText { heading: heading.clone(), text: p.clone(), curated: true });
+                out.push(ChunkText {
+                    heading: heading.clone(),
+                    text: p.clone(),
+                    curated: true,
+                    url: section.url.clone(),
+                });
             }
             continue;
         }
@@ -125,6 +132,7 @@ pub fn chunk_sections_with(sections: &[Section], budget: usize) -> Vec<ChunkText
                     heading: heading.clone(),
                     text: std::mem::take(&mut cur),
                     curated: false,
+                    url: section.url.clone(),
                 });
             }
             if !cur.is_empty() {
@@ -133,7 +141,7 @@ pub fn chunk_sections_with(sections: &[Section], budget: usize) -> Vec<ChunkText
             cur.push_str(&u);
         }
         if !cur.is_empty() {
-            out.push(ChunkText { heading, text: cur, curated: false });
+            out.push(ChunkText { heading, text: cur, curated: false, url: section.url.clone() });
         }
     }
     out
@@ -158,7 +166,7 @@ mod tests {
         let sections = vec![Section {
             headings: vec!["T".into(), "H".into()],
             paragraphs: vec!["Short one.".into(), "Short two.".into(), long.clone()],
-            qa: false,
+            ..Default::default()
         }];
         let chunks = chunk_sections_with(&sections, 60);
         assert!(chunks.len() >= 3, "{chunks:?}");
@@ -174,7 +182,8 @@ mod tests {
 
     #[test]
     fn a_sentence_without_ends_is_cut_inside() {
-        let s = Section { headings: vec!["T".into()], paragraphs: vec!["字".repeat(500)], qa: false };
+        let s =
+            Section { headings: vec!["T".into()], paragraphs: vec!["字".repeat(500)], ..Default::default() };
         let chunks = chunk_sections_with(&[s], 100);
         assert_eq!(chunks.len(), 5);
         assert!(chunks.iter().all(|c| c.text.chars().count() == 100));

@@ -42,6 +42,7 @@ struct Stored {
     curated: bool,
     heading: String,
     text: String,
+    url: Option<String>,
 }
 
 /// One search result.
@@ -62,6 +63,8 @@ pub struct Hit {
     pub similarity: Option<f32>,
     /// A question and its answer written by a person.
     pub curated: bool,
+    /// The page the passage came from, for a website.
+    pub url: Option<String>,
 }
 
 /// How the two lists are fused.
@@ -234,6 +237,7 @@ impl HybridIndex {
                     curated: c.curated,
                     heading: c.heading.clone(),
                     text: c.text.clone(),
+                    url: c.url.clone(),
                 },
             );
             if c.embedding.is_empty() {
@@ -397,6 +401,7 @@ impl HybridIndex {
                 vector_rank: None,
                 similarity: None,
                 curated: s.curated,
+                url: s.url.clone(),
             }))
         }
         for (rank, (id, score)) in words.iter().enumerate() {

@@ -8,11 +8,15 @@
 
 pub mod answer;
 pub mod chunk;
+pub mod crawl;
+pub mod files;
 pub mod index;
 pub mod lang;
+pub mod mine;
 pub mod parse;
 
 pub use answer::{Answer, AnswerMode, Answerer, Citation};
 pub use chunk::{ChunkText, chunk_sections};
+pub use files::{MAX_FILE_BYTES, extract_text, kind_for_file_name};
 pub use index::{Hit, HybridIndex, SearchOptions};
 pub use parse::{ParseError, Section, parse_source};

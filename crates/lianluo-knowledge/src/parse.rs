@@ -11,6 +11,8 @@ pub struct Section {
     pub paragraphs: Vec<String>,
     /// A question/answer entry: kept whole as one passage.
     pub qa: bool,
+    /// The page the section came from, for a website.
+    pub url: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -22,10 +24,10 @@ pub enum ParseError {
 /// Reads `content` as `kind`; `title` heads every section.
 pub fn parse_source(kind: SourceKind, title: &str, content: &str) -> Result<Vec<Section>, ParseError> {
     let sections = match kind {
-        SourceKind::Markdown => markdown(title, content),
+        SourceKind::Markdown | SourceKind::Pdf | SourceKind::Docx => markdown(title, content),
         SourceKind::Text => text(title, content),
-        SourceKind::Html => html(title, content),
-        SourceKind::FaqCsv => faq_csv(title, content)?,
+        SourceKind::Html | SourceKind::Website => html(title, content),
+        SourceKind::FaqCsv | SourceKind::Xlsx => faq_csv(title, content)?,
         SourceKind::Qa => qa(title, content),
     };
     let sections: Vec<Section> = sections.into_iter().filter(|s| !s.paragraphs.is_empty()).collect();
@@ -188,6 +190,7 @@ fn faq_csv(title: &str, content: &str) -> Result<Vec<Section>, ParseError> {
             headings: vec![title.to_string(), question.to_string()],
             paragraphs: vec![answer.split_whitespace().collect::<Vec<_>>().join(" ")],
             qa: true,
+            url: None,
         });
     }
     if out.is_empty() {
@@ -256,7 +259,7 @@ fn html(title: &str, content: &str) -> Vec<Section> {
     markdown(title, &md.replace(['*', '_', '`'], ""))
 }
 
-fn decode_entities(s: &str) -> String {
+pub(crate) fn decode_entities(s: &str) -> String {
     if !s.contains('&') {
         return s.to_string();
     }

@@ -254,10 +254,14 @@ async fn respond(
     let mut text = answer.text.clone();
     let mut links = Vec::new();
     for c in &answer.citations {
+        // A website's passage links to its own page; other sources to their public address.
         if let Ok(source) = state.store.get_kb_source(ws, c.source_id).await
-            && let Some(url) = source.url
+            && let Some(url) = c.url.clone().or(source.url)
         {
-            links.push(format!("{} {url}", source.title));
+            let link = format!("{} {url}", source.title);
+            if !links.contains(&link) {
+                links.push(link);
+            }
         }
     }
     if !links.is_empty() {

@@ -5,9 +5,14 @@ use std::sync::Arc;
 
 use lianluo_domain::{
     KbChunkId, KbSourceId, Timestamp, WorkspaceId,
-    knowledge::{KbChunk, KbSource},
+    knowledge::{KbChunk, KbSource, SourceKind},
 };
-use lianluo_knowledge::{AnswerMode, Answerer, HybridIndex, SearchOptions, chunk_sections, parse_source};
+use lianluo_knowledge::{
+    AnswerMode, Answerer, HybridIndex, SearchOptions, chunk_sections,
+    crawl::{CrawlOptions, crawl, crawl_client},
+    parse::Section,
+    parse_source,
+};
 use lianluo_models::{ChatModel, Embedder};
 use lianluo_store::Store;
 use tokio::sync::Semaphore;
@@ -17,6 +22,23 @@ pub struct Knowledge {
     pub answerer: Answerer,
     store: Arc<dyn Store>,
     indexing: Semaphore,
+    crawler: lianluo_knowledge::crawl::Client,
+    settings: Settings,
+}
+
+/// How the knowledge base behaves.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    pub answer_mode: AnswerMode,
+    /// Lets website sources on private, loopback and link-local addresses be crawled (an intranet help
+    /// centre); off by default so that an admin cannot make the server read its own network.
+    pub crawl_private_networks: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { answer_mode: AnswerMode::Extractive, crawl_private_networks: false }
+    }
 }
 
 /// Most passages one source may be cut into.
@@ -28,7 +50,7 @@ impl Knowledge {
         store: Arc<dyn Store>,
         embedder: Arc<dyn Embedder>,
         chat: Option<Arc<dyn ChatModel>>,
-        mode: AnswerMode,
+        settings: Settings,
     ) -> Result<Arc<Self>, String> {
         let index = Arc::new(HybridIndex::new().map_err(|e| e.to_string())?);
         let mut after: Option<KbChunkId> = None;
@@ -54,12 +76,14 @@ impl Knowledge {
                 index,
                 embedder,
                 chat,
-                mode,
+                mode: settings.answer_mode,
                 search: SearchOptions::default(),
                 min_confidence: 0.5,
             },
             store,
             indexing: Semaphore::new(1),
+            crawler: crawl_client(CrawlOptions::default().timeout),
+            settings,
         });
         // Sources added while no models were loaded, or interrupted by a stop, are indexed now.
         for (ws, id) in pending {
@@ -106,8 +130,11 @@ impl Knowledge {
     }
 
     async fn passages(&self, source: &KbSource) -> Result<Vec<KbChunk>, String> {
-        let sections =
-            parse_source(source.kind, &source.title, &source.content).map_err(|e| e.to_string())?;
+        let sections = if source.kind == SourceKind::Website {
+            self.crawl(source).await?
+        } else {
+            parse_source(source.kind, &source.title, &source.content).map_err(|e| e.to_string())?
+        };
         let texts = chunk_sections(&sections);
         if texts.len() > MAX_CHUNKS_PER_SOURCE {
             return Err(format!(
@@ -130,10 +157,32 @@ impl Knowledge {
                 heading: t.heading,
                 text: t.text,
                 curated: t.curated,
+                url: t.url,
                 model: embedder.id().to_string(),
                 embedding: v,
             })
             .collect())
+    }
+
+    /// Crawls a website source and reads each page; a page without text is left out.
+    async fn crawl(&self, source: &KbSource) -> Result<Vec<Section>, String> {
+        let start = source.url.as_deref().ok_or("a website source needs the address to start from")?;
+        let opts = CrawlOptions {
+            page_limit: source.page_limit.unwrap_or(lianluo_domain::knowledge::DEFAULT_PAGE_LIMIT).max(1)
+                as usize,
+            allow_private: self.settings.crawl_private_networks,
+            ..CrawlOptions::default()
+        };
+        let pages = crawl(&self.crawler, start, &opts).await?;
+        let mut sections = Vec::new();
+        for page in pages {
+            let Ok(read) = parse_source(SourceKind::Html, &page.title, &page.html) else { continue };
+            sections.extend(read.into_iter().map(|s| Section { url: Some(page.url.clone()), ..s }));
+        }
+        if sections.is_empty() {
+            return Err("the site's pages have no text".into());
+        }
+        Ok(sections)
     }
 
     /// Drops a deleted source from the index.
@@ -161,20 +210,12 @@ impl Knowledge {
     /// share most of their words. Biggest groups first.
     pub async fn gaps(&self, ws: WorkspaceId) -> Result<Vec<GapCluster>, String> {
         let questions = self.store.list_kb_gap_questions(ws, 2_000).await.map_err(|e| e.to_string())?;
-        let texts: Vec<String> = questions.iter().map(|q| q.question.clone()).collect();
-        let vectors = self.answerer.embedder.embed(&texts).await.map_err(|e| e.to_string())?;
-        let terms: Vec<Vec<String>> = texts.iter().map(|t| self.index().terms(t)).collect();
+        let texts: Vec<(String, String)> =
+            questions.iter().map(|q| (q.question.clone(), q.language.clone())).collect();
+        let reps = self.group_similar(&texts).await?;
         let mut clusters: Vec<(usize, GapCluster)> = Vec::new(); // (index of the representative, cluster)
         for (i, q) in questions.iter().enumerate() {
-            let similar = |j: usize| {
-                let cos: f32 = vectors[i].iter().zip(&vectors[j]).map(|(a, b)| a * b).sum();
-                let (a, b) = (&terms[i], &terms[j]);
-                let shared = a.iter().filter(|t| b.contains(t)).count();
-                let union = a.len() + b.len() - shared;
-                let jaccard = if union == 0 { 0.0 } else { shared as f32 / union as f32 };
-                q.language == questions[j].language && (cos >= 0.8 || jaccard >= 0.5)
-            };
-            match clusters.iter_mut().find(|(rep, _)| similar(*rep)) {
+            match clusters.iter_mut().find(|(rep, _)| *rep == reps[i]) {
                 Some((_, c)) => {
                     c.count += 1;
                     c.question_ids.push(q.id);
@@ -200,6 +241,35 @@ impl Knowledge {
         Ok(out)
     }
 
+    /// For each (question, language), the index of the first earlier question that asks the same thing
+    /// (its own index when none does): same language, and vectors close (cosine at least 0.8) or half of
+    /// their words shared.
+    pub async fn group_similar(&self, texts: &[(String, String)]) -> Result<Vec<usize>, String> {
+        let plain: Vec<String> = texts.iter().map(|(t, _)| t.clone()).collect();
+        let vectors = self.answerer.embedder.embed(&plain).await.map_err(|e| e.to_string())?;
+        let terms: Vec<Vec<String>> = plain.iter().map(|t| self.index().terms(t)).collect();
+        let mut reps: Vec<usize> = Vec::with_capacity(texts.len());
+        let mut heads: Vec<usize> = Vec::new();
+        for i in 0..texts.len() {
+            let similar = |j: usize| {
+                let cos: f32 = vectors[i].iter().zip(&vectors[j]).map(|(a, b)| a * b).sum();
+                let (a, b) = (&terms[i], &terms[j]);
+                let shared = a.iter().filter(|t| b.contains(t)).count();
+                let union = a.len() + b.len() - shared;
+                let jaccard = if union == 0 { 0.0 } else { shared as f32 / union as f32 };
+                texts[i].1 == texts[j].1 && (cos >= 0.8 || jaccard >= 0.5)
+            };
+            match heads.iter().find(|&&h| similar(h)) {
+                Some(&h) => reps.push(h),
+                None => {
+                    heads.push(i);
+                    reps.push(i);
+                }
+            }
+        }
+        Ok(reps)
+    }
+
     /// Adds a question-and-answer entry and indexes it before returning, so the next customer who asks
     /// gets it; the questions it answers leave the gaps list.
     pub async fn add_answer(
@@ -218,6 +288,7 @@ impl Knowledge {
             title,
             content: answer.to_string(),
             url: None,
+            page_limit: None,
         };
         new.validate()?;
         let source = self.store.create_kb_source(ws, &new, actor, by, Timestamp::now()).await?;
@@ -226,5 +297,102 @@ impl Knowledge {
             self.store.resolve_kb_questions(ws, closes, source.id, actor, Timestamp::now()).await?;
         }
         self.store.get_kb_source(ws, source.id).await
+    }
+}
+
+/// What a mining run found.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct MineReport {
+    /// Resolved conversations read.
+    pub conversations: usize,
+    /// New candidates waiting for approval (replies mined before are skipped).
+    pub added: Vec<lianluo_domain::knowledge::KbCandidate>,
+    /// New replies to a question already among the candidates: counted in that candidate's `asked`.
+    pub repeats: usize,
+}
+
+impl Knowledge {
+    /// Reads the most recently resolved conversations (up to `limit`) for questions customers asked and
+    /// the answers agents gave; new pairs wait for an admin's approval.
+    pub async fn mine_conversations(
+        &self,
+        ws: WorkspaceId,
+        limit: usize,
+        actor: lianluo_domain::event::Actor,
+    ) -> Result<MineReport, lianluo_store::StoreError> {
+        use lianluo_domain::{
+            KbCandidateId,
+            conversation::Status,
+            knowledge::{CandidateStatus, KbCandidate},
+            message::{MessageKind, Sender},
+            page::{Cursor, PageRequest},
+        };
+        use lianluo_knowledge::mine::{Turn, mine};
+        let filter =
+            lianluo_store::ConversationFilter { status: Some(Status::Resolved), ..Default::default() };
+        let mut after: Option<Cursor> = None;
+        let mut conversations = 0;
+        let mut candidates = Vec::new();
+        let now = Timestamp::now();
+        while conversations < limit {
+            let page = PageRequest::new(Some(((limit - conversations) as u32).min(100)), after);
+            let listed = self.store.list_conversations(ws, &filter, page).await?;
+            for c in &listed.items {
+                conversations += 1;
+                let thread =
+                    self.store.list_messages(ws, c.id, PageRequest::new(Some(100), None)).await?.items;
+                let turns: Vec<Turn<'_>> = thread
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| match (m.kind, &m.sender) {
+                        (MessageKind::Incoming, _) => Turn::Customer(&m.content),
+                        (MessageKind::Outgoing, Sender::User { .. }) => Turn::Agent(&m.content, i),
+                        _ => Turn::Other,
+                    })
+                    .collect();
+                for pair in mine(&turns) {
+                    candidates.push(KbCandidate {
+                        id: KbCandidateId::new(),
+                        workspace_id: ws,
+                        conversation_id: c.id,
+                        message_id: thread[pair.reply_at].id,
+                        question: pair.question,
+                        answer: pair.answer,
+                        language: pair.language.as_str().into(),
+                        status: CandidateStatus::Pending,
+                        source_id: None,
+                        decided_by: None,
+                        asked: 1,
+                        duplicate_of: None,
+                        created_at: now,
+                        updated_at: now,
+                    });
+                }
+            }
+            match listed.next_cursor.as_deref().and_then(Cursor::decode) {
+                Some(c) if !listed.items.is_empty() => after = Some(c),
+                _ => break,
+            }
+        }
+        // The same question asked again (in this run or mined before) is counted in its first candidate.
+        let mut known = Vec::new();
+        for status in [CandidateStatus::Pending, CandidateStatus::Approved, CandidateStatus::Rejected] {
+            known.extend(self.store.list_kb_candidates(ws, status, 1_000).await?);
+        }
+        let texts: Vec<(String, String)> =
+            known.iter().chain(&candidates).map(|c| (c.question.clone(), c.language.clone())).collect();
+        let reps = self.group_similar(&texts).await.map_err(lianluo_store::StoreError::Backend)?;
+        let ids: Vec<KbCandidateId> = known.iter().chain(&candidates).map(|c| c.id).collect();
+        for (i, c) in candidates.iter_mut().enumerate() {
+            let at = known.len() + i;
+            if reps[at] != at {
+                c.status = CandidateStatus::Duplicate;
+                c.duplicate_of = Some(ids[reps[at]]);
+            }
+        }
+        let added = self.store.add_kb_candidates(ws, &candidates, actor, now).await?;
+        let repeats = added.iter().filter(|c| c.status == CandidateStatus::Duplicate).count();
+        let added = added.into_iter().filter(|c| c.status == CandidateStatus::Pending).collect();
+        Ok(MineReport { conversations, added, repeats })
     }
 }

@@ -486,6 +486,66 @@ fn api() -> Api {
             knowledge::delete_source,
         )
         .add(
+            v1(
+                POST,
+                "/api/v1/kb/files",
+                "upload_kb_file",
+                "Add a knowledge source from a file (raw body, ?name=): PDF, DOCX, XLSX, Markdown, text, HTML, CSV",
+            )
+            .admin()
+            .query::<knowledge::FileQuery>()
+            .returns::<KbSource>(201),
+            knowledge::upload_source,
+        )
+        .add(
+            v1(
+                Method::PUT,
+                "/api/v1/kb/sources/{id}/file",
+                "replace_kb_file",
+                "Replace a file source with a new version (raw body, ?name=)",
+            )
+            .admin()
+            .query::<knowledge::ReplaceFileQuery>()
+            .returns::<KbSource>(200),
+            knowledge::replace_source_file,
+        )
+        .add(
+            v1(
+                GET,
+                "/api/v1/kb/candidates",
+                "list_kb_candidates",
+                "Question/answer pairs mined from resolved conversations, by status",
+            )
+            .admin()
+            .query::<knowledge::CandidateQuery>()
+            .returns::<List<lianluo_domain::knowledge::KbCandidate>>(200),
+            knowledge::list_candidates,
+        )
+        .add(
+            v1(
+                POST,
+                "/api/v1/kb/candidates/mine",
+                "mine_kb_candidates",
+                "Mine resolved conversations for question/answer candidates",
+            )
+            .admin()
+            .body::<knowledge::MineRequest>()
+            .returns::<crate::knowledge::MineReport>(200),
+            knowledge::mine_candidates,
+        )
+        .add(
+            v1(
+                POST,
+                "/api/v1/kb/candidates/{id}/decision",
+                "decide_kb_candidate",
+                "Approve (optionally edited) or reject a mined candidate",
+            )
+            .admin()
+            .body::<lianluo_domain::knowledge::CandidateDecision>()
+            .returns::<knowledge::DecidedCandidate>(200),
+            knowledge::decide_candidate,
+        )
+        .add(
             v1(POST, "/api/v1/kb/sources/{id}/sync", "sync_kb_source", "Index a knowledge source again")
                 .admin()
                 .returns::<KbSource>(202),

@@ -2,14 +2,14 @@
 
 use deadpool_postgres::Object;
 use lianluo_domain::{
-    ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, KbChunkId, KbQuestionId, KbSourceId,
-    MessageId, TeamId, Timestamp, UserId, WorkspaceId,
+    ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, KbCandidateId, KbChunkId,
+    KbQuestionId, KbSourceId, MessageId, TeamId, Timestamp, UserId, WorkspaceId,
     canned::CannedResponse,
     contact::{Contact, Identity},
     conversation::Conversation,
     directory::{ApiToken, Channel, Team, User, Workspace},
     event::{Event, NewEvent},
-    knowledge::{KbChunk, KbQuestion, KbSource},
+    knowledge::{CandidateStatus, KbCandidate, KbChunk, KbQuestion, KbSource},
     message::Message,
     page::PageRequest,
     value::{EmailAddress, Name},
@@ -18,8 +18,8 @@ use lianluo_store::{
     ContactFilter, ConversationFilter, Credentials, Result, Session, StoreError, VisitorSession,
     columns::{
         self, Columns, SELECT_CANNED, SELECT_CHANNEL, SELECT_CONTACT, SELECT_CONVERSATION, SELECT_EVENT,
-        SELECT_KB_CHUNK, SELECT_KB_QUESTION, SELECT_KB_SOURCE, SELECT_KB_SOURCE_LISTED, SELECT_MESSAGE,
-        SELECT_TEAM, SELECT_TOKEN, SELECT_USER, SELECT_WORKSPACE, actor_parts, sender_parts,
+        SELECT_KB_CANDIDATE, SELECT_KB_CHUNK, SELECT_KB_QUESTION, SELECT_KB_SOURCE, SELECT_KB_SOURCE_LISTED,
+        SELECT_MESSAGE, SELECT_TEAM, SELECT_TOKEN, SELECT_USER, SELECT_WORKSPACE, actor_parts, sender_parts,
     },
     tx::{InboxDetail, Tx},
 };
@@ -940,7 +940,8 @@ impl Tx for PgTx {
     async fn insert_kb_source(&mut self, k: &KbSource) -> Result<()> {
         self.exec(
             "INSERT INTO kb_sources (id, workspace_id, kind, title, content, url, status, error, chunk_count, \
-             created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             created_by, created_at, updated_at, page_limit) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             &[
                 &k.id.0,
                 &k.workspace_id.0,
@@ -954,6 +955,7 @@ impl Tx for PgTx {
                 &k.created_by.map(|u| u.0),
                 &k.created_at.0,
                 &k.updated_at.0,
+                &k.page_limit,
             ],
         )
         .await
@@ -973,7 +975,7 @@ impl Tx for PgTx {
     async fn save_kb_source(&mut self, k: &KbSource) -> Result<()> {
         self.exec(
             "UPDATE kb_sources SET title = $3, content = $4, url = $5, status = $6, error = $7, chunk_count = $8, \
-             updated_at = $9 WHERE workspace_id = $1 AND id = $2",
+             updated_at = $9, page_limit = $10 WHERE workspace_id = $1 AND id = $2",
             &[
                 &k.workspace_id.0,
                 &k.id.0,
@@ -984,6 +986,7 @@ impl Tx for PgTx {
                 &k.error,
                 &k.chunk_count,
                 &k.updated_at.0,
+                &k.page_limit,
             ],
         )
         .await
@@ -1006,8 +1009,8 @@ impl Tx for PgTx {
 
     async fn insert_kb_chunk(&mut self, c: &KbChunk) -> Result<()> {
         self.exec(
-            "INSERT INTO kb_chunks (id, workspace_id, source_id, ordinal, heading, text, model, embedding, curated) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO kb_chunks (id, workspace_id, source_id, ordinal, heading, text, model, embedding, curated, \
+             url) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             &[
                 &c.id.0,
                 &c.workspace_id.0,
@@ -1018,6 +1021,7 @@ impl Tx for PgTx {
                 &c.model,
                 &columns::vector_bytes(&c.embedding),
                 &c.curated,
+                &c.url,
             ],
         )
         .await
@@ -1102,6 +1106,73 @@ impl Tx for PgTx {
             .iter()
             .map(|r| columns::kb_question(&PgRow(r)))
             .collect()
+    }
+
+    async fn insert_kb_candidate(&mut self, c: &KbCandidate) -> Result<bool> {
+        self.exec(
+            "INSERT INTO kb_candidates (id, workspace_id, conversation_id, message_id, question, answer, language, \
+             status, source_id, decided_by, created_at, updated_at, asked, duplicate_of) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT DO NOTHING",
+            &[
+                &c.id.0,
+                &c.workspace_id.0,
+                &c.conversation_id.0,
+                &c.message_id.0,
+                &c.question,
+                &c.answer,
+                &c.language,
+                &c.status.as_str(),
+                &c.source_id.map(|s| s.0),
+                &c.decided_by.map(|u| u.0),
+                &c.created_at.0,
+                &c.updated_at.0,
+                &c.asked,
+                &c.duplicate_of.map(|d| d.0),
+            ],
+        )
+        .await
+        .map(|n| n == 1)
+    }
+
+    async fn kb_candidate(&mut self, ws: WorkspaceId, id: KbCandidateId) -> Result<Option<KbCandidate>> {
+        let sql = format!("{SELECT_KB_CANDIDATE} WHERE workspace_id = $1 AND id = $2");
+        self.one(&sql, &[&ws.0, &id.0]).await?.as_ref().map(|r| columns::kb_candidate(&PgRow(r))).transpose()
+    }
+
+    async fn kb_candidates(
+        &mut self,
+        ws: WorkspaceId,
+        status: CandidateStatus,
+        limit: u32,
+    ) -> Result<Vec<KbCandidate>> {
+        let sql = format!(
+            "{SELECT_KB_CANDIDATE} WHERE workspace_id = $1 AND status = $2 ORDER BY asked DESC, id LIMIT $3"
+        );
+        self.all(&sql, &[&ws.0, &status.as_str(), &i64::from(limit)])
+            .await?
+            .iter()
+            .map(|r| columns::kb_candidate(&PgRow(r)))
+            .collect()
+    }
+
+    async fn save_kb_candidate(&mut self, c: &KbCandidate) -> Result<()> {
+        self.exec(
+            "UPDATE kb_candidates SET question = $3, answer = $4, status = $5, source_id = $6, decided_by = $7, \
+             updated_at = $8, asked = $9 WHERE workspace_id = $1 AND id = $2",
+            &[
+                &c.workspace_id.0,
+                &c.id.0,
+                &c.question,
+                &c.answer,
+                &c.status.as_str(),
+                &c.source_id.map(|s| s.0),
+                &c.decided_by.map(|u| u.0),
+                &c.updated_at.0,
+                &c.asked,
+            ],
+        )
+        .await
+        .map(drop)
     }
 
     async fn kb_sources_pending(&mut self) -> Result<Vec<(WorkspaceId, KbSourceId)>> {

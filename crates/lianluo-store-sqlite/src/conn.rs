@@ -25,6 +25,11 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 4, name: "inbox", sql: include_str!("../migrations/0004_inbox.sql") },
     Migration { version: 5, name: "knowledge", sql: include_str!("../migrations/0005_knowledge.sql") },
     Migration { version: 6, name: "kb_questions", sql: include_str!("../migrations/0006_kb_questions.sql") },
+    Migration {
+        version: 7,
+        name: "kb_files_and_candidates",
+        sql: include_str!("../migrations/0007_kb_files_and_candidates.sql"),
+    },
 ];
 
 /// Tuning knobs; the defaults suit a small server.

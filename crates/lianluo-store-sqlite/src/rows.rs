@@ -1,14 +1,14 @@
 //! The row primitives in SQL for SQLite. Ids are stored as text, times as milliseconds, lists and maps as JSON.
 
 use lianluo_domain::{
-    ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, KbChunkId, KbQuestionId, KbSourceId,
-    MessageId, TeamId, Timestamp, UserId, WorkspaceId,
+    ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, KbCandidateId, KbChunkId,
+    KbQuestionId, KbSourceId, MessageId, TeamId, Timestamp, UserId, WorkspaceId,
     canned::CannedResponse,
     contact::{Contact, Identity},
     conversation::Conversation,
     directory::{ApiToken, Channel, Team, User, Workspace},
     event::{Event, NewEvent},
-    knowledge::{KbChunk, KbQuestion, KbSource},
+    knowledge::{CandidateStatus, KbCandidate, KbChunk, KbQuestion, KbSource},
     message::Message,
     page::PageRequest,
     value::{EmailAddress, Name},
@@ -17,8 +17,9 @@ use lianluo_store::{
     ContactFilter, ConversationFilter, Credentials, Result, Session, StoreError, VisitorSession,
     columns::{
         self, Columns, SELECT_CANNED, SELECT_CHANNEL, SELECT_CONTACT, SELECT_CONVERSATION, SELECT_EVENT,
-        SELECT_KB_CHUNK, SELECT_KB_QUESTION, SELECT_KB_SOURCE, SELECT_KB_SOURCE_LISTED, SELECT_MESSAGE,
-        SELECT_TEAM, SELECT_TOKEN, SELECT_USER, SELECT_WORKSPACE, actor_parts, corrupt, sender_parts,
+        SELECT_KB_CANDIDATE, SELECT_KB_CHUNK, SELECT_KB_QUESTION, SELECT_KB_SOURCE, SELECT_KB_SOURCE_LISTED,
+        SELECT_MESSAGE, SELECT_TEAM, SELECT_TOKEN, SELECT_USER, SELECT_WORKSPACE, actor_parts, corrupt,
+        sender_parts,
     },
     tx::{InboxDetail, Tx},
 };
@@ -970,7 +971,8 @@ impl Tx for SqliteTx {
         exec(
             &self.conn,
             "INSERT INTO kb_sources (id, workspace_id, kind, title, content, url, status, error, chunk_count, \
-             created_by, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+             created_by, created_at, updated_at, page_limit) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             params![
                 s(k.id),
                 s(k.workspace_id),
@@ -983,7 +985,8 @@ impl Tx for SqliteTx {
                 k.chunk_count,
                 opt_s(k.created_by),
                 k.created_at.0,
-                k.updated_at.0
+                k.updated_at.0,
+                k.page_limit
             ],
         )
         .map(drop)
@@ -1011,7 +1014,7 @@ impl Tx for SqliteTx {
         exec(
             &self.conn,
             "UPDATE kb_sources SET title = ?3, content = ?4, url = ?5, status = ?6, error = ?7, chunk_count = ?8, \
-             updated_at = ?9 WHERE workspace_id = ?1 AND id = ?2",
+             updated_at = ?9, page_limit = ?10 WHERE workspace_id = ?1 AND id = ?2",
             params![
                 s(k.workspace_id),
                 s(k.id),
@@ -1021,7 +1024,8 @@ impl Tx for SqliteTx {
                 k.status.as_str(),
                 k.error,
                 k.chunk_count,
-                k.updated_at.0
+                k.updated_at.0,
+                k.page_limit
             ],
         )
         .map(drop)
@@ -1045,8 +1049,8 @@ impl Tx for SqliteTx {
     async fn insert_kb_chunk(&mut self, c: &KbChunk) -> Result<()> {
         exec(
             &self.conn,
-            "INSERT INTO kb_chunks (id, workspace_id, source_id, ordinal, heading, text, model, embedding, curated) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO kb_chunks (id, workspace_id, source_id, ordinal, heading, text, model, embedding, curated, \
+             url) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
                 s(c.id),
                 s(c.workspace_id),
@@ -1056,7 +1060,8 @@ impl Tx for SqliteTx {
                 c.text,
                 c.model,
                 columns::vector_bytes(&c.embedding),
-                c.curated
+                c.curated,
+                c.url
             ],
         )
         .map(drop)
@@ -1147,6 +1152,77 @@ impl Tx for SqliteTx {
             [s(ws), s(conversation)],
             |r| columns::kb_question(r),
         )
+    }
+
+    async fn insert_kb_candidate(&mut self, c: &KbCandidate) -> Result<bool> {
+        exec(
+            &self.conn,
+            "INSERT INTO kb_candidates (id, workspace_id, conversation_id, message_id, question, answer, language, \
+             status, source_id, decided_by, created_at, updated_at, asked, duplicate_of) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) ON CONFLICT DO NOTHING",
+            params![
+                s(c.id),
+                s(c.workspace_id),
+                s(c.conversation_id),
+                s(c.message_id),
+                c.question,
+                c.answer,
+                c.language,
+                c.status.as_str(),
+                opt_s(c.source_id),
+                opt_s(c.decided_by),
+                c.created_at.0,
+                c.updated_at.0,
+                c.asked,
+                opt_s(c.duplicate_of)
+            ],
+        )
+        .map(|n| n == 1)
+    }
+
+    async fn kb_candidate(&mut self, ws: WorkspaceId, id: KbCandidateId) -> Result<Option<KbCandidate>> {
+        first(
+            &self.conn,
+            &format!("{SELECT_KB_CANDIDATE} WHERE workspace_id = ?1 AND id = ?2"),
+            [s(ws), s(id)],
+            |r| columns::kb_candidate(r),
+        )
+    }
+
+    async fn kb_candidates(
+        &mut self,
+        ws: WorkspaceId,
+        status: CandidateStatus,
+        limit: u32,
+    ) -> Result<Vec<KbCandidate>> {
+        collect(
+            &self.conn,
+            &format!(
+                "{SELECT_KB_CANDIDATE} WHERE workspace_id = ?1 AND status = ?2 ORDER BY asked DESC, id LIMIT ?3"
+            ),
+            params![s(ws), status.as_str(), limit],
+            |r| columns::kb_candidate(r),
+        )
+    }
+
+    async fn save_kb_candidate(&mut self, c: &KbCandidate) -> Result<()> {
+        exec(
+            &self.conn,
+            "UPDATE kb_candidates SET question = ?3, answer = ?4, status = ?5, source_id = ?6, decided_by = ?7, \
+             updated_at = ?8, asked = ?9 WHERE workspace_id = ?1 AND id = ?2",
+            params![
+                s(c.workspace_id),
+                s(c.id),
+                c.question,
+                c.answer,
+                c.status.as_str(),
+                opt_s(c.source_id),
+                opt_s(c.decided_by),
+                c.updated_at.0,
+                c.asked
+            ],
+        )
+        .map(drop)
     }
 
     async fn kb_sources_pending(&mut self) -> Result<Vec<(WorkspaceId, KbSourceId)>> {

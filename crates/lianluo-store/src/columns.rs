@@ -114,11 +114,12 @@ pub const SELECT_CANNED: &str =
     "SELECT id, workspace_id, shortcut, content, created_by, created_at, updated_at FROM canned_responses";
 /// Sources in lists leave out their content (it can be megabytes); one source is read whole.
 pub const SELECT_KB_SOURCE: &str = "SELECT id, workspace_id, kind, title, content, url, status, error, chunk_count, \
-    created_by, created_at, updated_at FROM kb_sources";
+    created_by, created_at, updated_at, page_limit FROM kb_sources";
 pub const SELECT_KB_SOURCE_LISTED: &str = "SELECT id, workspace_id, kind, title, '' AS content, url, status, error, \
-    chunk_count, created_by, created_at, updated_at FROM kb_sources";
-pub const SELECT_KB_CHUNK: &str =
-    "SELECT id, workspace_id, source_id, ordinal, heading, text, model, embedding, curated FROM kb_chunks";
+    chunk_count, created_by, created_at, updated_at, page_limit FROM kb_sources";
+pub const SELECT_KB_CHUNK: &str = "SELECT id, workspace_id, source_id, ordinal, heading, text, model, embedding, curated, url FROM kb_chunks";
+pub const SELECT_KB_CANDIDATE: &str = "SELECT id, workspace_id, conversation_id, message_id, question, answer, \
+    language, status, source_id, decided_by, created_at, updated_at, asked, duplicate_of FROM kb_candidates";
 pub const SELECT_KB_QUESTION: &str = "SELECT id, workspace_id, conversation_id, answer_message_id, question, \
     language, outcome, source_id, resolved_by, created_at, updated_at FROM kb_questions";
 pub const SELECT_EVENT: &str =
@@ -295,6 +296,27 @@ pub fn kb_source<R: Columns>(r: &R) -> Result<lianluo_domain::knowledge::KbSourc
         created_by: r.opt_uuid(9)?.map(UserId),
         created_at: r.time(10)?,
         updated_at: r.time(11)?,
+        page_limit: r.opt_int(12)?,
+    })
+}
+
+pub fn kb_candidate<R: Columns>(r: &R) -> Result<lianluo_domain::knowledge::KbCandidate> {
+    use lianluo_domain::{ConversationId, KbSourceId, MessageId, knowledge::CandidateStatus};
+    Ok(lianluo_domain::knowledge::KbCandidate {
+        id: lianluo_domain::KbCandidateId(r.uuid(0)?),
+        workspace_id: WorkspaceId(r.uuid(1)?),
+        conversation_id: ConversationId(r.uuid(2)?),
+        message_id: MessageId(r.uuid(3)?),
+        question: r.text(4)?,
+        answer: r.text(5)?,
+        language: r.text(6)?,
+        status: parse_stored("candidate status", CandidateStatus::parse(&r.text(7)?))?,
+        source_id: r.opt_uuid(8)?.map(KbSourceId),
+        decided_by: r.opt_uuid(9)?.map(UserId),
+        created_at: r.time(10)?,
+        updated_at: r.time(11)?,
+        asked: r.int(12)?,
+        duplicate_of: r.opt_uuid(13)?.map(lianluo_domain::KbCandidateId),
     })
 }
 
@@ -334,6 +356,7 @@ pub fn kb_chunk<R: Columns>(r: &R) -> Result<lianluo_domain::knowledge::KbChunk>
         text: r.text(5)?,
         model: r.text(6)?,
         curated: r.boolean(8)?,
+        url: r.opt_text(9)?,
         embedding: raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
     })
 }

@@ -29,8 +29,8 @@ macro_rules! conformance_tests {
             messages_update_their_conversation, idempotent_messages, concurrent_idempotent_messages,
             tenants_are_isolated, events_record_who_did_what, deleting_a_conversation_removes_its_messages,
             snoozes_end_and_sessions_expire, widget_channels_and_visitors, inbox_unread_and_search,
-            canned_responses, knowledge_sources_and_chunks,
-            questions_ratings_and_gaps);
+            canned_responses, knowledge_sources_and_chunks, website_sources_keep_page_addresses,
+            questions_ratings_and_gaps, mined_candidates_need_approval);
     };
     (@cases $make:expr; $($case:ident),*) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1031,6 +1031,7 @@ pub async fn knowledge_sources_and_chunks(store: &dyn Store) {
         title: "Returns policy 退货政策".into(),
         content: "# Returns\nUnused items can be returned within 30 days.".into(),
         url: Some("https://acme.example/returns".into()),
+        page_limit: None,
     };
     let src = store.create_kb_source(f.ws, &new, f.actor(), Some(f.admin), t(1)).await.unwrap();
     assert_eq!((src.status, src.chunk_count, src.created_by), (SourceStatus::Queued, 0, Some(f.admin)));
@@ -1052,6 +1053,7 @@ pub async fn knowledge_sources_and_chunks(store: &dyn Store) {
         text: text.into(),
         model: "test-embedder".into(),
         curated: i == 1,
+        url: None,
         embedding: vec![0.6, -0.8, 0.0],
     };
     let chunks =
@@ -1150,6 +1152,7 @@ pub async fn questions_ratings_and_gaps(store: &dyn Store) {
         title: "Do you ship to Mars?".into(),
         content: "No.".into(),
         url: None,
+        page_limit: None,
     };
     let src = store.create_kb_source(f.ws, &entry, f.actor(), Some(f.admin), t(3)).await.unwrap();
     let n = store.resolve_kb_questions(f.ws, &[missing.id, rated.id], src.id, f.actor(), t(3)).await.unwrap();
@@ -1159,4 +1162,136 @@ pub async fn questions_ratings_and_gaps(store: &dyn Store) {
         store.resolve_kb_questions(other.ws, &[missing.id], src.id, other.actor(), t(4)).await,
         Err(StoreError::NotFound(_))
     ));
+}
+
+pub async fn website_sources_keep_page_addresses(store: &dyn Store) {
+    use lianluo_domain::{
+        KbChunkId,
+        knowledge::{KbChunk, KbSourcePatch, NewKbSource, SourceKind, SourceStatus},
+    };
+    let f = fixture(store, "acme").await;
+    let new = NewKbSource {
+        kind: SourceKind::Website,
+        title: "Help centre".into(),
+        content: String::new(),
+        url: Some("https://help.acme.example/".into()),
+        page_limit: Some(20),
+    };
+    let src = store.create_kb_source(f.ws, &new, f.actor(), Some(f.admin), t(1)).await.unwrap();
+    assert_eq!(store.get_kb_source(f.ws, src.id).await.unwrap().page_limit, Some(20));
+    assert_eq!(store.list_kb_sources(f.ws).await.unwrap()[0].page_limit, Some(20));
+    let run = store.start_kb_source(f.ws, src.id).await.unwrap();
+    let chunk = KbChunk {
+        id: KbChunkId::new(),
+        workspace_id: f.ws,
+        source_id: src.id,
+        ordinal: 0,
+        heading: "Help centre › Shipping".into(),
+        text: "We ship within 24 hours.".into(),
+        model: "test-embedder".into(),
+        curated: false,
+        url: Some("https://help.acme.example/shipping".into()),
+        embedding: vec![1.0, 0.0],
+    };
+    store.finish_kb_source(f.ws, src.id, run.updated_at, Ok(vec![chunk.clone()]), t(2)).await.unwrap();
+    assert_eq!(store.list_kb_chunks(f.ws, src.id).await.unwrap(), std::slice::from_ref(&chunk));
+    assert_eq!(store.kb_chunks_after(None, 10).await.unwrap()[0].url, chunk.url, "the page address is kept");
+
+    // A new page limit crawls again.
+    let patch = KbSourcePatch { page_limit: Some(5), ..Default::default() };
+    let edited = store.update_kb_source(f.ws, src.id, &patch, f.actor(), t(3)).await.unwrap();
+    assert_eq!((edited.page_limit, edited.status), (Some(5), SourceStatus::Queued));
+    assert_eq!(store.get_kb_source(f.ws, src.id).await.unwrap().page_limit, Some(5));
+}
+
+pub async fn mined_candidates_need_approval(store: &dyn Store) {
+    use lianluo_domain::{
+        ConversationId, KbCandidateId, MessageId,
+        knowledge::{CandidateDecision, CandidateStatus, KbCandidate, SourceKind, SourceStatus},
+    };
+    let f = fixture(store, "acme").await;
+    let other = fixture(store, "bravo").await;
+    let conversation = ConversationId::new();
+    let candidate = |q: &str, a: &str, message: MessageId| KbCandidate {
+        id: KbCandidateId::new(),
+        workspace_id: f.ws,
+        conversation_id: conversation,
+        message_id: message,
+        question: q.into(),
+        answer: a.into(),
+        language: "en".into(),
+        status: CandidateStatus::Pending,
+        source_id: None,
+        decided_by: None,
+        asked: 1,
+        duplicate_of: None,
+        created_at: t(1),
+        updated_at: t(1),
+    };
+    let (m1, m2) = (MessageId::new(), MessageId::new());
+    let first = candidate("Can I pay with Alipay?", "Yes, Alipay and WeChat Pay both work at checkout.", m1);
+    let second = candidate("是否支持开发票？", "支持，下单时填写抬头即可。", m2);
+    let added =
+        store.add_kb_candidates(f.ws, &[first.clone(), second.clone()], f.actor(), t(1)).await.unwrap();
+    assert_eq!(added.len(), 2);
+    let again = candidate("Can I pay with Alipay?", "Yes.", m1);
+    assert!(
+        store.add_kb_candidates(f.ws, &[again], f.actor(), t(2)).await.unwrap().is_empty(),
+        "a reply is mined once"
+    );
+    assert!(
+        store.add_kb_candidates(other.ws, std::slice::from_ref(&first), other.actor(), t(2)).await.is_err()
+    );
+    let pending = store.list_kb_candidates(f.ws, CandidateStatus::Pending, 10).await.unwrap();
+    assert_eq!(pending, [first.clone(), second.clone()]);
+
+    // A reply to the same question counts in the candidate it repeats, which then lists first.
+    let repeat = KbCandidate {
+        status: CandidateStatus::Duplicate,
+        duplicate_of: Some(second.id),
+        ..candidate("开发票吗？", "可以开发票。", MessageId::new())
+    };
+    store.add_kb_candidates(f.ws, std::slice::from_ref(&repeat), f.actor(), t(2)).await.unwrap();
+    let pending = store.list_kb_candidates(f.ws, CandidateStatus::Pending, 10).await.unwrap();
+    assert_eq!(pending.iter().map(|c| (c.id, c.asked)).collect::<Vec<_>>(), [(second.id, 2), (first.id, 1)]);
+    let second = pending[0].clone();
+    let dups = store.list_kb_candidates(f.ws, CandidateStatus::Duplicate, 10).await.unwrap();
+    assert_eq!(dups, [repeat]);
+    assert!(store.list_kb_candidates(other.ws, CandidateStatus::Pending, 10).await.unwrap().is_empty());
+
+    let approve = CandidateDecision {
+        approve: true,
+        question: None,
+        answer: Some("Yes: Alipay, WeChat Pay and cards.".into()),
+    };
+    assert!(matches!(
+        store.decide_kb_candidate(other.ws, first.id, &approve, other.actor(), None, t(3)).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let (approved, source) =
+        store.decide_kb_candidate(f.ws, first.id, &approve, f.actor(), Some(f.admin), t(3)).await.unwrap();
+    let source = source.expect("an approval adds an entry");
+    assert_eq!(approved.status, CandidateStatus::Approved);
+    assert_eq!(approved.source_id, Some(source.id));
+    assert_eq!(approved.decided_by, Some(f.admin));
+    assert_eq!(
+        (source.kind, source.title.as_str(), source.content.as_str(), source.status),
+        (
+            SourceKind::Qa,
+            "Can I pay with Alipay?",
+            "Yes: Alipay, WeChat Pay and cards.",
+            SourceStatus::Queued
+        )
+    );
+    assert!(matches!(
+        store.decide_kb_candidate(f.ws, first.id, &approve, f.actor(), None, t(4)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let reject = CandidateDecision { approve: false, question: None, answer: None };
+    let (rejected, none) =
+        store.decide_kb_candidate(f.ws, second.id, &reject, f.actor(), Some(f.admin), t(4)).await.unwrap();
+    assert_eq!((rejected.status, none), (CandidateStatus::Rejected, None));
+    assert!(store.list_kb_candidates(f.ws, CandidateStatus::Pending, 10).await.unwrap().is_empty());
+    assert_eq!(store.list_kb_candidates(f.ws, CandidateStatus::Approved, 10).await.unwrap(), [approved]);
+    assert_eq!(store.list_kb_sources(f.ws).await.unwrap().len(), 1, "a rejection adds nothing");
 }

@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 use lianluo_domain::{
-    ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, DomainError, KbChunkId, KbQuestionId,
-    KbSourceId, MessageId, TeamId, Timestamp, UserId, WorkspaceId,
+    ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, DomainError, KbCandidateId,
+    KbChunkId, KbQuestionId, KbSourceId, MessageId, TeamId, Timestamp, UserId, WorkspaceId,
     canned::{CannedResponse, CannedResponsePatch, NewCannedResponse},
     contact::{Contact, ContactPatch, Identity, NewContact},
     conversation::{self, Conversation, ConversationPatch, NewConversation},
@@ -13,7 +13,10 @@ use lianluo_domain::{
         Workspace,
     },
     event::{Actor, Event, NewEvent},
-    knowledge::{KbChunk, KbQuestion, KbSource, KbSourcePatch, NewKbSource, QuestionOutcome, SourceStatus},
+    knowledge::{
+        CandidateDecision, CandidateStatus, KbCandidate, KbChunk, KbQuestion, KbSource, KbSourcePatch,
+        NewKbSource, QuestionOutcome, SourceKind, SourceStatus,
+    },
     message::{Message, NewMessage, Sender},
     page::{Cursor, Page, PageRequest},
     value::EmailAddress,
@@ -933,6 +936,7 @@ impl<B: Backend> Store for SqlStore<B> {
                 title: new.title,
                 content: new.content,
                 url: new.url,
+                page_limit: new.page_limit,
                 status: SourceStatus::Queued,
                 error: None,
                 chunk_count: 0,
@@ -1079,6 +1083,116 @@ impl<B: Backend> Store for SqlStore<B> {
             let data = json!({ "helpful": helpful, "message_id": answer });
             tx.insert_event(ws, &NewEvent::new(actor, "kb_answer.rated", q.id, data), now).await?;
             Ok(q)
+        })
+    }
+
+    async fn add_kb_candidates(
+        &self,
+        ws: WorkspaceId,
+        candidates: &[KbCandidate],
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Vec<KbCandidate>> {
+        if candidates.iter().any(|c| c.workspace_id != ws) {
+            return Err(invalid("workspace_id", "a candidate of another workspace"));
+        }
+        let candidates = candidates.to_vec();
+        write!(self, |tx| {
+            let mut added: Vec<KbCandidate> = Vec::new();
+            for c in &candidates {
+                if !tx.insert_kb_candidate(c).await? {
+                    continue;
+                }
+                // A duplicate counts in the candidate it repeats (which may be new in this batch).
+                if let Some(target) = c.duplicate_of {
+                    if let Some(t) = added.iter_mut().find(|a| a.id == target) {
+                        t.asked += 1;
+                        tx.save_kb_candidate(t).await?;
+                    } else if let Some(mut t) = tx.kb_candidate(ws, target).await? {
+                        t.asked += 1;
+                        tx.save_kb_candidate(&t).await?;
+                    }
+                }
+                added.push(c.clone());
+            }
+            for c in &added {
+                let data = json!({ "conversation_id": c.conversation_id });
+                tx.insert_event(ws, &NewEvent::new(actor, "kb_candidate.mined", c.id, data), now).await?;
+            }
+            Ok(added)
+        })
+    }
+
+    async fn list_kb_candidates(
+        &self,
+        ws: WorkspaceId,
+        status: CandidateStatus,
+        limit: u32,
+    ) -> Result<Vec<KbCandidate>> {
+        let limit = limit.clamp(1, 1_000);
+        read!(self, |tx| tx.kb_candidates(ws, status, limit).await)
+    }
+
+    async fn decide_kb_candidate(
+        &self,
+        ws: WorkspaceId,
+        id: KbCandidateId,
+        decision: &CandidateDecision,
+        actor: Actor,
+        by: Option<UserId>,
+        now: Timestamp,
+    ) -> Result<(KbCandidate, Option<KbSource>)> {
+        let decision = decision.clone();
+        write!(self, |tx| {
+            let mut c = found(tx.kb_candidate(ws, id).await?, "knowledge candidate")?;
+            if c.status != CandidateStatus::Pending {
+                return Err(StoreError::Conflict(format!("the candidate was already {}", c.status.as_str())));
+            }
+            let mut source = None;
+            if decision.approve {
+                let question = decision.question.clone().unwrap_or_else(|| c.question.clone());
+                let answer = decision.answer.clone().unwrap_or_else(|| c.answer.clone());
+                let mut new = NewKbSource {
+                    kind: SourceKind::Qa,
+                    title: question.chars().take(lianluo_domain::knowledge::MAX_TITLE_CHARS).collect(),
+                    content: answer.clone(),
+                    url: None,
+                    page_limit: None,
+                };
+                new.validate()?;
+                let k = KbSource {
+                    id: KbSourceId::new(),
+                    workspace_id: ws,
+                    kind: new.kind,
+                    title: new.title,
+                    content: new.content,
+                    url: None,
+                    page_limit: None,
+                    status: SourceStatus::Queued,
+                    error: None,
+                    chunk_count: 0,
+                    created_by: by,
+                    created_at: now,
+                    updated_at: now,
+                };
+                tx.insert_kb_source(&k).await?;
+                let data = json!({ "kind": k.kind, "title": k.title });
+                tx.insert_event(ws, &NewEvent::new(actor, "kb_source.created", k.id, data), now).await?;
+                c.question = question;
+                c.answer = answer;
+                c.status = CandidateStatus::Approved;
+                c.source_id = Some(k.id);
+                source = Some(k);
+            } else {
+                c.status = CandidateStatus::Rejected;
+            }
+            c.decided_by = by;
+            c.updated_at = now;
+            tx.save_kb_candidate(&c).await?;
+            let kind = if decision.approve { "kb_candidate.approved" } else { "kb_candidate.rejected" };
+            tx.insert_event(ws, &NewEvent::new(actor, kind, id, json!({ "source_id": c.source_id })), now)
+                .await?;
+            Ok((c, source))
         })
     }
 

@@ -15,8 +15,8 @@ pub use engine::SqlStore;
 use async_trait::async_trait;
 pub use error::StoreError;
 use lianluo_domain::{
-    ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, KbChunkId, KbQuestionId, KbSourceId,
-    MessageId, TeamId, Timestamp, UserId, WorkspaceId,
+    ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, KbCandidateId, KbChunkId,
+    KbQuestionId, KbSourceId, MessageId, TeamId, Timestamp, UserId, WorkspaceId,
     canned::{CannedResponse, CannedResponsePatch, NewCannedResponse},
     contact::{Contact, ContactPatch, Identity, NewContact},
     conversation::{Conversation, ConversationPatch, NewConversation, Priority, Status},
@@ -24,7 +24,10 @@ use lianluo_domain::{
         ApiToken, Channel, ChannelPatch, NewChannel, NewTeam, Team, TeamPatch, User, UserPatch, Workspace,
     },
     event::{Actor, Event},
-    knowledge::{KbChunk, KbQuestion, KbSource, KbSourcePatch, NewKbSource},
+    knowledge::{
+        CandidateDecision, CandidateStatus, KbCandidate, KbChunk, KbQuestion, KbSource, KbSourcePatch,
+        NewKbSource,
+    },
     message::{Message, NewMessage, Sender},
     page::{Page, PageRequest},
     value::{EmailAddress, Tag},
@@ -441,6 +444,33 @@ pub trait Store: Send + Sync + 'static {
         actor: Actor,
         now: Timestamp,
     ) -> Result<usize>;
+    /// Adds question/answer pairs mined from conversations, pending approval; a reply mined before is
+    /// skipped. Returns the candidates added.
+    async fn add_kb_candidates(
+        &self,
+        ws: WorkspaceId,
+        candidates: &[KbCandidate],
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Vec<KbCandidate>>;
+    /// Candidates with a status, oldest first.
+    async fn list_kb_candidates(
+        &self,
+        ws: WorkspaceId,
+        status: CandidateStatus,
+        limit: u32,
+    ) -> Result<Vec<KbCandidate>>;
+    /// Approves a pending candidate (a question/answer entry is added, queued for indexing, in the same
+    /// transaction) or rejects it. `Conflict` when it was already decided.
+    async fn decide_kb_candidate(
+        &self,
+        ws: WorkspaceId,
+        id: KbCandidateId,
+        decision: &CandidateDecision,
+        actor: Actor,
+        by: Option<UserId>,
+        now: Timestamp,
+    ) -> Result<(KbCandidate, Option<KbSource>)>;
     /// Sources of every workspace still to be indexed (queued, or interrupted while processing). Never
     /// exposed to a workspace.
     async fn pending_kb_sources(&self) -> Result<Vec<(WorkspaceId, KbSourceId)>>;

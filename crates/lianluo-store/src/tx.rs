@@ -4,14 +4,14 @@
 use std::{future::Future, pin::Pin};
 
 use lianluo_domain::{
-    ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, KbChunkId, KbQuestionId, KbSourceId,
-    MessageId, TeamId, Timestamp, UserId, WorkspaceId,
+    ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, KbCandidateId, KbChunkId,
+    KbQuestionId, KbSourceId, MessageId, TeamId, Timestamp, UserId, WorkspaceId,
     canned::CannedResponse,
     contact::{Contact, Identity},
     conversation::Conversation,
     directory::{ApiToken, Channel, Team, User, Workspace},
     event::{Event, NewEvent},
-    knowledge::{KbChunk, KbQuestion, KbSource},
+    knowledge::{CandidateStatus, KbCandidate, KbChunk, KbQuestion, KbSource},
     message::Message,
     page::PageRequest,
     value::EmailAddress,
@@ -314,6 +314,21 @@ pub trait Tx: Send {
     ) -> impl Future<Output = Result<Vec<KbQuestion>>> + Send;
     /// Sources of every workspace waiting to be indexed (queued, or processing when the server stopped).
     fn kb_sources_pending(&mut self) -> impl Future<Output = Result<Vec<(WorkspaceId, KbSourceId)>>> + Send;
+    /// Adds a mined candidate; false when its reply was mined before.
+    fn insert_kb_candidate(&mut self, c: &KbCandidate) -> impl Future<Output = Result<bool>> + Send;
+    fn kb_candidate(
+        &mut self,
+        ws: WorkspaceId,
+        id: KbCandidateId,
+    ) -> impl Future<Output = Result<Option<KbCandidate>>> + Send;
+    /// Candidates with a status, oldest first.
+    fn kb_candidates(
+        &mut self,
+        ws: WorkspaceId,
+        status: CandidateStatus,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<KbCandidate>>> + Send;
+    fn save_kb_candidate(&mut self, c: &KbCandidate) -> impl Future<Output = Result<()>> + Send;
     /// Chunks of every workspace with an id greater than `after`, by id (to load the search index).
     fn kb_chunks_after(
         &mut self,

@@ -140,6 +140,7 @@ fn build_index(passages: &[(String, String)], vectors: &[Vec<f32>], n: usize) ->
             heading: h.clone(),
             text: format!("{t} (#{i}, order LM{:08})", i * 7919 % 100_000_000),
             curated: false,
+            url: None,
             model: String::new(),
             embedding: v,
         });

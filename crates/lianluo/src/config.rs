@@ -54,6 +54,16 @@ pub struct Config {
     pub log_format: String,
     pub server: ServerConfig,
     pub models: ModelsConfig,
+    pub knowledge: KnowledgeConfig,
+}
+
+/// The knowledge base's sources.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct KnowledgeConfig {
+    /// Lets website sources on private, loopback and link-local addresses be crawled, for an intranet
+    /// help centre (LIANLUO_CRAWL_PRIVATE_NETWORKS). Off, an admin cannot make the server read its network.
+    pub crawl_private_networks: bool,
 }
 
 /// The models behind the knowledge base and the AI agent.
@@ -99,6 +109,7 @@ impl Default for Config {
             log_format: "text".into(),
             server: ServerConfig::default(),
             models: ModelsConfig::default(),
+            knowledge: KnowledgeConfig::default(),
         }
     }
 }
@@ -109,6 +120,14 @@ fn env(name: &str) -> Option<String> {
 }
 
 impl Config {
+    /// How the knowledge service behaves.
+    pub fn knowledge_settings(&self) -> lianluo_server::knowledge::Settings {
+        lianluo_server::knowledge::Settings {
+            answer_mode: self.models.answer_mode,
+            crawl_private_networks: self.knowledge.crawl_private_networks,
+        }
+    }
+
     /// Loads the layers below the command-line flags. `file` is `--config`; without it,
     /// `LIANLUO_CONFIG` or `./lianluo.toml` is read if present.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
@@ -152,6 +171,9 @@ impl Config {
         }
         if let Some(v) = env("LIANLUO_SECURE_COOKIES") {
             self.server.secure_cookies = matches!(v.as_str(), "1" | "true" | "yes");
+        }
+        if let Some(v) = env("LIANLUO_CRAWL_PRIVATE_NETWORKS") {
+            self.knowledge.crawl_private_networks = matches!(v.as_str(), "1" | "true" | "yes");
         }
         Ok(())
     }

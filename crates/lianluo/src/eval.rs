@@ -84,7 +84,10 @@ fn docs(kb_dir: Option<&PathBuf>) -> anyhow::Result<Vec<(String, NewKbSource)>> 
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
         let content = std::fs::read_to_string(&path)?;
         let title = content.lines().next().unwrap_or(&name).trim_start_matches('#').trim().to_string();
-        out.push((key(&name), NewKbSource { kind: SourceKind::Markdown, title, content, url: None }));
+        out.push((
+            key(&name),
+            NewKbSource { kind: SourceKind::Markdown, title, content, url: None, page_limit: None },
+        ));
     }
     Ok(out)
 }
@@ -117,7 +120,7 @@ pub async fn kb(cfg: &Config, args: KbArgs) -> anyhow::Result<()> {
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     let (embedder, chat) = crate::load_models(cfg).await?;
-    let kb = Knowledge::load(store.clone(), embedder.clone(), Some(chat), cfg.models.answer_mode)
+    let kb = Knowledge::load(store.clone(), embedder.clone(), Some(chat), cfg.knowledge_settings())
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
     let mut keys: HashMap<KbSourceId, String> = HashMap::new();

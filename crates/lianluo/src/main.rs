@@ -197,7 +197,7 @@ async fn load_knowledge(
     store: Arc<dyn Store>,
 ) -> anyhow::Result<Arc<lianluo_server::knowledge::Knowledge>> {
     let (embedder, chat) = load_models(cfg).await?;
-    lianluo_server::knowledge::Knowledge::load(store, embedder, Some(chat), cfg.models.answer_mode)
+    lianluo_server::knowledge::Knowledge::load(store, embedder, Some(chat), cfg.knowledge_settings())
         .await
         .map_err(|e| anyhow::anyhow!(e))
 }

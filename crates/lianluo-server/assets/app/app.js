@@ -23,7 +23,12 @@
       correct: "Correct", correctPrompt: "The right answer (it becomes knowledge at once):", corrected: "Thanks: the next customer gets your answer.",
       sources: "Sources", title: "Title", url: "Public address (optional)", status: "Status", passages: "Passages", sync: "Re-index",
       playground: "Try a question", ask: "Ask", answer: "Answer", notFound: "Not answered", gaps: "Knowledge gaps", asked: "asked",
-      writeAnswer: "Write the answer", answerPrompt: "The answer customers should get:", confidence: "confidence", noGaps: "No gaps: every question found its answer."
+      writeAnswer: "Write the answer", answerPrompt: "The answer customers should get:", confidence: "confidence", noGaps: "No gaps: every question found its answer.",
+      upload: "Upload files", uploadHint: "PDF, Word (.docx), Excel Q&A (.xlsx), Markdown, text, HTML or CSV, up to 20 MiB each", uploaded: "Uploaded: ",
+      website: "Add a website", siteUrl: "https://help.example.com/", pageLimit: "Pages", crawl: "Crawl",
+      candidates: "Answers from past conversations", mineNow: "Read resolved conversations", mined: "New candidates: ", approve: "Approve", reject: "Reject",
+      noCandidates: "No candidates waiting. Read resolved conversations to find answers agents gave.", question: "Question",
+      aiAgent: "AI agent answers first", tone: "Tone", tonePh: "Tone, e.g. warm and concise", save: "Save"
     },
     zh: {
       signin: "登录", email: "邮箱", password: "密码", wrong: "邮箱或密码错误。", limited: "尝试次数过多，请稍后再试。",
@@ -45,7 +50,12 @@
       correct: "纠正", correctPrompt: "正确的答案（将立即成为知识）：", corrected: "已纠正：下一位客户会得到您的答案。",
       sources: "资料", title: "标题", url: "公开链接（选填）", status: "状态", passages: "段落", sync: "重新索引",
       playground: "试问一个问题", ask: "提问", answer: "回答", notFound: "未回答", gaps: "知识缺口", asked: "次提问",
-      writeAnswer: "补充答案", answerPrompt: "客户应得到的答案：", confidence: "置信度", noGaps: "暂无缺口：每个问题都找到了答案。"
+      writeAnswer: "补充答案", answerPrompt: "客户应得到的答案：", confidence: "置信度", noGaps: "暂无缺口：每个问题都找到了答案。",
+      upload: "上传文件", uploadHint: "PDF、Word（.docx）、Excel 问答表（.xlsx）、Markdown、文本、HTML 或 CSV，每个不超过 20 MiB", uploaded: "已上传：",
+      website: "添加网站", siteUrl: "https://help.example.com/", pageLimit: "页数", crawl: "抓取",
+      candidates: "来自历史会话的答案", mineNow: "读取已解决的会话", mined: "新候选：", approve: "采纳", reject: "拒绝",
+      noCandidates: "暂无待审核的候选。读取已解决的会话，找出客服给过的答案。", question: "问题",
+      aiAgent: "AI 助手优先回复", tone: "语气", tonePh: "语气，例如：亲切、简洁", save: "保存"
     }
   };
   var lang = localStorage.getItem("lianluo:lang") || ((navigator.language || "en").toLowerCase().indexOf("zh") === 0 ? "zh" : "en");
@@ -502,6 +512,27 @@
     });
     body.appendChild(h("h3", { text: t("sources") }));
     body.appendChild(form);
+    // Files are sent as they are; the server reads their text and says why when it cannot.
+    var picker = h("input", { type: "file", multiple: true, accept: ".pdf,.docx,.xlsx,.md,.txt,.html,.htm,.csv", class: "hidden", "data-action": "kb-files" });
+    picker.addEventListener("change", function () {
+      Array.prototype.forEach.call(picker.files, function (file) {
+        fetch("/api/v1/kb/files?name=" + encodeURIComponent(file.name), { method: "POST", body: file, credentials: "same-origin",
+          headers: { "content-type": "application/octet-stream", "x-csrf-token": S.csrf } })
+          .then(function (r) { return r.json().then(function (j) { if (!r.ok) throw { error: j.error }; return j; }); })
+          .then(function (src) { toast(t("uploaded") + src.title); sources(); }, fail);
+      });
+      picker.value = "";
+    });
+    body.appendChild(h("div", { class: "row" }, h("button", { text: t("upload"), onclick: function () { picker.click(); } }), picker, h("span", { class: "muted", text: t("uploadHint") })));
+    var siteTitle = h("input", { placeholder: t("title"), required: true });
+    var siteUrl = h("input", { placeholder: t("siteUrl"), type: "url", required: true });
+    var pages = h("input", { type: "number", min: "1", max: "500", value: "50", "aria-label": t("pageLimit"), title: t("pageLimit"), class: "narrow" });
+    var site = h("form", { class: "row kb-site" }, h("b", { text: t("website") }), siteTitle, siteUrl, pages, h("button", { text: t("crawl") }));
+    site.addEventListener("submit", function (e) {
+      e.preventDefault();
+      api("POST", "/api/v1/kb/sources", { kind: "website", title: siteTitle.value, url: siteUrl.value, page_limit: Number(pages.value) }).then(function () { renderSettings(); }, fail);
+    });
+    body.appendChild(site);
     var list = h("div");
     body.appendChild(list);
     function sources() {
@@ -515,7 +546,7 @@
               preview.classList.toggle("hidden");
               api("GET", "/api/v1/kb/sources/" + s.id + "/chunks").then(function (c) {
                 preview.textContent = "";
-                c.items.forEach(function (p) { preview.appendChild(h("div", { class: "passage" }, h("b", { text: p.heading }), h("div", { text: p.text }))); });
+                c.items.forEach(function (p) { preview.appendChild(h("div", { class: "passage" }, h("b", { text: p.heading }), p.url ? h("div", { class: "muted", text: p.url }) : null, h("div", { text: p.text }))); });
               }, fail);
             } }), h("button", { text: t("sync"), onclick: function () { api("POST", "/api/v1/kb/sources/" + s.id + "/sync", {}).then(sources, fail); } }),
             h("button", { text: t("remove"), onclick: function () { api("DELETE", "/api/v1/kb/sources/" + s.id).then(sources, fail); } })));
@@ -545,6 +576,32 @@
     });
     body.appendChild(ask);
     body.appendChild(out);
+
+    // Answers agents gave in resolved conversations: they count once an admin approves them.
+    body.appendChild(h("h3", { text: t("candidates") }));
+    var cands = h("div", { class: "candidates" });
+    body.appendChild(h("div", { class: "row" }, h("button", { "data-action": "mine", text: t("mineNow"), onclick: function () {
+      api("POST", "/api/v1/kb/candidates/mine", {}).then(function (r) { toast(t("mined") + r.added.length); candidates(); }, fail);
+    } })));
+    body.appendChild(cands);
+    function candidates() {
+      api("GET", "/api/v1/kb/candidates").then(function (r) {
+        cands.textContent = "";
+        if (!r.items.length) { cands.appendChild(h("p", { class: "muted", text: t("noCandidates") })); return; }
+        cands.appendChild(table([t("question"), t("answer"), ""], r.items.map(function (c) {
+          var q = h("textarea", { rows: "2", "aria-label": t("question") }); q.value = c.question;
+          var a = h("textarea", { rows: "3", "aria-label": t("answer") }); a.value = c.answer;
+          function decide(approve) {
+            api("POST", "/api/v1/kb/candidates/" + c.id + "/decision", approve ? { approve: true, question: q.value.trim(), answer: a.value.trim() } : { approve: false })
+              .then(function () { toast(t("saved")); candidates(); if (approve) sources(); }, fail);
+          }
+          return h("tr", { class: "candidate" }, h("td", null, q, c.asked > 1 ? h("div", { class: "muted", text: c.asked + " " + t("asked") }) : null), h("td", null, a), h("td", null,
+            h("button", { class: "primary", "data-action": "approve", text: t("approve"), onclick: function () { decide(true); } }),
+            h("button", { "data-action": "reject", text: t("reject"), onclick: function () { decide(false); } })));
+        })));
+      }, fail);
+    }
+    candidates();
 
     body.appendChild(h("h3", { text: t("gaps") }));
     var gaps = h("div", { class: "gaps" });
@@ -601,7 +658,7 @@
       var form = h("form", { class: "row" }, name, kind, team, h("button", { class: "primary", text: t("create") }));
       form.addEventListener("submit", function (e) { e.preventDefault(); api("POST", "/api/v1/channels", { name: name.value, kind: kind.value, team_id: team.value || null }).then(function () { renderSettings(); }, fail); });
       body.appendChild(form);
-      body.appendChild(table([t("name"), t("kind"), t("snippet")], r.items.map(function (c) {
+      body.appendChild(table([t("name"), t("kind"), t("aiAgent"), t("snippet")], r.items.map(function (c) {
         var cell = h("td");
         if (c.kind === "web_widget") {
           var show = function (setup) {
@@ -612,7 +669,18 @@
             } })); cell.appendChild(h("div", { class: "muted", text: t("secret") + ": " + setup.secret })); cell.appendChild(h("button", { text: t("rotate"), onclick: function () { api("POST", "/api/v1/channels/" + c.id + "/widget/secret", {}).then(show, fail); } })); };
           api("GET", "/api/v1/channels/" + c.id + "/widget").then(show, fail);
         }
-        return h("tr", null, h("td", { text: c.name }), h("td", { text: c.kind }), cell);
+        // The AI agent: on or off, and how its answers should sound.
+        var bot = (c.settings && c.settings.bot) || {};
+        var on = h("input", { type: "checkbox", "aria-label": t("aiAgent"), "data-action": "bot-enabled" });
+        on.checked = !!bot.enabled;
+        var tone = h("input", { placeholder: t("tonePh"), "aria-label": t("tone"), value: bot.tone || "" });
+        var ai = h("td", { class: "bot-settings" }, h("label", null, on, " " + t("aiAgent")), tone, h("button", { text: t("save"), onclick: function () {
+          var settings = Object.assign({}, c.settings || {});
+          settings.bot = Object.assign({}, bot, { enabled: on.checked });
+          if (tone.value.trim()) settings.bot.tone = tone.value.trim(); else delete settings.bot.tone;
+          api("PATCH", "/api/v1/channels/" + c.id, { settings: settings }).then(function (u) { c.settings = u.settings; toast(t("saved")); }, fail);
+        } }));
+        return h("tr", null, h("td", { text: c.name }), h("td", { text: c.kind }), ai, cell);
       })));
     });
   }

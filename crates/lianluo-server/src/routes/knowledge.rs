@@ -5,10 +5,13 @@ use std::sync::Arc;
 
 use axum::{Json as Out, extract::State, http::StatusCode};
 use lianluo_domain::{
-    KbSourceId, Timestamp,
-    knowledge::{KbChunk, KbSource, KbSourcePatch, NewKbSource},
+    KbCandidateId, KbSourceId, Timestamp,
+    knowledge::{
+        CandidateDecision, CandidateStatus, KbCandidate, KbChunk, KbSource, KbSourcePatch, MAX_TITLE_CHARS,
+        NewKbSource, SourceKind,
+    },
 };
-use lianluo_knowledge::{Answer, Hit};
+use lianluo_knowledge::{Answer, Hit, MAX_FILE_BYTES, extract_text, kind_for_file_name};
 use serde::{Deserialize, Serialize};
 
 use super::{Created, List};
@@ -16,7 +19,7 @@ use crate::{
     AppState,
     auth::{Admin, Auth},
     error::{AppError, AppResult},
-    extract::{Id, Json},
+    extract::{Id, Json, Query},
     knowledge::Knowledge,
 };
 
@@ -38,6 +41,13 @@ pub async fn create_source(
     Json(mut new): Json<NewKbSource>,
 ) -> AppResult<Created<KbSource>> {
     let kb = kb(&state)?;
+    if new.kind.is_file() {
+        return Err(lianluo_domain::DomainError::new(
+            "kind",
+            "PDF, DOCX and XLSX files are uploaded as they are: POST the file to /api/v1/kb/files",
+        )
+        .into());
+    }
     new.validate()?;
     let source = state
         .store
@@ -62,6 +72,105 @@ pub async fn update_source(
     Json(mut patch): Json<KbSourcePatch>,
 ) -> AppResult<Out<KbSource>> {
     let kb = kb(&state)?;
+    patch.validate()?;
+    patch.check_kind(state.store.get_kb_source(auth.workspace_id, id).await?.kind)?;
+    let source =
+        state.store.update_kb_source(auth.workspace_id, id, &patch, auth.actor(), Timestamp::now()).await?;
+    if source.status == lianluo_domain::knowledge::SourceStatus::Queued {
+        kb.spawn_index(auth.workspace_id, id);
+    }
+    Ok(Out(source))
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FileQuery {
+    /// The file's name; its extension says how to read it (.pdf, .docx, .xlsx, .md, .txt, .html, .csv).
+    pub name: String,
+    /// The source's title (defaults to the file name without its extension).
+    pub title: Option<String>,
+    /// A public address customers may follow from a citation.
+    pub url: Option<String>,
+}
+
+/// How long reading one file may take.
+const EXTRACT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Reads an uploaded file's text off the request threads, within a time limit.
+async fn read_upload(name: &str, req: axum::extract::Request) -> AppResult<(SourceKind, String)> {
+    let kind = kind_for_file_name(name).ok_or_else(|| {
+        AppError::UnsupportedFile(
+            "knowledge files are .pdf, .docx, .xlsx, .md, .txt, .html or .csv (question/answer tables)"
+                .into(),
+        )
+    })?;
+    let bytes = axum::body::to_bytes(req.into_body(), MAX_FILE_BYTES)
+        .await
+        .map_err(|_| AppError::PayloadTooLarge(MAX_FILE_BYTES))?;
+    if bytes.is_empty() {
+        return Err(AppError::InvalidBody("the file is empty".into()));
+    }
+    let work = tokio::task::spawn_blocking(move || extract_text(kind, &bytes));
+    let text = match tokio::time::timeout(EXTRACT_TIMEOUT, work).await {
+        Err(_) => return Err(AppError::InvalidBody("reading the file took too long; refused".into())),
+        Ok(Err(_)) => return Err(AppError::InvalidBody("the file could not be read".into())),
+        Ok(Ok(read)) => read.map_err(|e| AppError::InvalidBody(format!("{name}: {e}")))?,
+    };
+    Ok((kind, text))
+}
+
+/// Adds a knowledge source from a file (raw body, `?name=`): its text is read now, so a broken or hostile
+/// file is refused with the reason and nothing is stored; the text is then indexed in the background.
+pub async fn upload_source(
+    State(state): State<AppState>,
+    auth: Auth<Admin>,
+    Query(q): Query<FileQuery>,
+    req: axum::extract::Request,
+) -> AppResult<Created<KbSource>> {
+    let kb = kb(&state)?;
+    let (kind, content) = read_upload(&q.name, req).await?;
+    let stem = q.name.rsplit_once('.').map(|(s, _)| s).unwrap_or(&q.name);
+    let title: String = q.title.unwrap_or_else(|| stem.to_string()).chars().take(MAX_TITLE_CHARS).collect();
+    let mut new = NewKbSource { kind, title, content, url: q.url, page_limit: None };
+    new.validate()?;
+    let source = state
+        .store
+        .create_kb_source(auth.workspace_id, &new, auth.actor(), Some(auth.user_id), Timestamp::now())
+        .await?;
+    kb.spawn_index(auth.workspace_id, source.id);
+    Ok(Created(source))
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplaceFileQuery {
+    /// The new file's name; it must be of the source's kind.
+    pub name: String,
+}
+
+/// Replaces a file source with a new version of the file; the source is indexed again.
+pub async fn replace_source_file(
+    State(state): State<AppState>,
+    auth: Auth<Admin>,
+    Id(id): Id<KbSourceId>,
+    Query(q): Query<ReplaceFileQuery>,
+    req: axum::extract::Request,
+) -> AppResult<Out<KbSource>> {
+    let kb = kb(&state)?;
+    let current = state.store.get_kb_source(auth.workspace_id, id).await?;
+    let (kind, content) = read_upload(&q.name, req).await?;
+    if kind != current.kind {
+        return Err(lianluo_domain::DomainError::new(
+            "name",
+            format!(
+                "this source is a {} file; add a {} as a new source",
+                current.kind.as_str(),
+                kind.as_str()
+            ),
+        )
+        .into());
+    }
+    let mut patch = KbSourcePatch { content: Some(content), ..Default::default() };
     patch.validate()?;
     let source =
         state.store.update_kb_source(auth.workspace_id, id, &patch, auth.actor(), Timestamp::now()).await?;
@@ -286,4 +395,72 @@ pub async fn suggest_reply(
         .await
         .map_err(AppError::Unavailable)?;
     Ok(Out(answer))
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CandidateQuery {
+    /// `pending` (default), `approved` or `rejected`.
+    pub status: Option<CandidateStatus>,
+}
+
+/// Question/answer pairs mined from resolved conversations, oldest first.
+pub async fn list_candidates(
+    State(state): State<AppState>,
+    auth: Auth<Admin>,
+    Query(q): Query<CandidateQuery>,
+) -> AppResult<Out<List<KbCandidate>>> {
+    let status = q.status.unwrap_or(CandidateStatus::Pending);
+    Ok(Out(List { items: state.store.list_kb_candidates(auth.workspace_id, status, 500).await? }))
+}
+
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MineRequest {
+    /// How many of the most recently resolved conversations to read, 1 to 1000 (default 200).
+    pub conversations: Option<usize>,
+}
+
+/// Mines resolved conversations for question/answer candidates; each agent reply is mined once.
+pub async fn mine_candidates(
+    State(state): State<AppState>,
+    auth: Auth<Admin>,
+    Json(req): Json<MineRequest>,
+) -> AppResult<Out<crate::knowledge::MineReport>> {
+    let kb = kb(&state)?;
+    let limit = req.conversations.unwrap_or(200);
+    if !(1..=1_000).contains(&limit) {
+        return Err(lianluo_domain::DomainError::new("conversations", "1 to 1000").into());
+    }
+    Ok(Out(kb.mine_conversations(auth.workspace_id, limit, auth.actor()).await?))
+}
+
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct DecidedCandidate {
+    pub candidate: KbCandidate,
+    /// The knowledge entry an approval added (indexed before this returns).
+    pub source: Option<KbSource>,
+}
+
+/// Approves (optionally edited) or rejects a candidate. An approved one is searchable when this returns.
+pub async fn decide_candidate(
+    State(state): State<AppState>,
+    auth: Auth<Admin>,
+    Id(id): Id<KbCandidateId>,
+    Json(mut d): Json<CandidateDecision>,
+) -> AppResult<Out<DecidedCandidate>> {
+    let kb = kb(&state)?;
+    d.validate()?;
+    let (candidate, source) = state
+        .store
+        .decide_kb_candidate(auth.workspace_id, id, &d, auth.actor(), Some(auth.user_id), Timestamp::now())
+        .await?;
+    let source = match source {
+        Some(s) => {
+            kb.index_source(auth.workspace_id, s.id).await.map_err(AppError::Internal)?;
+            Some(state.store.get_kb_source(auth.workspace_id, s.id).await?)
+        }
+        None => None,
+    };
+    Ok(Out(DecidedCandidate { candidate, source }))
 }

@@ -142,7 +142,8 @@ impl TestApp {
             store.clone(),
             embedder,
             Some(chat),
-            lianluo_knowledge::AnswerMode::Extractive,
+            // The tests' websites are served on 127.0.0.1.
+            lianluo_server::knowledge::Settings { crawl_private_networks: true, ..Default::default() },
         )
         .await
         .unwrap();

@@ -195,14 +195,19 @@ async fn a_bad_source_fails_alone_with_a_reason(app: TestApp) {
     post(json!({ "kind": "markdown", "title": "t", "content": "  " }))
         .await
         .expect_error(422, "validation_failed");
-    post(json!({ "kind": "pdf", "title": "t", "content": "x" })).await.expect_error(422, "invalid_body");
+    post(json!({ "kind": "exe", "title": "t", "content": "x" })).await.expect_error(422, "invalid_body");
+    let e = post(json!({ "kind": "pdf", "title": "t", "content": "x" }))
+        .await
+        .expect_error(422, "validation_failed");
+    assert!(e.contains("/api/v1/kb/files"), "files are uploaded: {e}");
     post(json!({ "kind": "markdown", "title": "t", "content": "x", "url": "javascript:alert(1)" }))
         .await
         .expect_error(422, "validation_failed");
-    let huge = "a".repeat(lianluo_domain::knowledge::MAX_SOURCE_BYTES + 1);
+    // Text beyond the JSON body limit is refused before it is read; larger texts come as files.
+    let huge = "a".repeat(lianluo_server::MAX_BODY_BYTES + 1);
     post(json!({ "kind": "text", "title": "t", "content": huge }))
         .await
-        .expect_error(422, "validation_failed");
+        .expect_error(413, "payload_too_large");
     app.post("/api/v1/kb/search", &app.admin, json!({ "query": "" }))
         .await
         .expect_error(422, "validation_failed");

@@ -10,6 +10,7 @@ mod contacts;
 mod conversations;
 mod directory;
 mod inbox;
+mod kb_sources;
 mod knowledge;
 mod messages;
 mod models;

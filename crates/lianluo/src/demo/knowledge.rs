@@ -39,6 +39,7 @@ pub fn sources() -> Vec<NewKbSource> {
                 title,
                 content: md.to_string(),
                 url: Some(format!("https://lumio.example/help/{name}")),
+                page_limit: None,
             }
         })
         .collect()
