@@ -340,12 +340,25 @@ test("admins upload knowledge files and approve answers mined from past conversa
   await admin.click(".settings form >> text=Ask");
   await admin.locator(".playground .answer.ok", { hasText: "100 points" }).waitFor();
 
+  // The workspace's own provider: saved, and the key never comes back.
+  await admin.selectOption("select[aria-label='Answer mode']", "extractive");
+  await admin.fill("input[aria-label^='OpenAI-compatible']", "https://llm.example.com/v1");
+  await admin.fill("input[aria-label='Model name']", "qwen2.5-7b-instruct");
+  await admin.fill("input[aria-label='API key']", "sk-test-123");
+  await admin.click(".ai-settings button");
+  await admin.locator("input[aria-label='API key'][placeholder^='Key saved']").waitFor();
+  if ((await admin.inputValue("input[aria-label='API key']")) !== "") throw new Error("the key stayed in the form");
+  const view = await admin.evaluate(() => fetch("/api/v1/ai/settings").then((r) => r.json()));
+  if (view.chat.model !== "qwen2.5-7b-instruct" || !view.chat.api_key_set || JSON.stringify(view).includes("sk-test")) throw new Error("settings: " + JSON.stringify(view));
+
   // The AI agent's switch and tone are per channel.
   await admin.click(".settings nav >> text=Channels");
   const row = admin.locator(".settings tr", { has: admin.locator("[data-action=bot-enabled]:checked") }).first();
   await row.locator("input[aria-label=Tone]").fill("warm and concise");
-  await row.locator(".bot-settings button").click();
-  await admin.locator(".toast", { hasText: "Saved" }).waitFor();
+  await Promise.all([
+    admin.waitForResponse((r) => r.url().includes("/api/v1/channels/") && r.request().method() === "PATCH" && r.ok()),
+    row.locator(".bot-settings button").click(),
+  ]);
   await admin.click(".settings nav >> text=Agents");
   await admin.click(".settings nav >> text=Channels");
   await admin.locator(".settings input[aria-label=Tone]").first().waitFor();

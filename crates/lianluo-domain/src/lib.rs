@@ -1,5 +1,6 @@
 //! Lianluo's domain: ids, entities, validated values and the rules that change them. Pure logic, no I/O.
 
+pub mod ai;
 pub mod canned;
 pub mod contact;
 pub mod conversation;

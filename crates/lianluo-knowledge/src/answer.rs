@@ -225,6 +225,22 @@ impl Answerer {
         tone: Option<&str>,
         sink: Option<TokenSink>,
     ) -> Result<Answer, String> {
+        let chat = self.chat.clone();
+        self.answer_with(ws, question, earlier_customer_turns, tone, sink, chat.as_ref(), self.mode).await
+    }
+
+    /// Answers with a given chat model and mode (a workspace's own provider and choice).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn answer_with(
+        &self,
+        ws: WorkspaceId,
+        question: &str,
+        earlier_customer_turns: &[String],
+        tone: Option<&str>,
+        sink: Option<TokenSink>,
+        chat: Option<&Arc<dyn ChatModel>>,
+        mode: AnswerMode,
+    ) -> Result<Answer, String> {
         let language = lang::detect(question);
         let query = standalone_query(&self.index, question, earlier_customer_turns);
         let passages = self.retrieve(ws, &query).await?;
@@ -280,7 +296,7 @@ impl Answerer {
             quote: quote.clone(),
             url: hit.url.clone(),
         });
-        if let (AnswerMode::Generative, Some(chat)) = (self.mode, &self.chat) {
+        if let (AnswerMode::Generative, Some(chat)) = (mode, chat) {
             let support: Vec<&Hit> = std::iter::once(hit)
                 .chain(passages.iter().filter(|p| p.chunk_id != hit.chunk_id).take(2))
                 .collect();

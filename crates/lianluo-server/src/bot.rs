@@ -225,7 +225,7 @@ async fn respond(
         }
     });
     let recent: Vec<String> = earlier.iter().rev().take(3).rev().cloned().collect();
-    let answer = kb.answerer.answer(ws, question, &recent, settings.tone.as_deref(), Some(tx)).await?;
+    let answer = kb.answer(ws, question, &recent, settings.tone.as_deref(), Some(tx)).await?;
     let _ = stream.await;
     let record = |outcome, answer_message_id, source_id| KbQuestion {
         id: KbQuestionId::new(),

@@ -21,9 +21,18 @@ use tokio::sync::Semaphore;
 pub struct Knowledge {
     pub answerer: Answerer,
     store: Arc<dyn Store>,
+    /// Each workspace's chat model and answer mode, from its AI settings (dropped when they change).
+    generation: std::sync::Mutex<std::collections::HashMap<WorkspaceId, Generation>>,
     indexing: Semaphore,
     crawler: lianluo_knowledge::crawl::Client,
     settings: Settings,
+}
+
+/// The chat model and mode a workspace answers with.
+#[derive(Clone)]
+struct Generation {
+    chat: Option<Arc<dyn ChatModel>>,
+    mode: AnswerMode,
 }
 
 /// How the knowledge base behaves.
@@ -81,6 +90,7 @@ impl Knowledge {
                 min_confidence: 0.5,
             },
             store,
+            generation: Default::default(),
             indexing: Semaphore::new(1),
             crawler: crawl_client(CrawlOptions::default().timeout),
             settings,
@@ -183,6 +193,67 @@ impl Knowledge {
             return Err("the site's pages have no text".into());
         }
         Ok(sections)
+    }
+
+    /// Answers for a workspace with its own chat model and answer mode (the node's when it has none),
+    /// and counts the tokens a generated answer used.
+    pub async fn answer(
+        &self,
+        ws: WorkspaceId,
+        question: &str,
+        earlier: &[String],
+        tone: Option<&str>,
+        sink: Option<lianluo_models::TokenSink>,
+    ) -> Result<lianluo_knowledge::Answer, String> {
+        let g = self.generation(ws).await?;
+        let answer =
+            self.answerer.answer_with(ws, question, earlier, tone, sink, g.chat.as_ref(), g.mode).await?;
+        if let Some(chat) = &g.chat
+            && answer.prompt_tokens + answer.completion_tokens > 0
+            && let Err(e) = self
+                .store
+                .record_ai_usage(
+                    ws,
+                    chat.id(),
+                    answer.prompt_tokens,
+                    answer.completion_tokens,
+                    Timestamp::now(),
+                )
+                .await
+        {
+            tracing::warn!(error = %e, "could not count the tokens of an answer");
+        }
+        Ok(answer)
+    }
+
+    async fn generation(&self, ws: WorkspaceId) -> Result<Generation, String> {
+        if let Some(g) = self.generation.lock().unwrap_or_else(|p| p.into_inner()).get(&ws) {
+            return Ok(g.clone());
+        }
+        let settings = self.store.ai_settings(ws).await.map_err(|e| e.to_string())?;
+        let chat: Option<Arc<dyn ChatModel>> = match settings.chat {
+            Some(c) => Some(Arc::new(lianluo_models::OpenAiChat::new(lianluo_models::OpenAiEndpoint {
+                base_url: c.base_url,
+                api_key: c.api_key,
+                model: c.model,
+                timeout_secs: c.timeout_secs,
+                max_retries: c.max_retries,
+            }))),
+            None => self.answerer.chat.clone(),
+        };
+        let mode = match settings.answer_mode {
+            Some(lianluo_domain::ai::AnswerStyle::Generative) => AnswerMode::Generative,
+            Some(lianluo_domain::ai::AnswerStyle::Extractive) => AnswerMode::Extractive,
+            None => self.answerer.mode,
+        };
+        let g = Generation { chat, mode };
+        self.generation.lock().unwrap_or_else(|p| p.into_inner()).insert(ws, g.clone());
+        Ok(g)
+    }
+
+    /// Forgets a workspace's cached chat model after its AI settings changed.
+    pub fn settings_changed(&self, ws: WorkspaceId) {
+        self.generation.lock().unwrap_or_else(|p| p.into_inner()).remove(&ws);
     }
 
     /// Drops a deleted source from the index.

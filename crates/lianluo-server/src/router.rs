@@ -32,7 +32,7 @@ use crate::{
     error::AppError,
     openapi::{Op, document},
     routes::{
-        List, PageQuery, api_tokens, auth, canned, channels, contacts, conversations, events, health,
+        List, PageQuery, ai, api_tokens, auth, canned, channels, contacts, conversations, events, health,
         knowledge, messages, openai, realtime, teams, uploads, users, widget, workspace,
     },
 };
@@ -484,6 +484,31 @@ fn api() -> Api {
             .admin()
             .no_content(),
             knowledge::delete_source,
+        )
+        .add(
+            v1(GET, "/api/v1/ai/settings", "get_ai_settings", "The workspace's AI settings (the key is never shown)")
+                .admin()
+                .returns::<lianluo_domain::ai::AiSettingsView>(200),
+            ai::get_settings,
+        )
+        .add(
+            v1(
+                Method::PUT,
+                "/api/v1/ai/settings",
+                "put_ai_settings",
+                "Set the answer mode and the workspace's own OpenAI-compatible chat provider",
+            )
+            .admin()
+            .body::<lianluo_domain::ai::AiSettings>()
+            .returns::<lianluo_domain::ai::AiSettingsView>(200),
+            ai::put_settings,
+        )
+        .add(
+            v1(GET, "/api/v1/ai/usage", "list_ai_usage", "Tokens the workspace's answers used, per day and model")
+                .admin()
+                .query::<ai::UsageQuery>()
+                .returns::<List<lianluo_domain::ai::AiUsage>>(200),
+            ai::usage,
         )
         .add(
             v1(

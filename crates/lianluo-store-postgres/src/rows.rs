@@ -4,6 +4,7 @@ use deadpool_postgres::Object;
 use lianluo_domain::{
     ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, KbCandidateId, KbChunkId,
     KbQuestionId, KbSourceId, MessageId, TeamId, Timestamp, UserId, WorkspaceId,
+    ai::AiUsage,
     canned::CannedResponse,
     contact::{Contact, Identity},
     conversation::Conversation,
@@ -1105,6 +1106,62 @@ impl Tx for PgTx {
             .await?
             .iter()
             .map(|r| columns::kb_question(&PgRow(r)))
+            .collect()
+    }
+
+    async fn ai_settings(&mut self, ws: WorkspaceId) -> Result<Option<String>> {
+        let row = self.one("SELECT settings FROM workspace_ai WHERE workspace_id = $1", &[&ws.0]).await?;
+        row.as_ref().map(|r| PgRow(r).text(0)).transpose()
+    }
+
+    async fn save_ai_settings(&mut self, ws: WorkspaceId, json: &str, now: Timestamp) -> Result<()> {
+        self.exec(
+            "INSERT INTO workspace_ai (workspace_id, settings, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (workspace_id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at",
+            &[&ws.0, &json, &now.0],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn add_ai_usage(
+        &mut self,
+        ws: WorkspaceId,
+        day: i64,
+        model: &str,
+        prompt_tokens: i64,
+        completion_tokens: i64,
+    ) -> Result<()> {
+        self.exec(
+            "INSERT INTO ai_usage (workspace_id, day, model, requests, prompt_tokens, completion_tokens) \
+             VALUES ($1, $2, $3, 1, $4, $5) ON CONFLICT (workspace_id, day, model) DO UPDATE SET \
+             requests = ai_usage.requests + 1, prompt_tokens = ai_usage.prompt_tokens + excluded.prompt_tokens, \
+             completion_tokens = ai_usage.completion_tokens + excluded.completion_tokens",
+            &[&ws.0, &day, &model, &prompt_tokens, &completion_tokens],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn ai_usage(&mut self, ws: WorkspaceId, since_day: i64) -> Result<Vec<AiUsage>> {
+        let rows = self
+            .all(
+                "SELECT day, model, requests, prompt_tokens, completion_tokens FROM ai_usage \
+                 WHERE workspace_id = $1 AND day >= $2 ORDER BY day, model",
+                &[&ws.0, &since_day],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let r = PgRow(r);
+                Ok(AiUsage {
+                    day: Timestamp(r.int(0)? * lianluo_domain::ai::DAY_MS),
+                    model: r.text(1)?,
+                    requests: r.int(2)?,
+                    prompt_tokens: r.int(3)?,
+                    completion_tokens: r.int(4)?,
+                })
+            })
             .collect()
     }
 

@@ -30,6 +30,7 @@ const MIGRATIONS: &[Migration] = &[
         name: "kb_files_and_candidates",
         sql: include_str!("../migrations/0007_kb_files_and_candidates.sql"),
     },
+    Migration { version: 8, name: "workspace_ai", sql: include_str!("../migrations/0008_workspace_ai.sql") },
 ];
 
 /// Tuning knobs; the defaults suit a small server.

@@ -3,6 +3,7 @@
 use lianluo_domain::{
     ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, KbCandidateId, KbChunkId,
     KbQuestionId, KbSourceId, MessageId, TeamId, Timestamp, UserId, WorkspaceId,
+    ai::AiUsage,
     canned::CannedResponse,
     contact::{Contact, Identity},
     conversation::Conversation,
@@ -1151,6 +1152,57 @@ impl Tx for SqliteTx {
             &format!("{SELECT_KB_QUESTION} WHERE workspace_id = ?1 AND conversation_id = ?2 ORDER BY id"),
             [s(ws), s(conversation)],
             |r| columns::kb_question(r),
+        )
+    }
+
+    async fn ai_settings(&mut self, ws: WorkspaceId) -> Result<Option<String>> {
+        first(&self.conn, "SELECT settings FROM workspace_ai WHERE workspace_id = ?1", [s(ws)], |r| r.text(0))
+    }
+
+    async fn save_ai_settings(&mut self, ws: WorkspaceId, json: &str, now: Timestamp) -> Result<()> {
+        exec(
+            &self.conn,
+            "INSERT INTO workspace_ai (workspace_id, settings, updated_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (workspace_id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at",
+            params![s(ws), json, now.0],
+        )
+        .map(drop)
+    }
+
+    async fn add_ai_usage(
+        &mut self,
+        ws: WorkspaceId,
+        day: i64,
+        model: &str,
+        prompt_tokens: i64,
+        completion_tokens: i64,
+    ) -> Result<()> {
+        exec(
+            &self.conn,
+            "INSERT INTO ai_usage (workspace_id, day, model, requests, prompt_tokens, completion_tokens) \
+             VALUES (?1, ?2, ?3, 1, ?4, ?5) ON CONFLICT (workspace_id, day, model) DO UPDATE SET \
+             requests = ai_usage.requests + 1, prompt_tokens = ai_usage.prompt_tokens + excluded.prompt_tokens, \
+             completion_tokens = ai_usage.completion_tokens + excluded.completion_tokens",
+            params![s(ws), day, model, prompt_tokens, completion_tokens],
+        )
+        .map(drop)
+    }
+
+    async fn ai_usage(&mut self, ws: WorkspaceId, since_day: i64) -> Result<Vec<AiUsage>> {
+        collect(
+            &self.conn,
+            "SELECT day, model, requests, prompt_tokens, completion_tokens FROM ai_usage \
+             WHERE workspace_id = ?1 AND day >= ?2 ORDER BY day, model",
+            params![s(ws), since_day],
+            |r| {
+                Ok(AiUsage {
+                    day: Timestamp(r.int(0)? * lianluo_domain::ai::DAY_MS),
+                    model: r.text(1)?,
+                    requests: r.int(2)?,
+                    prompt_tokens: r.int(3)?,
+                    completion_tokens: r.int(4)?,
+                })
+            },
         )
     }
 

@@ -30,7 +30,7 @@ macro_rules! conformance_tests {
             tenants_are_isolated, events_record_who_did_what, deleting_a_conversation_removes_its_messages,
             snoozes_end_and_sessions_expire, widget_channels_and_visitors, inbox_unread_and_search,
             canned_responses, knowledge_sources_and_chunks, website_sources_keep_page_addresses,
-            questions_ratings_and_gaps, mined_candidates_need_approval);
+            questions_ratings_and_gaps, mined_candidates_need_approval, ai_settings_and_usage);
     };
     (@cases $make:expr; $($case:ident),*) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1294,4 +1294,49 @@ pub async fn mined_candidates_need_approval(store: &dyn Store) {
     assert!(store.list_kb_candidates(f.ws, CandidateStatus::Pending, 10).await.unwrap().is_empty());
     assert_eq!(store.list_kb_candidates(f.ws, CandidateStatus::Approved, 10).await.unwrap(), [approved]);
     assert_eq!(store.list_kb_sources(f.ws).await.unwrap().len(), 1, "a rejection adds nothing");
+}
+
+pub async fn ai_settings_and_usage(store: &dyn Store) {
+    use lianluo_domain::ai::{AiSettings, AnswerStyle, ChatProvider, DAY_MS};
+    let f = fixture(store, "acme").await;
+    let other = fixture(store, "bravo").await;
+    assert_eq!(
+        store.ai_settings(f.ws).await.unwrap(),
+        AiSettings::default(),
+        "nothing saved: the node's defaults"
+    );
+    let settings = AiSettings {
+        answer_mode: Some(AnswerStyle::Generative),
+        chat: Some(ChatProvider {
+            base_url: "https://api.deepseek.com/v1".into(),
+            model: "deepseek-chat".into(),
+            api_key: Some("sk-secret".into()),
+            timeout_secs: 20,
+            max_retries: 1,
+        }),
+    };
+    store.set_ai_settings(f.ws, &settings, f.actor(), t(1)).await.unwrap();
+    assert_eq!(store.ai_settings(f.ws).await.unwrap(), settings);
+    assert_eq!(store.ai_settings(other.ws).await.unwrap(), AiSettings::default());
+    let events = store.list_events(f.ws, 0, 100).await.unwrap();
+    let saved = events.iter().find(|e| e.kind == "ai_settings.updated").expect("an audit event");
+    assert!(!saved.data.to_string().contains("sk-secret"), "the key stays out of the log");
+    store.set_ai_settings(f.ws, &AiSettings::default(), f.actor(), t(2)).await.unwrap();
+    assert_eq!(store.ai_settings(f.ws).await.unwrap(), AiSettings::default());
+
+    let day = Timestamp(20_000 * DAY_MS + 5_000);
+    store.record_ai_usage(f.ws, "deepseek-chat", 120, 30, day).await.unwrap();
+    store.record_ai_usage(f.ws, "deepseek-chat", 80, 20, Timestamp(day.0 + 1_000)).await.unwrap();
+    store.record_ai_usage(f.ws, "qwen-plus", 10, 5, Timestamp(day.0 + DAY_MS)).await.unwrap();
+    store.record_ai_usage(other.ws, "deepseek-chat", 1, 1, day).await.unwrap();
+    let usage = store.list_ai_usage(f.ws, Timestamp(20_000 * DAY_MS)).await.unwrap();
+    let rows: Vec<(i64, &str, i64, i64, i64)> = usage
+        .iter()
+        .map(|u| (u.day.0, u.model.as_str(), u.requests, u.prompt_tokens, u.completion_tokens))
+        .collect();
+    assert_eq!(
+        rows,
+        [(20_000 * DAY_MS, "deepseek-chat", 2, 200, 50), (20_001 * DAY_MS, "qwen-plus", 1, 10, 5)]
+    );
+    assert_eq!(store.list_ai_usage(f.ws, Timestamp(20_001 * DAY_MS)).await.unwrap().len(), 1);
 }

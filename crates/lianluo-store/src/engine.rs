@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use lianluo_domain::{
     ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, DomainError, KbCandidateId,
     KbChunkId, KbQuestionId, KbSourceId, MessageId, TeamId, Timestamp, UserId, WorkspaceId,
+    ai::{AiSettings, AiUsage},
     canned::{CannedResponse, CannedResponsePatch, NewCannedResponse},
     contact::{Contact, ContactPatch, Identity, NewContact},
     conversation::{self, Conversation, ConversationPatch, NewConversation},
@@ -1084,6 +1085,54 @@ impl<B: Backend> Store for SqlStore<B> {
             tx.insert_event(ws, &NewEvent::new(actor, "kb_answer.rated", q.id, data), now).await?;
             Ok(q)
         })
+    }
+
+    async fn ai_settings(&self, ws: WorkspaceId) -> Result<AiSettings> {
+        let raw = read!(self, |tx| tx.ai_settings(ws).await)?;
+        match raw {
+            None => Ok(AiSettings::default()),
+            Some(t) => {
+                serde_json::from_str(&t).map_err(|e| StoreError::Backend(format!("stored AI settings: {e}")))
+            }
+        }
+    }
+
+    async fn set_ai_settings(
+        &self,
+        ws: WorkspaceId,
+        settings: &AiSettings,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<()> {
+        let text = serde_json::to_string(settings).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let data = json!({
+            "answer_mode": settings.answer_mode,
+            "chat": settings.chat.as_ref().map(|c| json!({ "base_url": c.base_url, "model": c.model })),
+        });
+        write!(self, |tx| {
+            tx.save_ai_settings(ws, &text, now).await?;
+            tx.insert_event(ws, &NewEvent::new(actor, "ai_settings.updated", ws, data.clone()), now).await
+        })
+    }
+
+    async fn record_ai_usage(
+        &self,
+        ws: WorkspaceId,
+        model: &str,
+        prompt_tokens: u32,
+        completion_tokens: u32,
+        now: Timestamp,
+    ) -> Result<()> {
+        let day = now.0.div_euclid(lianluo_domain::ai::DAY_MS);
+        let model: String = model.chars().take(200).collect();
+        write!(self, |tx| {
+            tx.add_ai_usage(ws, day, &model, i64::from(prompt_tokens), i64::from(completion_tokens)).await
+        })
+    }
+
+    async fn list_ai_usage(&self, ws: WorkspaceId, since: Timestamp) -> Result<Vec<AiUsage>> {
+        let since = since.0.div_euclid(lianluo_domain::ai::DAY_MS);
+        read!(self, |tx| tx.ai_usage(ws, since).await)
     }
 
     async fn add_kb_candidates(

@@ -17,6 +17,7 @@ pub use error::StoreError;
 use lianluo_domain::{
     ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, KbCandidateId, KbChunkId,
     KbQuestionId, KbSourceId, MessageId, TeamId, Timestamp, UserId, WorkspaceId,
+    ai::{AiSettings, AiUsage},
     canned::{CannedResponse, CannedResponsePatch, NewCannedResponse},
     contact::{Contact, ContactPatch, Identity, NewContact},
     conversation::{Conversation, ConversationPatch, NewConversation, Priority, Status},
@@ -444,6 +445,26 @@ pub trait Store: Send + Sync + 'static {
         actor: Actor,
         now: Timestamp,
     ) -> Result<usize>;
+    /// The workspace's AI settings (empty when never saved), with the provider's key.
+    async fn ai_settings(&self, ws: WorkspaceId) -> Result<AiSettings>;
+    async fn set_ai_settings(
+        &self,
+        ws: WorkspaceId,
+        settings: &AiSettings,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<()>;
+    /// Counts one model request's tokens for the workspace, on the day of `now`.
+    async fn record_ai_usage(
+        &self,
+        ws: WorkspaceId,
+        model: &str,
+        prompt_tokens: u32,
+        completion_tokens: u32,
+        now: Timestamp,
+    ) -> Result<()>;
+    /// Tokens used per day and model since `since`, oldest first.
+    async fn list_ai_usage(&self, ws: WorkspaceId, since: Timestamp) -> Result<Vec<AiUsage>>;
     /// Adds question/answer pairs mined from conversations, pending approval; a reply mined before is
     /// skipped. Returns the candidates added.
     async fn add_kb_candidates(

@@ -6,6 +6,7 @@ use std::{future::Future, pin::Pin};
 use lianluo_domain::{
     ApiTokenId, CannedResponseId, ChannelId, ContactId, ConversationId, KbCandidateId, KbChunkId,
     KbQuestionId, KbSourceId, MessageId, TeamId, Timestamp, UserId, WorkspaceId,
+    ai::AiUsage,
     canned::CannedResponse,
     contact::{Contact, Identity},
     conversation::Conversation,
@@ -314,6 +315,29 @@ pub trait Tx: Send {
     ) -> impl Future<Output = Result<Vec<KbQuestion>>> + Send;
     /// Sources of every workspace waiting to be indexed (queued, or processing when the server stopped).
     fn kb_sources_pending(&mut self) -> impl Future<Output = Result<Vec<(WorkspaceId, KbSourceId)>>> + Send;
+    /// The workspace's AI settings as JSON text, when saved.
+    fn ai_settings(&mut self, ws: WorkspaceId) -> impl Future<Output = Result<Option<String>>> + Send;
+    fn save_ai_settings(
+        &mut self,
+        ws: WorkspaceId,
+        json: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Adds one request's tokens to the day's row for the model.
+    fn add_ai_usage(
+        &mut self,
+        ws: WorkspaceId,
+        day: i64,
+        model: &str,
+        prompt_tokens: i64,
+        completion_tokens: i64,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Rows from `since_day` on, by day then model.
+    fn ai_usage(
+        &mut self,
+        ws: WorkspaceId,
+        since_day: i64,
+    ) -> impl Future<Output = Result<Vec<AiUsage>>> + Send;
     /// Adds a mined candidate; false when its reply was mined before.
     fn insert_kb_candidate(&mut self, c: &KbCandidate) -> impl Future<Output = Result<bool>> + Send;
     fn kb_candidate(

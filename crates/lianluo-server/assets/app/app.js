@@ -28,7 +28,10 @@
       website: "Add a website", siteUrl: "https://help.example.com/", pageLimit: "Pages", crawl: "Crawl",
       candidates: "Answers from past conversations", mineNow: "Read resolved conversations", mined: "New candidates: ", approve: "Approve", reject: "Reject",
       noCandidates: "No candidates waiting. Read resolved conversations to find answers agents gave.", question: "Question",
-      aiAgent: "AI agent answers first", tone: "Tone", tonePh: "Tone, e.g. warm and concise", save: "Save"
+      aiAgent: "AI agent answers first", tone: "Tone", tonePh: "Tone, e.g. warm and concise", save: "Save",
+      aiModel: "AI model", answerMode: "Answer mode", nodeDefault: "Server default", extractive: "Quote the best passage", generative: "Written by the model, checked",
+      providerUrl: "OpenAI-compatible address (empty: the built-in model)", providerModel: "Model name", apiKey: "API key", keySaved: "Key saved (type to replace)",
+      usage30: "Last 30 days", requests: "requests"
     },
     zh: {
       signin: "登录", email: "邮箱", password: "密码", wrong: "邮箱或密码错误。", limited: "尝试次数过多，请稍后再试。",
@@ -55,7 +58,10 @@
       website: "添加网站", siteUrl: "https://help.example.com/", pageLimit: "页数", crawl: "抓取",
       candidates: "来自历史会话的答案", mineNow: "读取已解决的会话", mined: "新候选：", approve: "采纳", reject: "拒绝",
       noCandidates: "暂无待审核的候选。读取已解决的会话，找出客服给过的答案。", question: "问题",
-      aiAgent: "AI 助手优先回复", tone: "语气", tonePh: "语气，例如：亲切、简洁", save: "保存"
+      aiAgent: "AI 助手优先回复", tone: "语气", tonePh: "语气，例如：亲切、简洁", save: "保存",
+      aiModel: "AI 模型", answerMode: "回答方式", nodeDefault: "服务器默认", extractive: "引用最相关的段落", generative: "模型撰写并核对",
+      providerUrl: "OpenAI 兼容地址（留空：内置模型）", providerModel: "模型名称", apiKey: "API 密钥", keySaved: "已保存密钥（输入以替换）",
+      usage30: "最近 30 天", requests: "次请求"
     }
   };
   var lang = localStorage.getItem("lianluo:lang") || ((navigator.language || "en").toLowerCase().indexOf("zh") === 0 ? "zh" : "en");
@@ -576,6 +582,31 @@
     });
     body.appendChild(ask);
     body.appendChild(out);
+
+    // The workspace's own chat model and answer mode; the key is write-only.
+    body.appendChild(h("h3", { text: t("aiModel") }));
+    var mode = h("select", { "aria-label": t("answerMode") }, [["", t("nodeDefault")], ["extractive", t("extractive")], ["generative", t("generative")]].map(function (o) { return h("option", { value: o[0], text: o[1] }); }));
+    var base = h("input", { type: "url", placeholder: "https://api.deepseek.com/v1", "aria-label": t("providerUrl") });
+    var model = h("input", { placeholder: t("providerModel"), "aria-label": t("providerModel") });
+    var key = h("input", { type: "password", autocomplete: "off", placeholder: t("apiKey"), "aria-label": t("apiKey") });
+    var usage = h("div", { class: "muted" });
+    var aiForm = h("form", { class: "row ai-settings" }, mode, base, model, key, h("button", { text: t("save") }));
+    aiForm.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var chat = base.value.trim() ? { base_url: base.value.trim(), model: model.value.trim() } : null;
+      if (chat && key.value) chat.api_key = key.value;
+      api("PUT", "/api/v1/ai/settings", { answer_mode: mode.value || null, chat: chat }).then(function (v) { key.value = ""; key.placeholder = v.chat && v.chat.api_key_set ? t("keySaved") : t("apiKey"); toast(t("saved")); }, fail);
+    });
+    api("GET", "/api/v1/ai/settings").then(function (v) {
+      mode.value = v.answer_mode || "";
+      if (v.chat) { base.value = v.chat.base_url; model.value = v.chat.model; if (v.chat.api_key_set) key.placeholder = t("keySaved"); }
+    }, fail);
+    api("GET", "/api/v1/ai/usage?days=30").then(function (r) {
+      var sum = r.items.reduce(function (a, u) { return [a[0] + u.requests, a[1] + u.prompt_tokens + u.completion_tokens]; }, [0, 0]);
+      usage.textContent = t("usage30") + ": " + sum[0] + " " + t("requests") + ", " + sum[1] + " tokens";
+    }, fail);
+    body.appendChild(aiForm);
+    body.appendChild(usage);
 
     // Answers agents gave in resolved conversations: they count once an admin approves them.
     body.appendChild(h("h3", { text: t("candidates") }));

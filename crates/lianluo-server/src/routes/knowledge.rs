@@ -287,7 +287,6 @@ pub async fn answer(
         check_query("history", h)?;
     }
     let answer: Answer = kb
-        .answerer
         .answer(auth.workspace_id, &req.question, &req.history, None, None)
         .await
         .map_err(AppError::Unavailable)?;
@@ -389,11 +388,8 @@ pub async fn suggest_reply(
         return Err(AppError::Conflict("the customer has not written anything to answer yet".into()));
     };
     let earlier: Vec<String> = earlier.iter().rev().take(3).rev().cloned().collect();
-    let answer = kb
-        .answerer
-        .answer(auth.workspace_id, question, &earlier, None, None)
-        .await
-        .map_err(AppError::Unavailable)?;
+    let answer =
+        kb.answer(auth.workspace_id, question, &earlier, None, None).await.map_err(AppError::Unavailable)?;
     Ok(Out(answer))
 }
 

@@ -1,5 +1,6 @@
 //! Handlers, one file per resource.
 
+pub mod ai;
 pub mod api_tokens;
 pub mod auth;
 pub mod canned;

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod ai;
 mod assets;
 mod auth;
 mod bad_input;

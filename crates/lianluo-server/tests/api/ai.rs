@@ -1,0 +1,121 @@
+//! A workspace's own AI settings: a generative answer mode and an OpenAI-compatible chat provider (here
+//! Lianluo's own `/v1` API serving the embedded model), a write-only key, token accounting per day and
+//! model, and a provider that does not answer costing the customer nothing but the quote.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Caller, TestApp};
+
+async fn indexed_returns_policy(app: &TestApp) {
+    let made = app
+        .post(
+            "/api/v1/kb/sources",
+            &app.admin,
+            json!({ "kind": "markdown", "title": "Returns", "content": "# Returns\nUnused products can be returned within 30 days of delivery for a full refund." }),
+        )
+        .await
+        .expect(201);
+    let id = made["id"].as_str().unwrap();
+    for _ in 0..600 {
+        let s = app.get(&format!("/api/v1/kb/sources/{id}"), &app.admin).await.expect(200);
+        if s["status"] == "indexed" {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("not indexed");
+}
+
+async fn ask(app: &TestApp) -> Value {
+    app.post(
+        "/api/v1/kb/answer",
+        &app.admin,
+        json!({ "question": "How many days do I have to return a product?" }),
+    )
+    .await
+    .expect(200)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workspace_answers_with_its_own_provider_and_counts_tokens() {
+    let app = TestApp::sqlite().await;
+    let addr = app.serve().await;
+    let Caller::Token(key) = app.admin.clone() else { unreachable!() };
+    indexed_returns_policy(&app).await;
+    let empty = app.get("/api/v1/ai/settings", &app.admin).await.expect(200);
+    assert_eq!(empty, json!({ "answer_mode": null, "chat": null }));
+    assert_eq!(ask(&app).await["method"], "extractive", "the node's default");
+
+    let base = format!("http://{addr}/v1");
+    let saved = app
+        .call(
+            axum::http::Method::PUT,
+            "/api/v1/ai/settings",
+            &app.admin,
+            Some(json!({ "answer_mode": "generative", "chat": { "base_url": base, "model": "smollm2", "api_key": key, "timeout_secs": 60 } })),
+        )
+        .await
+        .expect(200);
+    assert_eq!(saved["chat"]["api_key_set"], true);
+    assert!(!saved.to_string().contains(&key), "the key is never shown");
+    let shown = app.get("/api/v1/ai/settings", &app.admin).await.expect(200);
+    assert_eq!(shown, saved);
+
+    // The answer goes through the provider: its text is checked against the passage (the tiny model's
+    // wording may fall back to the quote), and its tokens are counted.
+    let a = ask(&app).await;
+    assert_eq!(a["answered"], true, "{a}");
+    assert!(a["prompt_tokens"].as_u64().unwrap() > 0, "{a}");
+    assert!(a["text"].as_str().unwrap().contains("30"), "{a}");
+    let usage = app.get("/api/v1/ai/usage", &app.admin).await.expect(200);
+    let row = &usage["items"][0];
+    assert_eq!(
+        (row["model"].as_str(), row["requests"].as_i64()),
+        (Some("openai:smollm2"), Some(1)),
+        "{usage}"
+    );
+    assert_eq!(row["prompt_tokens"], a["prompt_tokens"]);
+    app.get("/api/v1/ai/usage?days=0", &app.admin).await.expect_error(422, "validation_failed");
+
+    // Editing without the key keeps it for the same address; a new address needs its own.
+    let put = |body: Value| app.call(axum::http::Method::PUT, "/api/v1/ai/settings", &app.admin, Some(body));
+    let kept = put(json!({ "answer_mode": "generative", "chat": { "base_url": base, "model": "smollm2", "timeout_secs": 60 } }))
+        .await
+        .expect(200);
+    assert_eq!(kept["chat"]["api_key_set"], true);
+    assert!(ask(&app).await["prompt_tokens"].as_u64().unwrap() > 0, "the kept key still works");
+
+    // A provider that never answers: the customer still gets the quoted answer, after the timeout.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_addr = silent.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    let moved = put(json!({ "answer_mode": "generative", "chat": { "base_url": format!("http://{silent_addr}/v1"), "model": "x", "timeout_secs": 1, "max_retries": 0 } }))
+        .await
+        .expect(200);
+    assert_eq!(moved["chat"]["api_key_set"], false, "a new address does not get the old key");
+    let a = ask(&app).await;
+    assert_eq!((a["answered"].as_bool(), a["method"].as_str()), (Some(true), Some("extractive")), "{a}");
+    assert!(a["text"].as_str().unwrap().contains("30 days"), "{a}");
+
+    // Bad settings are refused; agents cannot see or change them.
+    for bad in [
+        json!({ "chat": { "base_url": "ftp://x", "model": "m" } }),
+        json!({ "chat": { "base_url": "https://x", "model": "" } }),
+        json!({ "chat": { "base_url": "https://x", "model": "m", "timeout_secs": 0 } }),
+        json!({ "chat": { "base_url": "https://x", "model": "m", "max_retries": 9 } }),
+    ] {
+        put(bad).await.expect_error(422, "validation_failed");
+    }
+    put(json!({ "answer_mode": "poetic" })).await.expect_error(422, "invalid_body");
+    let (_, agent) = app.agent(&app.admin, "agent.ai@example.com").await;
+    app.get("/api/v1/ai/settings", &agent).await.expect_error(403, "forbidden");
+
+    // Back to the node's defaults.
+    put(json!({})).await.expect(200);
+    assert_eq!(ask(&app).await["method"], "extractive");
+}
