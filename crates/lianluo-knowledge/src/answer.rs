@@ -209,7 +209,7 @@ pub fn grounded(index: &HybridIndex, answer: &str, passages: &[&Hit]) -> bool {
 impl Answerer {
     /// Searches and scores passages for a question (what `/kb/search` shows).
     pub async fn retrieve(&self, ws: WorkspaceId, query: &str) -> Result<Vec<Hit>, String> {
-        let vector = self.embedder.embed(&[query.to_string()]).await.map_err(|e| e.to_string())?;
+        let vector = self.embedder.embed_queries(&[query.to_string()]).await.map_err(|e| e.to_string())?;
         self.index
             .search(ws, query, vector.first().map(Vec::as_slice), self.search)
             .map_err(|e| e.to_string())
@@ -257,8 +257,9 @@ impl Answerer {
             .map(|(i, h)| {
                 let full = format!("{}\n{}", h.heading, h.text);
                 let cov = coverage(&query_terms, &weights, &self.index.terms(&full), &full);
-                let sim = h.similarity.map(|s| ((s - 0.35) / 0.35).clamp(0.0, 1.0)).unwrap_or(0.0);
-                let sim = if language == Lang::Zh { sim * 0.5 } else { sim };
+                let calibration = self.embedder.calibration();
+                let sim = h.similarity.map(|s| calibration.scale(s)).unwrap_or(0.0);
+                let sim = if language == Lang::Zh && !calibration.multilingual { sim * 0.5 } else { sim };
                 let confidence = cov.max(sim).min(1.0);
                 let same_lang = if lang::detect(&h.text) == language { 0.15 } else { 0.0 };
                 // What a person wrote as the answer to this question wins over a passage that fits as well.

@@ -13,10 +13,12 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 pub mod conformance;
+mod e5;
 mod llama;
 mod minilm;
 mod openai;
 
+pub use e5::E5Small;
 pub use llama::LlamaChat;
 pub use minilm::MiniLm;
 pub use openai::{OpenAiChat, OpenAiEmbedder, OpenAiEndpoint, install_tls_provider};
@@ -50,8 +52,48 @@ pub trait Embedder: Send + Sync {
     fn id(&self) -> &str;
     /// Length of every vector.
     fn dimensions(&self) -> usize;
-    /// One vector per text, in order.
+    /// One vector per text (a passage to be found), in order.
     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>>;
+    /// One vector per question that searches for passages; models trained with separate query and
+    /// passage prefixes (E5) tell them apart, the others embed them alike.
+    async fn embed_queries(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
+        self.embed(texts).await
+    }
+    /// How to read this model's cosine similarities.
+    fn calibration(&self) -> Calibration {
+        Calibration::default()
+    }
+}
+
+/// How an embedder's cosines read, measured on the evaluation set (EVALUATION.md): about what a question
+/// scores against unrelated passages, and against the passage that answers it. Answer confidence and
+/// question grouping scale similarities between the two, so a model whose cosines sit in a narrow band
+/// (E5's are all above 0.7) is read like one whose cosines spread.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Calibration {
+    pub unrelated: f32,
+    pub answering: f32,
+    /// Whether its vectors can be trusted for Chinese as much as for English.
+    pub multilingual: bool,
+}
+
+impl Default for Calibration {
+    /// all-MiniLM-L6-v2's band, an English model.
+    fn default() -> Self {
+        Self { unrelated: 0.35, answering: 0.70, multilingual: false }
+    }
+}
+
+impl Calibration {
+    /// A cosine as 0 (unrelated) to 1 (answering or closer).
+    pub fn scale(&self, cosine: f32) -> f32 {
+        ((cosine - self.unrelated) / (self.answering - self.unrelated)).clamp(0.0, 1.0)
+    }
+
+    /// The cosine above which two questions ask the same thing (0.8 for all-MiniLM-L6-v2).
+    pub fn same_question(&self) -> f32 {
+        self.unrelated + 1.3 * (self.answering - self.unrelated)
+    }
 }
 
 /// Who said a message in a chat.
@@ -124,17 +166,24 @@ pub const DEFAULT_MODELS_DIR: &str = "data/models";
 pub const DEFAULT_CHAT_FILE: &str = "smollm2-135m-instruct-q4_1.gguf";
 /// The embedded embedder's folder name inside the models directory.
 pub const DEFAULT_EMBEDDER_DIR: &str = "all-minilm-l6-v2";
+/// The multilingual embedder's file name inside the models directory.
+pub const MULTILINGUAL_EMBEDDER_FILE: &str = "multilingual-e5-small-q4.bin";
 
 /// The embedded models' paths.
 #[derive(Debug, Clone)]
 pub struct EmbeddedPaths {
     pub chat_gguf: PathBuf,
     pub embedder_dir: PathBuf,
+    pub multilingual_embedder: PathBuf,
 }
 
 impl EmbeddedPaths {
     pub fn in_dir(dir: &Path) -> Self {
-        Self { chat_gguf: dir.join(DEFAULT_CHAT_FILE), embedder_dir: dir.join(DEFAULT_EMBEDDER_DIR) }
+        Self {
+            chat_gguf: dir.join(DEFAULT_CHAT_FILE),
+            embedder_dir: dir.join(DEFAULT_EMBEDDER_DIR),
+            multilingual_embedder: dir.join(MULTILINGUAL_EMBEDDER_FILE),
+        }
     }
 }
 

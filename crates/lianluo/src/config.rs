@@ -77,6 +77,9 @@ pub struct ModelsConfig {
     /// `extractive` quotes the best passage; `generative` lets the chat model write the answer from the
     /// passages and checks it against them. Use `generative` with a stronger model than the bundled one.
     pub answer_mode: lianluo_knowledge::AnswerMode,
+    /// The embedded embedder: `multilingual-e5-small` (Chinese and English) or `all-minilm-l6-v2`
+    /// (English only). Changing it re-embeds every source at the next start.
+    pub embedder: EmbedderChoice,
     /// CPU threads for the embedded models; 0 uses every core.
     pub threads: usize,
     /// An OpenAI-compatible endpoint to chat with instead of the embedded model.
@@ -85,12 +88,22 @@ pub struct ModelsConfig {
     pub embedding_endpoint: Option<lianluo_models::OpenAiEndpoint>,
 }
 
+/// Which embedded embedder to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum EmbedderChoice {
+    #[serde(rename = "multilingual-e5-small")]
+    MultilingualE5Small,
+    #[serde(rename = "all-minilm-l6-v2")]
+    AllMiniLmL6V2,
+}
+
 impl Default for ModelsConfig {
     fn default() -> Self {
         Self {
             dir: PathBuf::from(lianluo_models::DEFAULT_MODELS_DIR),
             chat_gguf: None,
             answer_mode: lianluo_knowledge::AnswerMode::Extractive,
+            embedder: EmbedderChoice::MultilingualE5Small,
             threads: 0,
             chat_endpoint: None,
             embedding_endpoint: None,

@@ -156,8 +156,24 @@ pub async fn kb(cfg: &Config, args: KbArgs) -> anyhow::Result<()> {
     let (mut answerable, mut cited_ok, mut refused_ok, mut unanswerable, mut answered_wrongly) =
         (0, 0, 0, 0, 0);
     let mut by_lang_cited: HashMap<String, (usize, usize)> = HashMap::new();
+    // Top cosines: when the top passage answers, when the question is out of scope, when it is wrong.
+    let mut sims: (Vec<f32>, Vec<f32>, Vec<f32>) = (Vec::new(), Vec::new(), Vec::new());
     for case in &cases {
-        let vector = embedder.embed(std::slice::from_ref(&case.question)).await?;
+        let vector = embedder.embed_queries(std::slice::from_ref(&case.question)).await?;
+        // The best vector hit's cosine, for the embedder's calibration: answering vs out of scope.
+        let top =
+            kb.index().search(ws.id, &case.question, vector.first().map(Vec::as_slice), configs[1].1)?;
+        if let Some(h) = top.first().filter(|h| h.similarity.is_some()) {
+            let right = case.source.is_some() && keys.get(&h.source_id) == case.source.as_ref();
+            let bucket = if case.source.is_none() {
+                &mut sims.1
+            } else if right {
+                &mut sims.0
+            } else {
+                &mut sims.2
+            };
+            bucket.push(h.similarity.unwrap_or(0.0));
+        }
         for (i, (_, opts)) in configs.iter().enumerate() {
             let Some(expected) = &case.source else { continue };
             let hits = kb.index().search(ws.id, &case.question, vector.first().map(Vec::as_slice), *opts)?;
@@ -213,6 +229,24 @@ pub async fn kb(cfg: &Config, args: KbArgs) -> anyhow::Result<()> {
         embedder.id(),
         cases.len(),
         unanswerable
+    );
+    let median = |v: &mut Vec<f32>| {
+        v.sort_by(f32::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(f32::NAN)
+    };
+    let c = embedder.calibration();
+    println!(
+        "Top vector cosine, median: {:.3} when it answers ({}), {:.3} when out of scope ({}), {:.3} when wrong ({}); \
+         calibration in use: unrelated {:.2}, answering {:.2}, multilingual {}.\n",
+        median(&mut sims.0),
+        sims.0.len(),
+        median(&mut sims.1),
+        sims.1.len(),
+        median(&mut sims.2),
+        sims.2.len(),
+        c.unrelated,
+        c.answering,
+        c.multilingual
     );
     println!("| Retrieval | Questions | recall@1 | recall@5 | MRR |");
     println!("|---|---|---|---|---|");

@@ -206,19 +206,28 @@ async fn load_knowledge(
 async fn load_models(
     cfg: &Config,
 ) -> anyhow::Result<(Arc<dyn lianluo_models::Embedder>, Arc<dyn lianluo_models::ChatModel>)> {
-    use lianluo_models::{ChatModel, EmbeddedPaths, Embedder, LlamaChat, MiniLm, OpenAiChat, OpenAiEmbedder};
+    use lianluo_models::{
+        ChatModel, E5Small, EmbeddedPaths, Embedder, LlamaChat, MiniLm, OpenAiChat, OpenAiEmbedder,
+    };
     let m = &cfg.models;
     let paths = EmbeddedPaths::in_dir(&m.dir);
     let threads = if m.threads == 0 { lianluo_models::default_threads() } else { m.threads };
     let embedder: Arc<dyn Embedder> = match &m.embedding_endpoint {
         Some(ep) => Arc::new(OpenAiEmbedder::connect(ep.clone()).await?),
         None => {
-            let dir = paths.embedder_dir.clone();
-            Arc::new(
-                tokio::task::spawn_blocking(move || MiniLm::load(&dir))
-                    .await?
-                    .map_err(|e| anyhow::anyhow!("{e} (run scripts/fetch-models, or set models.dir)"))?,
-            )
+            let fetch = |e: lianluo_models::ModelError| {
+                anyhow::anyhow!("{e} (run scripts/fetch-models, or set models.dir)")
+            };
+            match m.embedder {
+                crate::config::EmbedderChoice::MultilingualE5Small => {
+                    let file = paths.multilingual_embedder.clone();
+                    Arc::new(tokio::task::spawn_blocking(move || E5Small::load(&file)).await?.map_err(fetch)?)
+                }
+                crate::config::EmbedderChoice::AllMiniLmL6V2 => {
+                    let dir = paths.embedder_dir.clone();
+                    Arc::new(tokio::task::spawn_blocking(move || MiniLm::load(&dir)).await?.map_err(fetch)?)
+                }
+            }
         }
     };
     let chat: Arc<dyn ChatModel> = match &m.chat_endpoint {

@@ -254,7 +254,7 @@ pub async fn search(
     let vector = kb
         .answerer
         .embedder
-        .embed(std::slice::from_ref(&req.query))
+        .embed_queries(std::slice::from_ref(&req.query))
         .await
         .map_err(|e| AppError::Unavailable(e.to_string()))?;
     let hits = kb

@@ -48,8 +48,9 @@ pub fn models() -> (Arc<dyn lianluo_models::Embedder>, Arc<dyn lianluo_models::C
                     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/models")
                 });
             let paths = lianluo_models::EmbeddedPaths::in_dir(&dir);
-            let embedder =
-                lianluo_models::MiniLm::load(&paths.embedder_dir).expect("run scripts/fetch-models first");
+            // The default embedder, as `lianluo serve` runs it.
+            let embedder = lianluo_models::E5Small::load(&paths.multilingual_embedder)
+                .expect("run scripts/fetch-models first");
             let chat =
                 lianluo_models::LlamaChat::load(&paths.chat_gguf, 2).expect("run scripts/fetch-models first");
             (Arc::new(embedder), Arc::new(chat))
