@@ -31,6 +31,10 @@ pub struct KbArgs {
     /// Questions sent through the server for the first-token measurement.
     #[arg(long, default_value_t = 40)]
     questions: usize,
+    /// Writes the passages and questions embedded here to a JSON file, for an anchor to embed the same
+    /// texts (`scripts/bench-e5-anchor.py`), and stops.
+    #[arg(long)]
+    write_texts: Option<std::path::PathBuf>,
 }
 
 fn stats(mut micros: Vec<u64>) -> String {
@@ -58,6 +62,15 @@ fn corpus() -> (Vec<(String, String)>, Vec<String>) {
 pub async fn kb(cfg: &Config, args: KbArgs) -> anyhow::Result<()> {
     let (embedder, chat) = crate::load_models(cfg).await?;
     let (passages, questions) = corpus();
+    if let Some(path) = &args.write_texts {
+        let texts: Vec<String> = passages.iter().map(|(h, t)| format!("{h}\n{t}")).collect();
+        std::fs::write(
+            path,
+            serde_json::to_vec(&serde_json::json!({ "passages": texts, "questions": questions }))?,
+        )?;
+        println!("wrote {} passages and {} questions to {}", texts.len(), questions.len(), path.display());
+        return Ok(());
+    }
     println!("## Embedding ({})", embedder.id());
     let texts: Vec<String> = passages.iter().map(|(h, t)| format!("{h}\n{t}")).cycle().take(1_024).collect();
     embedder.embed(&texts[..64]).await?;

@@ -313,10 +313,17 @@ pub async fn correct_answer(
     check_query("answer", &c.answer)?;
     let message = state.store.get_message(auth.workspace_id, c.message_id).await?;
     let questions = state.store.list_kb_questions_in(auth.workspace_id, message.conversation_id).await?;
+    // The answer's own question; for a hand-over message ("I could not find that…"), the question the
+    // AI agent could not answer just before it.
     let q = questions
         .iter()
         .find(|q| q.answer_message_id == Some(c.message_id))
-        .ok_or_else(|| lianluo_domain::DomainError::new("message_id", "not an answer of the AI agent"))?;
+        .or_else(|| {
+            (message.kind == lianluo_domain::message::MessageKind::Bot)
+                .then(|| questions.iter().rev().find(|q| q.created_at <= message.created_at))
+                .flatten()
+        })
+        .ok_or_else(|| lianluo_domain::DomainError::new("message_id", "not a message of the AI agent"))?;
     let source = kb
         .add_answer(auth.workspace_id, &q.question, &c.answer, &[q.id], auth.actor(), Some(auth.user_id))
         .await?;

@@ -219,7 +219,18 @@ async fn an_agent_correction_answers_the_next_customer(app: TestApp) {
     let (_, _, next) = ask(&app, &token, "How long do I have to return something?").await;
     assert!(next["content"].as_str().unwrap().contains("45 days"), "{next}");
 
-    // Only the AI agent's answers can be corrected.
+    // The bot's "I could not find that" can be corrected too: the question it missed gets the answer.
+    let (_, _, missed) = ask(&app, &token, "Do you ship parcels to Mars?").await;
+    assert!(missed["content"].as_str().unwrap().contains("couldn't find"), "{missed}");
+    let entry = app
+        .post("/api/v1/kb/corrections", &agent, json!({ "message_id": missed["id"], "answer": "We do not ship to Mars; we deliver worldwide on Earth." }))
+        .await
+        .expect(201);
+    assert_eq!(entry["title"], "Do you ship parcels to Mars?");
+    let (_, _, next) = ask(&app, &token, "Do you ship parcels to Mars?").await;
+    assert!(next["content"].as_str().unwrap().contains("worldwide on Earth"), "{next}");
+
+    // Only the AI agent's messages can be corrected.
     let (_, conv, _) = ask(&app, &token, "How long do I have to return something?").await;
     let items = messages_when(&app, &conv, |_| true).await;
     let customer = items.iter().find(|m| m["kind"] == "incoming").unwrap();
