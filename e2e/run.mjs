@@ -347,6 +347,7 @@ test("admins upload knowledge files and approve answers mined from past conversa
   await admin.fill("input[aria-label='API key']", "sk-test-123");
   await admin.click(".ai-settings button");
   await admin.locator("input[aria-label='API key'][placeholder^='Key saved']").waitFor();
+  if ((await admin.inputValue("input[aria-label='Embeddings address']")) !== "") throw new Error("embeddings stay the built-in model");
   if ((await admin.inputValue("input[aria-label='API key']")) !== "") throw new Error("the key stayed in the form");
   const view = await admin.evaluate(() => fetch("/api/v1/ai/settings").then((r) => r.json()));
   if (view.chat.model !== "qwen2.5-7b-instruct" || !view.chat.api_key_set || JSON.stringify(view).includes("sk-test")) throw new Error("settings: " + JSON.stringify(view));

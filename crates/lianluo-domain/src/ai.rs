@@ -1,5 +1,6 @@
-//! A workspace's AI settings: how answers are written and which chat model writes them (the node's
-//! embedded model, or the workspace's own OpenAI-compatible provider), and the tokens it used.
+//! A workspace's AI settings: how answers are written, which chat model writes them and which model
+//! embeds its knowledge (the node's embedded models, or the workspace's own OpenAI-compatible providers),
+//! and the tokens it used.
 
 use serde::{Deserialize, Serialize};
 
@@ -15,10 +16,10 @@ pub enum AnswerStyle {
     Generative,
 }
 
-/// An OpenAI-compatible chat provider (OpenAI, DeepSeek, Qwen compatible mode, vLLM, Ollama, llama.cpp).
+/// An OpenAI-compatible model provider (OpenAI, DeepSeek, Qwen compatible mode, vLLM, Ollama, llama.cpp).
 #[derive(Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ChatProvider {
+pub struct ModelProvider {
     /// For example `https://api.deepseek.com/v1`.
     pub base_url: String,
     /// The provider's model name.
@@ -41,9 +42,58 @@ fn default_retries() -> u32 {
     2
 }
 
-impl std::fmt::Debug for ChatProvider {
+impl ModelProvider {
+    fn validate(&mut self, field: &str) -> Result<(), DomainError> {
+        self.base_url = self.base_url.trim().trim_end_matches('/').to_string();
+        self.model = self.model.trim().to_string();
+        if !(self.base_url.starts_with("https://") || self.base_url.starts_with("http://"))
+            || self.base_url.len() > 2000
+        {
+            return Err(DomainError::new(
+                format!("{field}.base_url"),
+                "an http(s) address of at most 2000 characters",
+            ));
+        }
+        if self.model.is_empty() || self.model.chars().count() > 200 {
+            return Err(DomainError::new(format!("{field}.model"), "1 to 200 characters"));
+        }
+        if let Some(k) = &self.api_key
+            && (k.is_empty() || k.len() > 500 || k.chars().any(char::is_control))
+        {
+            return Err(DomainError::new(format!("{field}.api_key"), "1 to 500 printable characters"));
+        }
+        if !(1..=300).contains(&self.timeout_secs) {
+            return Err(DomainError::new(format!("{field}.timeout_secs"), "1 to 300"));
+        }
+        if self.max_retries > 5 {
+            return Err(DomainError::new(format!("{field}.max_retries"), "0 to 5"));
+        }
+        Ok(())
+    }
+
+    fn view(&self) -> ModelProviderView {
+        ModelProviderView {
+            base_url: self.base_url.clone(),
+            model: self.model.clone(),
+            api_key_set: self.api_key.is_some(),
+            timeout_secs: self.timeout_secs,
+            max_retries: self.max_retries,
+        }
+    }
+
+    /// Whether two settings name the same model (a change of embedding model embeds everything again).
+    pub fn same_model(a: &Option<ModelProvider>, b: &Option<ModelProvider>) -> bool {
+        match (a, b) {
+            (None, None) => true,
+            (Some(a), Some(b)) => a.base_url == b.base_url && a.model == b.model,
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Debug for ModelProvider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChatProvider")
+        f.debug_struct("ModelProvider")
             .field("base_url", &self.base_url)
             .field("model", &self.model)
             .field("api_key", &self.api_key.as_ref().map(|_| "***"))
@@ -60,43 +110,32 @@ pub struct AiSettings {
     pub answer_mode: Option<AnswerStyle>,
     /// The chat model for this workspace; absent uses the node's model.
     #[serde(default)]
-    pub chat: Option<ChatProvider>,
+    pub chat: Option<ModelProvider>,
+    /// The embedding model for this workspace's knowledge; absent uses the node's embedder. Changing it
+    /// embeds every source of the workspace again.
+    #[serde(default)]
+    pub embeddings: Option<ModelProvider>,
 }
 
 impl AiSettings {
     pub fn validate(&mut self) -> Result<(), DomainError> {
-        let Some(c) = &mut self.chat else { return Ok(()) };
-        c.base_url = c.base_url.trim().trim_end_matches('/').to_string();
-        c.model = c.model.trim().to_string();
-        if !(c.base_url.starts_with("https://") || c.base_url.starts_with("http://"))
-            || c.base_url.len() > 2000
-        {
-            return Err(DomainError::new("chat.base_url", "an http(s) address of at most 2000 characters"));
-        }
-        if c.model.is_empty() || c.model.chars().count() > 200 {
-            return Err(DomainError::new("chat.model", "1 to 200 characters"));
-        }
-        if let Some(k) = &c.api_key
-            && (k.is_empty() || k.len() > 500 || k.chars().any(char::is_control))
-        {
-            return Err(DomainError::new("chat.api_key", "1 to 500 printable characters"));
-        }
-        if !(1..=300).contains(&c.timeout_secs) {
-            return Err(DomainError::new("chat.timeout_secs", "1 to 300"));
-        }
-        if c.max_retries > 5 {
-            return Err(DomainError::new("chat.max_retries", "0 to 5"));
+        for (field, provider) in [("chat", &mut self.chat), ("embeddings", &mut self.embeddings)] {
+            if let Some(p) = provider {
+                p.validate(field)?;
+            }
         }
         Ok(())
     }
 
-    /// Keeps the saved key when a new version leaves it out for the same provider address.
+    /// Keeps the saved keys when a new version leaves them out for the same provider address.
     pub fn keep_key_from(&mut self, saved: &AiSettings) {
-        if let (Some(new), Some(old)) = (&mut self.chat, &saved.chat)
-            && new.api_key.is_none()
-            && new.base_url == old.base_url
-        {
-            new.api_key = old.api_key.clone();
+        for (new, old) in [(&mut self.chat, &saved.chat), (&mut self.embeddings, &saved.embeddings)] {
+            if let (Some(new), Some(old)) = (new, old)
+                && new.api_key.is_none()
+                && new.base_url == old.base_url
+            {
+                new.api_key = old.api_key.clone();
+            }
         }
     }
 
@@ -104,13 +143,8 @@ impl AiSettings {
     pub fn view(&self) -> AiSettingsView {
         AiSettingsView {
             answer_mode: self.answer_mode,
-            chat: self.chat.as_ref().map(|c| ChatProviderView {
-                base_url: c.base_url.clone(),
-                model: c.model.clone(),
-                api_key_set: c.api_key.is_some(),
-                timeout_secs: c.timeout_secs,
-                max_retries: c.max_retries,
-            }),
+            chat: self.chat.as_ref().map(ModelProvider::view),
+            embeddings: self.embeddings.as_ref().map(ModelProvider::view),
         }
     }
 }
@@ -119,11 +153,12 @@ impl AiSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct AiSettingsView {
     pub answer_mode: Option<AnswerStyle>,
-    pub chat: Option<ChatProviderView>,
+    pub chat: Option<ModelProviderView>,
+    pub embeddings: Option<ModelProviderView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct ChatProviderView {
+pub struct ModelProviderView {
     pub base_url: String,
     pub model: String,
     pub api_key_set: bool,

@@ -61,6 +61,14 @@ pub struct Answer {
 }
 
 /// Answers questions for a workspace from the shared index.
+/// The models an answer is made with.
+#[derive(Clone, Copy)]
+pub struct Models<'a> {
+    pub embedder: &'a Arc<dyn Embedder>,
+    pub chat: Option<&'a Arc<dyn ChatModel>>,
+    pub mode: AnswerMode,
+}
+
 pub struct Answerer {
     pub index: Arc<HybridIndex>,
     pub embedder: Arc<dyn Embedder>,
@@ -207,11 +215,38 @@ pub fn grounded(index: &HybridIndex, answer: &str, passages: &[&Hit]) -> bool {
 }
 
 impl Answerer {
+    /// The fusion weights for an embedder: one that is not multilingual gets no vote on Chinese questions
+    /// (measured in EVALUATION.md).
+    pub fn search_options(&self, embedder: &dyn Embedder) -> SearchOptions {
+        let mut o = self.search;
+        if !embedder.calibration().multilingual {
+            o.vector_weight_zh = 0.0;
+        }
+        o
+    }
+
     /// Searches and scores passages for a question (what `/kb/search` shows).
     pub async fn retrieve(&self, ws: WorkspaceId, query: &str) -> Result<Vec<Hit>, String> {
-        let vector = self.embedder.embed_queries(&[query.to_string()]).await.map_err(|e| e.to_string())?;
+        self.retrieve_with(ws, query, &self.embedder).await
+    }
+
+    /// Searches with a given embedder (a workspace's own). When the embedder fails (a provider that
+    /// times out), the search goes on by words alone.
+    pub async fn retrieve_with(
+        &self,
+        ws: WorkspaceId,
+        query: &str,
+        embedder: &Arc<dyn Embedder>,
+    ) -> Result<Vec<Hit>, String> {
+        let vector = match embedder.embed_queries(&[query.to_string()]).await {
+            Ok(v) => v.into_iter().next(),
+            Err(e) => {
+                tracing::warn!(error = %e, embedder = embedder.id(), "embedding the question failed; searching by words");
+                None
+            }
+        };
         self.index
-            .search(ws, query, vector.first().map(Vec::as_slice), self.search)
+            .search(ws, query, vector.as_deref(), self.search_options(embedder.as_ref()))
             .map_err(|e| e.to_string())
     }
 
@@ -225,12 +260,11 @@ impl Answerer {
         tone: Option<&str>,
         sink: Option<TokenSink>,
     ) -> Result<Answer, String> {
-        let chat = self.chat.clone();
-        self.answer_with(ws, question, earlier_customer_turns, tone, sink, chat.as_ref(), self.mode).await
+        let models = Models { embedder: &self.embedder, chat: self.chat.as_ref(), mode: self.mode };
+        self.answer_with(ws, question, earlier_customer_turns, tone, sink, models).await
     }
 
-    /// Answers with a given chat model and mode (a workspace's own provider and choice).
-    #[allow(clippy::too_many_arguments)]
+    /// Answers with given models and mode (a workspace's own providers and choice).
     pub async fn answer_with(
         &self,
         ws: WorkspaceId,
@@ -238,12 +272,12 @@ impl Answerer {
         earlier_customer_turns: &[String],
         tone: Option<&str>,
         sink: Option<TokenSink>,
-        chat: Option<&Arc<dyn ChatModel>>,
-        mode: AnswerMode,
+        models: Models<'_>,
     ) -> Result<Answer, String> {
+        let Models { embedder, chat, mode } = models;
         let language = lang::detect(question);
         let query = standalone_query(&self.index, question, earlier_customer_turns);
-        let passages = self.retrieve(ws, &query).await?;
+        let passages = self.retrieve_with(ws, &query, embedder).await?;
         // Support is judged on the question's own words; earlier turns only help find passages, unless the
         // question has almost no words of its own ("and the case?").
         let own = self.index.terms(question);
@@ -257,7 +291,7 @@ impl Answerer {
             .map(|(i, h)| {
                 let full = format!("{}\n{}", h.heading, h.text);
                 let cov = coverage(&query_terms, &weights, &self.index.terms(&full), &full);
-                let calibration = self.embedder.calibration();
+                let calibration = embedder.calibration();
                 let sim = h.similarity.map(|s| calibration.scale(s)).unwrap_or(0.0);
                 let sim = if language == Lang::Zh && !calibration.multilingual { sim * 0.5 } else { sim };
                 let confidence = cov.max(sim).min(1.0);

@@ -77,15 +77,15 @@ pub struct SearchOptions {
     pub k: f32,
     /// Weight of the full-text list (0 leaves it out).
     pub bm25_weight: f32,
-    /// Weight of the vector list for English and for Chinese questions (BM25's weight is 1). The
-    /// default embedder is an English model, so its vote counts less in Chinese; measured in EVALUATION.md.
+    /// Weight of the vector list for English and for Chinese questions (BM25's weight is 1). An
+    /// English-only embedder gets 0 in Chinese (`Answerer::search_options`); measured in EVALUATION.md.
     pub vector_weight_en: f32,
     pub vector_weight_zh: f32,
 }
 
 impl Default for SearchOptions {
     fn default() -> Self {
-        Self { limit: 5, depth: 50, k: 60.0, bm25_weight: 1.0, vector_weight_en: 1.0, vector_weight_zh: 0.0 }
+        Self { limit: 5, depth: 50, k: 60.0, bm25_weight: 1.0, vector_weight_en: 1.0, vector_weight_zh: 1.0 }
     }
 }
 
@@ -248,6 +248,9 @@ impl HybridIndex {
                 ids: Vec::new(),
                 data: Vec::new(),
             });
+            if v.ids.is_empty() {
+                v.dims = c.embedding.len();
+            }
             if v.dims != c.embedding.len() {
                 // A passage embedded by another model: searchable by words only until re-indexed.
                 continue;
@@ -255,6 +258,12 @@ impl HybridIndex {
             v.ids.push(c.id);
             v.data.extend_from_slice(&c.embedding);
         }
+    }
+
+    /// Drops a workspace's vectors (its embedding model changed): it is searched by words until its
+    /// sources are embedded again.
+    pub fn forget_vectors(&self, ws: WorkspaceId) {
+        self.vectors.write().unwrap_or_else(|p| p.into_inner()).remove(&ws);
     }
 
     fn remove_inner(&self, ws: WorkspaceId, source: KbSourceId) {

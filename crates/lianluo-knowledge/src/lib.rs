@@ -15,7 +15,7 @@ pub mod lang;
 pub mod mine;
 pub mod parse;
 
-pub use answer::{Answer, AnswerMode, Answerer, Citation};
+pub use answer::{Answer, AnswerMode, Answerer, Citation, Models};
 pub use chunk::{ChunkText, chunk_sections};
 pub use files::{MAX_FILE_BYTES, extract_text, kind_for_file_name};
 pub use index::{Hit, HybridIndex, SearchOptions};

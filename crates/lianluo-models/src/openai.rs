@@ -8,7 +8,7 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::{ChatModel, ChatOutput, ChatRequest, Embedder, ModelError, Result, TokenSink};
+use crate::{Calibration, ChatModel, ChatOutput, ChatRequest, Embedder, ModelError, Result, TokenSink};
 
 /// Where and how to call a provider.
 #[derive(Clone, Serialize, Deserialize, PartialEq)]
@@ -115,11 +115,20 @@ pub struct OpenAiEmbedder {
 impl OpenAiEmbedder {
     /// Asks the endpoint once to learn the vector length (and that it answers at all).
     pub async fn connect(endpoint: OpenAiEndpoint) -> Result<Self> {
-        let mut this =
-            Self { id: format!("openai:{}", endpoint.model), endpoint, http: client(), dimensions: 0 };
+        let mut this = Self::new(endpoint);
         let probe = this.embed(&["dimensions".to_string()]).await?;
         this.dimensions = probe.first().map(Vec::len).unwrap_or(0);
         Ok(this)
+    }
+
+    /// A client that has not asked anything yet (`dimensions` is 0 until it has).
+    pub fn new(endpoint: OpenAiEndpoint) -> Self {
+        Self { id: Self::id_for(&endpoint.model), endpoint, http: client(), dimensions: 0 }
+    }
+
+    /// The id its vectors are stored under.
+    pub fn id_for(model: &str) -> String {
+        format!("openai:{model}")
     }
 }
 
@@ -137,6 +146,13 @@ impl Embedder for OpenAiEmbedder {
 
     fn dimensions(&self) -> usize {
         self.dimensions
+    }
+
+    /// An unknown model's cosines cannot be read as confidence: its vectors rank passages (in both
+    /// languages, as today's hosted embedders are multilingual) but never make an answer look supported,
+    /// and questions are grouped by their words.
+    fn calibration(&self) -> Calibration {
+        Calibration { unrelated: 1.0, answering: 2.0, multilingual: true }
     }
 
     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {

@@ -8,7 +8,7 @@ use lianluo_domain::{
     knowledge::{KbChunk, KbSource, SourceKind},
 };
 use lianluo_knowledge::{
-    AnswerMode, Answerer, HybridIndex, SearchOptions, chunk_sections,
+    AnswerMode, Answerer, Hit, HybridIndex, SearchOptions, chunk_sections,
     crawl::{CrawlOptions, crawl, crawl_client},
     parse::Section,
     parse_source,
@@ -28,9 +28,10 @@ pub struct Knowledge {
     settings: Settings,
 }
 
-/// The chat model and mode a workspace answers with.
+/// The models and mode a workspace answers with.
 #[derive(Clone)]
 struct Generation {
+    embedder: Arc<dyn Embedder>,
     chat: Option<Arc<dyn ChatModel>>,
     mode: AnswerMode,
 }
@@ -64,12 +65,24 @@ impl Knowledge {
         let index = Arc::new(HybridIndex::new().map_err(|e| e.to_string())?);
         let mut after: Option<KbChunkId> = None;
         let mut restale: std::collections::BTreeSet<(WorkspaceId, KbSourceId)> = Default::default();
+        // The embedder each workspace's vectors must come from: its own provider, or the node's.
+        let mut expected: std::collections::HashMap<WorkspaceId, String> = Default::default();
         loop {
             let page = store.kb_chunks_after(after, 5_000).await.map_err(|e| e.to_string())?;
             let Some(last) = page.last() else { break };
             after = Some(last.id);
+            for c in &page {
+                if let std::collections::hash_map::Entry::Vacant(slot) = expected.entry(c.workspace_id) {
+                    let s = store.ai_settings(c.workspace_id).await.map_err(|e| e.to_string())?;
+                    slot.insert(
+                        s.embeddings
+                            .map(|e| lianluo_models::OpenAiEmbedder::id_for(&e.model))
+                            .unwrap_or_else(|| embedder.id().to_string()),
+                    );
+                }
+            }
             let (current, stale): (Vec<KbChunk>, Vec<KbChunk>) =
-                page.into_iter().partition(|c| c.model == embedder.id());
+                page.into_iter().partition(|c| expected.get(&c.workspace_id) == Some(&c.model));
             index.load(&current).map_err(|e| e.to_string())?;
             if !stale.is_empty() {
                 // Embedded by another model: searchable by words until it is embedded again (queued below).
@@ -82,18 +95,13 @@ impl Knowledge {
         index.commit().map_err(|e| e.to_string())?;
         tracing::info!(passages = index.len(), embedder = embedder.id(), "knowledge index loaded");
         let pending = store.pending_kb_sources().await.map_err(|e| e.to_string())?;
-        let multilingual = embedder.calibration().multilingual;
         let this = Arc::new(Self {
             answerer: Answerer {
                 index,
                 embedder,
                 chat,
                 mode: settings.answer_mode,
-                // An English-only embedder gets no vote on Chinese questions (measured in EVALUATION.md).
-                search: SearchOptions {
-                    vector_weight_zh: if multilingual { 1.0 } else { 0.0 },
-                    ..SearchOptions::default()
-                },
+                search: SearchOptions::default(),
                 min_confidence: 0.5,
             },
             store,
@@ -164,7 +172,7 @@ impl Knowledge {
             ));
         }
         let inputs: Vec<String> = texts.iter().map(|t| t.indexed_text()).collect();
-        let embedder = &self.answerer.embedder;
+        let embedder = self.generation(source.workspace_id).await?.embedder;
         let vectors = embedder.embed(&inputs).await.map_err(|e| format!("embedding failed: {e}"))?;
         Ok(texts
             .into_iter()
@@ -217,8 +225,8 @@ impl Knowledge {
         sink: Option<lianluo_models::TokenSink>,
     ) -> Result<lianluo_knowledge::Answer, String> {
         let g = self.generation(ws).await?;
-        let answer =
-            self.answerer.answer_with(ws, question, earlier, tone, sink, g.chat.as_ref(), g.mode).await?;
+        let models = lianluo_knowledge::Models { embedder: &g.embedder, chat: g.chat.as_ref(), mode: g.mode };
+        let answer = self.answerer.answer_with(ws, question, earlier, tone, sink, models).await?;
         if let Some(chat) = &g.chat
             && answer.prompt_tokens + answer.completion_tokens > 0
             && let Err(e) = self
@@ -252,19 +260,56 @@ impl Knowledge {
             }))),
             None => self.answerer.chat.clone(),
         };
+        let embedder: Arc<dyn Embedder> = match settings.embeddings {
+            Some(e) => Arc::new(lianluo_models::OpenAiEmbedder::new(lianluo_models::OpenAiEndpoint {
+                base_url: e.base_url,
+                api_key: e.api_key,
+                model: e.model,
+                timeout_secs: e.timeout_secs,
+                max_retries: e.max_retries,
+            })),
+            None => self.answerer.embedder.clone(),
+        };
         let mode = match settings.answer_mode {
             Some(lianluo_domain::ai::AnswerStyle::Generative) => AnswerMode::Generative,
             Some(lianluo_domain::ai::AnswerStyle::Extractive) => AnswerMode::Extractive,
             None => self.answerer.mode,
         };
-        let g = Generation { chat, mode };
+        let g = Generation { embedder, chat, mode };
         self.generation.lock().unwrap_or_else(|p| p.into_inner()).insert(ws, g.clone());
         Ok(g)
     }
 
-    /// Forgets a workspace's cached chat model after its AI settings changed.
-    pub fn settings_changed(&self, ws: WorkspaceId) {
+    /// Forgets a workspace's cached models after its AI settings changed; a new embedding model embeds
+    /// every source of the workspace again (searched by words meanwhile).
+    pub async fn settings_changed(
+        self: &Arc<Self>,
+        ws: WorkspaceId,
+        new_embedder: bool,
+    ) -> Result<(), String> {
         self.generation.lock().unwrap_or_else(|p| p.into_inner()).remove(&ws);
+        if new_embedder {
+            self.index().forget_vectors(ws);
+            for s in self.store.list_kb_sources(ws).await.map_err(|e| e.to_string())? {
+                self.spawn_index(ws, s.id);
+            }
+        }
+        Ok(())
+    }
+
+    /// Hybrid search with the workspace's embedder (by words alone when it fails).
+    pub async fn search(&self, ws: WorkspaceId, query: &str, limit: usize) -> Result<Vec<Hit>, String> {
+        let g = self.generation(ws).await?;
+        let mut opts = self.answerer.search_options(g.embedder.as_ref());
+        opts.limit = limit;
+        let vector = match g.embedder.embed_queries(&[query.to_string()]).await {
+            Ok(v) => v.into_iter().next(),
+            Err(e) => {
+                tracing::warn!(error = %e, "embedding the query failed; searching by words");
+                None
+            }
+        };
+        self.index().search(ws, query, vector.as_deref(), opts).map_err(|e| e.to_string())
     }
 
     /// Drops a deleted source from the index.
@@ -294,7 +339,7 @@ impl Knowledge {
         let questions = self.store.list_kb_gap_questions(ws, 2_000).await.map_err(|e| e.to_string())?;
         let texts: Vec<(String, String)> =
             questions.iter().map(|q| (q.question.clone(), q.language.clone())).collect();
-        let reps = self.group_similar(&texts).await?;
+        let reps = self.group_similar(ws, &texts).await?;
         let mut clusters: Vec<(usize, GapCluster)> = Vec::new(); // (index of the representative, cluster)
         for (i, q) in questions.iter().enumerate() {
             match clusters.iter_mut().find(|(rep, _)| *rep == reps[i]) {
@@ -326,11 +371,17 @@ impl Knowledge {
     /// For each (question, language), the index of the first earlier question that asks the same thing
     /// (its own index when none does): same language, and vectors close (cosine at least 0.8) or half of
     /// their words shared.
-    pub async fn group_similar(&self, texts: &[(String, String)]) -> Result<Vec<usize>, String> {
+    pub async fn group_similar(
+        &self,
+        ws: WorkspaceId,
+        texts: &[(String, String)],
+    ) -> Result<Vec<usize>, String> {
         let plain: Vec<String> = texts.iter().map(|(t, _)| t.clone()).collect();
-        let vectors = self.answerer.embedder.embed_queries(&plain).await.map_err(|e| e.to_string())?;
+        let embedder = self.generation(ws).await?.embedder;
+        // Without vectors (the provider failed), questions are grouped by their words.
+        let vectors = embedder.embed_queries(&plain).await.unwrap_or_else(|_| vec![Vec::new(); plain.len()]);
         // "The same question": the upper part of the band between unrelated and answering cosines.
-        let calibration = self.answerer.embedder.calibration();
+        let calibration = embedder.calibration();
         let terms: Vec<Vec<String>> = plain.iter().map(|t| self.index().terms(t)).collect();
         let mut reps: Vec<usize> = Vec::with_capacity(texts.len());
         let mut heads: Vec<usize> = Vec::new();
@@ -465,7 +516,7 @@ impl Knowledge {
         }
         let texts: Vec<(String, String)> =
             known.iter().chain(&candidates).map(|c| (c.question.clone(), c.language.clone())).collect();
-        let reps = self.group_similar(&texts).await.map_err(lianluo_store::StoreError::Backend)?;
+        let reps = self.group_similar(ws, &texts).await.map_err(lianluo_store::StoreError::Backend)?;
         let ids: Vec<KbCandidateId> = known.iter().chain(&candidates).map(|c| c.id).collect();
         for (i, c) in candidates.iter_mut().enumerate() {
             let at = known.len() + i;

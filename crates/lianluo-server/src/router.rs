@@ -496,7 +496,7 @@ fn api() -> Api {
                 Method::PUT,
                 "/api/v1/ai/settings",
                 "put_ai_settings",
-                "Set the answer mode and the workspace's own OpenAI-compatible chat provider",
+                "Set the answer mode and the workspace's own OpenAI-compatible chat and embedding providers",
             )
             .admin()
             .body::<lianluo_domain::ai::AiSettings>()

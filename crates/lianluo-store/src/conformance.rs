@@ -1297,7 +1297,7 @@ pub async fn mined_candidates_need_approval(store: &dyn Store) {
 }
 
 pub async fn ai_settings_and_usage(store: &dyn Store) {
-    use lianluo_domain::ai::{AiSettings, AnswerStyle, ChatProvider, DAY_MS};
+    use lianluo_domain::ai::{AiSettings, AnswerStyle, DAY_MS, ModelProvider};
     let f = fixture(store, "acme").await;
     let other = fixture(store, "bravo").await;
     assert_eq!(
@@ -1307,12 +1307,19 @@ pub async fn ai_settings_and_usage(store: &dyn Store) {
     );
     let settings = AiSettings {
         answer_mode: Some(AnswerStyle::Generative),
-        chat: Some(ChatProvider {
+        chat: Some(ModelProvider {
             base_url: "https://api.deepseek.com/v1".into(),
             model: "deepseek-chat".into(),
             api_key: Some("sk-secret".into()),
             timeout_secs: 20,
             max_retries: 1,
+        }),
+        embeddings: Some(ModelProvider {
+            base_url: "http://127.0.0.1:11434/v1".into(),
+            model: "bge-m3".into(),
+            api_key: None,
+            timeout_secs: 10,
+            max_retries: 2,
         }),
     };
     store.set_ai_settings(f.ws, &settings, f.actor(), t(1)).await.unwrap();

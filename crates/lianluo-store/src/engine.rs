@@ -1108,6 +1108,7 @@ impl<B: Backend> Store for SqlStore<B> {
         let data = json!({
             "answer_mode": settings.answer_mode,
             "chat": settings.chat.as_ref().map(|c| json!({ "base_url": c.base_url, "model": c.model })),
+            "embeddings": settings.embeddings.as_ref().map(|c| json!({ "base_url": c.base_url, "model": c.model })),
         });
         write!(self, |tx| {
             tx.save_ai_settings(ws, &text, now).await?;

@@ -105,9 +105,10 @@ pub async fn kb(cfg: &Config, args: KbArgs) -> anyhow::Result<()> {
     let index = build_index(&passages, &base_vectors, args.chunks)?;
     let ws = WorkspaceId(uuid::Uuid::from_u128(1));
     let qvecs = embedder.embed_queries(&questions).await?;
-    let multilingual = embedder.calibration().multilingual;
-    let opts =
-        SearchOptions { vector_weight_zh: if multilingual { 1.0 } else { 0.0 }, ..SearchOptions::default() };
+    let opts = SearchOptions {
+        vector_weight_zh: if embedder.calibration().multilingual { 1.0 } else { 0.0 },
+        ..SearchOptions::default()
+    };
     let (mut words, mut hybrid) = (Vec::new(), Vec::new());
     for i in 0..args.queries {
         let (q, v) = (&questions[i % questions.len()], &qvecs[i % questions.len()]);

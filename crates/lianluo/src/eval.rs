@@ -145,7 +145,7 @@ pub async fn kb(cfg: &Config, args: KbArgs) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
 
-    let base = kb.answerer.search;
+    let base = kb.answerer.search_options(embedder.as_ref());
     let configs = [
         ("words (BM25, jieba)", SearchOptions { vector_weight_en: 0.0, vector_weight_zh: 0.0, ..base }),
         ("vectors", SearchOptions { bm25_weight: 0.0, vector_weight_en: 1.0, vector_weight_zh: 1.0, ..base }),

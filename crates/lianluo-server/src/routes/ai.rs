@@ -1,10 +1,10 @@
-//! A workspace's AI settings (answer mode, its own OpenAI-compatible chat provider) and the tokens its
-//! answers used. Admins only; the provider's key is write-only.
+//! A workspace's AI settings (answer mode, its own OpenAI-compatible chat and embedding providers) and the
+//! tokens its answers used. Admins only; the providers' keys are write-only.
 
 use axum::{Json as Out, extract::State};
 use lianluo_domain::{
     Timestamp,
-    ai::{AiSettings, AiSettingsView, AiUsage, DAY_MS},
+    ai::{AiSettings, AiSettingsView, AiUsage, DAY_MS, ModelProvider},
 };
 use serde::Deserialize;
 
@@ -24,7 +24,7 @@ pub async fn get_settings(
 }
 
 /// Replaces the settings; a provider given without `api_key` keeps the saved key when its address is
-/// unchanged. The next answer uses them.
+/// unchanged. The next answer uses them; a new embedding model embeds the workspace's sources again.
 pub async fn put_settings(
     State(state): State<AppState>,
     auth: Auth<Admin>,
@@ -35,7 +35,10 @@ pub async fn put_settings(
     settings.keep_key_from(&saved);
     state.store.set_ai_settings(auth.workspace_id, &settings, auth.actor(), Timestamp::now()).await?;
     if let Some(kb) = &state.knowledge {
-        kb.settings_changed(auth.workspace_id);
+        let new_embedder = !ModelProvider::same_model(&saved.embeddings, &settings.embeddings);
+        kb.settings_changed(auth.workspace_id, new_embedder)
+            .await
+            .map_err(crate::error::AppError::Internal)?;
     }
     Ok(Out(settings.view()))
 }

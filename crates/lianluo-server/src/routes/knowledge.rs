@@ -249,18 +249,7 @@ pub async fn search(
     if !(1..=50).contains(&limit) {
         return Err(lianluo_domain::DomainError::new("limit", "1 to 50").into());
     }
-    let mut opts = kb.answerer.search;
-    opts.limit = limit;
-    let vector = kb
-        .answerer
-        .embedder
-        .embed_queries(std::slice::from_ref(&req.query))
-        .await
-        .map_err(|e| AppError::Unavailable(e.to_string()))?;
-    let hits = kb
-        .index()
-        .search(auth.workspace_id, &req.query, vector.first().map(Vec::as_slice), opts)
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let hits = kb.search(auth.workspace_id, &req.query, limit).await.map_err(AppError::Unavailable)?;
     Ok(Out(SearchResponse { hits }))
 }
 

@@ -43,7 +43,7 @@ async fn a_workspace_answers_with_its_own_provider_and_counts_tokens() {
     let Caller::Token(key) = app.admin.clone() else { unreachable!() };
     indexed_returns_policy(&app).await;
     let empty = app.get("/api/v1/ai/settings", &app.admin).await.expect(200);
-    assert_eq!(empty, json!({ "answer_mode": null, "chat": null }));
+    assert_eq!(empty, json!({ "answer_mode": null, "chat": null, "embeddings": null }));
     assert_eq!(ask(&app).await["method"], "extractive", "the node's default");
 
     let base = format!("http://{addr}/v1");
@@ -118,4 +118,85 @@ async fn a_workspace_answers_with_its_own_provider_and_counts_tokens() {
     // Back to the node's defaults.
     put(json!({})).await.expect(200);
     assert_eq!(ask(&app).await["method"], "extractive");
+}
+
+async fn top_hit(app: &TestApp, query: &str) -> Value {
+    app.post("/api/v1/kb/search", &app.admin, json!({ "query": query })).await.expect(200)["hits"][0].clone()
+}
+
+/// Waits until search finds the returns passage through its vector again.
+async fn vectors_back(app: &TestApp) -> Value {
+    for _ in 0..1_000 {
+        let hit = top_hit(app, "How many days do I have to send a product back?").await;
+        if hit["vector_rank"].is_number() {
+            return hit;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the passage was not embedded again");
+}
+
+async fn wait_status(app: &TestApp, id: &str, want: &str) -> Value {
+    for _ in 0..1_000 {
+        let s = app.get(&format!("/api/v1/kb/sources/{id}"), &app.admin).await.expect(200);
+        if s["status"] == want {
+            return s;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("source {id} never became {want}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workspace_embeds_its_knowledge_with_its_own_provider() {
+    let app = TestApp::sqlite().await;
+    let addr = app.serve().await;
+    let Caller::Token(key) = app.admin.clone() else { unreachable!() };
+    indexed_returns_policy(&app).await;
+    let source = app.get("/api/v1/kb/sources", &app.admin).await.expect(200)["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let put = |body: Value| app.call(axum::http::Method::PUT, "/api/v1/ai/settings", &app.admin, Some(body));
+    // Its own provider (Lianluo's /v1 API here): the sources are embedded again through it.
+    let saved = put(json!({ "embeddings": { "base_url": format!("http://{addr}/v1"), "model": "e5-over-http", "api_key": key } }))
+        .await
+        .expect(200);
+    assert_eq!(saved["embeddings"]["api_key_set"], true);
+    assert!(!saved.to_string().contains(&key));
+    // Its vectors are dropped at once (searched by words meanwhile) and come back from the provider.
+    let hit = vectors_back(&app).await;
+    assert_eq!(hit["heading"], "Returns", "{hit}");
+    assert_eq!(wait_status(&app, &source, "indexed").await["chunk_count"], 1);
+    assert_eq!(ask(&app).await["answered"], true);
+
+    // A provider that does not answer: indexing fails with the reason, and questions are still answered
+    // from the words of the passages already indexed.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_addr = silent.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    put(json!({ "embeddings": { "base_url": format!("http://{silent_addr}/v1"), "model": "down", "timeout_secs": 1, "max_retries": 0 } }))
+        .await
+        .expect(200);
+    let failed = wait_status(&app, &source, "failed").await;
+    assert!(failed["error"].as_str().unwrap().contains("embedding failed"), "{failed}");
+    let a = ask(&app).await;
+    assert_eq!(a["answered"], true, "answered by words: {a}");
+    assert!(a["text"].as_str().unwrap().contains("30 days"), "{a}");
+    assert!(top_hit(&app, "How many days do I have to return a product?").await["vector_rank"].is_null());
+
+    // Back to the node's embedder: embedded again, vectors searched again.
+    put(json!({})).await.expect(200);
+    wait_status(&app, &source, "indexed").await;
+    assert!(
+        top_hit(&app, "How many days do I have to send a product back?").await["vector_rank"].is_number()
+    );
+    put(json!({ "embeddings": { "base_url": "http://x", "model": "" } }))
+        .await
+        .expect_error(422, "validation_failed");
 }
