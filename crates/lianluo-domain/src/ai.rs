@@ -115,10 +115,22 @@ pub struct AiSettings {
     /// embeds every source of the workspace again.
     #[serde(default)]
     pub embeddings: Option<ModelProvider>,
+    /// How generated answers should sound ("warm and concise"); a channel's own tone wins.
+    #[serde(default)]
+    pub tone: Option<String>,
 }
 
 impl AiSettings {
     pub fn validate(&mut self) -> Result<(), DomainError> {
+        if let Some(t) = &mut self.tone {
+            *t = t.trim().to_string();
+            if t.is_empty() || t.chars().count() > MAX_TONE_CHARS || t.chars().any(char::is_control) {
+                return Err(DomainError::new(
+                    "tone",
+                    format!("1 to {MAX_TONE_CHARS} characters on one line"),
+                ));
+            }
+        }
         for (field, provider) in [("chat", &mut self.chat), ("embeddings", &mut self.embeddings)] {
             if let Some(p) = provider {
                 p.validate(field)?;
@@ -145,6 +157,7 @@ impl AiSettings {
             answer_mode: self.answer_mode,
             chat: self.chat.as_ref().map(ModelProvider::view),
             embeddings: self.embeddings.as_ref().map(ModelProvider::view),
+            tone: self.tone.clone(),
         }
     }
 }
@@ -155,6 +168,7 @@ pub struct AiSettingsView {
     pub answer_mode: Option<AnswerStyle>,
     pub chat: Option<ModelProviderView>,
     pub embeddings: Option<ModelProviderView>,
+    pub tone: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
@@ -176,6 +190,9 @@ pub struct AiUsage {
     pub prompt_tokens: i64,
     pub completion_tokens: i64,
 }
+
+/// Longest tone description, in characters.
+pub const MAX_TONE_CHARS: usize = 200;
 
 /// Milliseconds in a day.
 pub const DAY_MS: i64 = 86_400_000;

@@ -34,6 +34,7 @@ struct Generation {
     embedder: Arc<dyn Embedder>,
     chat: Option<Arc<dyn ChatModel>>,
     mode: AnswerMode,
+    tone: Option<String>,
 }
 
 /// How the knowledge base behaves.
@@ -226,6 +227,8 @@ impl Knowledge {
     ) -> Result<lianluo_knowledge::Answer, String> {
         let g = self.generation(ws).await?;
         let models = lianluo_knowledge::Models { embedder: &g.embedder, chat: g.chat.as_ref(), mode: g.mode };
+        // The channel's tone, else the workspace's.
+        let tone = tone.or(g.tone.as_deref());
         let answer = self.answerer.answer_with(ws, question, earlier, tone, sink, models).await?;
         if let Some(chat) = &g.chat
             && answer.prompt_tokens + answer.completion_tokens > 0
@@ -275,7 +278,7 @@ impl Knowledge {
             Some(lianluo_domain::ai::AnswerStyle::Extractive) => AnswerMode::Extractive,
             None => self.answerer.mode,
         };
-        let g = Generation { embedder, chat, mode };
+        let g = Generation { embedder, chat, mode, tone: settings.tone };
         self.generation.lock().unwrap_or_else(|p| p.into_inner()).insert(ws, g.clone());
         Ok(g)
     }

@@ -1321,6 +1321,7 @@ pub async fn ai_settings_and_usage(store: &dyn Store) {
             timeout_secs: 10,
             max_retries: 2,
         }),
+        tone: Some("warm and concise".into()),
     };
     store.set_ai_settings(f.ws, &settings, f.actor(), t(1)).await.unwrap();
     assert_eq!(store.ai_settings(f.ws).await.unwrap(), settings);

@@ -32,7 +32,7 @@
       aiModel: "AI model", answerMode: "Answer mode", nodeDefault: "Server default", extractive: "Quote the best passage", generative: "Written by the model, checked",
       providerUrl: "OpenAI-compatible address (empty: the built-in model)", providerModel: "Model name", apiKey: "API key", keySaved: "Key saved (type to replace)",
       usage30: "Last 30 days", requests: "requests", embeddings: "Embeddings (empty: the built-in model; a change embeds everything again)",
-      embedUrl: "Embeddings address", embedModel: "Embedding model name", embedKey: "Embeddings API key"
+      embedUrl: "Embeddings address", embedModel: "Embedding model name", embedKey: "Embeddings API key", wsTone: "Workspace tone"
     },
     zh: {
       signin: "登录", email: "邮箱", password: "密码", wrong: "邮箱或密码错误。", limited: "尝试次数过多，请稍后再试。",
@@ -63,7 +63,7 @@
       aiModel: "AI 模型", answerMode: "回答方式", nodeDefault: "服务器默认", extractive: "引用最相关的段落", generative: "模型撰写并核对",
       providerUrl: "OpenAI 兼容地址（留空：内置模型）", providerModel: "模型名称", apiKey: "API 密钥", keySaved: "已保存密钥（输入以替换）",
       usage30: "最近 30 天", requests: "次请求", embeddings: "向量模型（留空：内置模型；更换后会重新向量化全部资料）",
-      embedUrl: "向量模型地址", embedModel: "向量模型名称", embedKey: "向量模型 API 密钥"
+      embedUrl: "向量模型地址", embedModel: "向量模型名称", embedKey: "向量模型 API 密钥", wsTone: "工作区语气"
     }
   };
   var lang = localStorage.getItem("lianluo:lang") || ((navigator.language || "en").toLowerCase().indexOf("zh") === 0 ? "zh" : "en");
@@ -591,11 +591,12 @@
     var base = h("input", { type: "url", placeholder: "https://api.deepseek.com/v1", "aria-label": t("providerUrl") });
     var model = h("input", { placeholder: t("providerModel"), "aria-label": t("providerModel") });
     var key = h("input", { type: "password", autocomplete: "off", placeholder: t("apiKey"), "aria-label": t("apiKey") });
+    var wsTone = h("input", { placeholder: t("tonePh"), "aria-label": t("wsTone"), maxlength: "200" });
     var eBase = h("input", { type: "url", placeholder: "http://127.0.0.1:11434/v1", "aria-label": t("embedUrl") });
     var eModel = h("input", { placeholder: t("providerModel"), "aria-label": t("embedModel") });
     var eKey = h("input", { type: "password", autocomplete: "off", placeholder: t("apiKey"), "aria-label": t("embedKey") });
     var usage = h("div", { class: "muted" });
-    var aiForm = h("form", { class: "ai-settings" }, h("div", { class: "row" }, mode, base, model, key),
+    var aiForm = h("form", { class: "ai-settings" }, h("div", { class: "row" }, mode, wsTone), h("div", { class: "row" }, base, model, key),
       h("div", { class: "row" }, h("span", { class: "muted", text: t("embeddings") }), eBase, eModel, eKey, h("button", { text: t("save") })));
     function provider(b, m, k) {
       if (!b.value.trim()) return null;
@@ -606,11 +607,12 @@
     function showKey(k, p) { k.value = ""; k.placeholder = p && p.api_key_set ? t("keySaved") : t("apiKey"); }
     aiForm.addEventListener("submit", function (e) {
       e.preventDefault();
-      api("PUT", "/api/v1/ai/settings", { answer_mode: mode.value || null, chat: provider(base, model, key), embeddings: provider(eBase, eModel, eKey) })
+      api("PUT", "/api/v1/ai/settings", { answer_mode: mode.value || null, tone: wsTone.value.trim() || null, chat: provider(base, model, key), embeddings: provider(eBase, eModel, eKey) })
         .then(function (v) { showKey(key, v.chat); showKey(eKey, v.embeddings); toast(t("saved")); }, fail);
     });
     api("GET", "/api/v1/ai/settings").then(function (v) {
       mode.value = v.answer_mode || "";
+      wsTone.value = v.tone || "";
       if (v.chat) { base.value = v.chat.base_url; model.value = v.chat.model; showKey(key, v.chat); }
       if (v.embeddings) { eBase.value = v.embeddings.base_url; eModel.value = v.embeddings.model; showKey(eKey, v.embeddings); }
     }, fail);
