@@ -1,6 +1,7 @@
 //! Mining a resolved conversation for question/answer candidates: what the customer asked and what an
 //! agent answered. The candidates only count once an admin approves them; mining keeps the ones worth an
-//! admin's look (a real question, a substantive answer) and drops greetings, thanks and one-word turns.
+//! admin's look (a real question, a substantive answer), drops greetings, thanks and one-word turns, and
+//! hides order numbers, phone numbers and email addresses.
 
 use crate::lang::{Lang, detect, is_cjk};
 
@@ -92,6 +93,62 @@ fn is_small_talk(text: &str) -> bool {
     t.is_empty() || PHRASES.contains(&t.as_str())
 }
 
+/// Hides what belongs to one customer (order and phone numbers, email addresses) so that a candidate
+/// reads as the general question it is: "[number]", "[email]".
+pub fn redact(text: &str) -> String {
+    let mut out = Vec::new();
+    for word in text.split(' ') {
+        let (head, rest): (String, String) = {
+            // Keep leading and trailing punctuation around the word.
+            let start = word.find(|c: char| c.is_alphanumeric()).unwrap_or(word.len());
+            let end = word
+                .rfind(|c: char| c.is_alphanumeric())
+                .map(|e| e + word[e..].chars().next().map_or(1, char::len_utf8))
+                .unwrap_or(start);
+            (word[..start].to_string(), word[end.max(start)..].to_string())
+        };
+        let core = &word[head.len()..word.len() - rest.len()];
+        let replaced = if core.contains('@') && core.contains('.') {
+            "[email]".to_string()
+        } else {
+            redact_numbers(core)
+        };
+        out.push(format!("{head}{replaced}{rest}"));
+    }
+    out.join(" ")
+}
+
+/// Replaces runs of six or more digits (with the letters stuck to their front, as in "LM28284642") by
+/// "[number]".
+fn redact_numbers(word: &str) -> String {
+    let chars: Vec<char> = word.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_ascii_digit() {
+            let mut j = i;
+            while j < chars.len() && (chars[j].is_ascii_digit() || chars[j] == '-') {
+                j += 1;
+            }
+            let digits = chars[i..j].iter().filter(|c| c.is_ascii_digit()).count();
+            if digits >= 6 {
+                // Letters right before the digits belong to the number ("LM" in "LM28284642").
+                while out.ends_with(|c: char| c.is_ascii_alphabetic() || c == '-') {
+                    out.pop();
+                }
+                out.push_str("[number]");
+            } else {
+                out.extend(&chars[i..j]);
+            }
+            i = j;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
 fn join(parts: &[&str]) -> String {
     let mut out = String::new();
     for p in parts {
@@ -116,8 +173,8 @@ pub fn mine(turns: &[Turn<'_>]) -> Vec<MinedPair> {
     let mut reply_at = 0;
     let flush = |asked: &mut Vec<&str>, answer: &mut Vec<&str>, reply_at: usize, out: &mut Vec<MinedPair>| {
         if !asked.is_empty() && !answer.is_empty() {
-            let question: String = join(asked).chars().take(MAX_QUESTION_CHARS).collect();
-            let a: String = join(answer).chars().take(MAX_ANSWER_CHARS).collect();
+            let question: String = redact(&join(asked)).chars().take(MAX_QUESTION_CHARS).collect();
+            let a: String = redact(&join(answer)).chars().take(MAX_ANSWER_CHARS).collect();
             if weight(&question) >= 3 && weight(&a) >= 5 {
                 out.push(MinedPair { language: detect(&question), question, answer: a, reply_at });
             }
@@ -179,6 +236,19 @@ mod tests {
         );
         assert_eq!((pairs[0].reply_at, pairs[0].language), (5, Lang::En));
         assert_eq!((pairs[1].question.as_str(), pairs[1].language), ("发票怎么开？", Lang::Zh));
+    }
+
+    #[test]
+    fn one_customers_details_are_hidden() {
+        assert_eq!(redact("订单号LM28284642，今天就要给我换新的"), "订单号[number]，今天就要给我换新的");
+        assert_eq!(
+            redact("Order LM-2828-4642 (mail me at chen.jing@example.com), or call 13800138000."),
+            "Order [number] (mail me at [email]), or call [number]."
+        );
+        assert_eq!(
+            redact("The 65W charger fits USB-C 3.1 and costs 159 yuan"),
+            "The 65W charger fits USB-C 3.1 and costs 159 yuan"
+        );
     }
 
     #[test]
