@@ -194,6 +194,41 @@ fn check_url(u: &Option<String>) -> Result<(), DomainError> {
     }
 }
 
+impl NewKbSource {
+    /// A question and its answer written by a person (a correction, a gap's answer, an approved
+    /// candidate): the question is the title.
+    pub fn qa(question: &str, answer: &str) -> Self {
+        Self {
+            kind: SourceKind::Qa,
+            title: question.trim().chars().take(MAX_TITLE_CHARS).collect(),
+            content: answer.to_string(),
+            url: None,
+            page_limit: None,
+        }
+    }
+}
+
+impl KbSource {
+    /// A new source from validated input, queued for indexing.
+    pub fn queued(ws: WorkspaceId, new: NewKbSource, created_by: Option<UserId>, now: Timestamp) -> Self {
+        Self {
+            id: KbSourceId::new(),
+            workspace_id: ws,
+            kind: new.kind,
+            title: new.title,
+            content: new.content,
+            url: new.url,
+            page_limit: new.page_limit,
+            status: SourceStatus::Queued,
+            error: None,
+            chunk_count: 0,
+            created_by,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 fn check_page_limit(n: Option<i64>) -> Result<(), DomainError> {
     match n {
         Some(n) if !(1..=MAX_PAGE_LIMIT).contains(&n) => {

@@ -419,15 +419,7 @@ impl Knowledge {
         actor: lianluo_domain::event::Actor,
         by: Option<lianluo_domain::UserId>,
     ) -> Result<KbSource, lianluo_store::StoreError> {
-        let title: String =
-            question.trim().chars().take(lianluo_domain::knowledge::MAX_TITLE_CHARS).collect();
-        let mut new = lianluo_domain::knowledge::NewKbSource {
-            kind: lianluo_domain::knowledge::SourceKind::Qa,
-            title,
-            content: answer.to_string(),
-            url: None,
-            page_limit: None,
-        };
+        let mut new = lianluo_domain::knowledge::NewKbSource::qa(question, answer);
         new.validate()?;
         let source = self.store.create_kb_source(ws, &new, actor, by, Timestamp::now()).await?;
         self.index_source(ws, source.id).await.map_err(lianluo_store::StoreError::Backend)?;

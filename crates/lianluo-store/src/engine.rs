@@ -16,7 +16,7 @@ use lianluo_domain::{
     event::{Actor, Event, NewEvent},
     knowledge::{
         CandidateDecision, CandidateStatus, KbCandidate, KbChunk, KbQuestion, KbSource, KbSourcePatch,
-        NewKbSource, QuestionOutcome, SourceKind, SourceStatus,
+        NewKbSource, QuestionOutcome, SourceStatus,
     },
     message::{Message, NewMessage, Sender},
     page::{Cursor, Page, PageRequest},
@@ -930,21 +930,7 @@ impl<B: Backend> Store for SqlStore<B> {
     ) -> Result<KbSource> {
         let new = new.clone();
         write!(self, |tx| {
-            let k = KbSource {
-                id: KbSourceId::new(),
-                workspace_id: ws,
-                kind: new.kind,
-                title: new.title,
-                content: new.content,
-                url: new.url,
-                page_limit: new.page_limit,
-                status: SourceStatus::Queued,
-                error: None,
-                chunk_count: 0,
-                created_by,
-                created_at: now,
-                updated_at: now,
-            };
+            let k = KbSource::queued(ws, new, created_by, now);
             tx.insert_kb_source(&k).await?;
             let data = json!({ "kind": k.kind, "title": k.title });
             tx.insert_event(ws, &NewEvent::new(actor, "kb_source.created", k.id, data), now).await?;
@@ -1202,29 +1188,9 @@ impl<B: Backend> Store for SqlStore<B> {
             if decision.approve {
                 let question = decision.question.clone().unwrap_or_else(|| c.question.clone());
                 let answer = decision.answer.clone().unwrap_or_else(|| c.answer.clone());
-                let mut new = NewKbSource {
-                    kind: SourceKind::Qa,
-                    title: question.chars().take(lianluo_domain::knowledge::MAX_TITLE_CHARS).collect(),
-                    content: answer.clone(),
-                    url: None,
-                    page_limit: None,
-                };
+                let mut new = NewKbSource::qa(&question, &answer);
                 new.validate()?;
-                let k = KbSource {
-                    id: KbSourceId::new(),
-                    workspace_id: ws,
-                    kind: new.kind,
-                    title: new.title,
-                    content: new.content,
-                    url: None,
-                    page_limit: None,
-                    status: SourceStatus::Queued,
-                    error: None,
-                    chunk_count: 0,
-                    created_by: by,
-                    created_at: now,
-                    updated_at: now,
-                };
+                let k = KbSource::queued(ws, new, by, now);
                 tx.insert_kb_source(&k).await?;
                 let data = json!({ "kind": k.kind, "title": k.title });
                 tx.insert_event(ws, &NewEvent::new(actor, "kb_source.created", k.id, data), now).await?;

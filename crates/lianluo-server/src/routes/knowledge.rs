@@ -392,7 +392,7 @@ pub async fn suggest_reply(
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CandidateQuery {
-    /// `pending` (default), `approved` or `rejected`.
+    /// `pending` (default), `approved`, `rejected` or `duplicate`.
     pub status: Option<CandidateStatus>,
 }
 

@@ -87,14 +87,7 @@ async fn a_workspace_answers_with_its_own_provider_and_counts_tokens() {
     assert!(ask(&app).await["prompt_tokens"].as_u64().unwrap() > 0, "the kept key still works");
 
     // A provider that never answers: the customer still gets the quoted answer, after the timeout.
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let silent_addr = silent.local_addr().unwrap();
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = silent.accept().await {
-            held.push(socket);
-        }
-    });
+    let silent_addr = crate::helpers::silent_server().await;
     let moved = put(json!({ "answer_mode": "generative", "chat": { "base_url": format!("http://{silent_addr}/v1"), "model": "x", "timeout_secs": 1, "max_retries": 0 } }))
         .await
         .expect(200);
@@ -175,14 +168,7 @@ async fn a_workspace_embeds_its_knowledge_with_its_own_provider() {
 
     // A provider that does not answer: indexing fails with the reason, and questions are still answered
     // from the words of the passages already indexed.
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let silent_addr = silent.local_addr().unwrap();
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = silent.accept().await {
-            held.push(socket);
-        }
-    });
+    let silent_addr = crate::helpers::silent_server().await;
     put(json!({ "embeddings": { "base_url": format!("http://{silent_addr}/v1"), "model": "down", "timeout_secs": 1, "max_retries": 0 } }))
         .await
         .expect(200);

@@ -398,3 +398,16 @@ pub async fn send_frame(socket: &mut Socket, frame: Value) {
     use futures_util::SinkExt;
     socket.send(tokio_tungstenite::tungstenite::Message::Text(frame.to_string().into())).await.unwrap();
 }
+
+/// A server that accepts connections and never answers: a provider that times out.
+pub async fn silent_server() -> std::net::SocketAddr {
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = silent.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    addr
+}

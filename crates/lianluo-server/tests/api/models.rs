@@ -29,15 +29,7 @@ async fn a_refused_key_or_a_silent_provider_is_a_clear_error() {
     let err = OpenAiEmbedder::connect(wrong).await.err().expect("refused").to_string();
     assert!(err.contains("401"), "{err}");
 
-    // A server that accepts connections and never answers.
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let silent_addr = silent.local_addr().unwrap();
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = silent.accept().await {
-            held.push(socket);
-        }
-    });
+    let silent_addr = crate::helpers::silent_server().await;
     let ep = endpoint(format!("http://{silent_addr}/v1"), None, 1);
     let request = lianluo_models::ChatRequest {
         messages: vec![lianluo_models::ChatMessage::new(lianluo_models::Role::User, "hello")],
