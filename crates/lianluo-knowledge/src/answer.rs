@@ -60,7 +60,6 @@ pub struct Answer {
     pub completion_tokens: u32,
 }
 
-/// Answers questions for a workspace from the shared index.
 /// The models an answer is made with.
 #[derive(Clone, Copy)]
 pub struct Models<'a> {
@@ -69,6 +68,7 @@ pub struct Models<'a> {
     pub mode: AnswerMode,
 }
 
+/// Answers questions for a workspace from the shared index.
 pub struct Answerer {
     pub index: Arc<HybridIndex>,
     pub embedder: Arc<dyn Embedder>,
@@ -225,18 +225,15 @@ impl Answerer {
         o
     }
 
-    /// Searches and scores passages for a question (what `/kb/search` shows).
-    pub async fn retrieve(&self, ws: WorkspaceId, query: &str) -> Result<Vec<Hit>, String> {
-        self.retrieve_with(ws, query, &self.embedder).await
-    }
-
-    /// Searches with a given embedder (a workspace's own). When the embedder fails (a provider that
+    /// Searches for a question with an embedder (the node's or a workspace's own), the best `limit`
+    /// passages with their scores (what `/kb/search` shows). When the embedder fails (a provider that
     /// times out), the search goes on by words alone.
-    pub async fn retrieve_with(
+    pub async fn retrieve(
         &self,
         ws: WorkspaceId,
         query: &str,
         embedder: &Arc<dyn Embedder>,
+        limit: usize,
     ) -> Result<Vec<Hit>, String> {
         let vector = match embedder.embed_queries(&[query.to_string()]).await {
             Ok(v) => v.into_iter().next(),
@@ -245,9 +242,8 @@ impl Answerer {
                 None
             }
         };
-        self.index
-            .search(ws, query, vector.as_deref(), self.search_options(embedder.as_ref()))
-            .map_err(|e| e.to_string())
+        let opts = SearchOptions { limit, ..self.search_options(embedder.as_ref()) };
+        self.index.search(ws, query, vector.as_deref(), opts).map_err(|e| e.to_string())
     }
 
     /// Answers `question`, given the customer's earlier messages in the conversation (oldest first). The
@@ -277,7 +273,7 @@ impl Answerer {
         let Models { embedder, chat, mode } = models;
         let language = lang::detect(question);
         let query = standalone_query(&self.index, question, earlier_customer_turns);
-        let passages = self.retrieve_with(ws, &query, embedder).await?;
+        let passages = self.retrieve(ws, &query, embedder, self.search.limit).await?;
         // Support is judged on the question's own words; earlier turns only help find passages, unless the
         // question has almost no words of its own ("and the case?").
         let own = self.index.terms(question);

@@ -378,10 +378,10 @@ impl E5Small {
         ids
     }
 
-    fn forward(&self, batch: &[Vec<u32>]) -> Result<Vec<Vec<f32>>> {
+    fn forward(&self, batch: &[&Vec<u32>]) -> Result<Vec<Vec<f32>>> {
         let inner = &*self.inner;
         let (b, h) = (batch.len(), inner.hidden);
-        let len = batch.iter().map(Vec::len).max().unwrap_or(0);
+        let len = batch.iter().map(|ids| ids.len()).max().unwrap_or(0);
         let mut x = vec![0.0f32; b * len * h];
         let mut mask = vec![0.0f32; b * len];
         for (i, ids) in batch.iter().enumerate() {
@@ -416,16 +416,7 @@ impl E5Small {
     /// Embeds on the calling thread with the given prefix (`query: ` or `passage: `).
     pub fn embed_blocking(&self, texts: &[String], prefix: &str) -> Result<Vec<Vec<f32>>> {
         let ids: Vec<Vec<u32>> = texts.iter().map(|t| self.ids(prefix, t)).collect();
-        let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| ids[i].len());
-        let mut out = vec![Vec::new(); texts.len()];
-        for group in order.chunks(BATCH) {
-            let batch: Vec<Vec<u32>> = group.iter().map(|&i| ids[i].clone()).collect();
-            for (&i, v) in group.iter().zip(self.forward(&batch)?) {
-                out[i] = v;
-            }
-        }
-        Ok(out)
+        crate::in_length_batches(&ids, Vec::len, BATCH, |batch| self.forward(batch))
     }
 
     /// The token ids of a text as a passage, with `<s>` and `</s>` (for checks against the reference).

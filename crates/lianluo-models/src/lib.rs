@@ -96,6 +96,26 @@ impl Calibration {
     }
 }
 
+/// Runs `forward` over batches of inputs of similar length (less work on padding) and returns one vector
+/// per input, in input order.
+pub(crate) fn in_length_batches<T>(
+    items: &[T],
+    len: impl Fn(&T) -> usize,
+    batch: usize,
+    mut forward: impl FnMut(&[&T]) -> Result<Vec<Vec<f32>>>,
+) -> Result<Vec<Vec<f32>>> {
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by_key(|&i| len(&items[i]));
+    let mut out = vec![Vec::new(); items.len()];
+    for group in order.chunks(batch) {
+        let inputs: Vec<&T> = group.iter().map(|&i| &items[i]).collect();
+        for (&i, v) in group.iter().zip(forward(&inputs)?) {
+            out[i] = v;
+        }
+    }
+    Ok(out)
+}
+
 /// Who said a message in a chat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]

@@ -68,17 +68,9 @@ impl MiniLm {
 
     /// Embeds on the calling thread (the async [`Embedder::embed`] moves this off the runtime).
     pub fn embed_blocking(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
-        // Similar lengths in a batch waste less work on padding.
-        let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| texts[i].len());
-        let mut out = vec![Vec::new(); texts.len()];
-        for group in order.chunks(BATCH) {
-            let batch: Vec<&str> = group.iter().map(|&i| texts[i].as_str()).collect();
-            for (&i, v) in group.iter().zip(self.forward(&batch)?) {
-                out[i] = v;
-            }
-        }
-        Ok(out)
+        crate::in_length_batches(texts, String::len, BATCH, |batch| {
+            self.forward(&batch.iter().map(|t| t.as_str()).collect::<Vec<_>>())
+        })
     }
 
     fn forward(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {

@@ -303,16 +303,7 @@ impl Knowledge {
     /// Hybrid search with the workspace's embedder (by words alone when it fails).
     pub async fn search(&self, ws: WorkspaceId, query: &str, limit: usize) -> Result<Vec<Hit>, String> {
         let g = self.generation(ws).await?;
-        let mut opts = self.answerer.search_options(g.embedder.as_ref());
-        opts.limit = limit;
-        let vector = match g.embedder.embed_queries(&[query.to_string()]).await {
-            Ok(v) => v.into_iter().next(),
-            Err(e) => {
-                tracing::warn!(error = %e, "embedding the query failed; searching by words");
-                None
-            }
-        };
-        self.index().search(ws, query, vector.as_deref(), opts).map_err(|e| e.to_string())
+        self.answerer.retrieve(ws, query, &g.embedder, limit).await
     }
 
     /// Drops a deleted source from the index.
@@ -372,8 +363,8 @@ impl Knowledge {
     }
 
     /// For each (question, language), the index of the first earlier question that asks the same thing
-    /// (its own index when none does): same language, and vectors close (cosine at least 0.8) or half of
-    /// their words shared.
+    /// (its own index when none does): same language, and vectors close (the embedder's
+    /// `Calibration::same_question`, 0.8 for all-MiniLM-L6-v2) or half of their words shared.
     pub async fn group_similar(
         &self,
         ws: WorkspaceId,

@@ -74,8 +74,19 @@ pub async fn update_source(
     let kb = kb(&state)?;
     patch.validate()?;
     patch.check_kind(state.store.get_kb_source(auth.workspace_id, id).await?.kind)?;
+    save_patch(&state, &kb, &auth, id, &patch).await
+}
+
+/// Stores a checked edit; a source whose text changed is indexed again.
+async fn save_patch(
+    state: &AppState,
+    kb: &Arc<Knowledge>,
+    auth: &Auth<Admin>,
+    id: KbSourceId,
+    patch: &KbSourcePatch,
+) -> AppResult<Out<KbSource>> {
     let source =
-        state.store.update_kb_source(auth.workspace_id, id, &patch, auth.actor(), Timestamp::now()).await?;
+        state.store.update_kb_source(auth.workspace_id, id, patch, auth.actor(), Timestamp::now()).await?;
     if source.status == lianluo_domain::knowledge::SourceStatus::Queued {
         kb.spawn_index(auth.workspace_id, id);
     }
@@ -172,12 +183,7 @@ pub async fn replace_source_file(
     }
     let mut patch = KbSourcePatch { content: Some(content), ..Default::default() };
     patch.validate()?;
-    let source =
-        state.store.update_kb_source(auth.workspace_id, id, &patch, auth.actor(), Timestamp::now()).await?;
-    if source.status == lianluo_domain::knowledge::SourceStatus::Queued {
-        kb.spawn_index(auth.workspace_id, id);
-    }
-    Ok(Out(source))
+    save_patch(&state, &kb, &auth, id, &patch).await
 }
 
 pub async fn sync_source(
@@ -396,7 +402,7 @@ pub struct CandidateQuery {
     pub status: Option<CandidateStatus>,
 }
 
-/// Question/answer pairs mined from resolved conversations, oldest first.
+/// Question/answer pairs mined from resolved conversations, the most asked first.
 pub async fn list_candidates(
     State(state): State<AppState>,
     auth: Auth<Admin>,
