@@ -1,8 +1,9 @@
 //! Grounded answers. A question (made standalone with the conversation's earlier turns) is searched in
 //! the hybrid index; when the best passages support an answer, it is either quoted from the passage
 //! (extractive: always faithful, the default with the small embedded model) or written by the chat model
-//! from the passages and then checked against them (generative: used with a stronger configured model,
-//! falling back to the quote when the check fails). Passages are data in the prompt, never instructions.
+//! from the passages and checked against them sentence by sentence as it streams (generative: used with a
+//! stronger configured model; only checked sentences reach the customer, and the quote is the answer when
+//! no sentence passes). Passages are data in the prompt, never instructions.
 //! When nothing supports an answer, the answer says so and `answered` is false.
 
 use std::sync::Arc;
@@ -199,19 +200,118 @@ fn numbers(s: &str) -> Vec<String> {
     out
 }
 
+/// How far generated text is supported by its passages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Support {
+    /// Every number appears in the passages and most of the words do.
+    Grounded,
+    /// Too many words are not in the passages (more text may still bring the share up).
+    NotYet,
+    /// It states a number the passages do not, or says it has no answer: no continuation mends that.
+    Never,
+}
+
+/// The passages' text, words and numbers, computed once for checking generated text against them.
+struct Sources {
+    words: Vec<String>,
+    numbers: Vec<String>,
+}
+
+impl Sources {
+    fn new(index: &HybridIndex, passages: &[&Hit]) -> Self {
+        let text: String = passages.iter().map(|h| format!("{}\n{}\n", h.heading, h.text)).collect();
+        Sources { words: index.terms(&text), numbers: numbers(&text) }
+    }
+
+    fn support(&self, index: &HybridIndex, answer: &str) -> Support {
+        if answer.contains("NO_ANSWER") || numbers(answer).iter().any(|n| !self.numbers.contains(n)) {
+            return Support::Never;
+        }
+        let words = index.terms(answer);
+        if words.is_empty() {
+            return Support::NotYet;
+        }
+        let inside = words.iter().filter(|w| self.words.contains(w)).count();
+        if inside as f32 / words.len() as f32 >= 0.6 { Support::Grounded } else { Support::NotYet }
+    }
+}
+
 /// Whether generated text stays within its passages: every number appears in them and most of its words do.
 pub fn grounded(index: &HybridIndex, answer: &str, passages: &[&Hit]) -> bool {
-    let source: String = passages.iter().map(|h| format!("{}\n{}\n", h.heading, h.text)).collect();
-    if numbers(answer).iter().any(|n| !numbers(&source).contains(n)) {
-        return false;
+    Sources::new(index, passages).support(index, answer) == Support::Grounded
+}
+
+/// Where the last complete sentence of `text` ends (a byte offset), if any: after 。！？ or a line break,
+/// or after . ! ? followed by a space (so that "3.5" and a sentence still being written do not count).
+fn last_sentence_end(text: &str) -> Option<usize> {
+    let mut end = None;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let after = i + c.len_utf8();
+        match c {
+            '。' | '！' | '？' | '\n' => end = Some(after),
+            '.' | '!' | '?' if chars.peek().is_some_and(|(_, n)| n.is_whitespace()) => end = Some(after),
+            _ => {}
+        }
     }
-    let words = index.terms(answer);
-    if words.is_empty() {
-        return false;
+    end
+}
+
+/// Lets a generated answer through to the customer a sentence at a time: text is sent only once the
+/// answer up to the end of its sentence is checked against the passages. Sentences that are not yet
+/// supported wait (the next may bring the answer back within its passages); a number the passages do not
+/// state stops generation, and what was sent before it is the answer.
+struct Gate<'a> {
+    index: &'a HybridIndex,
+    sources: Sources,
+    sink: Option<TokenSink>,
+    text: String,
+    /// How much of `text` the customer has (a byte offset at a sentence end).
+    sent: usize,
+    stopped: bool,
+}
+
+impl<'a> Gate<'a> {
+    fn new(index: &'a HybridIndex, passages: &[&Hit], sink: Option<TokenSink>) -> Self {
+        Gate {
+            index,
+            sources: Sources::new(index, passages),
+            sink,
+            text: String::new(),
+            sent: 0,
+            stopped: false,
+        }
     }
-    let known = index.terms(&source);
-    let inside = words.iter().filter(|w| known.contains(w)).count();
-    inside as f32 / words.len() as f32 >= 0.6
+
+    /// Takes the next piece of generated text; false once generation should stop.
+    fn push(&mut self, piece: &str) -> bool {
+        self.text.push_str(piece);
+        if let Some(end) = last_sentence_end(&self.text[self.sent..]) {
+            self.check(self.sent + end);
+        }
+        !self.stopped
+    }
+
+    fn check(&mut self, upto: usize) {
+        match self.sources.support(self.index, &self.text[..upto]) {
+            Support::Grounded => {
+                send(&self.sink, &self.text[self.sent..upto]);
+                self.sent = upto;
+            }
+            Support::NotYet => {}
+            Support::Never => self.stopped = true,
+        }
+    }
+
+    /// The checked answer once generation ended (`complete`: the model finished rather than failed):
+    /// everything when the whole is supported, else the part already sent, if any.
+    fn finish(mut self, complete: bool) -> Option<String> {
+        if complete && !self.stopped && self.sent < self.text.len() {
+            self.check(self.text.len());
+        }
+        let text = self.text[..self.sent].trim();
+        (!text.is_empty()).then(|| text.to_string())
+    }
 }
 
 impl Answerer {
@@ -332,19 +432,29 @@ impl Answerer {
                 .chain(passages.iter().filter(|p| p.chunk_id != hit.chunk_id).take(2))
                 .collect();
             let request = generation_request(question, earlier_customer_turns, &support, language, tone);
-            match chat.chat(&request, None).await {
-                Ok(g) => {
-                    out.prompt_tokens = g.prompt_tokens;
-                    out.completion_tokens = g.completion_tokens;
-                    let text = g.text.trim();
-                    if !text.contains("NO_ANSWER") && grounded(&self.index, text, &support) {
-                        out.text = text.to_string();
-                        out.method = "generative";
-                        send(&sink, &out.text);
-                        return Ok(out);
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+            let mut gate = Gate::new(&self.index, &support, sink.clone());
+            let watch = async move {
+                // Dropping the receiver when the gate stops tells the model to stop generating.
+                while let Some(piece) = rx.recv().await {
+                    if !gate.push(&piece) {
+                        break;
                     }
                 }
-                Err(e) => tracing::warn!(error = %e, "generation failed; answering with the quote"),
+                gate
+            };
+            let (generated, gate) = tokio::join!(chat.chat(&request, Some(tx)), watch);
+            if let Ok(g) = &generated {
+                out.prompt_tokens = g.prompt_tokens;
+                out.completion_tokens = g.completion_tokens;
+            }
+            if let Err(e) = &generated {
+                tracing::warn!(error = %e, "generation failed; answering with what was checked, else the quote");
+            }
+            if let Some(text) = gate.finish(generated.is_ok()) {
+                out.text = text;
+                out.method = "generative";
+                return Ok(out);
             }
         }
         out.text = quote;

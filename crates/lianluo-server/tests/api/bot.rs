@@ -5,7 +5,7 @@ use axum::http::Method;
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, Caller, TestApp, frames_until},
+    helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, Caller, Step, TestApp, frames_until, scripted_provider},
     on_both_backends,
     widget::{SHOP, from_page, start, visitor_socket, widget_channel},
 };
@@ -17,6 +17,7 @@ on_both_backends!(
     an_agent_correction_answers_the_next_customer,
     ratings_and_the_knowledge_gaps_list,
     agents_get_grounded_reply_suggestions,
+    generated_answers_stream_only_checked_sentences,
 );
 
 const POLICY: &str = "# Returns\nUnused products can be returned within 30 days of delivery for a full refund.\n\n\
@@ -315,4 +316,81 @@ async fn agents_get_grounded_reply_suggestions(app: TestApp) {
     app.get(&format!("/api/v1/conversations/{}/suggestion", uuid::Uuid::now_v7()), &agent)
         .await
         .expect_error(404, "not_found");
+}
+
+/// With a generative answer mode, the provider's answer streams to the widget a sentence at a time, each
+/// sentence only once it is checked against the passages; a sentence with a number the passages do not
+/// state stops the answer there, and an answer unsupported from its first sentence becomes the quote.
+async fn generated_answers_stream_only_checked_sentences(app: TestApp) {
+    let addr = app.serve().await;
+    let admin = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    knowledge(&app, &admin).await;
+    let go = std::sync::Arc::new(tokio::sync::Notify::new());
+    let provider = scripted_provider(
+        vec![
+            vec![
+                Step::Say("You can return unused products "),
+                Step::Say("within 30 days of delivery. "),
+                Step::Wait,
+                Step::Say("The refund is full. "),
+                Step::Say("We also add a 50 dollar voucher. "),
+                Step::Say("Enjoy!"),
+            ],
+            vec![Step::Say("Returns are accepted within 2 business days.")],
+        ],
+        go.clone(),
+    )
+    .await;
+    app.call(
+        Method::PUT,
+        "/api/v1/ai/settings",
+        &admin,
+        Some(json!({ "answer_mode": "generative", "chat": { "base_url": format!("http://{provider}/v1"), "model": "m", "timeout_secs": 10 } })),
+    )
+    .await
+    .expect(200);
+    let (_, token, _) = widget_channel(&app, &admin, None, json!({ "bot": { "enabled": true } })).await;
+    let session = start(&app, &token, json!({})).await;
+    let visitor = session["visitor_token"].as_str().unwrap().to_string();
+    let mut ws = visitor_socket(&addr, &visitor).await;
+    say(&app, &visitor, "How long do I have to return something?").await;
+
+    // The first sentence reaches the customer while the provider is still writing.
+    let mut streamed = String::new();
+    while !streamed.contains("delivery.") {
+        let frames = frames_until(&mut ws, |f| {
+            f["type"] == "bot_delta" || f["type"] == "message" && f["message"]["kind"] == "bot"
+        })
+        .await;
+        let last = frames.last().unwrap();
+        assert_eq!(last["type"], "bot_delta", "no finished answer while the provider waits: {last}");
+        streamed.push_str(last["text"].as_str().unwrap());
+    }
+    assert_eq!(streamed.trim(), "You can return unused products within 30 days of delivery.");
+    go.notify_one();
+
+    // The next supported sentence follows; the one with an invented amount, and all after it, never do.
+    let frames = frames_until(&mut ws, |f| f["type"] == "message" && f["message"]["kind"] == "bot").await;
+    streamed.extend(frames.iter().filter(|f| f["type"] == "bot_delta").map(|f| f["text"].as_str().unwrap()));
+    let answer = frames.last().unwrap()["message"]["content"].as_str().unwrap();
+    assert_eq!(
+        streamed.trim(),
+        "You can return unused products within 30 days of delivery. The refund is full."
+    );
+    assert!(answer.starts_with(streamed.trim()), "{answer}");
+    assert!(!answer.contains("50") && !answer.contains("Enjoy"), "{answer}");
+    assert!(answer.contains("Source: Returns policy"), "{answer}");
+
+    // An answer whose first sentence already states what the passages do not: the customer gets the quote.
+    let a = app
+        .post(
+            "/api/v1/kb/answer",
+            &admin,
+            json!({ "question": "How many days do I have to return a product?" }),
+        )
+        .await
+        .expect(200);
+    assert_eq!((a["answered"].as_bool(), a["method"].as_str()), (Some(true), Some("extractive")), "{a}");
+    let text = a["text"].as_str().unwrap();
+    assert!(text.contains("30 days") && !text.contains("2 business"), "{a}");
 }

@@ -411,3 +411,69 @@ pub async fn silent_server() -> std::net::SocketAddr {
     });
     addr
 }
+
+/// A step of a scripted provider's answer: a piece of text, or a pause until the test says go.
+pub enum Step {
+    Say(&'static str),
+    Wait,
+}
+
+/// An OpenAI-compatible chat provider (a stand-in for a third-party service) that streams scripted
+/// answers, one per request in order; at `Step::Wait` it waits for `go` to be notified, so that a test
+/// can look at what reached the customer so far.
+pub async fn scripted_provider(
+    answers: Vec<Vec<Step>>,
+    go: std::sync::Arc<tokio::sync::Notify>,
+) -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        for answer in answers {
+            let Ok((mut socket, _)) = listener.accept().await else { return };
+            // The request: headers, then as many bytes of body as they announce.
+            let mut req = Vec::new();
+            let mut buf = [0u8; 4096];
+            let body_at = loop {
+                let n = socket.read(&mut buf).await.unwrap();
+                req.extend_from_slice(&buf[..n]);
+                if let Some(p) = req.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break p + 4;
+                }
+            };
+            let head = String::from_utf8_lossy(&req[..body_at]).to_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map(|v| v.trim().parse().unwrap())
+                .unwrap_or(0);
+            while req.len() < body_at + length {
+                let n = socket.read(&mut buf).await.unwrap();
+                req.extend_from_slice(&buf[..n]);
+            }
+            let _ = socket
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n")
+                .await;
+            let mut pieces = 0;
+            for step in answer {
+                match step {
+                    Step::Say(text) => {
+                        pieces += 1;
+                        let event =
+                            serde_json::json!({ "choices": [{ "index": 0, "delta": { "content": text } }] });
+                        if socket.write_all(format!("data: {event}\n\n").as_bytes()).await.is_err() {
+                            break;
+                        }
+                    }
+                    Step::Wait => go.notified().await,
+                }
+            }
+            let end = serde_json::json!({
+                "choices": [{ "index": 0, "delta": {}, "finish_reason": "stop" }],
+                "usage": { "prompt_tokens": 100, "completion_tokens": pieces },
+            });
+            let _ = socket.write_all(format!("data: {end}\n\ndata: [DONE]\n\n").as_bytes()).await;
+        }
+    });
+    addr
+}
