@@ -19,7 +19,8 @@ if (!bin) throw new Error("LIANLUO_BIN must name the lianluo binary");
 function startServer() {
   const data = mkdtempSync(join(tmpdir(), "lianluo-e2e-"));
   const child = spawn(bin, ["demo", "--listen", "127.0.0.1:0", "--data-dir", data, "--contacts", "60", "--conversations", "300"], {
-    env: { ...process.env, LIANLUO_LOG: "warn", LIANLUO_DATABASE_URL: "" },
+    // The shop below serves a help centre on 127.0.0.1, which the crawler refuses unless told otherwise.
+    env: { ...process.env, LIANLUO_LOG: "warn", LIANLUO_DATABASE_URL: "", LIANLUO_CRAWL_PRIVATE_NETWORKS: "1" },
     stdio: ["ignore", "pipe", "inherit"],
   });
   return new Promise((resolve, reject) => {
@@ -34,13 +35,20 @@ function startServer() {
   });
 }
 
-/** A plain shop on another origin that embeds the widget; /forged passes a user id with a wrong hash. */
+/** A plain shop on another origin that embeds the widget; /forged passes a user id with a wrong hash; /help is
+ * a small help centre to crawl, whose robots.txt keeps /private out. */
 function startShop(base, channel) {
   const page = (extra, locale) => `<!doctype html><html><head><meta charset="utf-8"><title>Another shop</title></head>
 <body><h1>Another shop</h1>${extra}<script src="${base}/widget.js" data-channel="${channel}" data-locale="${locale}"></script></body></html>`;
   const server = http.createServer((req, res) => {
     res.setHeader("content-type", "text/html; charset=utf-8");
-    if (req.url.startsWith("/forged")) res.end(page(`<script>window.LianluoSettings={user:{id:"42",hash:"00ff"}};</script>`, "en"));
+    if (req.url === "/robots.txt") { res.setHeader("content-type", "text/plain"); res.end("User-agent: *\nDisallow: /private\n"); }
+    else if (req.url === "/help") res.end(`<!doctype html><html><head><title>Help centre</title></head><body><main><h1>Help centre</h1>
+<p>Answers to common questions about orders.</p><a href="/help/gift-cards">Gift cards</a> <a href="/private/staff">Staff</a></main></body></html>`);
+    else if (req.url === "/help/gift-cards") res.end(`<!doctype html><html><head><title>Gift cards</title></head><body><main><h1>Gift cards</h1>
+<p>Lumio gift cards never expire. A gift card can pay for any order in the shop, together with another payment method.</p></main></body></html>`);
+    else if (req.url.startsWith("/private")) res.end("<html><body><p>Staff only: the gift card discount code is STAFF50.</p></body></html>");
+    else if (req.url.startsWith("/forged")) res.end(page(`<script>window.LianluoSettings={user:{id:"42",hash:"00ff"}};</script>`, "en"));
     else if (req.url.startsWith("/zh")) res.end(page("", "zh"));
     else res.end(page("", "en"));
   });
@@ -306,7 +314,7 @@ test("admins manage knowledge, the gaps list closes, agents get suggestions and 
   for (const p of [admin, visitor, other, agent, next]) await p.context().close();
 });
 
-test("admins upload knowledge files and approve answers mined from past conversations", async () => {
+test("admins upload knowledge files, crawl a help centre and approve answers mined from past conversations", async () => {
   const admin = await newPage({ width: 1280, height: 900 }, "en-US");
   await signIn(admin, "admin@lumio.example");
   await admin.click("[aria-label=Settings]");
@@ -321,6 +329,19 @@ test("admins upload knowledge files and approve answers mined from past conversa
   // A file the server cannot read is refused with the reason.
   await admin.setInputFiles("[data-action=kb-files]", { name: "manual.pdf", mimeType: "application/pdf", buffer: Buffer.from("not really a pdf") });
   await admin.locator(".toast", { hasText: "not a PDF file" }).waitFor();
+
+  // A help centre crawled within its site (robots.txt obeyed); its passages keep their page addresses.
+  const site = admin.locator("form.kb-site");
+  await site.locator("input[type=url]").fill(shop.url + "/help");
+  await site.locator("input").first().fill("Shop help centre");
+  await site.locator("input[type=number]").fill("5");
+  await site.locator("button").click();
+  const siteRow = admin.locator(".settings tr", { hasText: "Shop help centre" });
+  await siteRow.locator("td.kb-status", { hasText: "indexed" }).waitFor({ timeout: 30_000 });
+  await siteRow.locator("button", { hasText: "Passages" }).click();
+  await admin.locator(".passage .muted", { hasText: shop.url + "/help/gift-cards" }).waitFor();
+  const crawled = await admin.locator(".passages").allInnerTexts();
+  if (crawled.join(" ").includes("STAFF50")) throw new Error("a page robots.txt forbids was crawled");
 
   // Resolved conversations are read for answers agents gave; one is edited and approved.
   await admin.click("[data-action=mine]");
@@ -339,6 +360,10 @@ test("admins upload knowledge files and approve answers mined from past conversa
   await admin.fill(".settings input[aria-label='Try a question']", "how do loyalty points work");
   await admin.click(".settings form >> text=Ask");
   await admin.locator(".playground .answer.ok", { hasText: "100 points" }).waitFor();
+
+  await admin.fill(".settings input[aria-label='Try a question']", "do gift cards expire?");
+  await admin.click(".settings form >> text=Ask");
+  await admin.locator(".playground .answer.ok", { hasText: "never expire" }).waitFor();
 
   // The workspace's own provider: saved, and the key never comes back.
   await admin.selectOption("select[aria-label='Answer mode']", "extractive");
