@@ -17,6 +17,7 @@ mod e5;
 mod llama;
 mod minilm;
 mod openai;
+mod requantize;
 
 pub use e5::E5Small;
 pub use llama::LlamaChat;

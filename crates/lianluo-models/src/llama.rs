@@ -57,8 +57,12 @@ impl LlamaChat {
             return Err(ModelError::Files(format!("{} is missing", path.display())));
         }
         let backend = backend()?;
-        let model = LlamaModel::load_from_file(backend, path, &LlamaModelParams::default())
-            .map_err(|e| ModelError::Files(format!("{}: {e}", path.display())))?;
+        let model = LlamaModel::load_from_file(
+            backend,
+            crate::requantize::for_loading(path),
+            &LlamaModelParams::default(),
+        )
+        .map_err(|e| ModelError::Files(format!("{}: {e}", path.display())))?;
         let template = model
             .chat_template(None)
             .map_err(|e| ModelError::Files(format!("{}: no chat template: {e}", path.display())))?;

@@ -64,3 +64,36 @@ fn missing_model_files_are_a_clear_error() {
     let err = LlamaChat::load(&dir.path().join("bad.gguf"), 2).err().expect("not a model").to_string();
     assert!(err.contains("bad.gguf"), "{err}");
 }
+
+/// The shipped Q4_1 model runs from a Q8_0 copy written once beside it (faster prompts in llama.cpp);
+/// the copy answers like the original and is reused while it is newer than the original.
+#[tokio::test]
+async fn a_q4_1_model_runs_from_its_q8_0_conversion() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = dir.path().join("chat.gguf");
+    std::fs::copy(paths().chat_gguf, &original).expect("run scripts/fetch-models first");
+    let m = LlamaChat::load(&original, 2).unwrap();
+    let converted = dir.path().join("chat.q8_0.gguf");
+    let made = std::fs::metadata(&converted).expect("a converted copy beside the original");
+    let size = |p: &std::path::Path| std::fs::metadata(p).unwrap().len() as f64;
+    // 8-bit weights where there were 4-bit ones: about half as large again.
+    assert!(
+        (1.3..1.7).contains(&(size(&converted) / size(&original))),
+        "{}",
+        size(&converted) / size(&original)
+    );
+    conformance::chat_contract(&m).await;
+    drop(m);
+    LlamaChat::load(&original, 2).unwrap();
+    assert_eq!(
+        std::fs::metadata(&converted).unwrap().modified().unwrap(),
+        made.modified().unwrap(),
+        "reused"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
