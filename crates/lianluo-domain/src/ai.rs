@@ -124,12 +124,7 @@ impl AiSettings {
     pub fn validate(&mut self) -> Result<(), DomainError> {
         if let Some(t) = &mut self.tone {
             *t = t.trim().to_string();
-            if t.is_empty() || t.chars().count() > MAX_TONE_CHARS || t.chars().any(char::is_control) {
-                return Err(DomainError::new(
-                    "tone",
-                    format!("1 to {MAX_TONE_CHARS} characters on one line"),
-                ));
-            }
+            check_tone("tone", t)?;
         }
         for (field, provider) in [("chat", &mut self.chat), ("embeddings", &mut self.embeddings)] {
             if let Some(p) = provider {
@@ -193,6 +188,16 @@ pub struct AiUsage {
 
 /// Longest tone description, in characters.
 pub const MAX_TONE_CHARS: usize = 200;
+
+/// A tone description (the workspace's or a channel's): one line of 1 to 200 characters, since it goes
+/// into the model's instructions.
+pub fn check_tone(field: &str, tone: &str) -> Result<(), DomainError> {
+    let t = tone.trim();
+    if t.is_empty() || t.chars().count() > MAX_TONE_CHARS || t.chars().any(char::is_control) {
+        return Err(DomainError::new(field, format!("1 to {MAX_TONE_CHARS} characters on one line")));
+    }
+    Ok(())
+}
 
 /// Milliseconds in a day.
 pub const DAY_MS: i64 = 86_400_000;

@@ -295,7 +295,25 @@ pub struct NewChannel {
 
 impl NewChannel {
     pub fn validate(&self) -> Result<(), DomainError> {
-        check_attributes("settings", &self.settings)
+        check_channel_settings(&self.settings)
+    }
+}
+
+/// A channel's settings: free-form attributes, except the AI agent's `bot` object, whose `enabled` is a
+/// switch and whose `tone` is checked like the workspace's.
+fn check_channel_settings(settings: &Map<String, Value>) -> Result<(), DomainError> {
+    check_attributes("settings", settings)?;
+    let Some(bot) = settings.get("bot") else { return Ok(()) };
+    let Some(bot) = bot.as_object() else {
+        return Err(DomainError::new("settings.bot", "an object with enabled and tone"));
+    };
+    if bot.get("enabled").is_some_and(|e| !e.is_boolean()) {
+        return Err(DomainError::new("settings.bot.enabled", "true or false"));
+    }
+    match bot.get("tone") {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::String(t)) => crate::ai::check_tone("settings.bot.tone", t),
+        Some(_) => Err(DomainError::new("settings.bot.tone", "a text")),
     }
 }
 
@@ -312,7 +330,7 @@ pub struct ChannelPatch {
 impl ChannelPatch {
     pub fn validate(&self) -> Result<(), DomainError> {
         match &self.settings {
-            Some(s) => check_attributes("settings", s),
+            Some(s) => check_channel_settings(s),
             None => Ok(()),
         }
     }

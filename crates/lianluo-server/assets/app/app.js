@@ -719,7 +719,7 @@
         var bot = (c.settings && c.settings.bot) || {};
         var on = h("input", { type: "checkbox", "aria-label": t("aiAgent"), "data-action": "bot-enabled" });
         on.checked = !!bot.enabled;
-        var tone = h("input", { placeholder: t("tonePh"), "aria-label": t("tone"), value: bot.tone || "" });
+        var tone = h("input", { placeholder: t("tonePh"), "aria-label": t("tone"), maxlength: "200", value: bot.tone || "" });
         var ai = h("td", { class: "bot-settings" }, h("label", null, on, " " + t("aiAgent")), tone, h("button", { text: t("save"), onclick: function () {
           var settings = Object.assign({}, c.settings || {});
           settings.bot = Object.assign({}, bot, { enabled: on.checked });
