@@ -201,7 +201,7 @@ fn numbers(s: &str) -> Vec<String> {
 }
 
 /// How far generated text is supported by its passages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 enum Support {
     /// Every number appears in the passages and most of the words do.
     Grounded,
@@ -234,11 +234,6 @@ impl Sources {
         let inside = words.iter().filter(|w| self.words.contains(w)).count();
         if inside as f32 / words.len() as f32 >= 0.6 { Support::Grounded } else { Support::NotYet }
     }
-}
-
-/// Whether generated text stays within its passages: every number appears in them and most of its words do.
-pub fn grounded(index: &HybridIndex, answer: &str, passages: &[&Hit]) -> bool {
-    Sources::new(index, passages).support(index, answer) == Support::Grounded
 }
 
 /// Where the last complete sentence of `text` ends (a byte offset), if any: after 。！？ or a line break,
@@ -444,12 +439,11 @@ impl Answerer {
                 gate
             };
             let (generated, gate) = tokio::join!(chat.chat(&request, Some(tx)), watch);
-            if let Ok(g) = &generated {
-                out.prompt_tokens = g.prompt_tokens;
-                out.completion_tokens = g.completion_tokens;
-            }
-            if let Err(e) = &generated {
-                tracing::warn!(error = %e, "generation failed; answering with what was checked, else the quote");
+            match &generated {
+                Ok(g) => (out.prompt_tokens, out.completion_tokens) = (g.prompt_tokens, g.completion_tokens),
+                Err(e) => {
+                    tracing::warn!(error = %e, "generation failed; answering with what was checked, else the quote")
+                }
             }
             if let Some(text) = gate.finish(generated.is_ok()) {
                 out.text = text;
