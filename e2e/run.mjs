@@ -247,7 +247,7 @@ test("admins manage knowledge, the gaps list closes, agents get suggestions and 
   await admin.locator(".settings td.kb-status", { hasText: "indexed" }).first().waitFor();
 
   // The playground shows the answer and the passages with their scores.
-  await admin.fill(".settings input[aria-label='Try a question']", "how long do the buds pro 2 last on one charge");
+  await admin.fill(".settings input[aria-label='Try a question']", "How many hours do the Buds Pro 2 play with noise cancelling on?");
   await admin.click(".settings form >> text=Ask");
   await admin.locator(".playground .answer.ok", { hasText: "7 hours" }).waitFor();
   await admin.locator(".playground tr.cited").first().waitFor();

@@ -118,10 +118,19 @@ pub struct AiSettings {
     /// How generated answers should sound ("warm and concise"); a channel's own tone wins.
     #[serde(default)]
     pub tone: Option<String>,
+    /// The AI agent declines (and offers a person) when its confidence that an answer is right is below
+    /// this, 0 to 1; absent uses the default operating point (0.5).
+    #[serde(default)]
+    pub min_confidence: Option<f32>,
 }
 
 impl AiSettings {
     pub fn validate(&mut self) -> Result<(), DomainError> {
+        if let Some(c) = self.min_confidence
+            && !(0.0..=1.0).contains(&c)
+        {
+            return Err(DomainError::new("min_confidence", "a number from 0 to 1"));
+        }
         if let Some(t) = &mut self.tone {
             *t = t.trim().to_string();
             check_tone("tone", t)?;
@@ -153,6 +162,7 @@ impl AiSettings {
             chat: self.chat.as_ref().map(ModelProvider::view),
             embeddings: self.embeddings.as_ref().map(ModelProvider::view),
             tone: self.tone.clone(),
+            min_confidence: self.min_confidence,
         }
     }
 }
@@ -164,6 +174,7 @@ pub struct AiSettingsView {
     pub chat: Option<ModelProviderView>,
     pub embeddings: Option<ModelProviderView>,
     pub tone: Option<String>,
+    pub min_confidence: Option<f32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]

@@ -144,6 +144,9 @@ pub struct KbChunk {
     pub curated: bool,
     /// The page the passage came from, for a website.
     pub url: Option<String>,
+    /// Why the passage is held for an admin's review (it reads like instructions to an assistant, or holds
+    /// a secret); a held passage is never searched, quoted or given to a model until approved.
+    pub held: Option<String>,
     /// The embedder that made `embedding`.
     #[serde(skip)]
     pub model: String,

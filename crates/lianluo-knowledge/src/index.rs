@@ -1,24 +1,58 @@
-//! The hybrid search index: BM25 over jieba-segmented, lower-cased, stemmed words (tantivy, in memory) and
-//! exact dot products over unit vectors, fused by weighted reciprocal rank. Every workspace only ever
-//! sees its own passages. Changes are visible as soon as `upsert`/`remove_source` return.
+//! The hybrid search index: BM25 over jieba-segmented, lower-cased, stemmed words and exact dot products
+//! over unit vectors, fused by weighted reciprocal rank. Each workspace has an index of its own, so its
+//! ranking statistics (document frequencies, average passage length) come from its own passages alone:
+//! another workspace's documents change nothing in its scores. Changes are visible as soon as
+//! `load`/`replace_source`/`remove_source` return.
 
 use std::{
     collections::HashMap,
-    sync::{Mutex, RwLock},
+    sync::{Arc, LazyLock, RwLock},
 };
 
 use lianluo_domain::{KbChunkId, KbSourceId, WorkspaceId, knowledge::KbChunk};
-use tantivy::{
-    Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term,
-    collector::TopDocs,
-    query::{BooleanQuery, ConstScoreQuery, Occur, Query, TermQuery},
-    schema::{Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value},
-    tokenizer::{Language, LowerCaser, RemoveLongFilter, Stemmer, TextAnalyzer, TokenStream},
-};
 
 use crate::lang::{self, Lang};
 
-const TOKENIZER: &str = "lianluo_jieba";
+static JIEBA: LazyLock<jieba_rs::Jieba> = LazyLock::new(jieba_rs::Jieba::new);
+
+/// BM25's term-frequency saturation and length normalisation (the usual values, as Lucene uses).
+const K1: f32 = 1.2;
+const B: f32 = 0.75;
+
+/// Words as the index sees them, in order and repeated: jieba's search-mode segmentation (a long Chinese
+/// word also yields its shorter words), lower-cased, English words stemmed; punctuation, stopwords and
+/// tokens over 40 bytes dropped.
+pub fn words(text: &str) -> Vec<String> {
+    thread_local! {
+        static STEMMER: frostem::Stemmer = frostem::Stemmer::new(frostem::Algorithm::English);
+    }
+    STEMMER.with(|stemmer| {
+        JIEBA
+            .tokenize(text, jieba_rs::TokenizeMode::Search, true)
+            .into_iter()
+            .filter_map(|t| {
+                let w = t.word.trim();
+                if w.is_empty() || w.len() > 40 || !w.chars().any(char::is_alphanumeric) {
+                    return None;
+                }
+                let lower = w.to_lowercase();
+                let stemmed = if lower.is_ascii() { stemmer.stem(&lower).into_owned() } else { lower };
+                (!lang::is_stopword(&stemmed) && !lang::is_stopword(w)).then_some(stemmed)
+            })
+            .collect()
+    })
+}
+
+/// The distinct words of a text, in order of first appearance.
+pub fn terms(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for w in words(text) {
+        if !out.contains(&w) {
+            out.push(w);
+        }
+    }
+    out
+}
 
 /// A dot product in eight independent lanes, which the compiler turns into SIMD (a single running sum
 /// cannot be reordered, so it stays scalar).
@@ -37,12 +71,15 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// A passage as the index keeps it.
 #[derive(Debug, Clone)]
 struct Stored {
-    workspace: WorkspaceId,
+    id: KbChunkId,
     source: KbSourceId,
     curated: bool,
     heading: String,
     text: String,
     url: Option<String>,
+    /// Its distinct words with their counts, and how many words it has.
+    tf: Vec<(u32, u32)>,
+    len: u32,
 }
 
 /// One search result.
@@ -71,6 +108,8 @@ pub struct Hit {
 #[derive(Debug, Clone, Copy)]
 pub struct SearchOptions {
     pub limit: usize,
+    /// How many fused results to skip (paging).
+    pub offset: usize,
     /// How deep each list is read before fusing.
     pub depth: usize,
     /// The reciprocal-rank constant.
@@ -85,79 +124,207 @@ pub struct SearchOptions {
 
 impl Default for SearchOptions {
     fn default() -> Self {
-        Self { limit: 5, depth: 50, k: 60.0, bm25_weight: 1.0, vector_weight_en: 1.0, vector_weight_zh: 1.0 }
+        Self {
+            limit: 5,
+            offset: 0,
+            depth: 50,
+            k: 60.0,
+            bm25_weight: 1.0,
+            vector_weight_en: 1.0,
+            vector_weight_zh: 1.0,
+        }
     }
 }
 
-struct Vectors {
+/// One workspace's passages: a slab of passages, an inverted index of their words, and their vectors.
+#[derive(Default)]
+struct Space {
+    slots: Vec<Option<Stored>>,
+    free: Vec<u32>,
+    by_id: HashMap<KbChunkId, u32>,
+    /// Word ids, and for each word the slots holding it with the count.
+    vocabulary: HashMap<String, u32>,
+    postings: Vec<Vec<(u32, u32)>>,
+    total_len: u64,
+    /// The vectors' width (the first loaded vector's); vectors of another width are not kept.
     dims: usize,
-    ids: Vec<KbChunkId>,
-    data: Vec<f32>,
+    vector_slots: Vec<u32>,
+    vectors: Vec<f32>,
 }
 
-/// The in-memory hybrid index of every workspace's passages.
+impl Space {
+    fn live(&self) -> usize {
+        self.by_id.len()
+    }
+
+    fn add(&mut self, c: &KbChunk) {
+        if self.by_id.contains_key(&c.id) {
+            self.remove(&[c.id]);
+        }
+        // A held passage is not searchable until an admin approves it.
+        if c.held.is_some() {
+            return;
+        }
+        let mut counts: Vec<(u32, u32)> = Vec::new();
+        let all = words(&format!("{}\n{}", c.heading, c.text));
+        for w in &all {
+            let next = self.vocabulary.len() as u32;
+            let id = *self.vocabulary.entry(w.clone()).or_insert(next);
+            if id as usize == self.postings.len() {
+                self.postings.push(Vec::new());
+            }
+            match counts.iter_mut().find(|(t, _)| *t == id) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((id, 1)),
+            }
+        }
+        let slot = match self.free.pop() {
+            Some(s) => s,
+            None => {
+                self.slots.push(None);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        for (t, n) in &counts {
+            self.postings[*t as usize].push((slot, *n));
+        }
+        self.total_len += all.len() as u64;
+        self.slots[slot as usize] = Some(Stored {
+            id: c.id,
+            source: c.source_id,
+            curated: c.curated,
+            heading: c.heading.clone(),
+            text: c.text.clone(),
+            url: c.url.clone(),
+            tf: counts,
+            len: all.len() as u32,
+        });
+        self.by_id.insert(c.id, slot);
+        if !c.embedding.is_empty() {
+            if self.vector_slots.is_empty() {
+                self.dims = c.embedding.len();
+            }
+            // A passage embedded by another model is searchable by words only until it is embedded again.
+            if self.dims == c.embedding.len() {
+                self.vector_slots.push(slot);
+                self.vectors.extend_from_slice(&c.embedding);
+            }
+        }
+    }
+
+    fn remove(&mut self, ids: &[KbChunkId]) {
+        let mut gone: Vec<u32> = Vec::new();
+        for id in ids {
+            let Some(slot) = self.by_id.remove(id) else { continue };
+            if let Some(s) = self.slots[slot as usize].take() {
+                self.total_len -= u64::from(s.len);
+                for (t, _) in &s.tf {
+                    self.postings[*t as usize].retain(|(p, _)| *p != slot);
+                }
+            }
+            gone.push(slot);
+        }
+        if gone.is_empty() {
+            return;
+        }
+        if !self.vector_slots.is_empty() {
+            let (mut slots, mut data) = (Vec::new(), Vec::with_capacity(self.vectors.len()));
+            for (i, s) in self.vector_slots.iter().enumerate() {
+                if !gone.contains(s) {
+                    slots.push(*s);
+                    data.extend_from_slice(&self.vectors[i * self.dims..(i + 1) * self.dims]);
+                }
+            }
+            self.vector_slots = slots;
+            self.vectors = data;
+        }
+        self.free.extend(gone);
+    }
+
+    /// Inverse document frequency of a word id in this workspace (BM25's, never negative).
+    fn idf(&self, term: u32) -> f32 {
+        let n = self.live() as f32;
+        let df = self.postings[term as usize].len() as f32;
+        (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+    }
+
+    fn bm25(&self, query: &str, depth: usize) -> Vec<(u32, f32)> {
+        let ids: Vec<u32> = terms(query).iter().filter_map(|t| self.vocabulary.get(t).copied()).collect();
+        if ids.is_empty() || self.live() == 0 {
+            return Vec::new();
+        }
+        let avg = self.total_len as f32 / self.live() as f32;
+        let mut scores = vec![0f32; self.slots.len()];
+        let mut touched: Vec<u32> = Vec::new();
+        for t in ids {
+            let idf = self.idf(t);
+            for &(slot, tf) in &self.postings[t as usize] {
+                let Some(s) = &self.slots[slot as usize] else { continue };
+                let tf = tf as f32;
+                let norm = K1 * (1.0 - B + B * s.len as f32 / avg.max(1.0));
+                if scores[slot as usize] == 0.0 {
+                    touched.push(slot);
+                }
+                scores[slot as usize] += idf * tf * (K1 + 1.0) / (tf + norm);
+            }
+        }
+        let mut out: Vec<(u32, f32)> = touched.into_iter().map(|s| (s, scores[s as usize])).collect();
+        top(&mut out, depth, |s| self.slots[s as usize].as_ref().map(|x| x.id));
+        out
+    }
+
+    fn nearest(&self, query: &[f32], depth: usize) -> Vec<(u32, f32)> {
+        if self.dims != query.len() || self.vector_slots.is_empty() {
+            return Vec::new();
+        }
+        let mut out: Vec<(u32, f32)> = self
+            .vectors
+            .chunks_exact(self.dims)
+            .zip(&self.vector_slots)
+            .map(|(row, slot)| (*slot, dot(row, query)))
+            .collect();
+        top(&mut out, depth, |s| self.slots[s as usize].as_ref().map(|x| x.id));
+        out
+    }
+}
+
+/// Keeps the `depth` best of `scored`, best first; equal scores are ordered by passage id (the older
+/// passage first), so the same question always gets the same list.
+fn top(scored: &mut Vec<(u32, f32)>, depth: usize, id: impl Fn(u32) -> Option<KbChunkId>) {
+    let cmp = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then_with(|| id(a.0).cmp(&id(b.0)));
+    let depth = depth.min(scored.len());
+    if depth == 0 {
+        scored.clear();
+        return;
+    }
+    scored.select_nth_unstable_by(depth - 1, cmp);
+    scored.truncate(depth);
+    scored.sort_by(cmp);
+}
+
+/// The in-memory hybrid index: one [`Space`] per workspace.
+#[derive(Default)]
 pub struct HybridIndex {
-    index: Index,
-    writer: Mutex<IndexWriter>,
-    reader: IndexReader,
-    f_id: Field,
-    f_ws: Field,
-    f_source: Field,
-    f_body: Field,
-    analyzer: TextAnalyzer,
-    chunks: RwLock<HashMap<KbChunkId, Stored>>,
-    vectors: RwLock<HashMap<WorkspaceId, Vectors>>,
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("search index: {0}")]
-pub struct IndexError(String);
-
-fn ie(e: impl std::fmt::Display) -> IndexError {
-    IndexError(e.to_string())
-}
-
-fn analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(tantivy_jieba::JiebaTokenizer::new())
-        .filter(RemoveLongFilter::limit(40))
-        .filter(LowerCaser)
-        .filter(Stemmer::new(Language::English))
-        .build()
+    spaces: RwLock<HashMap<WorkspaceId, Arc<RwLock<Space>>>>,
 }
 
 impl HybridIndex {
-    pub fn new() -> Result<Self, IndexError> {
-        let mut schema = Schema::builder();
-        let f_id = schema.add_text_field("id", STRING | STORED);
-        let f_ws = schema.add_text_field("ws", STRING);
-        let f_source = schema.add_text_field("source", STRING);
-        let body = TextOptions::default().set_indexing_options(
-            TextFieldIndexing::default()
-                .set_tokenizer(TOKENIZER)
-                .set_index_option(IndexRecordOption::WithFreqs),
-        );
-        let f_body = schema.add_text_field("body", body);
-        let index = Index::create_in_ram(schema.build());
-        index.tokenizers().register(TOKENIZER, analyzer());
-        let writer = index.writer_with_num_threads(1, 32_000_000).map_err(ie)?;
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(ie)?;
-        Ok(Self {
-            index,
-            writer: Mutex::new(writer),
-            reader,
-            f_id,
-            f_ws,
-            f_source,
-            f_body,
-            analyzer: analyzer(),
-            chunks: RwLock::new(HashMap::new()),
-            vectors: RwLock::new(HashMap::new()),
-        })
+    pub fn new() -> Self {
+        Self::default()
     }
 
-    /// Number of passages indexed.
+    fn space(&self, ws: WorkspaceId) -> Option<Arc<RwLock<Space>>> {
+        self.spaces.read().unwrap_or_else(|p| p.into_inner()).get(&ws).cloned()
+    }
+
+    fn space_mut(&self, ws: WorkspaceId) -> Arc<RwLock<Space>> {
+        self.spaces.write().unwrap_or_else(|p| p.into_inner()).entry(ws).or_default().clone()
+    }
+
+    /// Number of passages indexed, in every workspace.
     pub fn len(&self) -> usize {
-        self.chunks.read().map(|c| c.len()).unwrap_or(0)
+        let spaces = self.spaces.read().unwrap_or_else(|p| p.into_inner());
+        spaces.values().map(|s| s.read().unwrap_or_else(|p| p.into_inner()).live()).sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -166,241 +333,116 @@ impl HybridIndex {
 
     /// Words as the full-text index sees them (segmented, lower-cased, stemmed), without stopwords.
     pub fn terms(&self, text: &str) -> Vec<String> {
-        let mut a = self.analyzer.clone();
-        let mut stream = a.token_stream(text);
-        let mut out = Vec::new();
-        while stream.advance() {
-            let t = stream.token().text.trim();
-            if !lang::is_stopword(t) && !out.iter().any(|o| o == t) {
-                out.push(t.to_string());
-            }
-        }
-        out
+        terms(text)
     }
 
-    /// How telling each word is (inverse document frequency over every passage); `None` for a word no
-    /// passage contains.
-    pub fn term_weights(&self, terms: &[String]) -> Vec<Option<f32>> {
-        let searcher = self.reader.searcher();
-        let n = searcher.num_docs() as f32;
+    /// How telling each word is in a workspace (inverse document frequency over its passages); `None`
+    /// for a word none of its passages contains.
+    pub fn term_weights(&self, ws: WorkspaceId, terms: &[String]) -> Vec<Option<f32>> {
+        let Some(space) = self.space(ws) else { return vec![None; terms.len()] };
+        let space = space.read().unwrap_or_else(|p| p.into_inner());
         terms
             .iter()
             .map(|t| {
-                let df = searcher.doc_freq(&Term::from_field_text(self.f_body, t)).unwrap_or(0) as f32;
-                (df > 0.0).then(|| (1.0 + (n - df + 0.5) / (df + 0.5)).ln())
+                space
+                    .vocabulary
+                    .get(t)
+                    .filter(|id| !space.postings[**id as usize].is_empty())
+                    .map(|id| space.idf(*id))
             })
             .collect()
     }
 
-    /// Replaces every passage of the sources these chunks belong to; visible to searches on return.
-    pub fn replace_source(
-        &self,
-        ws: WorkspaceId,
-        source: KbSourceId,
-        chunks: &[KbChunk],
-    ) -> Result<(), IndexError> {
-        self.remove_inner(ws, source);
-        self.writer
-            .lock()
-            .map_err(ie)?
-            .delete_term(Term::from_field_text(self.f_source, &source.to_string()));
-        self.load(chunks)?;
-        self.commit()
-    }
-
-    /// Adds chunks loaded from the store at start-up; call [`Self::commit`] after the last batch.
-    pub fn load(&self, chunks: &[KbChunk]) -> Result<(), IndexError> {
-        {
-            let writer = self.writer.lock().map_err(ie)?;
-            for c in chunks {
-                let mut doc = TantivyDocument::default();
-                doc.add_text(self.f_id, c.id.to_string());
-                doc.add_text(self.f_ws, c.workspace_id.to_string());
-                doc.add_text(self.f_source, c.source_id.to_string());
-                doc.add_text(self.f_body, format!("{}\n{}", c.heading, c.text));
-                writer.add_document(doc).map_err(ie)?;
-            }
+    /// Replaces every passage of a source with these; visible to searches on return.
+    pub fn replace_source(&self, ws: WorkspaceId, source: KbSourceId, chunks: &[KbChunk]) {
+        let space = self.space_mut(ws);
+        let mut space = space.write().unwrap_or_else(|p| p.into_inner());
+        let old: Vec<KbChunkId> =
+            space.slots.iter().flatten().filter(|s| s.source == source).map(|s| s.id).collect();
+        space.remove(&old);
+        for c in chunks.iter().filter(|c| c.workspace_id == ws) {
+            space.add(c);
         }
-        self.add_loaded(chunks);
-        Ok(())
     }
 
-    fn add_loaded(&self, chunks: &[KbChunk]) {
-        let mut stored = self.chunks.write().unwrap_or_else(|p| p.into_inner());
-        let mut vectors = self.vectors.write().unwrap_or_else(|p| p.into_inner());
+    /// Adds passages (each to its own workspace's index), replacing any with the same id.
+    pub fn load(&self, chunks: &[KbChunk]) {
+        let mut by_ws: HashMap<WorkspaceId, Vec<&KbChunk>> = HashMap::new();
         for c in chunks {
-            stored.insert(
-                c.id,
-                Stored {
-                    workspace: c.workspace_id,
-                    source: c.source_id,
-                    curated: c.curated,
-                    heading: c.heading.clone(),
-                    text: c.text.clone(),
-                    url: c.url.clone(),
-                },
-            );
-            if c.embedding.is_empty() {
-                continue;
+            by_ws.entry(c.workspace_id).or_default().push(c);
+        }
+        for (ws, chunks) in by_ws {
+            let space = self.space_mut(ws);
+            let mut space = space.write().unwrap_or_else(|p| p.into_inner());
+            for c in chunks {
+                space.add(c);
             }
-            let v = vectors.entry(c.workspace_id).or_insert_with(|| Vectors {
-                dims: c.embedding.len(),
-                ids: Vec::new(),
-                data: Vec::new(),
-            });
-            if v.ids.is_empty() {
-                v.dims = c.embedding.len();
-            }
-            if v.dims != c.embedding.len() {
-                // A passage embedded by another model: searchable by words only until re-indexed.
-                continue;
-            }
-            v.ids.push(c.id);
-            v.data.extend_from_slice(&c.embedding);
         }
     }
 
     /// Drops a workspace's vectors (its embedding model changed): it is searched by words until its
     /// sources are embedded again.
     pub fn forget_vectors(&self, ws: WorkspaceId) {
-        self.vectors.write().unwrap_or_else(|p| p.into_inner()).remove(&ws);
-    }
-
-    fn remove_inner(&self, ws: WorkspaceId, source: KbSourceId) {
-        let mut stored = self.chunks.write().unwrap_or_else(|p| p.into_inner());
-        let gone: Vec<KbChunkId> = stored
-            .iter()
-            .filter(|(_, s)| s.source == source && s.workspace == ws)
-            .map(|(id, _)| *id)
-            .collect();
-        for id in &gone {
-            stored.remove(id);
-        }
-        drop(stored);
-        if gone.is_empty() {
-            return;
-        }
-        let mut vectors = self.vectors.write().unwrap_or_else(|p| p.into_inner());
-        if let Some(v) = vectors.get_mut(&ws) {
-            let (mut ids, mut data) = (Vec::with_capacity(v.ids.len()), Vec::with_capacity(v.data.len()));
-            for (i, id) in v.ids.iter().enumerate() {
-                if !gone.contains(id) {
-                    ids.push(*id);
-                    data.extend_from_slice(&v.data[i * v.dims..(i + 1) * v.dims]);
-                }
-            }
-            v.ids = ids;
-            v.data = data;
+        if let Some(space) = self.space(ws) {
+            let mut space = space.write().unwrap_or_else(|p| p.into_inner());
+            space.vector_slots.clear();
+            space.vectors.clear();
         }
     }
 
     /// Removes a source's passages; visible to searches on return.
-    pub fn remove_source(&self, ws: WorkspaceId, source: KbSourceId) -> Result<(), IndexError> {
-        self.remove_inner(ws, source);
-        self.writer
-            .lock()
-            .map_err(ie)?
-            .delete_term(Term::from_field_text(self.f_source, &source.to_string()));
-        self.commit()
-    }
-
-    /// Makes everything written so far searchable.
-    pub fn commit(&self) -> Result<(), IndexError> {
-        self.writer.lock().map_err(ie)?.commit().map_err(ie)?;
-        self.reader.reload().map_err(ie)
+    pub fn remove_source(&self, ws: WorkspaceId, source: KbSourceId) {
+        self.replace_source(ws, source, &[]);
     }
 
     /// Full-text search: (chunk, BM25 score), best first.
-    pub fn search_words(
-        &self,
-        ws: WorkspaceId,
-        query: &str,
-        depth: usize,
-    ) -> Result<Vec<(KbChunkId, f32)>, IndexError> {
-        let terms = self.terms(query);
-        if terms.is_empty() {
-            return Ok(Vec::new());
-        }
-        let words: Vec<(Occur, Box<dyn Query>)> = terms
-            .iter()
-            .map(|t| {
-                let q: Box<dyn Query> = Box::new(TermQuery::new(
-                    Term::from_field_text(self.f_body, t),
-                    IndexRecordOption::WithFreqs,
-                ));
-                (Occur::Should, q)
-            })
-            .collect();
-        // The workspace is a filter: it must match and adds nothing to the score.
-        let ws_filter: Box<dyn Query> = Box::new(ConstScoreQuery::new(
-            Box::new(TermQuery::new(
-                Term::from_field_text(self.f_ws, &ws.to_string()),
-                IndexRecordOption::Basic,
-            )),
-            0.0,
-        ));
-        let query = BooleanQuery::new(vec![
-            (Occur::Must, Box::new(BooleanQuery::new(words))),
-            (Occur::Must, ws_filter),
-        ]);
-        let searcher = self.reader.searcher();
-        let top = searcher.search(&query, &TopDocs::with_limit(depth.max(1)).order_by_score()).map_err(ie)?;
-        let mut out = Vec::with_capacity(top.len());
-        for (score, addr) in top {
-            let doc: TantivyDocument = searcher.doc(addr).map_err(ie)?;
-            if let Some(id) = doc.get_first(self.f_id).and_then(|v| v.as_str()).and_then(|s| s.parse().ok()) {
-                out.push((id, score));
-            }
-        }
-        Ok(out)
+    pub fn search_words(&self, ws: WorkspaceId, query: &str, depth: usize) -> Vec<(KbChunkId, f32)> {
+        let Some(space) = self.space(ws) else { return Vec::new() };
+        let space = space.read().unwrap_or_else(|p| p.into_inner());
+        space
+            .bm25(query, depth)
+            .into_iter()
+            .filter_map(|(s, x)| Some((space.slots[s as usize].as_ref()?.id, x)))
+            .collect()
     }
 
     /// Vector search: (chunk, cosine similarity), best first.
     pub fn search_vector(&self, ws: WorkspaceId, query: &[f32], depth: usize) -> Vec<(KbChunkId, f32)> {
-        let vectors = self.vectors.read().unwrap_or_else(|p| p.into_inner());
-        let Some(v) = vectors.get(&ws).filter(|v| v.dims == query.len()) else { return Vec::new() };
-        let mut scored: Vec<(usize, f32)> =
-            v.data.chunks_exact(v.dims).enumerate().map(|(i, row)| (i, dot(row, query))).collect();
-        let depth = depth.min(scored.len());
-        if depth == 0 {
-            return Vec::new();
-        }
-        scored.select_nth_unstable_by(depth - 1, |a, b| b.1.total_cmp(&a.1));
-        scored.truncate(depth);
-        scored.sort_by(|a, b| b.1.total_cmp(&a.1));
-        scored.into_iter().map(|(i, s)| (v.ids[i], s)).collect()
+        let Some(space) = self.space(ws) else { return Vec::new() };
+        let space = space.read().unwrap_or_else(|p| p.into_inner());
+        space
+            .nearest(query, depth)
+            .into_iter()
+            .filter_map(|(s, x)| Some((space.slots[s as usize].as_ref()?.id, x)))
+            .collect()
     }
 
-    /// Hybrid search: both lists fused by weighted reciprocal rank.
+    /// Hybrid search: both lists fused by weighted reciprocal rank. Equal fused scores are broken by the
+    /// cosine, then by the BM25 score, then by passage id, so a tie goes to the passage closer in meaning.
     pub fn search(
         &self,
         ws: WorkspaceId,
         query: &str,
         query_vector: Option<&[f32]>,
         opts: SearchOptions,
-    ) -> Result<Vec<Hit>, IndexError> {
+    ) -> Vec<Hit> {
+        let Some(space) = self.space(ws) else { return Vec::new() };
+        let space = space.read().unwrap_or_else(|p| p.into_inner());
         let vw = match lang::detect(query) {
             Lang::Zh => opts.vector_weight_zh,
             Lang::En => opts.vector_weight_en,
         };
         // A list with no weight is not searched at all.
-        let words =
-            if opts.bm25_weight > 0.0 { self.search_words(ws, query, opts.depth)? } else { Vec::new() };
+        let words = if opts.bm25_weight > 0.0 { space.bm25(query, opts.depth) } else { Vec::new() };
         let vector = match query_vector {
-            Some(q) if vw > 0.0 => self.search_vector(ws, q, opts.depth),
+            Some(q) if vw > 0.0 => space.nearest(q, opts.depth),
             _ => Vec::new(),
         };
-        let mut fused: HashMap<KbChunkId, Hit> = HashMap::new();
-        let stored = self.chunks.read().unwrap_or_else(|p| p.into_inner());
-        fn entry<'a>(
-            fused: &'a mut HashMap<KbChunkId, Hit>,
-            stored: &HashMap<KbChunkId, Stored>,
-            ws: WorkspaceId,
-            id: KbChunkId,
-        ) -> Option<&'a mut Hit> {
-            let s = stored.get(&id).filter(|s| s.workspace == ws)?;
-            Some(fused.entry(id).or_insert_with(|| Hit {
-                chunk_id: id,
+        let mut fused: HashMap<u32, Hit> = HashMap::new();
+        fn entry<'a>(fused: &'a mut HashMap<u32, Hit>, space: &Space, slot: u32) -> Option<&'a mut Hit> {
+            let s = space.slots[slot as usize].as_ref()?;
+            Some(fused.entry(slot).or_insert_with(|| Hit {
+                chunk_id: s.id,
                 source_id: s.source,
                 heading: s.heading.clone(),
                 text: s.text.clone(),
@@ -413,28 +455,28 @@ impl HybridIndex {
                 url: s.url.clone(),
             }))
         }
-        for (rank, (id, score)) in words.iter().enumerate() {
-            if let Some(h) = entry(&mut fused, &stored, ws, *id) {
+        for (rank, (slot, score)) in words.iter().enumerate() {
+            if let Some(h) = entry(&mut fused, &space, *slot) {
                 h.score += opts.bm25_weight / (opts.k + rank as f32 + 1.0);
                 h.bm25_rank = Some(rank + 1);
                 h.bm25_score = Some(*score);
             }
         }
-        for (rank, (id, sim)) in vector.iter().enumerate() {
-            if let Some(h) = entry(&mut fused, &stored, ws, *id) {
+        for (rank, (slot, sim)) in vector.iter().enumerate() {
+            if let Some(h) = entry(&mut fused, &space, *slot) {
                 h.score += vw / (opts.k + rank as f32 + 1.0);
                 h.vector_rank = Some(rank + 1);
                 h.similarity = Some(*sim);
             }
         }
         let mut hits: Vec<Hit> = fused.into_values().collect();
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.chunk_id.cmp(&b.chunk_id)));
-        hits.truncate(opts.limit);
-        Ok(hits)
-    }
-
-    /// The index behind the full-text half (for statistics).
-    pub fn tantivy(&self) -> &Index {
-        &self.index
+        hits.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then(b.similarity.unwrap_or(-1.0).total_cmp(&a.similarity.unwrap_or(-1.0)))
+                .then(b.bm25_score.unwrap_or(0.0).total_cmp(&a.bm25_score.unwrap_or(0.0)))
+                .then(a.chunk_id.cmp(&b.chunk_id))
+        });
+        hits.into_iter().skip(opts.offset).take(opts.limit).collect()
     }
 }

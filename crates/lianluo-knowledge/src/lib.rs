@@ -10,12 +10,14 @@ pub mod answer;
 pub mod chunk;
 pub mod crawl;
 pub mod files;
+pub mod guard;
 pub mod index;
 pub mod lang;
 pub mod mine;
 pub mod parse;
+pub mod rerank;
 
-pub use answer::{Answer, AnswerMode, Answerer, Citation, Models};
+pub use answer::{Answer, AnswerMode, Answerer, Citation, DEFAULT_MIN_CONFIDENCE, Models, Ranking, Scored};
 pub use chunk::{ChunkText, chunk_sections};
 pub use files::{MAX_FILE_BYTES, extract_text, kind_for_file_name};
 pub use index::{Hit, HybridIndex, SearchOptions};

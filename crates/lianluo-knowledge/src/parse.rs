@@ -23,6 +23,9 @@ pub enum ParseError {
 
 /// Reads `content` as `kind`; `title` heads every section.
 pub fn parse_source(kind: SourceKind, title: &str, content: &str) -> Result<Vec<Section>, ParseError> {
+    // Invisible characters and full-width letters go first, so that no reader (nor the checks after it)
+    // sees a word split or disguised by them.
+    let content = &crate::guard::clean(content);
     let sections = match kind {
         SourceKind::Markdown | SourceKind::Pdf | SourceKind::Docx => markdown(title, content),
         SourceKind::Text => text(title, content),
@@ -173,28 +176,35 @@ fn faq_csv(title: &str, content: &str) -> Result<Vec<Section>, ParseError> {
         |names: &[&str]| headers.iter().position(|h| names.iter().any(|n| h.trim().eq_ignore_ascii_case(n)));
     let q = find(&["question", "q", "问题", "问"]);
     let a = find(&["answer", "a", "答案", "回答", "答"]);
-    let (Some(q), Some(a)) = (q, a) else {
+    let Some(q) = q else {
         return Err(ParseError::Invalid(
-            "the table needs a question column and an answer column (question/answer or 问题/答案)".into(),
+            "the table needs a question column (question or 问题), and usually an answer column (answer or 答案)"
+                .into(),
         ));
     };
     let mut out = Vec::new();
     for (i, row) in reader.records().enumerate() {
         let row = row.map_err(|e| ParseError::Invalid(format!("row {}: {e}", i + 2)))?;
-        let (Some(question), Some(answer)) = (row.get(q), row.get(a)) else { continue };
-        let (question, answer) = (question.trim(), answer.trim());
-        if question.is_empty() || answer.is_empty() {
+        let question = row.get(q).unwrap_or_default().split_whitespace().collect::<Vec<_>>().join(" ");
+        let answer =
+            a.and_then(|a| row.get(a)).unwrap_or_default().split_whitespace().collect::<Vec<_>>().join(" ");
+        if question.is_empty() {
             continue;
         }
-        out.push(Section {
-            headings: vec![title.to_string(), question.to_string()],
-            paragraphs: vec![answer.split_whitespace().collect::<Vec<_>>().join(" ")],
-            qa: true,
-            url: None,
+        out.push(if answer.is_empty() {
+            // A question without an answer (a question bank): matched as it is, under the table's title.
+            Section { headings: vec![title.to_string()], paragraphs: vec![question], qa: true, url: None }
+        } else {
+            Section {
+                headings: vec![title.to_string(), question],
+                paragraphs: vec![answer],
+                qa: true,
+                url: None,
+            }
         });
     }
     if out.is_empty() {
-        return Err(ParseError::Invalid("the table has no rows with both a question and an answer".into()));
+        return Err(ParseError::Invalid("the table has no rows with a question".into()));
     }
     Ok(out)
 }
@@ -202,6 +212,9 @@ fn faq_csv(title: &str, content: &str) -> Result<Vec<Section>, ParseError> {
 /// Reads HTML without building a tree: drops scripts, styles and tags, keeps headings (h1-h6) as section
 /// breaks and block elements as paragraph breaks, decodes common entities.
 fn html(title: &str, content: &str) -> Vec<Section> {
+    // Text a browser would not show (hidden elements, comments) is a known way to plant instructions.
+    let visible = crate::guard::strip_hidden_html(content);
+    let content = visible.as_str();
     let mut md = String::with_capacity(content.len() / 2);
     let lower = content.to_ascii_lowercase();
     let bytes = content.as_bytes();
@@ -343,5 +356,16 @@ mod tests {
         let e = parse_source(SourceKind::FaqCsv, "FAQ", "a,b,c\n1,2,3").unwrap_err();
         assert!(e.to_string().contains("question column"));
         assert!(parse_source(SourceKind::Text, "T", " \n\n ").is_err());
+        // A question bank: questions without answers (or without an answer column) are kept as they are.
+        let bank =
+            parse_source(SourceKind::FaqCsv, "Bank", "question\nHow do I reset it?\n\nWhere is my parcel?\n")
+                .unwrap();
+        assert_eq!(bank.len(), 2);
+        assert_eq!(
+            (bank[0].headings.as_slice(), bank[0].paragraphs[0].as_str()),
+            (&["Bank".to_string()][..], "How do I reset it?")
+        );
+        let mixed = parse_source(SourceKind::FaqCsv, "FAQ", "question,answer\nA?,Yes.\nB?,\n").unwrap();
+        assert_eq!(mixed[1].paragraphs, ["B?"]);
     }
 }

@@ -8,8 +8,9 @@ use lianluo_domain::{
     knowledge::{KbChunk, KbSource, SourceKind},
 };
 use lianluo_knowledge::{
-    AnswerMode, Answerer, Hit, HybridIndex, SearchOptions, chunk_sections,
+    AnswerMode, Answerer, Hit, HybridIndex, chunk_sections,
     crawl::{CrawlOptions, crawl, crawl_client},
+    guard,
     parse::Section,
     parse_source,
 };
@@ -35,6 +36,7 @@ struct Generation {
     chat: Option<Arc<dyn ChatModel>>,
     mode: AnswerMode,
     tone: Option<String>,
+    min_confidence: f32,
 }
 
 /// How the knowledge base behaves.
@@ -52,6 +54,10 @@ impl Default for Settings {
     }
 }
 
+/// The confidence from which agents are offered a suggested reply (customers get answers only from the
+/// workspace's threshold).
+pub const SUGGESTION_MIN_CONFIDENCE: f32 = 0.3;
+
 /// Most passages one source may be cut into.
 pub const MAX_CHUNKS_PER_SOURCE: usize = 5_000;
 
@@ -63,7 +69,7 @@ impl Knowledge {
         chat: Option<Arc<dyn ChatModel>>,
         settings: Settings,
     ) -> Result<Arc<Self>, String> {
-        let index = Arc::new(HybridIndex::new().map_err(|e| e.to_string())?);
+        let index = Arc::new(HybridIndex::new());
         let mut after: Option<KbChunkId> = None;
         let mut restale: std::collections::BTreeSet<(WorkspaceId, KbSourceId)> = Default::default();
         // The embedder each workspace's vectors must come from: its own provider, or the node's.
@@ -84,27 +90,19 @@ impl Knowledge {
             }
             let (current, stale): (Vec<KbChunk>, Vec<KbChunk>) =
                 page.into_iter().partition(|c| expected.get(&c.workspace_id) == Some(&c.model));
-            index.load(&current).map_err(|e| e.to_string())?;
+            index.load(&current);
             if !stale.is_empty() {
                 // Embedded by another model: searchable by words until it is embedded again (queued below).
                 restale.extend(stale.iter().map(|c| (c.workspace_id, c.source_id)));
                 let words: Vec<KbChunk> =
                     stale.into_iter().map(|c| KbChunk { embedding: Vec::new(), ..c }).collect();
-                index.load(&words).map_err(|e| e.to_string())?;
+                index.load(&words);
             }
         }
-        index.commit().map_err(|e| e.to_string())?;
         tracing::info!(passages = index.len(), embedder = embedder.id(), "knowledge index loaded");
         let pending = store.pending_kb_sources().await.map_err(|e| e.to_string())?;
         let this = Arc::new(Self {
-            answerer: Answerer {
-                index,
-                embedder,
-                chat,
-                mode: settings.answer_mode,
-                search: SearchOptions::default(),
-                min_confidence: 0.5,
-            },
+            answerer: Answerer::new(index, embedder, chat, settings.answer_mode),
             store,
             generation: Default::default(),
             indexing: Semaphore::new(1),
@@ -141,6 +139,10 @@ impl Knowledge {
         let _turn = self.indexing.acquire().await.map_err(|e| e.to_string())?;
         let source = self.store.start_kb_source(ws, id).await.map_err(|e| e.to_string())?;
         let outcome = self.passages(&source).await;
+        let outcome = match outcome {
+            Ok(chunks) => self.hold(ws, id, chunks).await,
+            Err(e) => Err(e),
+        };
         let failed = outcome.as_ref().err().cloned();
         let chunks = outcome.as_ref().ok().cloned();
         let stored = self
@@ -150,7 +152,7 @@ impl Knowledge {
             .map_err(|e| e.to_string())?;
         match (stored, chunks) {
             (Some(_), Some(chunks)) => {
-                self.index().replace_source(ws, id, &chunks).map_err(|e| e.to_string())?;
+                self.index().replace_source(ws, id, &chunks);
                 Ok(())
             }
             (Some(_), None) => Err(failed.unwrap_or_default()),
@@ -159,13 +161,55 @@ impl Knowledge {
         }
     }
 
+    /// Holds every passage that reads like instructions to an assistant or holds a secret or internal
+    /// material, with the reason, for an admin to review; a passage an admin approved before keeps its
+    /// approval when the source is indexed again with the same text.
+    async fn hold(
+        &self,
+        ws: WorkspaceId,
+        id: KbSourceId,
+        chunks: Vec<KbChunk>,
+    ) -> Result<Vec<KbChunk>, String> {
+        let approved: std::collections::HashSet<String> = self
+            .store
+            .list_kb_chunks(ws, id)
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(|c| c.held.is_none() && guard::inspect(&format!("{}\n{}", c.heading, c.text)).is_some())
+            .map(|c| c.text)
+            .collect();
+        let mut held = 0;
+        let chunks: Vec<KbChunk> = chunks
+            .into_iter()
+            .map(|c| {
+                let flag = guard::inspect(&format!("{}\n{}", c.heading, c.text));
+                let reason = flag.filter(|_| !approved.contains(&c.text)).map(|f| f.reason);
+                held += usize::from(reason.is_some());
+                KbChunk { held: reason, ..c }
+            })
+            .collect();
+        if held > 0 {
+            tracing::info!(source = %id, passages = held, "passages held for an admin's review");
+        }
+        Ok(chunks)
+    }
+
     async fn passages(&self, source: &KbSource) -> Result<Vec<KbChunk>, String> {
         let sections = if source.kind == SourceKind::Website {
             self.crawl(source).await?
         } else {
             parse_source(source.kind, &source.title, &source.content).map_err(|e| e.to_string())?
         };
-        let texts = chunk_sections(&sections);
+        // Invisible characters that could split a word past the checks are gone before anything is stored.
+        let texts: Vec<lianluo_knowledge::ChunkText> = chunk_sections(&sections)
+            .into_iter()
+            .map(|t| lianluo_knowledge::ChunkText {
+                heading: guard::clean(&t.heading),
+                text: guard::clean(&t.text),
+                ..t
+            })
+            .collect();
         if texts.len() > MAX_CHUNKS_PER_SOURCE {
             return Err(format!(
                 "the source makes {} passages; split it into sources of at most {MAX_CHUNKS_PER_SOURCE}",
@@ -188,6 +232,7 @@ impl Knowledge {
                 text: t.text,
                 curated: t.curated,
                 url: t.url,
+                held: None,
                 model: embedder.id().to_string(),
                 embedding: v,
             })
@@ -225,8 +270,36 @@ impl Knowledge {
         tone: Option<&str>,
         sink: Option<lianluo_models::TokenSink>,
     ) -> Result<lianluo_knowledge::Answer, String> {
+        self.answer_above(ws, question, earlier, tone, sink, None).await
+    }
+
+    /// A suggested reply for an agent, who reads it before sending: offered from a lower confidence than
+    /// the AI agent answers customers with (its confidence is shown beside it).
+    pub async fn suggest(
+        &self,
+        ws: WorkspaceId,
+        question: &str,
+        earlier: &[String],
+    ) -> Result<lianluo_knowledge::Answer, String> {
+        self.answer_above(ws, question, earlier, None, None, Some(SUGGESTION_MIN_CONFIDENCE)).await
+    }
+
+    async fn answer_above(
+        &self,
+        ws: WorkspaceId,
+        question: &str,
+        earlier: &[String],
+        tone: Option<&str>,
+        sink: Option<lianluo_models::TokenSink>,
+        min_confidence: Option<f32>,
+    ) -> Result<lianluo_knowledge::Answer, String> {
         let g = self.generation(ws).await?;
-        let models = lianluo_knowledge::Models { embedder: &g.embedder, chat: g.chat.as_ref(), mode: g.mode };
+        let models = lianluo_knowledge::Models {
+            embedder: &g.embedder,
+            chat: g.chat.as_ref(),
+            mode: g.mode,
+            min_confidence: min_confidence.map_or(g.min_confidence, |m| m.min(g.min_confidence)),
+        };
         // The channel's tone, else the workspace's.
         let tone = tone.or(g.tone.as_deref());
         let answer = self.answerer.answer_with(ws, question, earlier, tone, sink, models).await?;
@@ -278,7 +351,8 @@ impl Knowledge {
             Some(lianluo_domain::ai::AnswerStyle::Extractive) => AnswerMode::Extractive,
             None => self.answerer.mode,
         };
-        let g = Generation { embedder, chat, mode, tone: settings.tone };
+        let min_confidence = settings.min_confidence.unwrap_or(self.answerer.min_confidence);
+        let g = Generation { embedder, chat, mode, tone: settings.tone, min_confidence };
         self.generation.lock().unwrap_or_else(|p| p.into_inner()).insert(ws, g.clone());
         Ok(g)
     }
@@ -301,14 +375,32 @@ impl Knowledge {
     }
 
     /// Hybrid search with the workspace's embedder (by words alone when it fails).
-    pub async fn search(&self, ws: WorkspaceId, query: &str, limit: usize) -> Result<Vec<Hit>, String> {
+    pub async fn search(
+        &self,
+        ws: WorkspaceId,
+        query: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<Hit>, String> {
         let g = self.generation(ws).await?;
-        self.answerer.retrieve(ws, query, &g.embedder, limit).await
+        self.answerer.retrieve(ws, query, &g.embedder, offset, limit).await
+    }
+
+    /// Makes an approved passage searchable (by words alone when another embedder made its vector).
+    pub async fn add_approved(&self, chunk: &KbChunk) -> Result<(), String> {
+        let g = self.generation(chunk.workspace_id).await?;
+        let chunk = if chunk.model == g.embedder.id() {
+            chunk.clone()
+        } else {
+            KbChunk { embedding: Vec::new(), ..chunk.clone() }
+        };
+        self.index().load(std::slice::from_ref(&chunk));
+        Ok(())
     }
 
     /// Drops a deleted source from the index.
-    pub fn forget_source(&self, ws: WorkspaceId, id: KbSourceId) -> Result<(), String> {
-        self.index().remove_source(ws, id).map_err(|e| e.to_string())
+    pub fn forget_source(&self, ws: WorkspaceId, id: KbSourceId) {
+        self.index().remove_source(ws, id)
     }
 }
 

@@ -587,6 +587,28 @@ fn api() -> Api {
             knowledge::list_chunks,
         )
         .add(
+            v1(
+                GET,
+                "/api/v1/kb/held",
+                "list_held_kb_chunks",
+                "Passages held for review (text addressed to an assistant, secrets), with the reason",
+            )
+            .admin()
+            .returns::<List<KbChunk>>(200),
+            knowledge::list_held,
+        )
+        .add(
+            v1(
+                POST,
+                "/api/v1/kb/chunks/{id}/approve",
+                "approve_kb_chunk",
+                "Approve a held passage: it becomes searchable and quotable",
+            )
+            .admin()
+            .returns::<KbChunk>(200),
+            knowledge::approve_chunk,
+        )
+        .add(
             v1(POST, "/api/v1/kb/search", "search_kb", "Hybrid search of the knowledge base, with scores")
                 .body::<knowledge::SearchRequest>()
                 .returns::<knowledge::SearchResponse>(200),

@@ -1011,7 +1011,7 @@ impl Tx for PgTx {
     async fn insert_kb_chunk(&mut self, c: &KbChunk) -> Result<()> {
         self.exec(
             "INSERT INTO kb_chunks (id, workspace_id, source_id, ordinal, heading, text, model, embedding, curated, \
-             url) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             url, held) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             &[
                 &c.id.0,
                 &c.workspace_id.0,
@@ -1023,6 +1023,7 @@ impl Tx for PgTx {
                 &columns::vector_bytes(&c.embedding),
                 &c.curated,
                 &c.url,
+                &c.held,
             ],
         )
         .await
@@ -1032,6 +1033,31 @@ impl Tx for PgTx {
     async fn kb_chunks(&mut self, ws: WorkspaceId, source: KbSourceId) -> Result<Vec<KbChunk>> {
         let sql = format!("{SELECT_KB_CHUNK} WHERE workspace_id = $1 AND source_id = $2 ORDER BY ordinal");
         self.all(&sql, &[&ws.0, &source.0]).await?.iter().map(|r| columns::kb_chunk(&PgRow(r))).collect()
+    }
+
+    async fn kb_chunk(&mut self, ws: WorkspaceId, id: KbChunkId) -> Result<Option<KbChunk>> {
+        let sql = format!("{SELECT_KB_CHUNK} WHERE workspace_id = $1 AND id = $2");
+        self.one(&sql, &[&ws.0, &id.0]).await?.map(|r| columns::kb_chunk(&PgRow(&r))).transpose()
+    }
+
+    async fn held_kb_chunks(&mut self, ws: WorkspaceId, limit: u32) -> Result<Vec<KbChunk>> {
+        let sql = format!(
+            "{SELECT_KB_CHUNK} WHERE workspace_id = $1 AND held IS NOT NULL ORDER BY source_id, ordinal LIMIT $2"
+        );
+        self.all(&sql, &[&ws.0, &i64::from(limit)])
+            .await?
+            .iter()
+            .map(|r| columns::kb_chunk(&PgRow(r)))
+            .collect()
+    }
+
+    async fn release_kb_chunk(&mut self, ws: WorkspaceId, id: KbChunkId) -> Result<bool> {
+        self.exec(
+            "UPDATE kb_chunks SET held = NULL WHERE workspace_id = $1 AND id = $2 AND held IS NOT NULL",
+            &[&ws.0, &id.0],
+        )
+        .await
+        .map(|n| n == 1)
     }
 
     async fn insert_kb_question(&mut self, q: &KbQuestion) -> Result<()> {

@@ -31,6 +31,7 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0007_kb_files_and_candidates.sql"),
     },
     Migration { version: 8, name: "workspace_ai", sql: include_str!("../migrations/0008_workspace_ai.sql") },
+    Migration { version: 9, name: "kb_held", sql: include_str!("../migrations/0009_kb_held.sql") },
 ];
 
 /// Tuning knobs; the defaults suit a small server.

@@ -1051,7 +1051,7 @@ impl Tx for SqliteTx {
         exec(
             &self.conn,
             "INSERT INTO kb_chunks (id, workspace_id, source_id, ordinal, heading, text, model, embedding, curated, \
-             url) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             url, held) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
                 s(c.id),
                 s(c.workspace_id),
@@ -1062,7 +1062,8 @@ impl Tx for SqliteTx {
                 c.model,
                 columns::vector_bytes(&c.embedding),
                 c.curated,
-                c.url
+                c.url,
+                c.held
             ],
         )
         .map(drop)
@@ -1075,6 +1076,35 @@ impl Tx for SqliteTx {
             [s(ws), s(source)],
             |r| columns::kb_chunk(r),
         )
+    }
+
+    async fn kb_chunk(&mut self, ws: WorkspaceId, id: KbChunkId) -> Result<Option<KbChunk>> {
+        first(
+            &self.conn,
+            &format!("{SELECT_KB_CHUNK} WHERE workspace_id = ?1 AND id = ?2"),
+            [s(ws), s(id)],
+            |r| columns::kb_chunk(r),
+        )
+    }
+
+    async fn held_kb_chunks(&mut self, ws: WorkspaceId, limit: u32) -> Result<Vec<KbChunk>> {
+        collect(
+            &self.conn,
+            &format!(
+                "{SELECT_KB_CHUNK} WHERE workspace_id = ?1 AND held IS NOT NULL ORDER BY source_id, ordinal LIMIT ?2"
+            ),
+            params![s(ws), limit],
+            |r| columns::kb_chunk(r),
+        )
+    }
+
+    async fn release_kb_chunk(&mut self, ws: WorkspaceId, id: KbChunkId) -> Result<bool> {
+        exec(
+            &self.conn,
+            "UPDATE kb_chunks SET held = NULL WHERE workspace_id = ?1 AND id = ?2 AND held IS NOT NULL",
+            [s(ws), s(id)],
+        )
+        .map(|n| n == 1)
     }
 
     async fn insert_kb_question(&mut self, q: &KbQuestion) -> Result<()> {

@@ -1043,6 +1043,28 @@ impl<B: Backend> Store for SqlStore<B> {
         })
     }
 
+    async fn list_held_kb_chunks(&self, ws: WorkspaceId) -> Result<Vec<KbChunk>> {
+        read!(self, |tx| tx.held_kb_chunks(ws, 500).await)
+    }
+
+    async fn release_kb_chunk(
+        &self,
+        ws: WorkspaceId,
+        id: KbChunkId,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<KbChunk> {
+        write!(self, |tx| {
+            let chunk = found(tx.kb_chunk(ws, id).await?, "passage")?;
+            if !tx.release_kb_chunk(ws, id).await? {
+                return Ok(chunk);
+            }
+            let data = json!({ "source_id": chunk.source_id, "held": chunk.held });
+            tx.insert_event(ws, &NewEvent::new(actor, "kb_chunk.released", id, data), now).await?;
+            Ok(KbChunk { held: None, ..chunk })
+        })
+    }
+
     async fn record_kb_question(&self, ws: WorkspaceId, q: &KbQuestion) -> Result<()> {
         if q.workspace_id != ws {
             return Err(invalid("workspace_id", "a question of another workspace"));

@@ -417,6 +417,17 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
     /// A source's chunks in order.
     async fn list_kb_chunks(&self, ws: WorkspaceId, source: KbSourceId) -> Result<Vec<KbChunk>>;
+    /// Passages held for review (at most 500), by source and position.
+    async fn list_held_kb_chunks(&self, ws: WorkspaceId) -> Result<Vec<KbChunk>>;
+    /// An admin approves a held passage: it becomes searchable. Approving one that is not held changes
+    /// nothing; `NotFound` when the workspace has no such passage.
+    async fn release_kb_chunk(
+        &self,
+        ws: WorkspaceId,
+        id: KbChunkId,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<KbChunk>;
     /// Records a question the AI agent handled.
     async fn record_kb_question(&self, ws: WorkspaceId, q: &KbQuestion) -> Result<()>;
     /// The customer's rating of a bot answer; `NotFound` when the message is not a recorded answer.

@@ -289,6 +289,23 @@ pub trait Tx: Send {
         ws: WorkspaceId,
         source: KbSourceId,
     ) -> impl Future<Output = Result<Vec<KbChunk>>> + Send;
+    fn kb_chunk(
+        &mut self,
+        ws: WorkspaceId,
+        id: KbChunkId,
+    ) -> impl Future<Output = Result<Option<KbChunk>>> + Send;
+    /// Held passages, by source and position, at most `limit`.
+    fn held_kb_chunks(
+        &mut self,
+        ws: WorkspaceId,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<KbChunk>>> + Send;
+    /// Clears a passage's hold; false when it was not held.
+    fn release_kb_chunk(
+        &mut self,
+        ws: WorkspaceId,
+        id: KbChunkId,
+    ) -> impl Future<Output = Result<bool>> + Send;
     fn insert_kb_question(&mut self, q: &KbQuestion) -> impl Future<Output = Result<()>> + Send;
     fn kb_question(
         &mut self,

@@ -113,10 +113,10 @@ pub async fn kb(cfg: &Config, args: KbArgs) -> anyhow::Result<()> {
     for i in 0..args.queries {
         let (q, v) = (&questions[i % questions.len()], &qvecs[i % questions.len()]);
         let t = Instant::now();
-        index.search(ws, q, None, opts)?;
+        index.search(ws, q, None, opts);
         words.push(t.elapsed().as_micros() as u64);
         let t = Instant::now();
-        index.search(ws, q, Some(v), opts)?;
+        index.search(ws, q, Some(v), opts);
         hybrid.push(t.elapsed().as_micros() as u64);
     }
     println!("words only (BM25): {}", stats(words));
@@ -133,7 +133,7 @@ pub async fn kb(cfg: &Config, args: KbArgs) -> anyhow::Result<()> {
 /// Passages repeated with a distinguishing suffix, and their vectors with small noise, so the index holds
 /// `n` distinct passages of realistic text without embedding each one.
 fn build_index(passages: &[(String, String)], vectors: &[Vec<f32>], n: usize) -> anyhow::Result<HybridIndex> {
-    let index = HybridIndex::new()?;
+    let index = HybridIndex::new();
     let ws = WorkspaceId(uuid::Uuid::from_u128(1));
     let mut rng = 0x2545_f491_4f6c_dd1d_u64;
     let mut noise = || {
@@ -157,16 +157,16 @@ fn build_index(passages: &[(String, String)], vectors: &[Vec<f32>], n: usize) ->
             text: format!("{t} (#{i}, order LM{:08})", i * 7919 % 100_000_000),
             curated: false,
             url: None,
+            held: None,
             model: String::new(),
             embedding: v,
         });
         if batch.len() == 5_000 {
-            index.load(&batch)?;
+            index.load(&batch);
             batch.clear();
         }
     }
-    index.load(&batch)?;
-    index.commit()?;
+    index.load(&batch);
     Ok(index)
 }
 

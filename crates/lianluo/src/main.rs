@@ -46,8 +46,12 @@ enum Command {
 
 #[derive(Subcommand)]
 enum EvalCommand {
-    /// Retrieval and answer quality on a JSONL file of questions with their expected source.
+    /// Retrieval, re-ranking and answers on our own labelled questions (JSONL), or `--fit` on a training set.
     Kb(eval::KbArgs),
+    /// The same measures on PAWS-X Chinese framed as FAQ retrieval (the folder of faq_bank.tsv and the rest).
+    Pawsx(eval::PublicArgs),
+    /// The same measures on BANKING77 framed as question matching (the folder of train.csv and test.csv).
+    Banking77(eval::PublicArgs),
 }
 
 /// Where to listen and keep data; flags override the configuration.
@@ -304,6 +308,14 @@ async fn main() -> anyhow::Result<()> {
         Command::Eval(EvalCommand::Kb(args)) => {
             let cfg = Config::load(cfg_file)?;
             eval::kb(&cfg, args).await
+        }
+        Command::Eval(EvalCommand::Pawsx(args)) => {
+            let cfg = Config::load(cfg_file)?;
+            eval::pawsx(&cfg, args).await
+        }
+        Command::Eval(EvalCommand::Banking77(args)) => {
+            let cfg = Config::load(cfg_file)?;
+            eval::banking77(&cfg, args).await
         }
         Command::Bench(BenchCommand::Realtime(args)) => bench::realtime(args).await,
         Command::Bench(BenchCommand::Kb(args)) => {

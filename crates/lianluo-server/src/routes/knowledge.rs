@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::{Json as Out, extract::State, http::StatusCode};
 use lianluo_domain::{
-    KbCandidateId, KbSourceId, Timestamp,
+    KbCandidateId, KbChunkId, KbSourceId, Timestamp,
     knowledge::{
         CandidateDecision, CandidateStatus, KbCandidate, KbChunk, KbSource, KbSourcePatch, MAX_TITLE_CHARS,
         NewKbSource, SourceKind,
@@ -204,7 +204,7 @@ pub async fn delete_source(
 ) -> AppResult<StatusCode> {
     state.store.delete_kb_source(auth.workspace_id, id, auth.actor(), Timestamp::now()).await?;
     if let Some(kb) = &state.knowledge {
-        kb.forget_source(auth.workspace_id, id).map_err(AppError::Internal)?;
+        kb.forget_source(auth.workspace_id, id);
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -215,6 +215,24 @@ pub async fn list_chunks(
     Id(id): Id<KbSourceId>,
 ) -> AppResult<Out<List<KbChunk>>> {
     Ok(Out(List { items: state.store.list_kb_chunks(auth.workspace_id, id).await? }))
+}
+
+/// Passages held for an admin's review (they read like instructions to an assistant, or hold a secret),
+/// each with the reason.
+pub async fn list_held(State(state): State<AppState>, auth: Auth<Admin>) -> AppResult<Out<List<KbChunk>>> {
+    Ok(Out(List { items: state.store.list_held_kb_chunks(auth.workspace_id).await? }))
+}
+
+/// An admin approves a held passage: it is searchable when this returns.
+pub async fn approve_chunk(
+    State(state): State<AppState>,
+    auth: Auth<Admin>,
+    Id(id): Id<KbChunkId>,
+) -> AppResult<Out<KbChunk>> {
+    let kb = kb(&state)?;
+    let chunk = state.store.release_kb_chunk(auth.workspace_id, id, auth.actor(), Timestamp::now()).await?;
+    kb.add_approved(&chunk).await.map_err(AppError::Unavailable)?;
+    Ok(Out(chunk))
 }
 
 /// Longest question or search text, in characters.
@@ -234,14 +252,18 @@ fn check_query(field: &str, q: &str) -> AppResult<()> {
 #[serde(deny_unknown_fields)]
 pub struct SearchRequest {
     pub query: String,
-    /// Passages to return, 1 to 50 (default 5).
+    /// Passages to return, 1 to 200 (default 5).
     pub limit: Option<usize>,
+    /// Passages to skip, for the next page: 0 to 800 (default 0).
+    pub offset: Option<usize>,
 }
 
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct SearchResponse {
     /// Best first, with the fused score and each list's rank and score.
     pub hits: Vec<Hit>,
+    /// The `offset` of the next page, when this one was full.
+    pub next_offset: Option<usize>,
 }
 
 pub async fn search(
@@ -252,11 +274,17 @@ pub async fn search(
     let kb = kb(&state)?;
     check_query("query", &req.query)?;
     let limit = req.limit.unwrap_or(5);
-    if !(1..=50).contains(&limit) {
-        return Err(lianluo_domain::DomainError::new("limit", "1 to 50").into());
+    if !(1..=200).contains(&limit) {
+        return Err(lianluo_domain::DomainError::new("limit", "1 to 200").into());
     }
-    let hits = kb.search(auth.workspace_id, &req.query, limit).await.map_err(AppError::Unavailable)?;
-    Ok(Out(SearchResponse { hits }))
+    let offset = req.offset.unwrap_or(0);
+    if offset > 800 {
+        return Err(lianluo_domain::DomainError::new("offset", "0 to 800").into());
+    }
+    let hits =
+        kb.search(auth.workspace_id, &req.query, offset, limit).await.map_err(AppError::Unavailable)?;
+    let next_offset = (hits.len() == limit && offset + limit <= 800).then_some(offset + limit);
+    Ok(Out(SearchResponse { hits, next_offset }))
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -390,8 +418,7 @@ pub async fn suggest_reply(
         return Err(AppError::Conflict("the customer has not written anything to answer yet".into()));
     };
     let earlier: Vec<String> = earlier.iter().rev().take(3).rev().cloned().collect();
-    let answer =
-        kb.answer(auth.workspace_id, question, &earlier, None, None).await.map_err(AppError::Unavailable)?;
+    let answer = kb.suggest(auth.workspace_id, question, &earlier).await.map_err(AppError::Unavailable)?;
     Ok(Out(answer))
 }
 

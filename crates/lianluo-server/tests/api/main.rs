@@ -11,6 +11,7 @@ mod contacts;
 mod conversations;
 mod directory;
 mod inbox;
+mod injection;
 mod kb_sources;
 mod knowledge;
 mod messages;
