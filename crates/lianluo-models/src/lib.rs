@@ -181,8 +181,6 @@ pub trait ChatModel: Send + Sync {
     async fn chat(&self, request: &ChatRequest, sink: Option<TokenSink>) -> Result<ChatOutput>;
 }
 
-/// Where the embedded model files live by default, relative to the working directory.
-pub const DEFAULT_MODELS_DIR: &str = "data/models";
 /// The embedded chat model's file name inside the models directory.
 pub const DEFAULT_CHAT_FILE: &str = "smollm2-135m-instruct-q4_1.gguf";
 /// The embedded embedder's folder name inside the models directory.

@@ -208,7 +208,7 @@ async fn chat_speed(chat: &dyn ChatModel) -> anyhow::Result<(f64, f64)> {
 async fn first_token(cfg: &Config, questions: &[String], n: usize) -> anyhow::Result<()> {
     use futures_util::StreamExt;
     let client = reqwest::Client::new();
-    let models = std::fs::canonicalize(&cfg.models.dir).context("the models directory")?;
+    let models = std::fs::canonicalize(cfg.models_dir()).context("the models directory")?;
     let (server, addr, dir): (ChildServer, String, _) =
         bench_server("kb", &format!("[models]\ndir = {models:?}"))?;
     let base = format!("http://{addr}");

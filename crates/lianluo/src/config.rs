@@ -70,8 +70,9 @@ pub struct KnowledgeConfig {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ModelsConfig {
-    /// Where `scripts/fetch-models` puts the embedded models (LIANLUO_MODELS_DIR).
-    pub dir: PathBuf,
+    /// Where the embedded models are (LIANLUO_MODELS_DIR); absent: `models` under the data directory,
+    /// where `scripts/fetch-models` puts them for the default `./data`.
+    pub dir: Option<PathBuf>,
     /// A GGUF chat model to run instead of the bundled SmolLM2 (for example a Qwen2.5 instruct GGUF).
     pub chat_gguf: Option<PathBuf>,
     /// `extractive` quotes the best passage; `generative` lets the chat model write the answer from the
@@ -100,7 +101,7 @@ pub enum EmbedderChoice {
 impl Default for ModelsConfig {
     fn default() -> Self {
         Self {
-            dir: PathBuf::from(lianluo_models::DEFAULT_MODELS_DIR),
+            dir: None,
             chat_gguf: None,
             answer_mode: lianluo_knowledge::AnswerMode::Extractive,
             embedder: EmbedderChoice::MultilingualE5Small,
@@ -133,6 +134,12 @@ fn env(name: &str) -> Option<String> {
 }
 
 impl Config {
+    /// The directory the embedded models are read from: `models.dir`, else `models` under the data
+    /// directory (so a server started from anywhere with `--data-dir` finds them).
+    pub fn models_dir(&self) -> PathBuf {
+        self.models.dir.clone().unwrap_or_else(|| self.data_dir.join("models"))
+    }
+
     /// How the knowledge service behaves.
     pub fn knowledge_settings(&self) -> lianluo_server::knowledge::Settings {
         lianluo_server::knowledge::Settings {
@@ -174,7 +181,7 @@ impl Config {
             self.database_pool_size = v.parse().context("LIANLUO_DATABASE_POOL_SIZE must be a number")?;
         }
         if let Some(v) = env("LIANLUO_MODELS_DIR") {
-            self.models.dir = v.into();
+            self.models.dir = Some(v.into());
         }
         if let Some(v) = env("LIANLUO_LOG") {
             self.log = v;

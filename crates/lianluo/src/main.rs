@@ -214,13 +214,13 @@ async fn load_models(
         ChatModel, E5Small, EmbeddedPaths, Embedder, LlamaChat, MiniLm, OpenAiChat, OpenAiEmbedder,
     };
     let m = &cfg.models;
-    let paths = EmbeddedPaths::in_dir(&m.dir);
+    let paths = EmbeddedPaths::in_dir(&cfg.models_dir());
     let threads = if m.threads == 0 { lianluo_models::default_threads() } else { m.threads };
     let embedder: Arc<dyn Embedder> = match &m.embedding_endpoint {
         Some(ep) => Arc::new(OpenAiEmbedder::connect(ep.clone()).await?),
         None => {
             let fetch = |e: lianluo_models::ModelError| {
-                anyhow::anyhow!("{e} (run scripts/fetch-models, or set models.dir)")
+                anyhow::anyhow!("{e} (run scripts/fetch-models, or set models.dir / LIANLUO_MODELS_DIR)")
             };
             match m.embedder {
                 crate::config::EmbedderChoice::MultilingualE5Small => {

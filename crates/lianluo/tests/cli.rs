@@ -264,6 +264,43 @@ async fn serve_uses_postgres_when_the_url_says_so() {
 }
 
 /// An HTTP client; the workspace's reqwest uses the TLS provider the process installs.
+#[tokio::test]
+async fn models_are_found_under_the_data_directory_from_anywhere() {
+    let models =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/models").canonicalize().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let serve = || {
+        let mut cmd = lianluo();
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir", data.to_str().unwrap()])
+            .env_remove("LIANLUO_MODELS_DIR")
+            .current_dir(elsewhere.path());
+        start(cmd, "listening on ")
+    };
+    let web = http_client();
+    // No models under the data directory: the inbox serves, and readiness says what is missing.
+    let (running, http, _) = serve();
+    let ready: Value =
+        web.get(format!("{}/readyz", http.trim_end_matches('/'))).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        (ready["status"].as_str(), ready["knowledge"].as_str()),
+        (Some("degraded"), Some("unavailable"))
+    );
+    drop(running);
+    // With them in DATA_DIR/models, the knowledge base loads, whatever the working directory.
+    std::os::unix::fs::symlink(&models, data.join("models")).unwrap();
+    let (running, http, _) = serve();
+    let ready: Value =
+        web.get(format!("{}/readyz", http.trim_end_matches('/'))).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        (ready["status"].as_str(), ready["knowledge"].as_str()),
+        (Some("ready"), Some("ready")),
+        "{ready}"
+    );
+    drop(running);
+}
+
 fn http_client() -> reqwest::Client {
     lianluo_models::install_tls_provider();
     reqwest::Client::new()

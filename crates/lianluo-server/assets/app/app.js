@@ -26,6 +26,8 @@
       writeAnswer: "Write the answer", answerPrompt: "The answer customers should get:", confidence: "confidence", noGaps: "No gaps: every question found its answer.",
       upload: "Upload files", uploadHint: "PDF, Word (.docx), Excel Q&A (.xlsx), Markdown, text, HTML or CSV, up to 20 MiB each", uploaded: "Uploaded: ",
       website: "Add a website", siteUrl: "https://help.example.com/", pageLimit: "Pages", crawl: "Crawl",
+      held: "Held for review", reason: "Why", heldHint: "These passages read like instructions to an AI, or hold a password, key or code. Customers never see them, and the AI never reads them, until you approve them; to change one, edit its source.",
+      noHeld: "Nothing is held.", modelsOff: "The knowledge models are not loaded, so the AI agent, search and suggestions are off. Run scripts/fetch-models (or set models.dir) and restart the server.",
       candidates: "Answers from past conversations", mineNow: "Read resolved conversations", mined: "New candidates: ", approve: "Approve", reject: "Reject",
       noCandidates: "No candidates waiting. Read resolved conversations to find answers agents gave.", question: "Question",
       aiAgent: "AI agent answers first", tone: "Tone", tonePh: "Tone, e.g. warm and concise", save: "Save",
@@ -57,6 +59,8 @@
       writeAnswer: "补充答案", answerPrompt: "客户应得到的答案：", confidence: "置信度", noGaps: "暂无缺口：每个问题都找到了答案。",
       upload: "上传文件", uploadHint: "PDF、Word（.docx）、Excel 问答表（.xlsx）、Markdown、文本、HTML 或 CSV，每个不超过 20 MiB", uploaded: "已上传：",
       website: "添加网站", siteUrl: "https://help.example.com/", pageLimit: "页数", crawl: "抓取",
+      held: "待审核段落", reason: "原因", heldHint: "这些段落像是写给 AI 的指令，或含有密码、密钥、优惠码。在您批准之前，客户看不到它们，AI 也不会读取；如需修改，请编辑所属资料。",
+      noHeld: "没有待审核的段落。", modelsOff: "知识库模型未加载，AI 助手、搜索和推荐回复已关闭。请运行 scripts/fetch-models（或设置 models.dir）后重启服务。",
       candidates: "来自历史会话的答案", mineNow: "读取已解决的会话", mined: "新候选：", approve: "采纳", reject: "拒绝",
       noCandidates: "暂无待审核的候选。读取已解决的会话，找出客服给过的答案。", question: "问题",
       aiAgent: "AI 助手优先回复", tone: "语气", tonePh: "语气，例如：亲切、简洁", save: "保存",
@@ -561,9 +565,32 @@
           return [row, h("tr", null, preview)];
         }).reduce(function (a, b) { return a.concat(b); }, [])));
         if (r.items.some(function (s) { return s.status === "queued" || s.status === "processing"; })) setTimeout(function () { if (S.section === "knowledge") sources(); }, 1000);
+        else heldList();
       }, fail);
     }
     sources();
+    // Without its models the knowledge base is off: say so before anything else.
+    fetch("/readyz", { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (r) {
+      if (r.knowledge === "unavailable") body.insertBefore(h("p", { class: "warning", role: "alert", text: t("modelsOff") }), body.firstChild);
+    }, function () {});
+
+    // Passages held for review, with the reason; approving one makes it searchable at once.
+    body.appendChild(h("h3", { text: t("held") }));
+    body.appendChild(h("p", { class: "muted", text: t("heldHint") }));
+    var held = h("div", { class: "held" });
+    body.appendChild(held);
+    function heldList() {
+      api("GET", "/api/v1/kb/held").then(function (r) {
+        held.textContent = "";
+        if (!r.items.length) { held.appendChild(h("p", { class: "muted", text: t("noHeld") })); return; }
+        held.appendChild(table([t("passages"), t("reason"), ""], r.items.map(function (p) {
+          return h("tr", null, h("td", null, h("b", { text: p.heading }), h("div", { text: p.text })), h("td", { class: "reason", text: p.held }),
+            h("td", null, h("button", { class: "primary", "data-action": "approve-passage", text: t("approve"), onclick: function () {
+              api("POST", "/api/v1/kb/chunks/" + p.id + "/approve", {}).then(function () { toast(t("saved")); heldList(); }, fail);
+            } })));
+        })));
+      }, fail);
+    }
 
     body.appendChild(h("h3", { text: t("playground") }));
     var q = h("input", { placeholder: t("ask") + "…", "aria-label": t("playground"), required: true });
