@@ -40,10 +40,24 @@ pub enum EmbeddingInput {
     Many(Vec<String>),
 }
 
+/// What the texts are: questions are embedded the way search embeds them (E5's `query: ` prefix),
+/// passages the way indexing does.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InputType {
+    Query,
+    #[default]
+    #[serde(alias = "document")]
+    Passage,
+}
+
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct EmbeddingRequest {
     pub model: Option<String>,
     pub input: EmbeddingInput,
+    /// `query` or `passage` (the default; `document` also accepted).
+    #[serde(default)]
+    pub input_type: InputType,
 }
 
 #[derive(Debug, Serialize, schemars::JsonSchema)]
@@ -72,7 +86,11 @@ pub async fn embeddings(
         return Err(invalid("input: 1 to 256 texts of at most 8000 characters"));
     }
     let embedder = &kb.answerer.embedder;
-    let vectors = embedder.embed(&input).await.map_err(|e| AppError::Unavailable(e.to_string()))?;
+    let vectors = match req.input_type {
+        InputType::Query => embedder.embed_queries(&input).await,
+        InputType::Passage => embedder.embed(&input).await,
+    }
+    .map_err(|e| AppError::Unavailable(e.to_string()))?;
     let data = vectors
         .into_iter()
         .enumerate()

@@ -41,3 +41,26 @@ async fn a_refused_key_or_a_silent_provider_is_a_clear_error() {
     assert!(err.contains("did not answer within 1 s"), "{err}");
     assert!(started.elapsed() < std::time::Duration::from_secs(10), "gives up after its retries");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embeddings_embed_questions_as_search_does() {
+    let app = TestApp::sqlite().await;
+    let embed = |body: serde_json::Value| app.post("/v1/embeddings", &app.admin, body);
+    let text = "how long is the return window?";
+    let vector = |r: &serde_json::Value| -> Vec<f64> {
+        r["data"][0]["embedding"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    };
+    let passage = vector(&embed(serde_json::json!({ "input": text })).await.expect(200));
+    let document =
+        vector(&embed(serde_json::json!({ "input": text, "input_type": "document" })).await.expect(200));
+    let query = vector(&embed(serde_json::json!({ "input": text, "input_type": "query" })).await.expect(200));
+    assert_eq!(passage, document, "passages are the default");
+    assert_eq!(query.len(), passage.len());
+    assert!((query.iter().map(|x| x * x).sum::<f64>() - 1.0).abs() < 1e-3, "unit length");
+    // The default embedder reads questions with its own prefix, as search does.
+    let cosine: f64 = query.iter().zip(&passage).map(|(a, b)| a * b).sum();
+    assert!(cosine < 0.999, "a question is embedded differently from a passage: {cosine}");
+    embed(serde_json::json!({ "input": text, "input_type": "sentence" }))
+        .await
+        .expect_error(422, "invalid_body");
+}
