@@ -163,6 +163,32 @@ const ANAPHORA: &[&str] = &[
     "它的",
 ];
 
+/// The subject of a question that only names a new subject for the previous one ("and the earbuds?",
+/// "what about the speaker?", "那耳机呢？"), if it is one.
+pub fn switched_subject(question: &str) -> Option<String> {
+    let q = question.trim().trim_end_matches(['?', '？', '.', '。', '!', '！', ' ']);
+    let lower = q.to_lowercase();
+    let en = ["and what about ", "what about ", "how about ", "and for ", "same for ", "and the ", "and "]
+        .iter()
+        .find_map(|p| lower.strip_prefix(p).map(|rest| (p, rest)));
+    let subject = match en {
+        Some((p, rest)) => {
+            // "and the earbuds" keeps its article out; "and can I use one on a flash sale item" is no subject.
+            let rest = if p.ends_with("the ") { rest } else { rest.trim_start_matches("the ") };
+            rest.to_string()
+        }
+        None => {
+            let zh = q.trim_end_matches('呢').trim_end_matches(['？', '?']);
+            if !q.ends_with('呢') {
+                return None;
+            }
+            zh.trim_start_matches('那').trim_start_matches("那么").to_string()
+        }
+    };
+    let words = crate::index::terms(&subject);
+    (!words.is_empty() && words.len() <= 3).then_some(subject)
+}
+
 /// The text to search: the question, with the customer's previous question in front when this one is
 /// short or points back ("how long does it take?", "那个多少钱？").
 pub fn standalone_query(index: &HybridIndex, question: &str, earlier_customer_turns: &[String]) -> String {
@@ -491,6 +517,28 @@ impl Answerer {
         Some(vectors)
     }
 
+    /// The question made standalone with the conversation's earlier turns. A question that only names
+    /// a new subject ("and the earbuds?") takes the previous question with its subject replaced: the
+    /// words of the headings above the section that answered it ("Lumio Watch S3") are taken out of it,
+    /// and the new subject put in front. Otherwise the previous question goes in front of a short or pointing one.
+    pub fn follow_up(&self, ws: WorkspaceId, question: &str, earlier_customer_turns: &[String]) -> String {
+        if let (Some(subject), Some(prev)) = (switched_subject(question), earlier_customer_turns.last()) {
+            let opts =
+                SearchOptions { limit: 1, vector_weight_en: 0.0, vector_weight_zh: 0.0, ..self.search };
+            if let Some(hit) = self.index.search(ws, prev, None, opts).first() {
+                // The headings above the answering section name the old subject ("Orbit watch guide ›
+                // Orbit 手表"); the section's own heading ("续航") is what is asked about.
+                let parts: Vec<&str> = hit.heading.split(" › ").collect();
+                let title = parts[..parts.len().saturating_sub(1).max(1)].join(" ");
+                let subject_words = crate::index::terms(&subject);
+                let title_words: Vec<String> =
+                    crate::index::terms(&title).into_iter().filter(|w| !subject_words.contains(w)).collect();
+                return format!("{subject} {}", crate::index::without_words(prev, &title_words));
+            }
+        }
+        standalone_query(&self.index, question, earlier_customer_turns)
+    }
+
     /// Searches for a question and scores every sentence of the best passages with `model`.
     pub async fn rank(
         &self,
@@ -502,7 +550,7 @@ impl Answerer {
         model: &Model,
     ) -> Ranking {
         let language = lang::detect(question);
-        let query = standalone_query(&self.index, question, earlier_customer_turns);
+        let query = self.follow_up(ws, question, earlier_customer_turns);
         let question_vector = self.embed_query(embedder, &query).await;
         let has_vector = question_vector.is_some();
         let opts = SearchOptions { limit: search.limit.max(RERANK_PASSAGES), offset: 0, ..search };
@@ -710,6 +758,18 @@ pub fn generation_request(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn follow_ups_that_name_a_new_subject_are_recognised() {
+        use super::switched_subject as s;
+        assert_eq!(s("and the earbuds?").as_deref(), Some("earbuds"));
+        assert_eq!(s("What about the speaker?").as_deref(), Some("speaker"));
+        assert_eq!(s("那耳机呢？").as_deref(), Some("耳机"));
+        assert_eq!(s("平板呢"), Some("平板".to_string()));
+        assert_eq!(s("and can I use one on a flash sale item?"), None, "a new question, not a new subject");
+        assert_eq!(s("how long does it take?"), None);
+        assert_eq!(s("为什么呢"), None, "no subject");
+    }
+
     #[test]
     fn links_are_reduced_to_their_text() {
         assert_eq!(

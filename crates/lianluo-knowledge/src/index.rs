@@ -43,6 +43,25 @@ pub fn words(text: &str) -> Vec<String> {
     })
 }
 
+/// The text without the pieces whose word (as the index reads it) is one of `drop`: "how long does the
+/// watch battery last?" without `watch` is "how long does the battery last?".
+pub fn without_words(text: &str, drop: &[String]) -> String {
+    JIEBA
+        .cut(text, true)
+        .into_iter()
+        .map(|t| t.word)
+        .filter(|piece| {
+            let w = piece.trim().to_lowercase();
+            let w = if w.is_ascii() {
+                frostem::Stemmer::new(frostem::Algorithm::English).stem(&w).into_owned()
+            } else {
+                w
+            };
+            !drop.contains(&w)
+        })
+        .collect()
+}
+
 /// The distinct words of a text, in order of first appearance.
 pub fn terms(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();

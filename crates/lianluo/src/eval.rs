@@ -233,8 +233,7 @@ const DEPTH: usize = 50;
 
 async fn run_case(bench: &Bench, case: &Case, model: &Model, fusion: SearchOptions) -> Outcome {
     let answerer = &bench.kb.answerer;
-    let query =
-        lianluo_knowledge::answer::standalone_query(answerer.index.as_ref(), &case.question, &case.turns);
+    let query = answerer.follow_up(bench.ws, &case.question, &case.turns);
     let vector = answerer.embed_query(&bench.embedder, &query).await;
     let opts = SearchOptions { limit: DEPTH, depth: DEPTH, offset: 0, ..fusion };
     let lists = [
@@ -551,8 +550,7 @@ async fn fit(bench: &Bench, cases: &[Case]) -> anyhow::Result<()> {
     let grid = [0.0f32, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 8.0];
     let mut queries = Vec::new();
     for case in cases {
-        let query =
-            lianluo_knowledge::answer::standalone_query(answerer.index.as_ref(), &case.question, &case.turns);
+        let query = answerer.follow_up(bench.ws, &case.question, &case.turns);
         let vector = answerer.embed_query(&bench.embedder, &query).await;
         queries.push((query, vector));
     }

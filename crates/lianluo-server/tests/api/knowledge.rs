@@ -313,6 +313,42 @@ async fn workspaces_only_see_their_own_knowledge(app: TestApp) {
     assert_eq!(answered_before["text"], answered_after["text"]);
 }
 
+const WATCH_MD: &str = "# Orbit watch\n\
+## Battery\n\
+The watch lasts 10 days on one charge and charges fully in 2 hours.\n\n\
+## Water\n\
+The watch is water resistant to 50 metres.\n\n\
+# Orbit 手表\n\
+## 续航\n\
+手表充满电可使用10天，2小时即可充满。\n\n\
+## 防水\n\
+手表防水深度为50米。";
+
+async fn follow_ups_that_name_a_new_subject_keep_the_question(app: TestApp) {
+    answer_from_low_confidence(&app).await;
+    add_source(
+        &app,
+        &app.admin,
+        json!({ "kind": "markdown", "title": "Orbit watch guide", "content": WATCH_MD }),
+    )
+    .await;
+    let manual = add_source(
+        &app,
+        &app.admin,
+        json!({ "kind": "markdown", "title": "AirBeat 2 manual", "content": MANUAL_MD }),
+    )
+    .await;
+    let a = answer(&app, "and the earbuds?", &["How long does the watch battery last?"]).await;
+    assert_eq!(a["citations"][0]["source_id"], manual["id"], "{a}");
+    assert!(a["text"].as_str().unwrap().contains("7 hours"), "{a}");
+    let a = answer(&app, "那耳机呢？", &["手表电池能用多久？"]).await;
+    assert_eq!(a["citations"][0]["source_id"], manual["id"], "{a}");
+    assert!(a["text"].as_str().unwrap().contains("7小时"), "{a}");
+    assert!(a["search_query"].as_str().unwrap().contains("耳机"), "{a}");
+    // Without an earlier question there is nothing to carry over.
+    assert_eq!(answer(&app, "and the earbuds?", &[]).await["search_query"], "and the earbuds?");
+}
+
 async fn search_pages_up_to_200_hits(app: TestApp) {
     add_source(&app, &app.admin, json!({ "kind": "markdown", "title": "Returns", "content": RETURNS_MD }))
         .await;
@@ -405,4 +441,5 @@ on_both_backends!(
     workspaces_only_see_their_own_knowledge,
     instructions_inside_documents_are_held_for_review,
     search_pages_up_to_200_hits,
+    follow_ups_that_name_a_new_subject_keep_the_question,
 );
