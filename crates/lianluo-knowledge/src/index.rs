@@ -414,28 +414,6 @@ impl HybridIndex {
         self.replace_source(ws, source, &[]);
     }
 
-    /// Full-text search: (chunk, BM25 score), best first.
-    pub fn search_words(&self, ws: WorkspaceId, query: &str, depth: usize) -> Vec<(KbChunkId, f32)> {
-        let Some(space) = self.space(ws) else { return Vec::new() };
-        let space = space.read().unwrap_or_else(|p| p.into_inner());
-        space
-            .bm25(query, depth)
-            .into_iter()
-            .filter_map(|(s, x)| Some((space.slots[s as usize].as_ref()?.id, x)))
-            .collect()
-    }
-
-    /// Vector search: (chunk, cosine similarity), best first.
-    pub fn search_vector(&self, ws: WorkspaceId, query: &[f32], depth: usize) -> Vec<(KbChunkId, f32)> {
-        let Some(space) = self.space(ws) else { return Vec::new() };
-        let space = space.read().unwrap_or_else(|p| p.into_inner());
-        space
-            .nearest(query, depth)
-            .into_iter()
-            .filter_map(|(s, x)| Some((space.slots[s as usize].as_ref()?.id, x)))
-            .collect()
-    }
-
     /// Hybrid search: both lists fused by weighted reciprocal rank. Equal fused scores are broken by the
     /// cosine, then by the BM25 score, then by passage id, so a tie goes to the passage closer in meaning.
     pub fn search(
