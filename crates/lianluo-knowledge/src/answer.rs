@@ -82,6 +82,10 @@ pub struct Models<'a> {
 /// (EVALUATION.md). A workspace that prefers more answers and more mistakes lowers it.
 pub const DEFAULT_MIN_CONFIDENCE: f32 = 0.7;
 
+/// How long a customer waits at most for the first checked sentence of a generated answer before the
+/// quote is sent instead.
+pub const FIRST_SENTENCE_WITHIN: std::time::Duration = std::time::Duration::from_secs(4);
+
 /// How many of the fused list's best passages are re-ranked sentence by sentence.
 pub const RERANK_PASSAGES: usize = 5;
 
@@ -672,16 +676,34 @@ impl Answerer {
             let request = generation_request(question, earlier_customer_turns, &support, language, tone);
             let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
             let mut gate = Gate::new(&self.index, &support, sink.clone());
-            let watch = async move {
-                // Dropping the receiver when the gate stops tells the model to stop generating.
-                while let Some(piece) = rx.recv().await {
-                    if !gate.push(&piece) {
+            let generation = chat.chat(&request, Some(tx));
+            tokio::pin!(generation);
+            // No customer waits long for the first checked sentence: past the deadline the model is
+            // stopped (its request dropped) and the quote is sent instead.
+            let deadline = tokio::time::Instant::now() + FIRST_SENTENCE_WITHIN;
+            let mut generated = None;
+            let mut late = false;
+            loop {
+                tokio::select! {
+                    done = &mut generation, if generated.is_none() => generated = Some(done),
+                    piece = rx.recv() => match piece {
+                        Some(piece) if gate.push(&piece) => {}
+                        _ => break,
+                    },
+                    _ = tokio::time::sleep_until(deadline), if gate.sent == 0 => {
+                        late = true;
                         break;
                     }
                 }
-                gate
+            }
+            // Dropping the receiver tells the model to stop; a model that was still writing notices at
+            // its next piece, and its token counts are kept.
+            drop(rx);
+            let generated = match generated {
+                Some(done) => done,
+                None if late => Err(lianluo_models::ModelError::Timeout(FIRST_SENTENCE_WITHIN.as_secs())),
+                None => generation.await,
             };
-            let (generated, gate) = tokio::join!(chat.chat(&request, Some(tx)), watch);
             match &generated {
                 Ok(g) => (out.prompt_tokens, out.completion_tokens) = (g.prompt_tokens, g.completion_tokens),
                 Err(e) => {

@@ -206,11 +206,22 @@ async fn respond(
         return Ok(());
     }
 
-    // Stream the answer to the customer's widget while it is produced.
+    // Stream the answer to the customer's widget while it is produced; until its first words the widget
+    // shows that the AI assistant is writing.
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
     let bus = state.realtime.bus.clone();
     let scope =
         json!({ "id": id, "contact_id": conversation.contact_id, "channel_id": conversation.channel_id });
+    let _ = bus
+        .publish(Notice {
+            workspace_id: ws,
+            id: None,
+            kind: "typing".into(),
+            subject_id: None,
+            conversation_id: Some(id.0),
+            data: json!({ "conversation": scope, "typing": true, "bot": true }),
+        })
+        .await;
     let stream = tokio::spawn(async move {
         while let Some(piece) = rx.recv().await {
             let notice = Notice {

@@ -486,7 +486,7 @@
       if (f.conversation_id === S.current && d.conversation) { S.conversation = d.conversation; renderConversation(); }
       refreshSoon();
     } else if (f.kind === "typing" && f.conversation_id === S.current && els.typing) {
-      var who = d.user_id ? userName(d.user_id) : (S.contact && S.contact.name) || "";
+      var who = d.bot ? t("bot") : d.user_id ? userName(d.user_id) : (S.contact && S.contact.name) || "";
       els.typing.textContent = d.typing ? who + " " + t("typing") : "";
     } else if (f.kind === "presence" && d.user_id) {
       S.presence[d.user_id] = d.status;

@@ -18,6 +18,7 @@ on_both_backends!(
     ratings_and_the_knowledge_gaps_list,
     agents_get_grounded_reply_suggestions,
     generated_answers_stream_only_checked_sentences,
+    a_silent_model_costs_the_customer_a_few_seconds_at_most,
 );
 
 const POLICY: &str = "# Returns\nUnused products can be returned within 30 days of delivery for a full refund.\n\n\
@@ -393,4 +394,51 @@ async fn generated_answers_stream_only_checked_sentences(app: TestApp) {
     assert_eq!((a["answered"].as_bool(), a["method"].as_str()), (Some(true), Some("extractive")), "{a}");
     let text = a["text"].as_str().unwrap();
     assert!(text.contains("30 days") && !text.contains("2 business"), "{a}");
+}
+
+async fn a_silent_model_costs_the_customer_a_few_seconds_at_most(app: TestApp) {
+    let addr = app.serve().await;
+    let admin = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    knowledge(&app, &admin).await;
+    // A provider (a stand-in for a hosted model) that accepts the request and then writes nothing.
+    let never = std::sync::Arc::new(tokio::sync::Notify::new());
+    let provider = scripted_provider(
+        vec![vec![Step::Wait, Step::Say("Too late.")], vec![Step::Wait, Step::Say("Too late.")]],
+        never,
+    )
+    .await;
+    app.call(
+        Method::PUT,
+        "/api/v1/ai/settings",
+        &admin,
+        Some(json!({ "answer_mode": "generative", "chat": { "base_url": format!("http://{provider}/v1"), "model": "m", "timeout_secs": 60 } })),
+    )
+    .await
+    .expect(200);
+    let (_, token, _) = widget_channel(&app, &admin, None, json!({ "bot": { "enabled": true } })).await;
+    let session = start(&app, &token, json!({})).await;
+    let visitor = session["visitor_token"].as_str().unwrap().to_string();
+    let mut ws = visitor_socket(&addr, &visitor).await;
+    let asked = std::time::Instant::now();
+    say(&app, &visitor, "How long do I have to return something?").await;
+
+    // The widget shows at once that the AI assistant is writing; the quote arrives within seconds,
+    // long before the provider's own timeout.
+    let frames = frames_until(&mut ws, |f| f["type"] == "message" && f["message"]["kind"] == "bot").await;
+    let typing = frames.iter().position(|f| f["type"] == "typing" && f["bot"] == true && f["typing"] == true);
+    let first_words = frames
+        .iter()
+        .position(|f| f["type"] == "bot_delta" || f["type"] == "message" && f["message"]["kind"] == "bot");
+    assert!(typing.is_some() && typing < first_words, "{frames:?}");
+    let answer = frames.last().unwrap()["message"]["content"].as_str().unwrap();
+    assert!(answer.contains("within 30 days"), "{answer}");
+    assert!(!answer.contains("Too late"), "{answer}");
+    // Not a speed test: the bound only tells the deadline from the provider's own 60 s timeout.
+    let waited = asked.elapsed();
+    assert!(waited < std::time::Duration::from_secs(30), "{waited:?}");
+
+    // The same through the API: the extractive answer, and no request timeout.
+    let question = json!({ "question": "How long do I have to return something?" });
+    let a = app.post("/api/v1/kb/answer", &admin, question).await.expect(200);
+    assert_eq!(a["method"], "extractive", "{a}");
 }
