@@ -562,8 +562,13 @@ async fn visitor_socket(state: AppState, v: Visitor, mut socket: WebSocket) {
                     }
                     // The AI agent's answer while it is being written.
                     "bot.delta" if concerns(&n, &v) => json!({ "type": "bot_delta", "conversation_id": n.conversation_id, "text": n.data["text"] }),
+                    // The AI agent writing: it names the conversation's contact, since the socket may not
+                    // know a conversation started by this very message yet.
+                    "typing" if n.data["bot"] == true && concerns(&n, &v) => {
+                        json!({ "type": "typing", "typing": n.data["typing"], "bot": true })
+                    }
                     "typing" if n.conversation_id.is_some() && n.conversation_id == mine && n.subject_id != Some(v.contact_id.0) => {
-                        json!({ "type": "typing", "typing": n.data["typing"], "bot": n.data["bot"].as_bool().unwrap_or(false) })
+                        json!({ "type": "typing", "typing": n.data["typing"], "bot": false })
                     }
                     _ => continue,
                 };
