@@ -106,6 +106,8 @@ pub struct Scored {
 pub struct Ranking {
     /// The text searched (with earlier turns when the question leaned on them).
     pub query: String,
+    /// Its vector, when the embedder answered.
+    pub vector: Option<Vec<f32>>,
     pub language: Lang,
     /// The fused list, best first.
     pub passages: Vec<Hit>,
@@ -265,22 +267,23 @@ fn link_texts(text: &str) -> String {
 /// otherwise the sentence, with the next one of the same passage when the sentence only leads into it
 /// (ends with a colon, or is very short) or scores nearly as well.
 pub fn quote(ranking: &Ranking, best: &Scored) -> String {
-    let hit = &ranking.passages[best.passage];
-    let all = quotable(hit);
-    if hit.curated {
-        return all.join(if lang::detect(&hit.text) == Lang::Zh { "" } else { " " });
-    }
     let mut out = best.text.clone();
+    // A question/answer entry is one candidate already (see `Answerer::rank`), so it has no next sentence.
     let next =
         ranking.sentences.iter().find(|s| s.passage == best.passage && s.sentence == best.sentence + 1);
     if let Some(next) = next {
         let leads_in = out.ends_with(':') || out.ends_with('：') || out.chars().count() < 25;
         if leads_in || next.logit >= best.logit - 0.5 {
-            out.push_str(if lang::detect(&out) == Lang::Zh { "" } else { " " });
+            out.push_str(joiner(&out));
             out.push_str(&next.text);
         }
     }
     out
+}
+
+/// What goes between two sentences: nothing in Chinese, a space otherwise.
+fn joiner(text: &str) -> &'static str {
+    if lang::detect(text) == Lang::Zh { "" } else { " " }
 }
 
 /// Numbers in a text (prices, days, percentages): an answer may only state numbers its passages state.
@@ -565,7 +568,6 @@ impl Answerer {
         let terms = if own.len() >= 2 { own } else { self.index.terms(&query) };
         let weights = self.index.term_weights(ws, &terms);
         let q = Question {
-            text: question,
             language,
             terms,
             weights,
@@ -576,7 +578,9 @@ impl Answerer {
         };
         let mut scored = Vec::new();
         for (i, hit) in passages.iter().take(RERANK_PASSAGES).enumerate() {
-            let sentences = if hit.curated { vec![quotable(hit).join(" ")] } else { quotable(hit) };
+            // A question/answer entry is its own answer: it is one candidate, quoted whole.
+            let sentences =
+                if hit.curated { vec![quotable(hit).join(joiner(&hit.text))] } else { quotable(hit) };
             let vectors = match (&question_vector, sentences.len()) {
                 (Some(_), n) if n > 1 => self.sentence_vectors(embedder, hit, &sentences).await,
                 _ => None,
@@ -606,7 +610,7 @@ impl Answerer {
             b.logit.total_cmp(&a.logit).then(a.passage.cmp(&b.passage)).then(a.sentence.cmp(&b.sentence))
         });
         let confidence = scored.first().map(|s| model.confidence(s.logit)).unwrap_or(0.0);
-        Ranking { query, language, passages, sentences: scored, confidence }
+        Ranking { query, vector: question_vector, language, passages, sentences: scored, confidence }
     }
 
     /// Answers `question`, given the customer's earlier messages in the conversation (oldest first). The

@@ -19,28 +19,31 @@ static JIEBA: LazyLock<jieba_rs::Jieba> = LazyLock::new(jieba_rs::Jieba::new);
 const K1: f32 = 1.2;
 const B: f32 = 0.75;
 
+/// One piece of segmented text as the index reads it: lower-cased, an English word stemmed.
+fn normalise(piece: &str) -> String {
+    thread_local! {
+        static STEMMER: frostem::Stemmer = frostem::Stemmer::new(frostem::Algorithm::English);
+    }
+    let lower = piece.trim().to_lowercase();
+    if lower.is_ascii() { STEMMER.with(|s| s.stem(&lower).into_owned()) } else { lower }
+}
+
 /// Words as the index sees them, in order and repeated: jieba's search-mode segmentation (a long Chinese
 /// word also yields its shorter words), lower-cased, English words stemmed; punctuation, stopwords and
 /// tokens over 40 bytes dropped.
 pub fn words(text: &str) -> Vec<String> {
-    thread_local! {
-        static STEMMER: frostem::Stemmer = frostem::Stemmer::new(frostem::Algorithm::English);
-    }
-    STEMMER.with(|stemmer| {
-        JIEBA
-            .tokenize(text, jieba_rs::TokenizeMode::Search, true)
-            .into_iter()
-            .filter_map(|t| {
-                let w = t.word.trim();
-                if w.is_empty() || w.len() > 40 || !w.chars().any(char::is_alphanumeric) {
-                    return None;
-                }
-                let lower = w.to_lowercase();
-                let stemmed = if lower.is_ascii() { stemmer.stem(&lower).into_owned() } else { lower };
-                (!lang::is_stopword(&stemmed) && !lang::is_stopword(w)).then_some(stemmed)
-            })
-            .collect()
-    })
+    JIEBA
+        .tokenize(text, jieba_rs::TokenizeMode::Search, true)
+        .into_iter()
+        .filter_map(|t| {
+            let w = t.word.trim();
+            if w.is_empty() || w.len() > 40 || !w.chars().any(char::is_alphanumeric) {
+                return None;
+            }
+            let word = normalise(w);
+            (!lang::is_stopword(&word) && !lang::is_stopword(w)).then_some(word)
+        })
+        .collect()
 }
 
 /// The text without the pieces whose word (as the index reads it) is one of `drop`: "how long does the
@@ -50,15 +53,7 @@ pub fn without_words(text: &str, drop: &[String]) -> String {
         .cut(text, true)
         .into_iter()
         .map(|t| t.word)
-        .filter(|piece| {
-            let w = piece.trim().to_lowercase();
-            let w = if w.is_ascii() {
-                frostem::Stemmer::new(frostem::Algorithm::English).stem(&w).into_owned()
-            } else {
-                w
-            };
-            !drop.contains(&w)
-        })
+        .filter(|piece| !drop.contains(&normalise(piece)))
         .collect()
 }
 

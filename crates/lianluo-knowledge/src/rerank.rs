@@ -249,8 +249,7 @@ pub fn coverage(query_terms: &[String], weights: &[Option<f32>], text: &str) -> 
 }
 
 /// What is known about the question, computed once for all its candidates.
-pub struct Question<'a> {
-    pub text: &'a str,
+pub struct Question {
     pub language: Lang,
     pub terms: Vec<String>,
     pub weights: Vec<Option<f32>>,
@@ -266,7 +265,7 @@ pub struct Question<'a> {
 /// an answering one; bounded to [-2, 3] so that one odd value cannot dominate.
 fn scaled(c: &Calibration, cosine: Option<f32>) -> f32 {
     match cosine {
-        Some(x) => ((x - c.unrelated) / (c.answering - c.unrelated)).clamp(-2.0, 3.0),
+        Some(x) => c.scale(x).clamp(-2.0, 3.0),
         None => 0.0,
     }
 }
@@ -274,7 +273,7 @@ fn scaled(c: &Calibration, cosine: Option<f32>) -> f32 {
 /// The features of sentence `sentence` of passage `hit`, which the fused search ranked `rank` (from 1);
 /// `sentence_cosine` is the sentence's own cosine to the question when it was embedded.
 pub fn features(
-    q: &Question<'_>,
+    q: &Question,
     hit: &Hit,
     rank: usize,
     sentence: &str,

@@ -67,8 +67,8 @@ pub trait Embedder: Send + Sync {
 }
 
 /// How an embedder's cosines read, measured on the evaluation set (EVALUATION.md): about what a question
-/// scores against unrelated passages, and against the passage that answers it. Answer confidence and
-/// question grouping scale similarities between the two, so a model whose cosines sit in a narrow band
+/// scores against unrelated passages, and against the passage that answers it. The re-ranker's cosine
+/// features and question grouping scale similarities between the two, so a model whose cosines sit in a narrow band
 /// (E5's are all above 0.7) is read like one whose cosines spread.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Calibration {
@@ -86,9 +86,10 @@ impl Default for Calibration {
 }
 
 impl Calibration {
-    /// A cosine as 0 (unrelated) to 1 (answering or closer).
+    /// A cosine on the model's own scale: 0 at the typical best cosine of an unrelated passage, 1 at that
+    /// of an answering one (below 0 and above 1 beyond them).
     pub fn scale(&self, cosine: f32) -> f32 {
-        ((cosine - self.unrelated) / (self.answering - self.unrelated)).clamp(0.0, 1.0)
+        (cosine - self.unrelated) / (self.answering - self.unrelated)
     }
 
     /// The cosine above which two questions ask the same thing (0.8 for all-MiniLM-L6-v2).

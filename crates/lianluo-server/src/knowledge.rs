@@ -54,6 +54,11 @@ impl Default for Settings {
     }
 }
 
+/// What, if anything, a passage must be held for: its headings and text are checked together.
+fn flag(c: &KbChunk) -> Option<guard::Flag> {
+    guard::inspect(&format!("{}\n{}", c.heading, c.text))
+}
+
 /// The confidence from which agents are offered a suggested reply (customers get answers only from the
 /// workspace's threshold).
 pub const SUGGESTION_MIN_CONFIDENCE: f32 = 0.3;
@@ -176,15 +181,14 @@ impl Knowledge {
             .await
             .map_err(|e| e.to_string())?
             .into_iter()
-            .filter(|c| c.held.is_none() && guard::inspect(&format!("{}\n{}", c.heading, c.text)).is_some())
+            .filter(|c| c.held.is_none() && flag(c).is_some())
             .map(|c| c.text)
             .collect();
         let mut held = 0;
         let chunks: Vec<KbChunk> = chunks
             .into_iter()
             .map(|c| {
-                let flag = guard::inspect(&format!("{}\n{}", c.heading, c.text));
-                let reason = flag.filter(|_| !approved.contains(&c.text)).map(|f| f.reason);
+                let reason = flag(&c).filter(|_| !approved.contains(&c.text)).map(|f| f.reason);
                 held += usize::from(reason.is_some());
                 KbChunk { held: reason, ..c }
             })

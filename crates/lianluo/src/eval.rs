@@ -130,6 +130,11 @@ impl Case {
         }
     }
 
+    /// The ranks (from 1) of the right passages in a list.
+    fn ranks<'h>(&self, hits: impl IntoIterator<Item = &'h Hit>) -> Vec<usize> {
+        hits.into_iter().enumerate().filter(|(_, h)| self.passage_ok(h)).map(|(i, _)| i + 1).collect()
+    }
+
     /// Whether an answer quoting `quote` from passage `h` is right.
     fn answer_ok(&self, h: &Hit, quote: &str) -> bool {
         match &self.judge {
@@ -233,24 +238,20 @@ const DEPTH: usize = 50;
 
 async fn run_case(bench: &Bench, case: &Case, model: &Model, fusion: SearchOptions) -> Outcome {
     let answerer = &bench.kb.answerer;
-    let query = answerer.follow_up(bench.ws, &case.question, &case.turns);
-    let vector = answerer.embed_query(&bench.embedder, &query).await;
     let opts = SearchOptions { limit: DEPTH, depth: DEPTH, offset: 0, ..fusion };
+    let ranking = answerer.rank(bench.ws, &case.question, &case.turns, &bench.embedder, opts, model).await;
+    // Each list alone, for the same standalone question and its vector.
     let lists = [
         SearchOptions { vector_weight_en: 0.0, vector_weight_zh: 0.0, ..opts },
         SearchOptions { bm25_weight: 0.0, vector_weight_en: 1.0, vector_weight_zh: 1.0, ..opts },
+    ]
+    .map(|o| answerer.index.search(bench.ws, &ranking.query, ranking.vector.as_deref(), o));
+    let ranks = [
+        case.ranks(&lists[0]),
+        case.ranks(&lists[1]),
+        case.ranks(&ranking.passages),
+        case.ranks(ranking.reranked_passages()),
     ];
-    let ranks_of = |hits: &[&Hit]| -> Vec<usize> {
-        hits.iter().enumerate().filter(|(_, h)| case.passage_ok(h)).map(|(i, _)| i + 1).collect()
-    };
-    let mut ranks: [Vec<usize>; 4] = Default::default();
-    for (i, o) in lists.iter().enumerate() {
-        let hits = answerer.index.search(bench.ws, &query, vector.as_deref(), *o);
-        ranks[i] = ranks_of(&hits.iter().collect::<Vec<_>>());
-    }
-    let ranking = answerer.rank(bench.ws, &case.question, &case.turns, &bench.embedder, opts, model).await;
-    ranks[2] = ranks_of(&ranking.passages.iter().collect::<Vec<_>>());
-    ranks[3] = ranks_of(&ranking.reranked_passages());
     let (right, quote) = match best_answer(&ranking) {
         Some((hit, quote)) => (case.answer_ok(hit, &quote), quote),
         None => (false, String::new()),
@@ -570,9 +571,7 @@ async fn fit(bench: &Bench, cases: &[Case]) -> anyhow::Result<()> {
                 cases.iter().zip(&queries).filter(|(c, _)| c.lang == lang && c.judge.is_some())
             {
                 let hits = answerer.index.search(bench.ws, query, vector.as_deref(), opts);
-                let ranks: Vec<usize> =
-                    hits.iter().enumerate().filter(|(_, h)| case.passage_ok(h)).map(|(i, _)| i + 1).collect();
-                t.add(&ranks, bench.relevant_total(case));
+                t.add(&case.ranks(&hits), bench.relevant_total(case));
             }
             println!("fusion {lang}: vector weight {w}: {}", t.row());
             scores.push((w, t.ap));

@@ -13,15 +13,12 @@ pub async fn healthz() -> Json<Value> {
 /// The process can serve: its database answers. Without its models the knowledge base (and the AI agent)
 /// is off while the inbox works: the answer says `"knowledge": "unavailable"` and `"status": "degraded"`.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    let knowledge = if state.knowledge.is_some() { "ready" } else { "unavailable" };
+    let (status, knowledge) =
+        if state.knowledge.is_some() { ("ready", "ready") } else { ("degraded", "unavailable") };
     match state.store.ping().await {
         Ok(()) => (
             StatusCode::OK,
-            Json(json!({
-                "status": if state.knowledge.is_some() { "ready" } else { "degraded" },
-                "storage": state.store.backend(),
-                "knowledge": knowledge,
-            })),
+            Json(json!({ "status": status, "storage": state.store.backend(), "knowledge": knowledge })),
         ),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");

@@ -16,14 +16,8 @@ async fn indexed_returns_policy(app: &TestApp) {
         .await
         .expect(201);
     let id = made["id"].as_str().unwrap();
-    for _ in 0..600 {
-        let s = app.get(&format!("/api/v1/kb/sources/{id}"), &app.admin).await.expect(200);
-        if s["status"] == "indexed" {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    panic!("not indexed");
+    let s = crate::helpers::wait_indexed(app, &app.admin, id, std::time::Duration::from_secs(12)).await;
+    assert_eq!(s["status"], "indexed", "{s}");
 }
 
 async fn ask(app: &TestApp) -> Value {

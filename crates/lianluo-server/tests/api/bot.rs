@@ -319,6 +319,30 @@ async fn agents_get_grounded_reply_suggestions(app: TestApp) {
         .expect_error(404, "not_found");
 }
 
+/// Generative answers from `provider` (an OpenAI-compatible stand-in), and a visitor on a widget
+/// channel with the AI agent on, with their socket open.
+async fn generative_widget(
+    app: &TestApp,
+    addr: &str,
+    admin: &Caller,
+    provider: std::net::SocketAddr,
+    timeout_secs: u64,
+) -> (String, crate::helpers::Socket) {
+    app.call(
+        Method::PUT,
+        "/api/v1/ai/settings",
+        admin,
+        Some(json!({ "answer_mode": "generative", "chat": { "base_url": format!("http://{provider}/v1"), "model": "m", "timeout_secs": timeout_secs } })),
+    )
+    .await
+    .expect(200);
+    let (_, token, _) = widget_channel(app, admin, None, json!({ "bot": { "enabled": true } })).await;
+    let session = start(app, &token, json!({})).await;
+    let visitor = session["visitor_token"].as_str().unwrap().to_string();
+    let ws = visitor_socket(addr, &visitor).await;
+    (visitor, ws)
+}
+
 /// With a generative answer mode, the provider's answer streams to the widget a sentence at a time, each
 /// sentence only once it is checked against the passages; a sentence with a number the passages do not
 /// state stops the answer there, and an answer unsupported from its first sentence becomes the quote.
@@ -342,18 +366,7 @@ async fn generated_answers_stream_only_checked_sentences(app: TestApp) {
         go.clone(),
     )
     .await;
-    app.call(
-        Method::PUT,
-        "/api/v1/ai/settings",
-        &admin,
-        Some(json!({ "answer_mode": "generative", "chat": { "base_url": format!("http://{provider}/v1"), "model": "m", "timeout_secs": 10 } })),
-    )
-    .await
-    .expect(200);
-    let (_, token, _) = widget_channel(&app, &admin, None, json!({ "bot": { "enabled": true } })).await;
-    let session = start(&app, &token, json!({})).await;
-    let visitor = session["visitor_token"].as_str().unwrap().to_string();
-    let mut ws = visitor_socket(&addr, &visitor).await;
+    let (visitor, mut ws) = generative_widget(&app, &addr, &admin, provider, 10).await;
     say(&app, &visitor, "How long do I have to return something?").await;
 
     // The first sentence reaches the customer while the provider is still writing.
@@ -407,18 +420,7 @@ async fn a_silent_model_costs_the_customer_a_few_seconds_at_most(app: TestApp) {
         never,
     )
     .await;
-    app.call(
-        Method::PUT,
-        "/api/v1/ai/settings",
-        &admin,
-        Some(json!({ "answer_mode": "generative", "chat": { "base_url": format!("http://{provider}/v1"), "model": "m", "timeout_secs": 60 } })),
-    )
-    .await
-    .expect(200);
-    let (_, token, _) = widget_channel(&app, &admin, None, json!({ "bot": { "enabled": true } })).await;
-    let session = start(&app, &token, json!({})).await;
-    let visitor = session["visitor_token"].as_str().unwrap().to_string();
-    let mut ws = visitor_socket(&addr, &visitor).await;
+    let (visitor, mut ws) = generative_widget(&app, &addr, &admin, provider, 60).await;
     let asked = std::time::Instant::now();
     say(&app, &visitor, "How long do I have to return something?").await;
 

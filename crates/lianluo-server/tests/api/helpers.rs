@@ -477,3 +477,16 @@ pub async fn scripted_provider(
     });
     addr
 }
+
+/// Waits until a knowledge source has been indexed (or has failed), for at most `within`, and returns it.
+pub async fn wait_indexed(app: &TestApp, caller: &Caller, id: &str, within: std::time::Duration) -> Value {
+    let started = std::time::Instant::now();
+    while started.elapsed() < within {
+        let s = app.get(&format!("/api/v1/kb/sources/{id}"), caller).await.expect(200);
+        if s["status"] == "indexed" || s["status"] == "failed" {
+            return s;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("source {id} was not indexed within {within:?}");
+}

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{Step, TestApp, scripted_provider},
+    helpers::{Step, TestApp, scripted_provider, wait_indexed},
     on_both_backends,
 };
 
@@ -55,17 +55,8 @@ async fn add_probes(app: &TestApp, probes: &[Probe]) -> Vec<(usize, String)> {
         ids.push((i, made["id"].as_str().unwrap().to_string()));
     }
     for (i, id) in &ids {
-        let mut done = false;
-        for _ in 0..1_000 {
-            let s = app.get(&format!("/api/v1/kb/sources/{id}"), &app.admin).await.expect(200);
-            if s["status"] == "indexed" || s["status"] == "failed" {
-                assert_eq!(s["status"], "indexed", "probe {}: {s}", probes[*i].id);
-                done = true;
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        assert!(done, "probe {} was not indexed in time", probes[*i].id);
+        let s = wait_indexed(app, &app.admin, id, std::time::Duration::from_secs(20)).await;
+        assert_eq!(s["status"], "indexed", "probe {}: {s}", probes[*i].id);
     }
     ids
 }

@@ -32,14 +32,7 @@ async fn send_file(app: &TestApp, method: Method, path: &str, body: Vec<u8>) -> 
 }
 
 async fn wait_indexed(app: &TestApp, id: &str) -> Value {
-    for _ in 0..1500 {
-        let s = app.get(&format!("/api/v1/kb/sources/{id}"), &app.admin).await.expect(200);
-        if s["status"] == "indexed" || s["status"] == "failed" {
-            return s;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    panic!("source {id} was not indexed in time");
+    crate::helpers::wait_indexed(app, &app.admin, id, std::time::Duration::from_secs(30)).await
 }
 
 async fn answer(app: &TestApp, question: &str) -> Value {

@@ -37,14 +37,7 @@ async fn add_source(app: &TestApp, caller: &Caller, body: Value) -> Value {
 }
 
 async fn wait_indexed(app: &TestApp, id: &str) -> Value {
-    for _ in 0..600 {
-        let s = app.get(&format!("/api/v1/kb/sources/{id}"), &app.admin).await.expect(200);
-        if s["status"] == "indexed" || s["status"] == "failed" {
-            return s;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    panic!("source {id} was not indexed in time");
+    crate::helpers::wait_indexed(app, &app.admin, id, std::time::Duration::from_secs(12)).await
 }
 
 /// These tests are about what answers hold (quotes, citations, languages, edits), not about where the
@@ -295,14 +288,8 @@ async fn workspaces_only_see_their_own_knowledge(app: TestApp) {
             )
             .await
             .expect(201);
-        let id = created["id"].as_str().unwrap().to_string();
-        for _ in 0..600 {
-            let s = app.get(&format!("/api/v1/kb/sources/{id}"), &other).await.expect(200);
-            if s["status"] == "indexed" {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        let id = created["id"].as_str().unwrap();
+        crate::helpers::wait_indexed(&app, &other, id, std::time::Duration::from_secs(12)).await;
     }
     let theirs = app.post("/api/v1/kb/search", &other, query.clone()).await.expect(200);
     assert!(!theirs["hits"].as_array().unwrap().is_empty(), "the other workspace's sources are indexed");
