@@ -174,7 +174,8 @@ impl Kind {
         }
     }
 
-    /// The admin's sentence, quoting the words found.
+    /// The admin's sentence, quoting the words found. The agent workspace translates these phrases (and
+    /// the secrets' ones below) by their text (`HELD_ZH` in `app.js`): change both together.
     fn reason(self, words: &str) -> String {
         match self {
             Kind::Addressed => format!("addressed to an AI assistant (\"{words}\")"),
