@@ -75,8 +75,14 @@ fn is_private(ip: IpAddr) -> bool {
     }
 }
 
-/// Crawls from `start`; fails only when the start page itself cannot be read.
-pub async fn crawl(client: &reqwest::Client, start: &str, opts: &CrawlOptions) -> Result<Vec<Page>, String> {
+/// Crawls from `start`; fails only when the start page itself cannot be read. `read` counts the pages
+/// read so far, for a progress display.
+pub async fn crawl(
+    client: &reqwest::Client,
+    start: &str,
+    opts: &CrawlOptions,
+    read: &std::sync::atomic::AtomicUsize,
+) -> Result<Vec<Page>, String> {
     let start = Url::parse(start).map_err(|e| format!("the address {start} is not valid: {e}"))?;
     if !matches!(start.scheme(), "http" | "https") {
         return Err("only http and https sites can be crawled".into());
@@ -133,6 +139,7 @@ pub async fn crawl(client: &reqwest::Client, start: &str, opts: &CrawlOptions) -
         if let Some(html) = html {
             let title = title(&html).unwrap_or_else(|| url.path().to_string());
             pages.push(Page { url: url.to_string(), title, html });
+            read.store(pages.len(), std::sync::atomic::Ordering::Relaxed);
         }
     }
     if pages.is_empty() {
@@ -296,16 +303,25 @@ mod tests {
     #[tokio::test]
     async fn private_sites_are_refused_unless_allowed() {
         let client = crawl_client(Duration::from_secs(2));
-        let e = crawl(&client, "http://127.0.0.1:9/", &CrawlOptions::default()).await.unwrap_err();
-        assert!(e.contains("private network"), "{e}");
-        let e = crawl(&client, "http://169.254.169.254/latest/meta-data/", &CrawlOptions::default())
+        let e = crawl(&client, "http://127.0.0.1:9/", &CrawlOptions::default(), &Default::default())
             .await
             .unwrap_err();
         assert!(e.contains("private network"), "{e}");
-        let e = crawl(&client, "ftp://example.com/", &CrawlOptions::default()).await.unwrap_err();
+        let e = crawl(
+            &client,
+            "http://169.254.169.254/latest/meta-data/",
+            &CrawlOptions::default(),
+            &Default::default(),
+        )
+        .await
+        .unwrap_err();
+        assert!(e.contains("private network"), "{e}");
+        let e = crawl(&client, "ftp://example.com/", &CrawlOptions::default(), &Default::default())
+            .await
+            .unwrap_err();
         assert!(e.contains("http and https"), "{e}");
         let allowed = CrawlOptions { allow_private: true, ..CrawlOptions::default() };
-        let e = crawl(&client, "http://127.0.0.1:9/", &allowed).await.unwrap_err();
+        let e = crawl(&client, "http://127.0.0.1:9/", &allowed, &Default::default()).await.unwrap_err();
         assert!(e.contains("could not be fetched"), "allowed, it is fetched: {e}");
     }
 

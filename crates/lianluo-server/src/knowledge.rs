@@ -1,5 +1,7 @@
 //! The knowledge service: keeps the search index in step with the store and indexes sources in the
-//! background (parse, chunk, embed, store, index), one at a time so that answering stays responsive.
+//! background (parse, chunk, embed, store, index). Sources are indexed several at once, as many as
+//! `Settings::indexing_concurrency` allows, with one fewer per workspace so that one workspace's long
+//! queue never holds back another's; each running source reports its progress.
 
 use std::sync::Arc;
 
@@ -25,6 +27,10 @@ pub struct Knowledge {
     /// Each workspace's chat model and answer mode, from its AI settings (dropped when they change).
     generation: std::sync::Mutex<std::collections::HashMap<WorkspaceId, Generation>>,
     indexing: Semaphore,
+    /// Each workspace's share of `indexing`.
+    indexing_per_workspace: std::sync::Mutex<std::collections::HashMap<WorkspaceId, Arc<Semaphore>>>,
+    /// How far each running source has got.
+    progress: std::sync::Mutex<std::collections::HashMap<KbSourceId, Arc<Progress>>>,
     crawler: lianluo_knowledge::crawl::Client,
     settings: Settings,
 }
@@ -46,11 +52,64 @@ pub struct Settings {
     /// Lets website sources on private, loopback and link-local addresses be crawled (an intranet help
     /// centre); off by default so that an admin cannot make the server read its own network.
     pub crawl_private_networks: bool,
+    /// How many sources are indexed at once (at least 1); each workspace may use one fewer unless this
+    /// is 1. Defaults to the number of cores, at most 4.
+    pub indexing_concurrency: usize,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { answer_mode: AnswerMode::Extractive, crawl_private_networks: false }
+        Self {
+            answer_mode: AnswerMode::Extractive,
+            crawl_private_networks: false,
+            indexing_concurrency: default_indexing_concurrency(),
+        }
+    }
+}
+
+/// The number of cores, from 1 to 4.
+pub fn default_indexing_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4)
+}
+
+/// How far the indexing of a source has got, while it runs.
+#[derive(Debug, Default)]
+struct Progress {
+    pages_read: std::sync::atomic::AtomicUsize,
+    passages_done: std::sync::atomic::AtomicUsize,
+    passages_total: std::sync::atomic::AtomicUsize,
+}
+
+/// A source's indexing progress as the API shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+pub struct IndexProgress {
+    /// What the source is at: `crawling` a website, `reading` the text into passages, or `embedding`
+    /// the passages.
+    pub stage: IndexStage,
+    /// Pages of a website read so far (0 for other kinds).
+    pub pages_read: usize,
+    /// Passages embedded so far, out of `passages_total` (0 until the source has been read).
+    pub passages_done: usize,
+    pub passages_total: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IndexStage {
+    Crawling,
+    Reading,
+    Embedding,
+}
+
+/// Removes a source's progress when its run ends, however it ends.
+struct Running<'a> {
+    knowledge: &'a Knowledge,
+    id: KbSourceId,
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.knowledge.progress.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.id);
     }
 }
 
@@ -62,6 +121,9 @@ fn flag(c: &KbChunk) -> Option<guard::Flag> {
 /// The confidence from which agents are offered a suggested reply (customers get answers only from the
 /// workspace's threshold).
 pub const SUGGESTION_MIN_CONFIDENCE: f32 = 0.3;
+
+/// Passages embedded at a time while indexing, between progress updates.
+const EMBEDDING_BATCH: usize = 32;
 
 /// Most passages one source may be cut into.
 pub const MAX_CHUNKS_PER_SOURCE: usize = 5_000;
@@ -110,7 +172,9 @@ impl Knowledge {
             answerer: Answerer::new(index, embedder, chat, settings.answer_mode),
             store,
             generation: Default::default(),
-            indexing: Semaphore::new(1),
+            indexing: Semaphore::new(settings.indexing_concurrency.max(1)),
+            indexing_per_workspace: Default::default(),
+            progress: Default::default(),
             crawler: crawl_client(CrawlOptions::default().timeout),
             settings,
         });
@@ -139,11 +203,38 @@ impl Knowledge {
         });
     }
 
+    /// How far a source being indexed has got; `None` when it is not running.
+    pub fn progress(&self, id: KbSourceId) -> Option<IndexProgress> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let p = self.progress.lock().unwrap_or_else(|p| p.into_inner()).get(&id).cloned()?;
+        let (pages_read, passages_total) = (p.pages_read.load(Relaxed), p.passages_total.load(Relaxed));
+        let stage = match (pages_read, passages_total) {
+            (_, 1..) => IndexStage::Embedding,
+            (1.., 0) => IndexStage::Crawling,
+            (0, 0) => IndexStage::Reading,
+        };
+        Some(IndexProgress {
+            stage,
+            pages_read,
+            passages_done: p.passages_done.load(Relaxed),
+            passages_total,
+        })
+    }
+
     /// Parses, chunks and embeds a source, stores the passages and updates the index.
     pub async fn index_source(&self, ws: WorkspaceId, id: KbSourceId) -> Result<(), String> {
+        let share = {
+            let mut shares = self.indexing_per_workspace.lock().unwrap_or_else(|p| p.into_inner());
+            let per_workspace = self.settings.indexing_concurrency.saturating_sub(1).max(1);
+            shares.entry(ws).or_insert_with(|| Arc::new(Semaphore::new(per_workspace))).clone()
+        };
+        let _share = share.acquire().await.map_err(|e| e.to_string())?;
         let _turn = self.indexing.acquire().await.map_err(|e| e.to_string())?;
         let source = self.store.start_kb_source(ws, id).await.map_err(|e| e.to_string())?;
-        let outcome = self.passages(&source).await;
+        let progress = Arc::new(Progress::default());
+        self.progress.lock().unwrap_or_else(|p| p.into_inner()).insert(id, progress.clone());
+        let _running = Running { knowledge: self, id };
+        let outcome = self.passages(&source, &progress).await;
         let outcome = match outcome {
             Ok(chunks) => self.hold(ws, id, chunks).await,
             Err(e) => Err(e),
@@ -199,9 +290,10 @@ impl Knowledge {
         Ok(chunks)
     }
 
-    async fn passages(&self, source: &KbSource) -> Result<Vec<KbChunk>, String> {
+    async fn passages(&self, source: &KbSource, progress: &Progress) -> Result<Vec<KbChunk>, String> {
+        use std::sync::atomic::Ordering::Relaxed;
         let sections = if source.kind == SourceKind::Website {
-            self.crawl(source).await?
+            self.crawl(source, &progress.pages_read).await?
         } else {
             parse_source(source.kind, &source.title, &source.content).map_err(|e| e.to_string())?
         };
@@ -222,7 +314,12 @@ impl Knowledge {
         }
         let inputs: Vec<String> = texts.iter().map(|t| t.indexed_text()).collect();
         let embedder = self.generation(source.workspace_id).await?.embedder;
-        let vectors = embedder.embed(&inputs).await.map_err(|e| format!("embedding failed: {e}"))?;
+        progress.passages_total.store(inputs.len(), Relaxed);
+        let mut vectors = Vec::with_capacity(inputs.len());
+        for batch in inputs.chunks(EMBEDDING_BATCH) {
+            vectors.extend(embedder.embed(batch).await.map_err(|e| format!("embedding failed: {e}"))?);
+            progress.passages_done.store(vectors.len(), Relaxed);
+        }
         Ok(texts
             .into_iter()
             .zip(vectors)
@@ -244,7 +341,11 @@ impl Knowledge {
     }
 
     /// Crawls a website source and reads each page; a page without text is left out.
-    async fn crawl(&self, source: &KbSource) -> Result<Vec<Section>, String> {
+    async fn crawl(
+        &self,
+        source: &KbSource,
+        read: &std::sync::atomic::AtomicUsize,
+    ) -> Result<Vec<Section>, String> {
         let start = source.url.as_deref().ok_or("a website source needs the address to start from")?;
         let opts = CrawlOptions {
             page_limit: source.page_limit.unwrap_or(lianluo_domain::knowledge::DEFAULT_PAGE_LIMIT).max(1)
@@ -252,7 +353,7 @@ impl Knowledge {
             allow_private: self.settings.crawl_private_networks,
             ..CrawlOptions::default()
         };
-        let pages = crawl(&self.crawler, start, &opts).await?;
+        let pages = crawl(&self.crawler, start, &opts, read).await?;
         let mut sections = Vec::new();
         for page in pages {
             let Ok(read) = parse_source(SourceKind::Html, &page.title, &page.html) else { continue };

@@ -442,7 +442,7 @@ fn api() -> Api {
                 "list_kb_sources",
                 "Knowledge sources with their status, oldest first",
             )
-            .returns::<List<KbSource>>(200),
+            .returns::<List<knowledge::SourceView>>(200),
             knowledge::list_sources,
         )
         .add(
@@ -458,8 +458,13 @@ fn api() -> Api {
             knowledge::create_source,
         )
         .add(
-            v1(GET, "/api/v1/kb/sources/{id}", "get_kb_source", "A knowledge source with its content")
-                .returns::<KbSource>(200),
+            v1(
+                GET,
+                "/api/v1/kb/sources/{id}",
+                "get_kb_source",
+                "A knowledge source with its content, and its progress while it is indexed",
+            )
+            .returns::<knowledge::SourceView>(200),
             knowledge::get_source,
         )
         .add(

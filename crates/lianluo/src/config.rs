@@ -64,6 +64,10 @@ pub struct KnowledgeConfig {
     /// Lets website sources on private, loopback and link-local addresses be crawled, for an intranet
     /// help centre (LIANLUO_CRAWL_PRIVATE_NETWORKS). Off, an admin cannot make the server read its network.
     pub crawl_private_networks: bool,
+    /// How many sources are indexed at once (LIANLUO_INDEXING_CONCURRENCY); each workspace may use one
+    /// fewer, so that one workspace's long queue never holds back another's. Absent: the number of
+    /// cores, at most 4.
+    pub indexing_concurrency: Option<usize>,
 }
 
 /// The models behind the knowledge base and the AI agent.
@@ -145,6 +149,11 @@ impl Config {
         lianluo_server::knowledge::Settings {
             answer_mode: self.models.answer_mode,
             crawl_private_networks: self.knowledge.crawl_private_networks,
+            indexing_concurrency: self
+                .knowledge
+                .indexing_concurrency
+                .unwrap_or_else(lianluo_server::knowledge::default_indexing_concurrency)
+                .max(1),
         }
     }
 
@@ -194,6 +203,11 @@ impl Config {
         }
         if let Some(v) = env("LIANLUO_CRAWL_PRIVATE_NETWORKS") {
             self.knowledge.crawl_private_networks = matches!(v.as_str(), "1" | "true" | "yes");
+        }
+        if let Some(v) = env("LIANLUO_INDEXING_CONCURRENCY") {
+            self.knowledge.indexing_concurrency = Some(
+                v.parse().map_err(|_| anyhow::anyhow!("LIANLUO_INDEXING_CONCURRENCY must be a number"))?,
+            );
         }
         Ok(())
     }

@@ -27,7 +27,8 @@
       upload: "Upload files", uploadHint: "PDF, Word (.docx), Excel Q&A (.xlsx), Markdown, text, HTML or CSV, up to 20 MiB each", uploaded: "Uploaded: ",
       website: "Add a website", siteUrl: "https://help.example.com/", pageLimit: "Pages", crawl: "Crawl",
       held: "Held for review", reason: "Why", heldHint: "These passages read like instructions to an AI, or hold a password, key or code. Customers never see them, and the AI never reads them, until you approve them; to change one, edit its source.",
-      noHeld: "Nothing is held.", modelsOff: "The knowledge models are not loaded, so the AI agent, search and suggestions are off. Run scripts/fetch-models (or set models.dir) and restart the server.",
+      noHeld: "Nothing is held.", st_queued: "queued", st_processing: "processing", st_indexed: "indexed", st_failed: "failed",
+      crawling: "crawling: {0} pages read", reading: "reading", embedding: "embedding {0} of {1} passages", modelsOff: "The knowledge models are not loaded, so the AI agent, search and suggestions are off. Run scripts/fetch-models (or set models.dir) and restart the server.",
       candidates: "Answers from past conversations", mineNow: "Read resolved conversations", mined: "New candidates: ", approve: "Approve", reject: "Reject",
       noCandidates: "No candidates waiting. Read resolved conversations to find answers agents gave.", question: "Question",
       aiAgent: "AI agent answers first", tone: "Tone", tonePh: "Tone, e.g. warm and concise", save: "Save",
@@ -60,7 +61,8 @@
       upload: "上传文件", uploadHint: "PDF、Word（.docx）、Excel 问答表（.xlsx）、Markdown、文本、HTML 或 CSV，每个不超过 20 MiB", uploaded: "已上传：",
       website: "添加网站", siteUrl: "https://help.example.com/", pageLimit: "页数", crawl: "抓取",
       held: "待审核段落", reason: "原因", heldHint: "这些段落像是写给 AI 的指令，或含有密码、密钥、优惠码。在您批准之前，客户看不到它们，AI 也不会读取；如需修改，请编辑所属资料。",
-      noHeld: "没有待审核的段落。", modelsOff: "知识库模型未加载，AI 助手、搜索和推荐回复已关闭。请运行 scripts/fetch-models（或设置 models.dir）后重启服务。",
+      noHeld: "没有待审核的段落。", st_queued: "排队中", st_processing: "处理中", st_indexed: "已索引", st_failed: "失败",
+      crawling: "正在抓取：已读 {0} 页", reading: "正在读取", embedding: "正在向量化 {0}/{1} 段", modelsOff: "知识库模型未加载，AI 助手、搜索和推荐回复已关闭。请运行 scripts/fetch-models（或设置 models.dir）后重启服务。",
       candidates: "来自历史会话的答案", mineNow: "读取已解决的会话", mined: "新候选：", approve: "采纳", reject: "拒绝",
       noCandidates: "暂无待审核的候选。读取已解决的会话，找出客服给过的答案。", question: "问题",
       aiAgent: "AI 助手优先回复", tone: "语气", tonePh: "语气，例如：亲切、简洁", save: "保存",
@@ -72,6 +74,14 @@
   };
   var lang = localStorage.getItem("lianluo:lang") || ((navigator.language || "en").toLowerCase().indexOf("zh") === 0 ? "zh" : "en");
   function t(k) { return (I18N[lang] && I18N[lang][k]) || I18N.en[k] || k; }
+  // A knowledge source's status, with how far indexing has got while it runs.
+  function sourceStatus(s) {
+    var p = s.progress, text = t("st_" + s.status);
+    if (p && p.stage === "crawling") text += " · " + t("crawling").replace("{0}", p.pages_read);
+    else if (p && p.stage === "embedding") text += " · " + t("embedding").replace("{0}", p.passages_done).replace("{1}", p.passages_total);
+    else if (p) text += " · " + t("reading");
+    return text + (s.error ? ": " + s.error : "");
+  }
   // Why a passage is held: the server's reasons are a fixed set of phrases, each with the words found.
   var HELD_ZH = {
     "addressed to an AI assistant": "写给 AI 助手的话", "written as an AI or system turn": "冒充 AI 或系统的发言",
@@ -566,7 +576,7 @@
         list.appendChild(table([t("title"), t("kind"), t("status"), t("passages"), ""], r.items.map(function (s) {
           var preview = h("td", { colspan: "5", class: "passages hidden" });
           var row = h("tr", null, h("td", { text: s.title }), h("td", { text: s.kind }),
-            h("td", { class: "kb-status " + s.status, text: s.status + (s.error ? ": " + s.error : "") }), h("td", { text: String(s.chunk_count) }),
+            h("td", { class: "kb-status " + s.status, text: sourceStatus(s) }), h("td", { text: String(s.chunk_count) }),
             h("td", null, h("button", { text: t("passages"), onclick: function () {
               preview.classList.toggle("hidden");
               api("GET", "/api/v1/kb/sources/" + s.id + "/chunks").then(function (c) {

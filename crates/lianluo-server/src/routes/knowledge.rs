@@ -31,8 +31,29 @@ fn kb(state: &AppState) -> AppResult<Arc<Knowledge>> {
     })
 }
 
-pub async fn list_sources(State(state): State<AppState>, auth: Auth) -> AppResult<Out<List<KbSource>>> {
-    Ok(Out(List { items: state.store.list_kb_sources(auth.workspace_id).await? }))
+/// A knowledge source and, while it is being indexed, how far that has got.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct SourceView {
+    #[serde(flatten)]
+    pub source: KbSource,
+    /// Present while the source is being indexed (`status` is `processing`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress: Option<crate::knowledge::IndexProgress>,
+}
+
+fn view(state: &AppState, source: KbSource) -> SourceView {
+    // The run outlives the stored status by a moment (the index is updated after it).
+    let progress = state
+        .knowledge
+        .as_ref()
+        .filter(|_| source.status == lianluo_domain::knowledge::SourceStatus::Processing)
+        .and_then(|kb| kb.progress(source.id));
+    SourceView { source, progress }
+}
+
+pub async fn list_sources(State(state): State<AppState>, auth: Auth) -> AppResult<Out<List<SourceView>>> {
+    let sources = state.store.list_kb_sources(auth.workspace_id).await?;
+    Ok(Out(List { items: sources.into_iter().map(|s| view(&state, s)).collect() }))
 }
 
 pub async fn create_source(
@@ -61,8 +82,9 @@ pub async fn get_source(
     State(state): State<AppState>,
     auth: Auth,
     Id(id): Id<KbSourceId>,
-) -> AppResult<Out<KbSource>> {
-    Ok(Out(state.store.get_kb_source(auth.workspace_id, id).await?))
+) -> AppResult<Out<SourceView>> {
+    let source = state.store.get_kb_source(auth.workspace_id, id).await?;
+    Ok(Out(view(&state, source)))
 }
 
 pub async fn update_source(

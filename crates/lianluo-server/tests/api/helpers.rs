@@ -144,7 +144,12 @@ impl TestApp {
             embedder,
             Some(chat),
             // The tests' websites are served on 127.0.0.1.
-            lianluo_server::knowledge::Settings { crawl_private_networks: true, ..Default::default() },
+            lianluo_server::knowledge::Settings {
+                crawl_private_networks: true,
+                // Two at once, one per workspace, whatever the machine's cores.
+                indexing_concurrency: 2,
+                ..Default::default()
+            },
         )
         .await
         .unwrap();

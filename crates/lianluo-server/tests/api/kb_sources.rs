@@ -517,7 +517,84 @@ async fn resolved_conversations_become_candidates_after_approval(app: TestApp) {
     app.get("/api/v1/kb/candidates", &agent).await.expect_error(403, "forbidden");
 }
 
+/// A handbook of `n` sections, one passage each.
+fn handbook(topic: &str, n: usize) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                "## {topic} {i}\n\nStep {i} of the {topic} procedure: check the device, note serial {i}, and \
+                 write down what the customer saw before step {}.\n",
+                i + 1
+            )
+        })
+        .collect()
+}
+
+async fn long_sources_show_progress_and_workspaces_index_side_by_side(app: TestApp) {
+    app.workspace("bravo", "admin@bravo.example").await;
+    let b_browser = app.login("admin@bravo.example", crate::helpers::ADMIN_PASSWORD).await;
+    let b = app.token_for(&b_browser, "admin").await;
+    let add = |caller: Caller, title: &'static str| {
+        let app = &app;
+        async move {
+            let body = json!({ "kind": "markdown", "title": title, "content": handbook(title, 96) });
+            app.post("/api/v1/kb/sources", &caller, body).await.expect(201)["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    // Workspace A queues two long sources, then workspace B one.
+    let a1 = add(app.admin.clone(), "Repair").await;
+    let a2 = add(app.admin.clone(), "Returns").await;
+    let b1 = add(b.clone(), "Setup").await;
+
+    let mut seen_progress = Vec::new(); // (passages done, total) of A's first source
+    let mut side_by_side = false;
+    let mut a2_waited_for_b1 = false;
+    let started = std::time::Instant::now();
+    loop {
+        assert!(started.elapsed() < std::time::Duration::from_secs(120), "indexing did not finish");
+        let a = app.get("/api/v1/kb/sources", &app.admin).await.expect(200)["items"].clone();
+        let bs = app.get("/api/v1/kb/sources", &b).await.expect(200)["items"].clone();
+        let find = |items: &Value, id: &str| {
+            items.as_array().unwrap().iter().find(|s| s["id"] == id).cloned().expect("listed")
+        };
+        let (s_a1, s_a2, s_b1) = (find(&a, &a1), find(&a, &a2), find(&bs, &b1));
+        if s_a1["status"] == "processing" {
+            let p = &s_a1["progress"];
+            if p["stage"] == "embedding" {
+                seen_progress
+                    .push((p["passages_done"].as_u64().unwrap(), p["passages_total"].as_u64().unwrap()));
+            }
+        } else {
+            assert!(s_a1.get("progress").is_none(), "progress only while indexing: {s_a1}");
+        }
+        side_by_side |= s_a1["status"] == "processing" && s_b1["status"] == "processing";
+        // B's source, added last, does not wait behind A's second one.
+        a2_waited_for_b1 |= s_b1["status"] == "processing" && s_a2["status"] == "queued";
+        if [&s_a1, &s_a2, &s_b1].iter().all(|s| s["status"] == "indexed") {
+            assert_eq!(s_a1["chunk_count"], 96, "{s_a1}");
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        seen_progress.iter().any(|&(done, total)| total == 96 && done < total),
+        "the passages embedded so far are shown out of the total: {seen_progress:?}"
+    );
+    assert!(
+        seen_progress.windows(2).all(|w| w[0].0 <= w[1].0),
+        "progress only moves forward: {seen_progress:?}"
+    );
+    assert!(side_by_side, "the two workspaces' sources were indexed at the same time");
+    assert!(a2_waited_for_b1, "workspace B did not wait for all of workspace A's queue");
+    let one = app.get(&format!("/api/v1/kb/sources/{a1}"), &app.admin).await.expect(200);
+    assert!(one.get("progress").is_none() && one["status"] == "indexed", "{one}");
+}
+
 on_both_backends!(
+    long_sources_show_progress_and_workspaces_index_side_by_side,
     files_are_read_cited_and_hostile_ones_refused,
     websites_are_crawled_within_the_site,
     resolved_conversations_become_candidates_after_approval,
