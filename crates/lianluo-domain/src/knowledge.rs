@@ -451,6 +451,10 @@ pub struct KbCandidate {
     pub asked: i64,
     /// For a duplicate: the candidate it is counted in.
     pub duplicate_of: Option<crate::KbCandidateId>,
+    /// The probability that the reply answers the question, from the re-ranker (0 when the customer
+    /// asked nothing); pending candidates are listed most confident first. Absent for candidates mined
+    /// before replies were scored, or when the embedder failed.
+    pub confidence: Option<f32>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }

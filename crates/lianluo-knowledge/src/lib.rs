@@ -15,6 +15,7 @@ pub mod index;
 pub mod lang;
 pub mod mine;
 pub mod parse;
+pub mod reply;
 pub mod rerank;
 
 pub use answer::{Answer, AnswerMode, Answerer, Citation, DEFAULT_MIN_CONFIDENCE, Models, Ranking, Scored};

@@ -122,6 +122,10 @@ fn flag(c: &KbChunk) -> Option<guard::Flag> {
 /// workspace's threshold).
 pub const SUGGESTION_MIN_CONFIDENCE: f32 = 0.3;
 
+/// The confidence from which a mined candidate is recommended to the admin (below it, the reply most
+/// likely answers something else); measured by `lianluo eval mined` (EVALUATION.md).
+pub const MINED_MIN_CONFIDENCE: f32 = 0.5;
+
 /// Passages embedded at a time while indexing, between progress updates.
 const EMBEDDING_BATCH: usize = 32;
 
@@ -682,6 +686,7 @@ impl Knowledge {
                         decided_by: None,
                         asked: 1,
                         duplicate_of: None,
+                        confidence: None,
                         created_at: now,
                         updated_at: now,
                     });
@@ -692,7 +697,17 @@ impl Knowledge {
                 _ => break,
             }
         }
-        // The same question asked again (in this run or mined before) is counted in its first candidate.
+        // Each reply is scored by the re-ranker against its question (none when the embedder fails).
+        let embedder = self.generation(ws).await.map_err(lianluo_store::StoreError::Backend)?.embedder;
+        let pairs: Vec<(String, String)> =
+            candidates.iter().map(|c| (c.question.clone(), c.answer.clone())).collect();
+        if let Some(scores) = self.answerer.score_replies(ws, &embedder, &pairs).await {
+            for (c, s) in candidates.iter_mut().zip(scores) {
+                c.confidence = Some(s.confidence);
+            }
+        }
+        // The same question asked again (in this run or mined before) is counted in one candidate: one
+        // mined before, else the new one whose reply answers it best.
         let mut known = Vec::new();
         for status in [CandidateStatus::Pending, CandidateStatus::Approved, CandidateStatus::Rejected] {
             known.extend(self.store.list_kb_candidates(ws, status, 1_000).await?);
@@ -701,13 +716,28 @@ impl Knowledge {
             known.iter().chain(&candidates).map(|c| (c.question.clone(), c.language.clone())).collect();
         let reps = self.group_similar(ws, &texts).await.map_err(lianluo_store::StoreError::Backend)?;
         let ids: Vec<KbCandidateId> = known.iter().chain(&candidates).map(|c| c.id).collect();
-        for (i, c) in candidates.iter_mut().enumerate() {
-            let at = known.len() + i;
-            if reps[at] != at {
-                c.status = CandidateStatus::Duplicate;
-                c.duplicate_of = Some(ids[reps[at]]);
+        let confidence = |at: usize| candidates[at - known.len()].confidence.unwrap_or(0.0);
+        let mut best: std::collections::HashMap<usize, usize> = Default::default(); // group → its best
+        for (at, &head) in reps.iter().enumerate().skip(known.len()) {
+            if head >= known.len() {
+                let b = best.entry(head).or_insert(at);
+                if confidence(at) > confidence(*b) {
+                    *b = at;
+                }
             }
         }
+        let counted_in: Vec<usize> = (known.len()..ids.len())
+            .map(|at| if reps[at] < known.len() { reps[at] } else { best[&reps[at]] })
+            .collect();
+        for (i, c) in candidates.iter_mut().enumerate() {
+            let at = known.len() + i;
+            if counted_in[i] != at {
+                c.status = CandidateStatus::Duplicate;
+                c.duplicate_of = Some(ids[counted_in[i]]);
+            }
+        }
+        // A candidate is stored before the duplicates counted in it.
+        candidates.sort_by_key(|c| c.status == CandidateStatus::Duplicate);
         let added = self.store.add_kb_candidates(ws, &candidates, actor, now).await?;
         let repeats = added.iter().filter(|c| c.status == CandidateStatus::Duplicate).count();
         let added = added.into_iter().filter(|c| c.status == CandidateStatus::Pending).collect();

@@ -548,7 +548,7 @@ fn api() -> Api {
             )
             .admin()
             .query::<knowledge::CandidateQuery>()
-            .returns::<List<lianluo_domain::knowledge::KbCandidate>>(200),
+            .returns::<List<knowledge::CandidateView>>(200),
             knowledge::list_candidates,
         )
         .add(

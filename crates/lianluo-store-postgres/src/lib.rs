@@ -32,6 +32,11 @@ const MIGRATIONS: &[Migration] = &[
     },
     Migration { version: 8, name: "workspace_ai", sql: include_str!("../migrations/0008_workspace_ai.sql") },
     Migration { version: 9, name: "kb_held", sql: include_str!("../migrations/0009_kb_held.sql") },
+    Migration {
+        version: 10,
+        name: "kb_candidate_confidence",
+        sql: include_str!("../migrations/0010_kb_candidate_confidence.sql"),
+    },
 ];
 
 /// Connections kept open by default.

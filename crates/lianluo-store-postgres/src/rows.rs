@@ -122,6 +122,9 @@ impl Columns for PgRow<'_> {
     fn opt_int(&self, i: usize) -> Result<Option<i64>> {
         get(self.0, i)
     }
+    fn opt_real(&self, i: usize) -> Result<Option<f64>> {
+        get(self.0, i)
+    }
     fn boolean(&self, i: usize) -> Result<bool> {
         get(self.0, i)
     }
@@ -1194,8 +1197,8 @@ impl Tx for PgTx {
     async fn insert_kb_candidate(&mut self, c: &KbCandidate) -> Result<bool> {
         self.exec(
             "INSERT INTO kb_candidates (id, workspace_id, conversation_id, message_id, question, answer, language, \
-             status, source_id, decided_by, created_at, updated_at, asked, duplicate_of) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT DO NOTHING",
+             status, source_id, decided_by, created_at, updated_at, asked, duplicate_of, confidence) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING",
             &[
                 &c.id.0,
                 &c.workspace_id.0,
@@ -1211,6 +1214,7 @@ impl Tx for PgTx {
                 &c.updated_at.0,
                 &c.asked,
                 &c.duplicate_of.map(|d| d.0),
+                &c.confidence.map(f64::from),
             ],
         )
         .await
@@ -1229,7 +1233,7 @@ impl Tx for PgTx {
         limit: u32,
     ) -> Result<Vec<KbCandidate>> {
         let sql = format!(
-            "{SELECT_KB_CANDIDATE} WHERE workspace_id = $1 AND status = $2 ORDER BY asked DESC, id LIMIT $3"
+            "{SELECT_KB_CANDIDATE} WHERE workspace_id = $1 AND status = $2 ORDER BY confidence DESC NULLS LAST, asked DESC, id LIMIT $3"
         );
         self.all(&sql, &[&ws.0, &status.as_str(), &i64::from(limit)])
             .await?

@@ -120,6 +120,9 @@ impl Columns for SqlRow<'_, '_> {
     fn opt_int(&self, i: usize) -> Result<Option<i64>> {
         self.0.get(i).map_err(db)
     }
+    fn opt_real(&self, i: usize) -> Result<Option<f64>> {
+        self.0.get(i).map_err(db)
+    }
     fn boolean(&self, i: usize) -> Result<bool> {
         self.0.get(i).map_err(db)
     }
@@ -1240,8 +1243,8 @@ impl Tx for SqliteTx {
         exec(
             &self.conn,
             "INSERT INTO kb_candidates (id, workspace_id, conversation_id, message_id, question, answer, language, \
-             status, source_id, decided_by, created_at, updated_at, asked, duplicate_of) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) ON CONFLICT DO NOTHING",
+             status, source_id, decided_by, created_at, updated_at, asked, duplicate_of, confidence) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) ON CONFLICT DO NOTHING",
             params![
                 s(c.id),
                 s(c.workspace_id),
@@ -1256,7 +1259,8 @@ impl Tx for SqliteTx {
                 c.created_at.0,
                 c.updated_at.0,
                 c.asked,
-                opt_s(c.duplicate_of)
+                opt_s(c.duplicate_of),
+                c.confidence.map(f64::from)
             ],
         )
         .map(|n| n == 1)
@@ -1280,7 +1284,7 @@ impl Tx for SqliteTx {
         collect(
             &self.conn,
             &format!(
-                "{SELECT_KB_CANDIDATE} WHERE workspace_id = ?1 AND status = ?2 ORDER BY asked DESC, id LIMIT ?3"
+                "{SELECT_KB_CANDIDATE} WHERE workspace_id = ?1 AND status = ?2 ORDER BY confidence DESC NULLS LAST, asked DESC, id LIMIT ?3"
             ),
             params![s(ws), status.as_str(), limit],
             |r| columns::kb_candidate(r),

@@ -72,6 +72,8 @@ pub trait Columns {
     fn opt_text(&self, i: usize) -> Result<Option<String>>;
     fn int(&self, i: usize) -> Result<i64>;
     fn opt_int(&self, i: usize) -> Result<Option<i64>>;
+    /// A floating-point column (REAL in SQLite, double precision in PostgreSQL).
+    fn opt_real(&self, i: usize) -> Result<Option<f64>>;
     fn boolean(&self, i: usize) -> Result<bool>;
     /// A JSON column (text in SQLite, jsonb in PostgreSQL).
     fn json(&self, i: usize) -> Result<serde_json::Value>;
@@ -120,7 +122,7 @@ pub const SELECT_KB_SOURCE_LISTED: &str = "SELECT id, workspace_id, kind, title,
 pub const SELECT_KB_CHUNK: &str = "SELECT id, workspace_id, source_id, ordinal, heading, text, model, embedding, curated, url, \
     held FROM kb_chunks";
 pub const SELECT_KB_CANDIDATE: &str = "SELECT id, workspace_id, conversation_id, message_id, question, answer, \
-    language, status, source_id, decided_by, created_at, updated_at, asked, duplicate_of FROM kb_candidates";
+    language, status, source_id, decided_by, created_at, updated_at, asked, duplicate_of, confidence FROM kb_candidates";
 pub const SELECT_KB_QUESTION: &str = "SELECT id, workspace_id, conversation_id, answer_message_id, question, \
     language, outcome, source_id, resolved_by, created_at, updated_at FROM kb_questions";
 pub const SELECT_EVENT: &str =
@@ -318,6 +320,7 @@ pub fn kb_candidate<R: Columns>(r: &R) -> Result<lianluo_domain::knowledge::KbCa
         updated_at: r.time(11)?,
         asked: r.int(12)?,
         duplicate_of: r.opt_uuid(13)?.map(lianluo_domain::KbCandidateId),
+        confidence: r.opt_real(14)?.map(|c| c as f32),
     })
 }
 

@@ -1252,15 +1252,26 @@ pub async fn mined_candidates_need_approval(store: &dyn Store) {
         decided_by: None,
         asked: 1,
         duplicate_of: None,
+        confidence: None,
         created_at: t(1),
         updated_at: t(1),
     };
     let (m1, m2) = (MessageId::new(), MessageId::new());
-    let first = candidate("Can I pay with Alipay?", "Yes, Alipay and WeChat Pay both work at checkout.", m1);
-    let second = candidate("是否支持开发票？", "支持，下单时填写抬头即可。", m2);
-    let added =
-        store.add_kb_candidates(f.ws, &[first.clone(), second.clone()], f.actor(), t(1)).await.unwrap();
-    assert_eq!(added.len(), 2);
+    // Listed most confident first; a candidate without a score (mined before scores) last.
+    let unscored = candidate("Do you ship to Macau?", "Yes, within 5 days.", MessageId::new());
+    let second = KbCandidate {
+        confidence: Some(0.4),
+        ..candidate("是否支持开发票？", "支持，下单时填写抬头即可。", m2)
+    };
+    let first = KbCandidate {
+        confidence: Some(0.9),
+        ..candidate("Can I pay with Alipay?", "Yes, Alipay and WeChat Pay both work at checkout.", m1)
+    };
+    let added = store
+        .add_kb_candidates(f.ws, &[unscored.clone(), second.clone(), first.clone()], f.actor(), t(1))
+        .await
+        .unwrap();
+    assert_eq!(added.len(), 3);
     let again = candidate("Can I pay with Alipay?", "Yes.", m1);
     assert!(
         store.add_kb_candidates(f.ws, &[again], f.actor(), t(2)).await.unwrap().is_empty(),
@@ -1270,9 +1281,9 @@ pub async fn mined_candidates_need_approval(store: &dyn Store) {
         store.add_kb_candidates(other.ws, std::slice::from_ref(&first), other.actor(), t(2)).await.is_err()
     );
     let pending = store.list_kb_candidates(f.ws, CandidateStatus::Pending, 10).await.unwrap();
-    assert_eq!(pending, [first.clone(), second.clone()]);
+    assert_eq!(pending, [first.clone(), second.clone(), unscored.clone()]);
 
-    // A reply to the same question counts in the candidate it repeats, which then lists first.
+    // A reply to the same question counts in the candidate it repeats.
     let repeat = KbCandidate {
         status: CandidateStatus::Duplicate,
         duplicate_of: Some(second.id),
@@ -1280,8 +1291,11 @@ pub async fn mined_candidates_need_approval(store: &dyn Store) {
     };
     store.add_kb_candidates(f.ws, std::slice::from_ref(&repeat), f.actor(), t(2)).await.unwrap();
     let pending = store.list_kb_candidates(f.ws, CandidateStatus::Pending, 10).await.unwrap();
-    assert_eq!(pending.iter().map(|c| (c.id, c.asked)).collect::<Vec<_>>(), [(second.id, 2), (first.id, 1)]);
-    let second = pending[0].clone();
+    assert_eq!(
+        pending.iter().map(|c| (c.id, c.asked)).collect::<Vec<_>>(),
+        [(first.id, 1), (second.id, 2), (unscored.id, 1)]
+    );
+    let second = pending[1].clone();
     let dups = store.list_kb_candidates(f.ws, CandidateStatus::Duplicate, 10).await.unwrap();
     assert_eq!(dups, [repeat]);
     assert!(store.list_kb_candidates(other.ws, CandidateStatus::Pending, 10).await.unwrap().is_empty());
@@ -1318,7 +1332,7 @@ pub async fn mined_candidates_need_approval(store: &dyn Store) {
     let (rejected, none) =
         store.decide_kb_candidate(f.ws, second.id, &reject, f.actor(), Some(f.admin), t(4)).await.unwrap();
     assert_eq!((rejected.status, none), (CandidateStatus::Rejected, None));
-    assert!(store.list_kb_candidates(f.ws, CandidateStatus::Pending, 10).await.unwrap().is_empty());
+    assert_eq!(store.list_kb_candidates(f.ws, CandidateStatus::Pending, 10).await.unwrap(), [unscored]);
     assert_eq!(store.list_kb_candidates(f.ws, CandidateStatus::Approved, 10).await.unwrap(), [approved]);
     assert_eq!(store.list_kb_sources(f.ws).await.unwrap().len(), 1, "a rejection adds nothing");
 }

@@ -149,10 +149,10 @@ impl Case {
 }
 
 /// A fresh workspace with the configured models, and the knowledge indexed into it.
-struct Bench {
-    kb: Arc<Knowledge>,
-    ws: WorkspaceId,
-    embedder: Arc<dyn Embedder>,
+pub struct Bench {
+    pub kb: Arc<Knowledge>,
+    pub ws: WorkspaceId,
+    pub embedder: Arc<dyn Embedder>,
     tmp: PathBuf,
     /// Every passage's text, to count the relevant passages of a question.
     passages: Vec<String>,
@@ -165,7 +165,7 @@ impl Drop for Bench {
 }
 
 impl Bench {
-    async fn new(cfg: &Config, sources: Vec<NewKbSource>) -> anyhow::Result<Bench> {
+    pub async fn new(cfg: &Config, sources: Vec<NewKbSource>) -> anyhow::Result<Bench> {
         let tmp = std::env::temp_dir().join(format!("lianluo-eval-{}", uuid::Uuid::now_v7().simple()));
         std::fs::create_dir_all(&tmp)?;
         let store: Arc<dyn Store> = Arc::new(lianluo_store_sqlite::open_in_dir(&tmp)?);

@@ -5,6 +5,7 @@ mod bench_kb;
 mod config;
 mod demo;
 mod eval;
+mod eval_mined;
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
@@ -52,6 +53,9 @@ enum EvalCommand {
     Pawsx(eval::PublicArgs),
     /// The same measures on BANKING77 framed as question matching (the folder of train.csv and test.csv).
     Banking77(eval::PublicArgs),
+    /// How mined candidates are sorted: precision of the candidates kept at each confidence, on a
+    /// labelled JSONL sample of the demo's candidates.
+    Mined(eval_mined::MinedArgs),
 }
 
 /// Where to listen and keep data; flags override the configuration.
@@ -316,6 +320,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Eval(EvalCommand::Banking77(args)) => {
             let cfg = Config::load(cfg_file)?;
             eval::banking77(&cfg, args).await
+        }
+        Command::Eval(EvalCommand::Mined(args)) => {
+            let cfg = Config::load(cfg_file)?;
+            eval_mined::mined(&cfg, args).await
         }
         Command::Bench(BenchCommand::Realtime(args)) => bench::realtime(args).await,
         Command::Bench(BenchCommand::Kb(args)) => {

@@ -30,7 +30,8 @@
       noHeld: "Nothing is held.", st_queued: "queued", st_processing: "processing", st_indexed: "indexed", st_failed: "failed",
       crawling: "crawling: {0} pages read", reading: "reading", embedding: "embedding {0} of {1} passages", modelsOff: "The knowledge models are not loaded, so the AI agent, search and suggestions are off. Run scripts/fetch-models (or set models.dir) and restart the server.",
       candidates: "Answers from past conversations", mineNow: "Read resolved conversations", mined: "New candidates: ", approve: "Approve", reject: "Reject",
-      noCandidates: "No candidates waiting. Read resolved conversations to find answers agents gave.", question: "Question",
+      noCandidates: "No candidates waiting. Read resolved conversations to find answers agents gave.", fit: "Fit",
+      likely: "likely answers", unlikely: "may answer something else", question: "Question",
       aiAgent: "AI agent answers first", tone: "Tone", tonePh: "Tone, e.g. warm and concise", save: "Save",
       aiModel: "AI model", answerMode: "Answer mode", nodeDefault: "Server default", extractive: "Quote the best passage", generative: "Written by the model, checked",
       providerUrl: "OpenAI-compatible address (empty: the built-in model)", providerModel: "Model name", apiKey: "API key", keySaved: "Key saved (type to replace)",
@@ -64,7 +65,8 @@
       noHeld: "没有待审核的段落。", st_queued: "排队中", st_processing: "处理中", st_indexed: "已索引", st_failed: "失败",
       crawling: "正在抓取：已读 {0} 页", reading: "正在读取", embedding: "正在向量化 {0}/{1} 段", modelsOff: "知识库模型未加载，AI 助手、搜索和推荐回复已关闭。请运行 scripts/fetch-models（或设置 models.dir）后重启服务。",
       candidates: "来自历史会话的答案", mineNow: "读取已解决的会话", mined: "新候选：", approve: "采纳", reject: "拒绝",
-      noCandidates: "暂无待审核的候选。读取已解决的会话，找出客服给过的答案。", question: "问题",
+      noCandidates: "暂无待审核的候选。读取已解决的会话，找出客服给过的答案。", fit: "匹配度",
+      likely: "很可能答对了问题", unlikely: "可能答非所问", question: "问题",
       aiAgent: "AI 助手优先回复", tone: "语气", tonePh: "语气，例如：亲切、简洁", save: "保存",
       aiModel: "AI 模型", answerMode: "回答方式", nodeDefault: "服务器默认", extractive: "引用最相关的段落", generative: "模型撰写并核对",
       providerUrl: "OpenAI 兼容地址（留空：内置模型）", providerModel: "模型名称", apiKey: "API 密钥", keySaved: "已保存密钥（输入以替换）",
@@ -684,14 +686,17 @@
       api("GET", "/api/v1/kb/candidates").then(function (r) {
         cands.textContent = "";
         if (!r.items.length) { cands.appendChild(h("p", { class: "muted", text: t("noCandidates") })); return; }
-        cands.appendChild(table([t("question"), t("answer"), ""], r.items.map(function (c) {
+        cands.appendChild(table([t("question"), t("answer"), t("fit"), ""], r.items.map(function (c) {
           var q = h("textarea", { rows: "2", "aria-label": t("question") }); q.value = c.question;
           var a = h("textarea", { rows: "3", "aria-label": t("answer") }); a.value = c.answer;
           function decide(approve) {
             api("POST", "/api/v1/kb/candidates/" + c.id + "/decision", approve ? { approve: true, question: q.value.trim(), answer: a.value.trim() } : { approve: false })
               .then(function () { toast(t("saved")); candidates(); if (approve) sources(); }, fail);
           }
-          return h("tr", { class: "candidate" }, h("td", null, q, c.asked > 1 ? h("div", { class: "muted", text: c.asked + " " + t("asked") }) : null), h("td", null, a), h("td", null,
+          // How likely the reply answers the question: the likely ones come first.
+          var fit = c.confidence == null ? "–" : Math.round(c.confidence * 100) + "% · " + t(c.recommended ? "likely" : "unlikely");
+          return h("tr", { class: "candidate" + (c.recommended ? "" : " unlikely") }, h("td", null, q, c.asked > 1 ? h("div", { class: "muted", text: c.asked + " " + t("asked") }) : null), h("td", null, a),
+            h("td", { class: "fit", text: fit }), h("td", null,
             h("button", { class: "primary", "data-action": "approve", text: t("approve"), onclick: function () { decide(true); } }),
             h("button", { "data-action": "reject", text: t("reject"), onclick: function () { decide(false); } })));
         })));

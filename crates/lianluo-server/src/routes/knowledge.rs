@@ -456,9 +456,30 @@ pub async fn list_candidates(
     State(state): State<AppState>,
     auth: Auth<Admin>,
     Query(q): Query<CandidateQuery>,
-) -> AppResult<Out<List<KbCandidate>>> {
+) -> AppResult<Out<List<CandidateView>>> {
     let status = q.status.unwrap_or(CandidateStatus::Pending);
-    Ok(Out(List { items: state.store.list_kb_candidates(auth.workspace_id, status, 500).await? }))
+    let items = state.store.list_kb_candidates(auth.workspace_id, status, 500).await?;
+    Ok(Out(List {
+        items: items
+            .into_iter()
+            .map(|candidate| CandidateView {
+                recommended: candidate
+                    .confidence
+                    .is_some_and(|c| c >= crate::knowledge::MINED_MIN_CONFIDENCE),
+                candidate,
+            })
+            .collect(),
+    }))
+}
+
+/// A mined candidate, and whether its reply most likely answers its question.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct CandidateView {
+    #[serde(flatten)]
+    pub candidate: KbCandidate,
+    /// The reply most likely answers the question (`confidence` is at least the level measured to keep
+    /// wrong pairs rare, EVALUATION.md); the others most likely answer something else.
+    pub recommended: bool,
 }
 
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
