@@ -14,6 +14,9 @@ pub enum AnswerStyle {
     Extractive,
     /// Written by the chat model from the passages and checked against them (use a strong model).
     Generative,
+    /// Written by the chat model when it passes the strength check (bilingual probes answered as a
+    /// customer's question would be, EVALUATION.md), quoted otherwise.
+    Auto,
 }
 
 /// An OpenAI-compatible model provider (OpenAI, DeepSeek, Qwen compatible mode, vLLM, Ollama, llama.cpp).
@@ -119,7 +122,7 @@ pub struct AiSettings {
     #[serde(default)]
     pub tone: Option<String>,
     /// The AI agent declines (and offers a person) when its confidence that an answer is right is below
-    /// this, 0 to 1; absent uses the default operating point (0.5).
+    /// this, 0 to 1; absent uses the default operating point (0.7).
     #[serde(default)]
     pub min_confidence: Option<f32>,
 }

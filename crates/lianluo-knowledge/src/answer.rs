@@ -31,6 +31,9 @@ pub enum AnswerMode {
     Extractive,
     /// Let the chat model write the answer from the passages, checked against them.
     Generative,
+    /// Generative when the chat model passes `strength::check`, extractive otherwise (the caller decides;
+    /// here it quotes).
+    Auto,
 }
 
 /// A passage an answer rests on.
@@ -393,6 +396,8 @@ struct Gate<'a> {
     text: String,
     /// How much of `text` the customer has (a byte offset at a sentence end).
     sent: usize,
+    /// When the first checked sentence went out.
+    first_sent: Option<tokio::time::Instant>,
     stopped: bool,
 }
 
@@ -404,6 +409,7 @@ impl<'a> Gate<'a> {
             sink,
             text: String::new(),
             sent: 0,
+            first_sent: None,
             stopped: false,
         }
     }
@@ -422,6 +428,7 @@ impl<'a> Gate<'a> {
             Support::Grounded => {
                 send(&self.sink, &self.text[self.sent..upto]);
                 self.sent = upto;
+                self.first_sent.get_or_insert_with(tokio::time::Instant::now);
             }
             Support::NotYet => {}
             Support::Never => self.stopped = true,
@@ -678,43 +685,11 @@ impl Answerer {
                 .chain(ranking.passages.iter().filter(|p| p.chunk_id != hit.chunk_id).take(2))
                 .collect();
             let request = generation_request(question, earlier_customer_turns, &support, language, tone);
-            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-            let mut gate = Gate::new(&self.index, &support, sink.clone());
-            let generation = chat.chat(&request, Some(tx));
-            tokio::pin!(generation);
-            // No customer waits long for the first checked sentence: past the deadline the model is
-            // stopped (its request dropped) and the quote is sent instead.
-            let deadline = tokio::time::Instant::now() + FIRST_SENTENCE_WITHIN;
-            let mut generated = None;
-            let mut late = false;
-            loop {
-                tokio::select! {
-                    done = &mut generation, if generated.is_none() => generated = Some(done),
-                    piece = rx.recv() => match piece {
-                        Some(piece) if gate.push(&piece) => {}
-                        _ => break,
-                    },
-                    _ = tokio::time::sleep_until(deadline), if gate.sent == 0 => {
-                        late = true;
-                        break;
-                    }
-                }
-            }
-            // Dropping the receiver tells the model to stop; a model that was still writing notices at
-            // its next piece, and its token counts are kept.
-            drop(rx);
-            let generated = match generated {
-                Some(done) => done,
-                None if late => Err(lianluo_models::ModelError::Timeout(FIRST_SENTENCE_WITHIN.as_secs())),
-                None => generation.await,
-            };
-            match &generated {
-                Ok(g) => (out.prompt_tokens, out.completion_tokens) = (g.prompt_tokens, g.completion_tokens),
-                Err(e) => {
-                    tracing::warn!(error = %e, "generation failed; answering with what was checked, else the quote")
-                }
-            }
-            if let Some(text) = gate.finish(generated.is_ok()) {
+            let generated =
+                generate_checked(&self.index, chat.as_ref(), &request, &support, sink.clone()).await;
+            (out.prompt_tokens, out.completion_tokens) =
+                (generated.prompt_tokens, generated.completion_tokens);
+            if let Some(text) = generated.text {
                 out.text = text;
                 out.method = "generative";
                 return Ok(out);
@@ -725,6 +700,67 @@ impl Answerer {
         send(&sink, &out.text);
         Ok(out)
     }
+}
+
+/// What a checked generation produced.
+#[derive(Debug, Clone, Default)]
+pub struct Generated {
+    /// The checked answer; `None` when no sentence passed (or none came in time).
+    pub text: Option<String>,
+    pub prompt_tokens: u32,
+    pub completion_tokens: u32,
+    /// How long the first checked sentence took.
+    pub first_sentence: Option<std::time::Duration>,
+}
+
+/// Runs `request` on `chat` and lets its answer through `Gate` a checked sentence at a time (to `sink`).
+/// No customer waits long for the first checked sentence: past `FIRST_SENTENCE_WITHIN` the model is
+/// stopped (its request dropped) and nothing is returned, so that the caller sends the quote instead.
+pub async fn generate_checked(
+    index: &HybridIndex,
+    chat: &dyn ChatModel,
+    request: &ChatRequest,
+    passages: &[&Hit],
+    sink: Option<TokenSink>,
+) -> Generated {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let mut gate = Gate::new(index, passages, sink);
+    let started = tokio::time::Instant::now();
+    let generation = chat.chat(request, Some(tx));
+    tokio::pin!(generation);
+    let deadline = started + FIRST_SENTENCE_WITHIN;
+    let mut generated = None;
+    let mut late = false;
+    loop {
+        tokio::select! {
+            done = &mut generation, if generated.is_none() => generated = Some(done),
+            piece = rx.recv() => match piece {
+                Some(piece) if gate.push(&piece) => {}
+                _ => break,
+            },
+            _ = tokio::time::sleep_until(deadline), if gate.sent == 0 => {
+                late = true;
+                break;
+            }
+        }
+    }
+    // Dropping the receiver tells the model to stop; a model that was still writing notices at its next
+    // piece, and its token counts are kept.
+    drop(rx);
+    let generated = match generated {
+        Some(done) => done,
+        None if late => Err(lianluo_models::ModelError::Timeout(FIRST_SENTENCE_WITHIN.as_secs())),
+        None => generation.await,
+    };
+    let mut out = Generated { first_sentence: gate.first_sent.map(|t| t - started), ..Default::default() };
+    match &generated {
+        Ok(g) => (out.prompt_tokens, out.completion_tokens) = (g.prompt_tokens, g.completion_tokens),
+        Err(e) => {
+            tracing::warn!(error = %e, "generation failed; answering with what was checked, else the quote")
+        }
+    }
+    out.text = gate.finish(generated.is_ok());
+    out
 }
 
 /// Sends the answer in sentence-sized pieces.

@@ -17,6 +17,7 @@ pub mod mine;
 pub mod parse;
 pub mod reply;
 pub mod rerank;
+pub mod strength;
 
 pub use answer::{Answer, AnswerMode, Answerer, Citation, DEFAULT_MIN_CONFIDENCE, Models, Ranking, Scored};
 pub use chunk::{ChunkText, chunk_sections};

@@ -29,6 +29,9 @@ pub struct Knowledge {
     indexing: Semaphore,
     /// Each workspace's share of `indexing`.
     indexing_per_workspace: std::sync::Mutex<std::collections::HashMap<WorkspaceId, Arc<Semaphore>>>,
+    /// What the strength check found for each chat model (by address and name), or `None` while it runs.
+    strength:
+        std::sync::Mutex<std::collections::HashMap<String, Option<lianluo_knowledge::strength::Strength>>>,
     /// How far each running source has got.
     progress: std::sync::Mutex<std::collections::HashMap<KbSourceId, Arc<Progress>>>,
     crawler: lianluo_knowledge::crawl::Client,
@@ -40,6 +43,8 @@ pub struct Knowledge {
 struct Generation {
     embedder: Arc<dyn Embedder>,
     chat: Option<Arc<dyn ChatModel>>,
+    /// The chat model's address and name (the node's model id when it is the node's).
+    chat_key: String,
     mode: AnswerMode,
     tone: Option<String>,
     min_confidence: f32,
@@ -178,6 +183,7 @@ impl Knowledge {
             generation: Default::default(),
             indexing: Semaphore::new(settings.indexing_concurrency.max(1)),
             indexing_per_workspace: Default::default(),
+            strength: Default::default(),
             progress: Default::default(),
             crawler: crawl_client(CrawlOptions::default().timeout),
             settings,
@@ -372,7 +378,7 @@ impl Knowledge {
     /// Answers for a workspace with its own chat model and answer mode (the node's when it has none),
     /// and counts the tokens a generated answer used.
     pub async fn answer(
-        &self,
+        self: &Arc<Self>,
         ws: WorkspaceId,
         question: &str,
         earlier: &[String],
@@ -385,7 +391,7 @@ impl Knowledge {
     /// A suggested reply for an agent, who reads it before sending: offered from a lower confidence than
     /// the AI agent answers customers with (its confidence is shown beside it).
     pub async fn suggest(
-        &self,
+        self: &Arc<Self>,
         ws: WorkspaceId,
         question: &str,
         earlier: &[String],
@@ -394,7 +400,7 @@ impl Knowledge {
     }
 
     async fn answer_above(
-        &self,
+        self: &Arc<Self>,
         ws: WorkspaceId,
         question: &str,
         earlier: &[String],
@@ -406,7 +412,7 @@ impl Knowledge {
         let models = lianluo_knowledge::Models {
             embedder: &g.embedder,
             chat: g.chat.as_ref(),
-            mode: g.mode,
+            mode: self.resolve(&g),
             min_confidence: min_confidence.map_or(g.min_confidence, |m| m.min(g.min_confidence)),
         };
         // The channel's tone, else the workspace's.
@@ -435,6 +441,10 @@ impl Knowledge {
             return Ok(g.clone());
         }
         let settings = self.store.ai_settings(ws).await.map_err(|e| e.to_string())?;
+        let chat_key = match &settings.chat {
+            Some(c) => format!("{} {}", c.base_url, c.model),
+            None => self.answerer.chat.as_ref().map(|c| c.id().to_string()).unwrap_or_default(),
+        };
         let chat: Option<Arc<dyn ChatModel>> = match settings.chat {
             Some(c) => Some(Arc::new(lianluo_models::OpenAiChat::new(lianluo_models::OpenAiEndpoint {
                 base_url: c.base_url,
@@ -458,12 +468,60 @@ impl Knowledge {
         let mode = match settings.answer_mode {
             Some(lianluo_domain::ai::AnswerStyle::Generative) => AnswerMode::Generative,
             Some(lianluo_domain::ai::AnswerStyle::Extractive) => AnswerMode::Extractive,
+            Some(lianluo_domain::ai::AnswerStyle::Auto) => AnswerMode::Auto,
             None => self.answerer.mode,
         };
         let min_confidence = settings.min_confidence.unwrap_or(self.answerer.min_confidence);
-        let g = Generation { embedder, chat, mode, tone: settings.tone, min_confidence };
+        let g = Generation { embedder, chat, chat_key, mode, tone: settings.tone, min_confidence };
         self.generation.lock().unwrap_or_else(|p| p.into_inner()).insert(ws, g.clone());
         Ok(g)
+    }
+
+    /// The mode a workspace answers in now: `auto` writes answers once its chat model passed the strength
+    /// check, and quotes until then (the check runs in the background, once per model).
+    fn resolve(self: &Arc<Self>, g: &Generation) -> AnswerMode {
+        if g.mode != AnswerMode::Auto {
+            return g.mode;
+        }
+        match self.strength_of(g) {
+            Some(Some(s)) if s.strong => AnswerMode::Generative,
+            _ => AnswerMode::Extractive,
+        }
+    }
+
+    /// The strength check's result for a workspace's chat model: `None` without a chat model,
+    /// `Some(None)` while it runs (started here when it has not run yet).
+    fn strength_of(
+        self: &Arc<Self>,
+        g: &Generation,
+    ) -> Option<Option<lianluo_knowledge::strength::Strength>> {
+        let chat = g.chat.clone()?;
+        let mut known = self.strength.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = known.get(&g.chat_key) {
+            return Some(s.clone());
+        }
+        known.insert(g.chat_key.clone(), None);
+        let (this, key) = (self.clone(), g.chat_key.clone());
+        tokio::spawn(async move {
+            let s = lianluo_knowledge::strength::check(chat.as_ref()).await;
+            tracing::info!(model = %key, strong = s.strong, passed = s.passed, total = s.total, "chat model strength checked");
+            this.strength.lock().unwrap_or_else(|p| p.into_inner()).insert(key, Some(s));
+        });
+        Some(None)
+    }
+
+    /// What the strength check found for a workspace's chat model (see `strength_of`); starts it when
+    /// the workspace answers in the `auto` mode and it has not run.
+    pub async fn strength(
+        self: &Arc<Self>,
+        ws: WorkspaceId,
+    ) -> Result<Option<Option<lianluo_knowledge::strength::Strength>>, String> {
+        let g = self.generation(ws).await?;
+        if g.mode != AnswerMode::Auto {
+            let known = self.strength.lock().unwrap_or_else(|p| p.into_inner());
+            return Ok(g.chat.as_ref().and_then(|_| known.get(&g.chat_key).cloned()));
+        }
+        Ok(self.strength_of(&g))
     }
 
     /// Forgets a workspace's cached models after its AI settings changed; a new embedding model embeds
@@ -473,7 +531,11 @@ impl Knowledge {
         ws: WorkspaceId,
         new_embedder: bool,
     ) -> Result<(), String> {
-        self.generation.lock().unwrap_or_else(|p| p.into_inner()).remove(&ws);
+        if let Some(g) = self.generation.lock().unwrap_or_else(|p| p.into_inner()).remove(&ws) {
+            // Saving the settings checks the chat model again (a provider may have changed the model
+            // behind the same name).
+            self.strength.lock().unwrap_or_else(|p| p.into_inner()).remove(&g.chat_key);
+        }
         if new_embedder {
             self.index().forget_vectors(ws);
             for s in self.store.list_kb_sources(ws).await.map_err(|e| e.to_string())? {

@@ -493,7 +493,7 @@ fn api() -> Api {
         .add(
             v1(GET, "/api/v1/ai/settings", "get_ai_settings", "The workspace's AI settings (the key is never shown)")
                 .admin()
-                .returns::<lianluo_domain::ai::AiSettingsView>(200),
+                .returns::<ai::SettingsView>(200),
             ai::get_settings,
         )
         .add(
@@ -505,7 +505,7 @@ fn api() -> Api {
             )
             .admin()
             .body::<lianluo_domain::ai::AiSettings>()
-            .returns::<lianluo_domain::ai::AiSettingsView>(200),
+            .returns::<ai::SettingsView>(200),
             ai::put_settings,
         )
         .add(

@@ -33,7 +33,8 @@
       noCandidates: "No candidates waiting. Read resolved conversations to find answers agents gave.", fit: "Fit",
       likely: "likely answers", unlikely: "may answer something else", question: "Question",
       aiAgent: "AI agent answers first", tone: "Tone", tonePh: "Tone, e.g. warm and concise", save: "Save",
-      aiModel: "AI model", answerMode: "Answer mode", nodeDefault: "Server default", extractive: "Quote the best passage", generative: "Written by the model, checked",
+      aiModel: "AI model", answerMode: "Answer mode", nodeDefault: "Server default", extractive: "Quote the best passage", generative: "Written by the model, checked", auto: "Written by the model if it passes the check",
+      minConf: "Answer from confidence (0–1, default 0.70)", checking: "Checking the model…", strong: "The model passed {0} of {1} checks: it writes answers.", weak: "The model passed {0} of {1} checks: answers are quoted.",
       providerUrl: "OpenAI-compatible address (empty: the built-in model)", providerModel: "Model name", apiKey: "API key", keySaved: "Key saved (type to replace)",
       usage30: "Last 30 days", requests: "requests", embeddings: "Embeddings (empty: the built-in model; a change embeds everything again)",
       embedUrl: "Embeddings address", embedModel: "Embedding model name", embedKey: "Embeddings API key", wsTone: "Workspace tone"
@@ -68,7 +69,8 @@
       noCandidates: "暂无待审核的候选。读取已解决的会话，找出客服给过的答案。", fit: "匹配度",
       likely: "很可能答对了问题", unlikely: "可能答非所问", question: "问题",
       aiAgent: "AI 助手优先回复", tone: "语气", tonePh: "语气，例如：亲切、简洁", save: "保存",
-      aiModel: "AI 模型", answerMode: "回答方式", nodeDefault: "服务器默认", extractive: "引用最相关的段落", generative: "模型撰写并核对",
+      aiModel: "AI 模型", answerMode: "回答方式", nodeDefault: "服务器默认", extractive: "引用最相关的段落", generative: "模型撰写并核对", auto: "模型通过检测时由模型撰写",
+      minConf: "回答所需置信度（0–1，默认 0.70）", checking: "正在检测模型…", strong: "模型通过了 {0}/{1} 项检测，由模型撰写回答。", weak: "模型通过了 {0}/{1} 项检测，回答将引用原文。",
       providerUrl: "OpenAI 兼容地址（留空：内置模型）", providerModel: "模型名称", apiKey: "API 密钥", keySaved: "已保存密钥（输入以替换）",
       usage30: "最近 30 天", requests: "次请求", embeddings: "向量模型（留空：内置模型；更换后会重新向量化全部资料）",
       embedUrl: "向量模型地址", embedModel: "向量模型名称", embedKey: "向量模型 API 密钥", wsTone: "工作区语气"
@@ -639,7 +641,7 @@
 
     // The workspace's own chat model and answer mode; the key is write-only.
     body.appendChild(h("h3", { text: t("aiModel") }));
-    var mode = h("select", { "aria-label": t("answerMode") }, [["", t("nodeDefault")], ["extractive", t("extractive")], ["generative", t("generative")]].map(function (o) { return h("option", { value: o[0], text: o[1] }); }));
+    var mode = h("select", { "aria-label": t("answerMode") }, [["", t("nodeDefault")], ["extractive", t("extractive")], ["generative", t("generative")], ["auto", t("auto")]].map(function (o) { return h("option", { value: o[0], text: o[1] }); }));
     var base = h("input", { type: "url", placeholder: "https://api.deepseek.com/v1", "aria-label": t("providerUrl") });
     var model = h("input", { placeholder: t("providerModel"), "aria-label": t("providerModel") });
     var key = h("input", { type: "password", autocomplete: "off", placeholder: t("apiKey"), "aria-label": t("apiKey") });
@@ -647,8 +649,10 @@
     var eBase = h("input", { type: "url", placeholder: "http://127.0.0.1:11434/v1", "aria-label": t("embedUrl") });
     var eModel = h("input", { placeholder: t("providerModel"), "aria-label": t("embedModel") });
     var eKey = h("input", { type: "password", autocomplete: "off", placeholder: t("apiKey"), "aria-label": t("embedKey") });
+    var minConf = h("input", { type: "number", min: "0", max: "1", step: "0.05", placeholder: "0.70", title: t("minConf"), "aria-label": t("minConf"), class: "narrow" });
+    var check = h("div", { class: "muted model-check" });
     var usage = h("div", { class: "muted" });
-    var aiForm = h("form", { class: "ai-settings" }, h("div", { class: "row" }, mode, wsTone), h("div", { class: "row" }, base, model, key),
+    var aiForm = h("form", { class: "ai-settings" }, h("div", { class: "row" }, mode, minConf, wsTone), check, h("div", { class: "row" }, base, model, key),
       h("div", { class: "row" }, h("span", { class: "muted", text: t("embeddings") }), eBase, eModel, eKey, h("button", { text: t("save") })));
     function provider(b, m, k) {
       if (!b.value.trim()) return null;
@@ -659,11 +663,19 @@
     function showKey(k, p) { k.value = ""; k.placeholder = p && p.api_key_set ? t("keySaved") : t("apiKey"); }
     aiForm.addEventListener("submit", function (e) {
       e.preventDefault();
-      api("PUT", "/api/v1/ai/settings", { answer_mode: mode.value || null, tone: wsTone.value.trim() || null, chat: provider(base, model, key), embeddings: provider(eBase, eModel, eKey) })
-        .then(function (v) { showKey(key, v.chat); showKey(eKey, v.embeddings); toast(t("saved")); }, fail);
+      api("PUT", "/api/v1/ai/settings", { answer_mode: mode.value || null, min_confidence: minConf.value === "" ? null : Number(minConf.value), tone: wsTone.value.trim() || null, chat: provider(base, model, key), embeddings: provider(eBase, eModel, eKey) })
+        .then(function (v) { showKey(key, v.chat); showKey(eKey, v.embeddings); showCheck(v); toast(t("saved")); }, fail);
     });
+    // What the strength check found for the chat model (the auto mode writes answers only when it passed).
+    function showCheck(v) {
+      var c = v.model_check;
+      check.textContent = !c ? "" : c.running ? t("checking") : t(c.strong ? "strong" : "weak").replace("{0}", c.passed).replace("{1}", c.total);
+      if (c && c.running) setTimeout(function () { api("GET", "/api/v1/ai/settings").then(showCheck, function () {}); }, 2000);
+    }
     api("GET", "/api/v1/ai/settings").then(function (v) {
       mode.value = v.answer_mode || "";
+      minConf.value = v.min_confidence == null ? "" : String(v.min_confidence);
+      showCheck(v);
       wsTone.value = v.tone || "";
       if (v.chat) { base.value = v.chat.base_url; model.value = v.chat.model; showKey(key, v.chat); }
       if (v.embeddings) { eBase.value = v.embeddings.base_url; eModel.value = v.embeddings.model; showKey(eKey, v.embeddings); }

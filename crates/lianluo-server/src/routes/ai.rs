@@ -16,11 +16,44 @@ use crate::{
     extract::{Json, Query},
 };
 
-pub async fn get_settings(
-    State(state): State<AppState>,
-    auth: Auth<Admin>,
-) -> AppResult<Out<AiSettingsView>> {
-    Ok(Out(state.store.ai_settings(auth.workspace_id).await?.view()))
+/// A workspace's AI settings as shown, with what the strength check found for its chat model.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct SettingsView {
+    #[serde(flatten)]
+    pub settings: AiSettingsView,
+    /// Whether the chat model is strong enough to write answers (the `auto` mode writes answers only
+    /// then): present once the check has started for the workspace's chat model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_check: Option<ModelCheck>,
+}
+
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct ModelCheck {
+    /// The check is still running; answers are quoted until it passes.
+    pub running: bool,
+    #[serde(flatten)]
+    pub result: Option<lianluo_knowledge::strength::Strength>,
+}
+
+async fn view(
+    state: &AppState,
+    ws: lianluo_domain::WorkspaceId,
+    settings: &AiSettings,
+) -> AppResult<SettingsView> {
+    let model_check = match &state.knowledge {
+        Some(kb) => kb
+            .strength(ws)
+            .await
+            .map_err(crate::error::AppError::Internal)?
+            .map(|result| ModelCheck { running: result.is_none(), result }),
+        None => None,
+    };
+    Ok(SettingsView { settings: settings.view(), model_check })
+}
+
+pub async fn get_settings(State(state): State<AppState>, auth: Auth<Admin>) -> AppResult<Out<SettingsView>> {
+    let settings = state.store.ai_settings(auth.workspace_id).await?;
+    Ok(Out(view(&state, auth.workspace_id, &settings).await?))
 }
 
 /// Replaces the settings; a provider given without `api_key` keeps the saved key when its address is
@@ -29,7 +62,7 @@ pub async fn put_settings(
     State(state): State<AppState>,
     auth: Auth<Admin>,
     Json(mut settings): Json<AiSettings>,
-) -> AppResult<Out<AiSettingsView>> {
+) -> AppResult<Out<SettingsView>> {
     settings.validate()?;
     let saved = state.store.ai_settings(auth.workspace_id).await?;
     settings.keep_key_from(&saved);
@@ -40,7 +73,7 @@ pub async fn put_settings(
             .await
             .map_err(crate::error::AppError::Internal)?;
     }
-    Ok(Out(settings.view()))
+    Ok(Out(view(&state, auth.workspace_id, &settings).await?))
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]

@@ -129,6 +129,67 @@ async fn a_workspace_answers_with_its_own_provider_and_counts_tokens() {
     assert_eq!(ask(&app).await["method"], "extractive");
 }
 
+/// Waits until the strength check of the workspace's chat model has finished, and returns what it found.
+async fn checked(app: &TestApp) -> Value {
+    let started = std::time::Instant::now();
+    loop {
+        let v = app.get("/api/v1/ai/settings", &app.admin).await.expect(200);
+        if v["model_check"]["running"] == false {
+            return v["model_check"].clone();
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(90), "the check did not finish: {v}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_auto_mode_writes_answers_only_with_a_model_that_passes_the_check() {
+    use crate::helpers::Step;
+    use lianluo_knowledge::strength::PROBES;
+    let app = TestApp::sqlite().await;
+    let addr = app.serve().await;
+    let Caller::Token(key) = app.admin.clone() else { unreachable!() };
+    indexed_returns_policy(&app).await;
+    let put = |body: Value| app.call(axum::http::Method::PUT, "/api/v1/ai/settings", &app.admin, Some(body));
+
+    // A provider that answers every probe as a strong model would, then the customer's question.
+    let mut script: Vec<Vec<Step>> = PROBES.iter().map(|p| vec![Step::Say(p.reference)]).collect();
+    script.push(vec![Step::Say(
+        "You can return unused products within 30 days of delivery for a full refund.",
+    )]);
+    let strong = crate::helpers::scripted_provider(script, Default::default()).await;
+    let saved = put(json!({ "answer_mode": "auto", "chat": { "base_url": format!("http://{strong}/v1"), "model": "strong" } }))
+        .await
+        .expect(200);
+    assert_eq!(saved["answer_mode"], "auto");
+    assert_eq!(saved["model_check"]["running"], true, "{saved}");
+    let check = checked(&app).await;
+    assert_eq!(
+        (check["strong"].as_bool(), check["passed"].as_u64(), check["total"].as_u64()),
+        (Some(true), Some(PROBES.len() as u64), Some(PROBES.len() as u64)),
+        "{check}"
+    );
+    let a = ask(&app).await;
+    assert_eq!(a["method"], "generative", "{a}");
+    assert!(a["text"].as_str().unwrap().starts_with("You can return unused products within 30 days"), "{a}");
+
+    // The embedded 135M-parameter model, through Lianluo's own `/v1` API: it does not pass, so the AI
+    // agent quotes.
+    put(json!({ "answer_mode": "auto", "chat": { "base_url": format!("http://{addr}/v1"), "model": "smollm2", "api_key": key, "timeout_secs": 60 } }))
+        .await
+        .expect(200);
+    let check = checked(&app).await;
+    assert_eq!(check["strong"], false, "{check}");
+    assert!(check["passed"].as_u64().unwrap() < lianluo_knowledge::strength::STRONG_FROM as u64, "{check}");
+    let a = ask(&app).await;
+    assert_eq!((a["answered"].as_bool(), a["method"].as_str()), (Some(true), Some("extractive")), "{a}");
+    assert!(a["text"].as_str().unwrap().contains("30 days"), "{a}");
+
+    // Without a chat model of its own the workspace uses the node's, checked the same way.
+    let v = put(json!({ "answer_mode": "auto" })).await.expect(200);
+    assert!(v["model_check"].is_object(), "{v}");
+}
+
 async fn top_hit(app: &TestApp, query: &str) -> Value {
     app.post("/api/v1/kb/search", &app.admin, json!({ "query": query })).await.expect(200)["hits"][0].clone()
 }
