@@ -369,7 +369,8 @@ test("admins upload knowledge files, crawl a help centre and approve answers min
   // Resolved conversations are read for answers agents gave; one is edited and approved.
   await admin.click("[data-action=mine]");
   const candidate = admin.locator(".candidates tr.candidate").first();
-  await candidate.waitFor();
+  // Mining runs in the background, reading and scoring the conversations.
+  await candidate.waitFor({ timeout: 120_000 });
   const question = await candidate.locator("textarea").first().inputValue();
   const mined = await candidate.locator("textarea").nth(1).inputValue();
   await candidate.locator("textarea").nth(1).fill(mined + " (Reviewed by the service team.)");

@@ -32,6 +32,8 @@ pub struct Knowledge {
     /// What the strength check found for each chat model (by address and name), or `None` while it runs.
     strength:
         std::sync::Mutex<std::collections::HashMap<String, Option<lianluo_knowledge::strength::Strength>>>,
+    /// Each workspace's latest mining run.
+    mining: std::sync::Mutex<std::collections::HashMap<WorkspaceId, MineRun>>,
     /// How far each running source has got.
     progress: std::sync::Mutex<std::collections::HashMap<KbSourceId, Arc<Progress>>>,
     crawler: lianluo_knowledge::crawl::Client,
@@ -184,6 +186,7 @@ impl Knowledge {
             indexing: Semaphore::new(settings.indexing_concurrency.max(1)),
             indexing_per_workspace: Default::default(),
             strength: Default::default(),
+            mining: Default::default(),
             progress: Default::default(),
             crawler: crawl_client(CrawlOptions::default().timeout),
             settings,
@@ -695,7 +698,93 @@ pub struct MineReport {
     pub repeats: usize,
 }
 
+/// A workspace's mining run: reading conversations and scoring their replies takes from seconds to
+/// minutes, so it runs in the background and is looked at while it runs.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct MineRun {
+    pub state: MineState,
+    /// Resolved conversations read so far.
+    pub conversations_read: usize,
+    /// What the run found, once it is done.
+    pub report: Option<MineReport>,
+    /// Why it failed, for a failed run.
+    pub error: Option<String>,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MineState {
+    /// No run since the server started.
+    Idle,
+    Running,
+    Done,
+    Failed,
+}
+
 impl Knowledge {
+    /// Starts mining the `limit` most recently resolved conversations in the background, unless a run is
+    /// already going for the workspace; returns the run (the one going, or the new one).
+    pub fn start_mining(
+        self: &Arc<Self>,
+        ws: WorkspaceId,
+        limit: usize,
+        actor: lianluo_domain::event::Actor,
+    ) -> MineRun {
+        let mut runs = self.mining.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(run) = runs.get(&ws).filter(|r| r.state == MineState::Running) {
+            return run.clone();
+        }
+        let run = MineRun {
+            state: MineState::Running,
+            conversations_read: 0,
+            report: None,
+            error: None,
+            started_at: Some(Timestamp::now()),
+            finished_at: None,
+        };
+        runs.insert(ws, run.clone());
+        let this = self.clone();
+        tokio::spawn(async move {
+            let outcome = this.mine_conversations(ws, limit, actor).await;
+            let mut runs = this.mining.lock().unwrap_or_else(|p| p.into_inner());
+            let Some(run) = runs.get_mut(&ws) else { return };
+            run.finished_at = Some(Timestamp::now());
+            match outcome {
+                Ok(report) => {
+                    run.state = MineState::Done;
+                    run.report = Some(report);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "mining conversations failed");
+                    run.state = MineState::Failed;
+                    run.error =
+                        Some("mining failed; try again, and see the server log if it fails again".into());
+                }
+            }
+        });
+        run
+    }
+
+    /// The workspace's latest mining run (`idle` when none ran since the server started).
+    pub fn mining(&self, ws: WorkspaceId) -> MineRun {
+        self.mining.lock().unwrap_or_else(|p| p.into_inner()).get(&ws).cloned().unwrap_or(MineRun {
+            state: MineState::Idle,
+            conversations_read: 0,
+            report: None,
+            error: None,
+            started_at: None,
+            finished_at: None,
+        })
+    }
+
+    fn mined_so_far(&self, ws: WorkspaceId, conversations: usize) {
+        if let Some(run) = self.mining.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&ws) {
+            run.conversations_read = conversations;
+        }
+    }
+
     /// Reads the most recently resolved conversations (up to `limit`) for questions customers asked and
     /// the answers agents gave; new pairs wait for an admin's approval.
     pub async fn mine_conversations(
@@ -754,6 +843,7 @@ impl Knowledge {
                     });
                 }
             }
+            self.mined_so_far(ws, conversations);
             match listed.next_cursor.as_deref().and_then(Cursor::decode) {
                 Some(c) if !listed.items.is_empty() => after = Some(c),
                 _ => break,

@@ -556,12 +556,19 @@ fn api() -> Api {
                 POST,
                 "/api/v1/kb/candidates/mine",
                 "mine_kb_candidates",
-                "Mine resolved conversations for question/answer candidates",
+                "Start mining resolved conversations for question/answer candidates in the background \
+                 (a run already going is returned as it is)",
             )
             .admin()
             .body::<knowledge::MineRequest>()
-            .returns::<crate::knowledge::MineReport>(200),
+            .returns::<crate::knowledge::MineRun>(202),
             knowledge::mine_candidates,
+        )
+        .add(
+            v1(GET, "/api/v1/kb/candidates/mine", "get_kb_mining", "The latest mining run and what it found")
+                .admin()
+                .returns::<crate::knowledge::MineRun>(200),
+            knowledge::mining_run,
         )
         .add(
             v1(

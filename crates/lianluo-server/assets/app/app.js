@@ -29,7 +29,7 @@
       held: "Held for review", reason: "Why", heldHint: "These passages read like instructions to an AI, or hold a password, key or code. Customers never see them, and the AI never reads them, until you approve them; to change one, edit its source.",
       noHeld: "Nothing is held.", st_queued: "queued", st_processing: "processing", st_indexed: "indexed", st_failed: "failed",
       crawling: "crawling: {0} pages read", reading: "reading", embedding: "embedding {0} of {1} passages", modelsOff: "The knowledge models are not loaded, so the AI agent, search and suggestions are off. Run scripts/fetch-models (or set models.dir) and restart the server.",
-      candidates: "Answers from past conversations", mineNow: "Read resolved conversations", mined: "New candidates: ", approve: "Approve", reject: "Reject",
+      candidates: "Answers from past conversations", mineNow: "Read resolved conversations", mined: "New candidates: ", mining: "Reading resolved conversations… {0} read", approve: "Approve", reject: "Reject",
       noCandidates: "No candidates waiting. Read resolved conversations to find answers agents gave.", fit: "Fit",
       likely: "likely answers", unlikely: "may answer something else", question: "Question",
       aiAgent: "AI agent answers first", tone: "Tone", tonePh: "Tone, e.g. warm and concise", save: "Save",
@@ -65,7 +65,7 @@
       held: "待审核段落", reason: "原因", heldHint: "这些段落像是写给 AI 的指令，或含有密码、密钥、优惠码。在您批准之前，客户看不到它们，AI 也不会读取；如需修改，请编辑所属资料。",
       noHeld: "没有待审核的段落。", st_queued: "排队中", st_processing: "处理中", st_indexed: "已索引", st_failed: "失败",
       crawling: "正在抓取：已读 {0} 页", reading: "正在读取", embedding: "正在向量化 {0}/{1} 段", modelsOff: "知识库模型未加载，AI 助手、搜索和推荐回复已关闭。请运行 scripts/fetch-models（或设置 models.dir）后重启服务。",
-      candidates: "来自历史会话的答案", mineNow: "读取已解决的会话", mined: "新候选：", approve: "采纳", reject: "拒绝",
+      candidates: "来自历史会话的答案", mineNow: "读取已解决的会话", mined: "新候选：", mining: "正在读取已解决的会话…已读 {0} 个", approve: "采纳", reject: "拒绝",
       noCandidates: "暂无待审核的候选。读取已解决的会话，找出客服给过的答案。", fit: "匹配度",
       likely: "很可能答对了问题", unlikely: "可能答非所问", question: "问题",
       aiAgent: "AI 助手优先回复", tone: "语气", tonePh: "语气，例如：亲切、简洁", save: "保存",
@@ -690,9 +690,19 @@
     // Answers agents gave in resolved conversations: they count once an admin approves them.
     body.appendChild(h("h3", { text: t("candidates") }));
     var cands = h("div", { class: "candidates" });
-    body.appendChild(h("div", { class: "row" }, h("button", { "data-action": "mine", text: t("mineNow"), onclick: function () {
-      api("POST", "/api/v1/kb/candidates/mine", {}).then(function (r) { toast(t("mined") + r.added.length); candidates(); }, fail);
-    } })));
+    // Mining runs in the background: its progress shows until it is done.
+    var mineButton = h("button", { "data-action": "mine", text: t("mineNow"), onclick: function () {
+      api("POST", "/api/v1/kb/candidates/mine", {}).then(mineProgress, fail);
+    } });
+    var mineStatus = h("span", { class: "muted", role: "status" });
+    function mineProgress(run) {
+      mineButton.disabled = run.state === "running";
+      mineStatus.textContent = run.state === "running" ? t("mining").replace("{0}", run.conversations_read) : "";
+      if (run.state === "running") setTimeout(function () { if (S.section === "knowledge") api("GET", "/api/v1/kb/candidates/mine").then(mineProgress, fail); }, 1000);
+      else if (run.state === "done") { toast(t("mined") + run.report.added.length); candidates(); }
+      else if (run.state === "failed") toast(run.error);
+    }
+    body.appendChild(h("div", { class: "row" }, mineButton, mineStatus));
     body.appendChild(cands);
     function candidates() {
       api("GET", "/api/v1/kb/candidates").then(function (r) {

@@ -494,13 +494,22 @@ pub async fn mine_candidates(
     State(state): State<AppState>,
     auth: Auth<Admin>,
     Json(req): Json<MineRequest>,
-) -> AppResult<Out<crate::knowledge::MineReport>> {
+) -> AppResult<(StatusCode, Out<crate::knowledge::MineRun>)> {
     let kb = kb(&state)?;
     let limit = req.conversations.unwrap_or(200);
     if !(1..=1_000).contains(&limit) {
         return Err(lianluo_domain::DomainError::new("conversations", "1 to 1000").into());
     }
-    Ok(Out(kb.mine_conversations(auth.workspace_id, limit, auth.actor()).await?))
+    Ok((StatusCode::ACCEPTED, Out(kb.start_mining(auth.workspace_id, limit, auth.actor()))))
+}
+
+/// The workspace's latest mining run: running (with the conversations read so far), done (with what it
+/// found) or failed.
+pub async fn mining_run(
+    State(state): State<AppState>,
+    auth: Auth<Admin>,
+) -> AppResult<Out<crate::knowledge::MineRun>> {
+    Ok(Out(kb(&state)?.mining(auth.workspace_id)))
 }
 
 #[derive(Debug, Serialize, schemars::JsonSchema)]

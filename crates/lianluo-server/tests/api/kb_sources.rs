@@ -398,6 +398,21 @@ async fn websites_are_crawled_within_the_site(app: TestApp) {
     assert!(failed["error"].as_str().unwrap().contains("could not be fetched"), "{failed}");
 }
 
+/// Waits for the workspace's mining run to finish and returns what it found.
+async fn mining_report(app: &TestApp) -> Value {
+    let started = std::time::Instant::now();
+    loop {
+        let run = app.get("/api/v1/kb/candidates/mine", &app.admin).await.expect(200);
+        match run["state"].as_str() {
+            Some("running") => {}
+            Some("done") => return run["report"].clone(),
+            _ => panic!("mining did not succeed: {run}"),
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(60), "mining did not finish");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 async fn resolved_conversations_become_candidates_after_approval(app: TestApp) {
     let (channel, contact) = app.channel_and_contact(&app.admin).await;
     let talk = |turns: &'static [(&'static str, &'static str)]| {
@@ -465,7 +480,10 @@ async fn resolved_conversations_become_candidates_after_approval(app: TestApp) {
     let _ = open;
 
     // Before approval the mined answer does not count.
-    let mined = app.post("/api/v1/kb/candidates/mine", &app.admin, json!({})).await.expect(200);
+    assert_eq!(app.get("/api/v1/kb/candidates/mine", &app.admin).await.expect(200)["state"], "idle");
+    let started = app.post("/api/v1/kb/candidates/mine", &app.admin, json!({})).await.expect(202);
+    assert_eq!(started["state"], "running", "{started}");
+    let mined = mining_report(&app).await;
     assert_eq!(mined["conversations"], 6, "only resolved conversations are read");
     let added = mined["added"].as_array().unwrap();
     assert_eq!(added.len(), 4, "{mined}");
@@ -489,8 +507,8 @@ async fn resolved_conversations_become_candidates_after_approval(app: TestApp) {
     assert_eq!(gift["asked"], 2, "{pending}");
     assert!(gift["answer"].as_str().unwrap().contains("gift wrapping is free"), "{gift}");
     assert_eq!(gift["status"], "pending");
-    let again =
-        app.post("/api/v1/kb/candidates/mine", &app.admin, json!({ "conversations": 10 })).await.expect(200);
+    app.post("/api/v1/kb/candidates/mine", &app.admin, json!({ "conversations": 10 })).await.expect(202);
+    let again = mining_report(&app).await;
     assert_eq!(again["added"], json!([]), "a reply is mined once");
     assert_eq!(answer(&app, "Is gift wrapping available?").await["answered"], false);
 
