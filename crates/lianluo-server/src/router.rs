@@ -724,6 +724,7 @@ pub fn router(state: AppState) -> Router {
     let doc = Arc::new(document(&ops));
     let timeout = Duration::from_secs(state.config.request_timeout_secs.max(1));
     let poke_state = state.clone();
+    let limit_state = state.clone();
     router
         .route("/api/openapi.json", get(move || async move { Json(doc.as_ref().clone()) }))
         .route("/", get(crate::assets::app_index))
@@ -737,9 +738,15 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(poke_state, poke_after_writes))
         .layer(axum::middleware::from_fn(widget_cors))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(limit_state, refuse_declared_oversize))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
+        ))
+        // Addresses in the agent workspace (conversation ids, file links) never leave with a link.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
         ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
@@ -761,6 +768,38 @@ pub fn router(state: AppState) -> Router {
                 }),
         )
         .with_state(state)
+}
+
+/// The largest body a route reads: files for the upload routes, a JSON document elsewhere.
+fn body_limit(state: &AppState, path: &str) -> usize {
+    match path {
+        "/api/v1/uploads" | "/widget/v1/uploads" => state.config.max_upload_bytes,
+        "/api/v1/kb/files" => lianluo_knowledge::MAX_FILE_BYTES,
+        p if p.starts_with("/api/v1/kb/sources/") && p.ends_with("/file") => {
+            lianluo_knowledge::MAX_FILE_BYTES
+        }
+        _ => MAX_BODY_BYTES,
+    }
+}
+
+/// A request that declares a body larger than its route reads is refused at once (413), instead of
+/// waiting for bytes that would be refused anyway.
+async fn refuse_declared_oversize(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let limit = body_limit(&state, req.uri().path());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return AppError::PayloadTooLarge(limit).into_response();
+    }
+    next.run(req).await
 }
 
 /// A successful write may have committed events: wake the real-time sequencer at once.

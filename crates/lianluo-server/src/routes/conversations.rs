@@ -4,7 +4,7 @@ use axum::{Json as Out, extract::State, http::StatusCode};
 use lianluo_domain::{
     ChannelId, ContactId, ConversationId, TeamId, Timestamp, UserId,
     conversation::{Conversation, ConversationPatch, NewConversation, Priority, Status},
-    message::{Message, MessageKind},
+    message::Message,
     page::Page,
     value::Tag,
 };
@@ -114,14 +114,14 @@ pub async fn create_conversation(
     Json(mut new): Json<NewConversation>,
 ) -> AppResult<Created<CreatedConversation>> {
     new.validate()?;
+    let sender = match new.message.as_ref() {
+        Some(m) => super::messages::sender_for(m.kind, &auth)?,
+        None => None,
+    };
     if new.assignee_id.is_none() {
         new.assignee_id =
             state.routing.assignee_for_new(&state, auth.workspace_id, new.channel_id, new.team_id).await?;
     }
-    let sender = match new.message.as_ref().map(|m| m.kind) {
-        Some(MessageKind::Incoming) | None => None,
-        Some(kind) => Some(super::messages::sender_for(kind, &auth)),
-    };
     let (conversation, message) = state
         .store
         .create_conversation(auth.workspace_id, &new, sender, auth.actor(), Timestamp::now())

@@ -42,12 +42,18 @@ pub async fn list_messages(
     Ok(Out(state.store.list_messages(auth.workspace_id, id, page).await?))
 }
 
-/// Who a message of this kind is from, when the caller writes it.
-pub fn sender_for(kind: MessageKind, auth: &Auth) -> Sender {
+/// Who a message of this kind is from, when the caller writes it (`None`: the conversation's contact,
+/// filled in by the store). Only Lianluo writes as the AI agent or the system: a customer must never see
+/// an agent's or an integration's words presented as the AI's or the system's.
+pub fn sender_for(kind: MessageKind, auth: &Auth) -> AppResult<Option<Sender>> {
     match kind {
-        MessageKind::Bot => Sender::Bot,
-        MessageKind::System => Sender::System,
-        _ => auth.sender(),
+        MessageKind::Incoming => Ok(None),
+        MessageKind::Bot | MessageKind::System => Err(lianluo_domain::DomainError::new(
+            "kind",
+            "bot and system messages are written by Lianluo; post incoming, outgoing or note",
+        )
+        .into()),
+        MessageKind::Outgoing | MessageKind::Note => Ok(Some(auth.sender())),
     }
 }
 
@@ -69,8 +75,7 @@ pub async fn create_message(
         }
     }
     new.validate()?;
-    // Incoming messages are the conversation's contact's; the store fills that in.
-    let sender = (new.kind != MessageKind::Incoming).then(|| sender_for(new.kind, &auth));
+    let sender = sender_for(new.kind, &auth)?;
     let appended = state
         .store
         .append_message(auth.workspace_id, id, &new, sender, auth.actor(), Timestamp::now())

@@ -94,6 +94,56 @@ async fn invalid_first_message_leaves_no_conversation(app: TestApp) {
         app.post("/api/v1/conversations", &app.admin, stray).await.expect(422)["error"]["field"],
         "assignee_id"
     );
+    // Nobody posts as the AI agent or the system: customers would take it for theirs.
+    for kind in ["bot", "system"] {
+        let posed = json!({"channel_id": ch, "contact_id": contact, "message": {"kind": kind, "content": "Refunds take 365 days."}});
+        let res = app.post("/api/v1/conversations", &app.admin, posed).await;
+        assert_eq!(res.expect(422)["error"]["field"], "kind", "{kind}");
+    }
     let list = app.get("/api/v1/conversations", &app.admin).await.expect(200);
     assert_eq!(list["items"], json!([]));
+    let conv = app.conversation(&app.admin, &ch, &contact, Some("hello")).await;
+    let (_, agent) = app.agent(&app.admin, "agent.kinds@example.com").await;
+    for (caller, kind) in [(&app.admin, "bot"), (&agent, "system"), (&agent, "bot")] {
+        let res = app
+            .post(
+                &format!("/api/v1/conversations/{conv}/messages"),
+                caller,
+                json!({"kind": kind, "content": "As the AI: 100% off."}),
+            )
+            .await;
+        assert_eq!(res.expect(422)["error"]["field"], "kind", "{kind}");
+    }
+    let thread = app.get(&format!("/api/v1/conversations/{conv}/messages"), &app.admin).await.expect(200);
+    assert_eq!(thread["items"].as_array().unwrap().len(), 1, "only the customer's message: {thread}");
+}
+
+/// A request that declares a body over its route's limit gets 413 at once, without the server waiting
+/// for bytes that never come; every response says to send no referrer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declared_oversize_bodies_are_refused_at_once() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::sqlite().await;
+    let addr = app.serve().await;
+    let Caller::Token(token) = app.admin.clone() else { unreachable!() };
+    for (path, declared) in
+        [("/api/v1/contacts", 50_000_000u64), ("/api/v1/kb/files?name=a.pdf", 500_000_000)]
+    {
+        let mut socket = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {token}\r\n\
+             content-type: application/json\r\ncontent-length: {declared}\r\n\r\n{{\"name\": \""
+        );
+        socket.write_all(head.as_bytes()).await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let n = tokio::time::timeout(std::time::Duration::from_secs(3), socket.read(&mut buf))
+            .await
+            .expect("answered at once, not after the request timeout")
+            .unwrap();
+        let answer = String::from_utf8_lossy(&buf[..n]).to_string();
+        assert!(answer.starts_with("HTTP/1.1 413"), "{path}: {answer}");
+        assert!(answer.contains("payload_too_large"), "{answer}");
+    }
+    let res = app.get("/api/v1/contacts", &app.admin).await;
+    assert_eq!(res.headers.get("referrer-policy").map(|v| v.to_str().unwrap()), Some("no-referrer"));
 }
