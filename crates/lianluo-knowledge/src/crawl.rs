@@ -55,6 +55,18 @@ pub fn crawl_client(timeout: Duration) -> reqwest::Client {
         .expect("an HTTP client with static settings")
 }
 
+/// Whether an http(s) address's host resolves to a private, loopback or link-local address (any of its
+/// addresses); an address that cannot be read or resolved is an error.
+pub async fn on_private_network(address: &str) -> Result<bool, String> {
+    let url = Url::parse(address).map_err(|e| format!("the address {address} is not valid: {e}"))?;
+    let host = url.host_str().ok_or("the address has no host")?.to_string();
+    let port = url.port_or_known_default().unwrap_or(80);
+    let addrs = tokio::net::lookup_host((host.trim_matches(['[', ']']), port))
+        .await
+        .map_err(|e| format!("{host} could not be resolved: {e}"))?;
+    Ok(addrs.map(|a| a.ip()).any(is_private))
+}
+
 fn is_private(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
@@ -164,6 +176,7 @@ fn key(u: &Url) -> String {
 async fn fetch(client: &reqwest::Client, url: &Url, opts: &CrawlOptions) -> Result<Fetched, String> {
     let mut resp = client
         .get(url.clone())
+        .header(reqwest::header::ACCEPT_ENCODING, "gzip")
         .timeout(opts.timeout)
         .send()
         .await
@@ -188,6 +201,12 @@ async fn fetch(client: &reqwest::Client, url: &Url, opts: &CrawlOptions) -> Resu
     if !html {
         return Ok(Fetched::Skip);
     }
+    let encoding = resp
+        .headers()
+        .get(reqwest::header::CONTENT_ENCODING)
+        .and_then(|c| c.to_str().ok())
+        .map(|c| c.trim().to_ascii_lowercase())
+        .filter(|c| c != "identity");
     let mut body = Vec::new();
     while let Some(chunk) = resp.chunk().await.map_err(|e| format!("{url} could not be read: {e}"))? {
         body.extend_from_slice(&chunk);
@@ -195,7 +214,30 @@ async fn fetch(client: &reqwest::Client, url: &Url, opts: &CrawlOptions) -> Resu
             return Err(format!("{url} is larger than {} KiB", opts.max_page_bytes / 1024));
         }
     }
+    let body = match encoding.as_deref() {
+        None => body,
+        Some("gzip" | "x-gzip") => decompress(flate2::read::GzDecoder::new(&body[..]), opts.max_page_bytes)
+            .map_err(|e| format!("{url}: {e}"))?,
+        Some("deflate") => decompress(flate2::read::ZlibDecoder::new(&body[..]), opts.max_page_bytes)
+            .map_err(|e| format!("{url}: {e}"))?,
+        // Never read compressed bytes as text.
+        Some(other) => return Err(format!("{url} is sent with the {other} encoding, which is not read")),
+    };
     Ok(Fetched::Page(String::from_utf8_lossy(&body).into_owned()))
+}
+
+/// A compressed page, decompressed up to `max` bytes (a small file that inflates past it is refused).
+fn decompress(reader: impl std::io::Read, max: usize) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    reader
+        .take(max as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| format!("the compressed page could not be read: {e}"))?;
+    if out.len() > max {
+        return Err(format!("the page is larger than {} KiB once decompressed", max / 1024));
+    }
+    Ok(out)
 }
 
 /// Paths robots.txt disallows for every crawler (the `*` group).

@@ -59,6 +59,11 @@ pub struct Settings {
     /// Lets website sources on private, loopback and link-local addresses be crawled (an intranet help
     /// centre); off by default so that an admin cannot make the server read its own network.
     pub crawl_private_networks: bool,
+    /// Lets workspaces use chat and embedding providers on private, loopback and link-local addresses
+    /// (a model server on the operator's network); off by default so that a workspace admin cannot make
+    /// the server send requests, and the workspace's key, into the server's network. The node's own
+    /// configured endpoints are the operator's and always allowed.
+    pub private_model_providers: bool,
     /// How many sources are indexed at once (at least 1); each workspace may use one fewer unless this
     /// is 1. Defaults to the number of cores, at most 4.
     pub indexing_concurrency: usize,
@@ -69,6 +74,7 @@ impl Default for Settings {
         Self {
             answer_mode: AnswerMode::Extractive,
             crawl_private_networks: false,
+            private_model_providers: false,
             indexing_concurrency: default_indexing_concurrency(),
         }
     }
@@ -478,6 +484,32 @@ impl Knowledge {
         let g = Generation { embedder, chat, chat_key, mode, tone: settings.tone, min_confidence };
         self.generation.lock().unwrap_or_else(|p| p.into_inner()).insert(ws, g.clone());
         Ok(g)
+    }
+
+    /// Refuses a workspace's provider on a private network unless the operator allows it.
+    pub async fn check_provider(
+        &self,
+        field: &str,
+        provider: &lianluo_domain::ai::ModelProvider,
+    ) -> Result<(), lianluo_domain::DomainError> {
+        if self.settings.private_model_providers {
+            return Ok(());
+        }
+        let field = format!("{field}.base_url");
+        match lianluo_knowledge::crawl::on_private_network(&provider.base_url).await {
+            Ok(false) => Ok(()),
+            Ok(true) => Err(lianluo_domain::DomainError::new(
+                field,
+                "is on a private network; the server's operator can allow that with \
+                 knowledge.private_model_providers",
+            )),
+            // A name that does not resolve now (a server without DNS for the outside) is saved; calling
+            // it fails with the provider's error.
+            Err(e) => {
+                tracing::info!(error = %e, "a workspace's model provider could not be resolved when saved");
+                Ok(())
+            }
+        }
     }
 
     /// The mode a workspace answers in now: `auto` writes answers once its chat model passed the strength

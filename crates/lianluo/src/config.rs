@@ -68,6 +68,10 @@ pub struct KnowledgeConfig {
     /// fewer, so that one workspace's long queue never holds back another's. Absent: the number of
     /// cores, at most 4.
     pub indexing_concurrency: Option<usize>,
+    /// Lets workspaces use their own chat and embedding providers on private, loopback and link-local
+    /// addresses (LIANLUO_PRIVATE_MODEL_PROVIDERS). Off, a workspace admin cannot make the server send
+    /// requests and keys into its network; the endpoints in `[models]` are always allowed.
+    pub private_model_providers: bool,
 }
 
 /// The models behind the knowledge base and the AI agent.
@@ -149,6 +153,7 @@ impl Config {
         lianluo_server::knowledge::Settings {
             answer_mode: self.models.answer_mode,
             crawl_private_networks: self.knowledge.crawl_private_networks,
+            private_model_providers: self.knowledge.private_model_providers,
             indexing_concurrency: self
                 .knowledge
                 .indexing_concurrency
@@ -203,6 +208,9 @@ impl Config {
         }
         if let Some(v) = env("LIANLUO_CRAWL_PRIVATE_NETWORKS") {
             self.knowledge.crawl_private_networks = matches!(v.as_str(), "1" | "true" | "yes");
+        }
+        if let Some(v) = env("LIANLUO_PRIVATE_MODEL_PROVIDERS") {
+            self.knowledge.private_model_providers = matches!(v.as_str(), "1" | "true" | "yes");
         }
         if let Some(v) = env("LIANLUO_INDEXING_CONCURRENCY") {
             self.knowledge.indexing_concurrency = Some(

@@ -64,6 +64,13 @@ pub async fn put_settings(
     Json(mut settings): Json<AiSettings>,
 ) -> AppResult<Out<SettingsView>> {
     settings.validate()?;
+    if let Some(kb) = &state.knowledge {
+        for (field, provider) in [("chat", &settings.chat), ("embeddings", &settings.embeddings)] {
+            if let Some(p) = provider {
+                kb.check_provider(field, p).await?;
+            }
+        }
+    }
     let saved = state.store.ai_settings(auth.workspace_id).await?;
     settings.keep_key_from(&saved);
     state.store.set_ai_settings(auth.workspace_id, &settings, auth.actor(), Timestamp::now()).await?;

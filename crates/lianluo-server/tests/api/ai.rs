@@ -299,3 +299,26 @@ async fn a_channels_ai_agent_settings_are_checked() {
     assert_eq!(saved["settings"]["bot"], json!({ "enabled": true, "tone": "warm and concise" }));
     assert_eq!(saved["settings"]["greeting"], "Hi", "other settings stay free-form");
 }
+
+/// A workspace admin cannot point the server, with the workspace's key, at an address on the server's
+/// own network, unless the operator allows it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn providers_on_private_networks_are_refused_unless_the_operator_allows_them() {
+    let app = TestApp::sqlite_with_knowledge(lianluo_server::knowledge::Settings::default()).await;
+    let put = |body: Value| app.call(axum::http::Method::PUT, "/api/v1/ai/settings", &app.admin, Some(body));
+    for (field, base) in [
+        ("chat", "http://127.0.0.1:11434/v1"),
+        ("chat", "http://169.254.169.254/latest"),
+        ("embeddings", "http://10.0.0.8:8000/v1"),
+        ("chat", "http://[::1]:8080/v1"),
+        ("embeddings", "http://localhost:11434/v1"),
+    ] {
+        let res = put(json!({ field: { "base_url": base, "model": "m", "api_key": "sk-secret" } })).await;
+        let err = res.expect(422);
+        assert_eq!(err["error"]["field"], format!("{field}.base_url"), "{base}: {err}");
+        assert!(err["error"]["message"].as_str().unwrap().contains("private network"), "{err}");
+    }
+    let shown = app.get("/api/v1/ai/settings", &app.admin).await.expect(200);
+    assert_eq!(shown["chat"], Value::Null, "nothing was saved: {shown}");
+    assert_eq!(shown["embeddings"], Value::Null, "nothing was saved: {shown}");
+}

@@ -137,22 +137,36 @@ impl TestApp {
         Self::with_store(Arc::new(store), cleanup, config).await
     }
 
+    /// An app on SQLite with given knowledge settings (the others run with what the tests need:
+    /// websites and model providers on 127.0.0.1 allowed, two sources indexed at once).
+    pub async fn sqlite_with_knowledge(settings: lianluo_server::knowledge::Settings) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = lianluo_store_sqlite::open_in_dir(dir.path()).unwrap();
+        Self::with_settings(Arc::new(store), Cleanup::Dir(dir), ServerConfig::default(), settings).await
+    }
+
     async fn with_store(store: Arc<dyn Store>, cleanup: Cleanup, config: ServerConfig) -> Self {
+        // The tests' websites and model providers are served on 127.0.0.1.
+        let settings = lianluo_server::knowledge::Settings {
+            crawl_private_networks: true,
+            private_model_providers: true,
+            // Two at once, one per workspace, whatever the machine's cores.
+            indexing_concurrency: 2,
+            ..Default::default()
+        };
+        Self::with_settings(store, cleanup, config, settings).await
+    }
+
+    async fn with_settings(
+        store: Arc<dyn Store>,
+        cleanup: Cleanup,
+        config: ServerConfig,
+        settings: lianluo_server::knowledge::Settings,
+    ) -> Self {
         let (embedder, chat) = models();
-        let kb = lianluo_server::knowledge::Knowledge::load(
-            store.clone(),
-            embedder,
-            Some(chat),
-            // The tests' websites are served on 127.0.0.1.
-            lianluo_server::knowledge::Settings {
-                crawl_private_networks: true,
-                // Two at once, one per workspace, whatever the machine's cores.
-                indexing_concurrency: 2,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+        let kb = lianluo_server::knowledge::Knowledge::load(store.clone(), embedder, Some(chat), settings)
+            .await
+            .unwrap();
         let state = AppState::new(store.clone(), config).with_knowledge(kb);
         let mut app = TestApp {
             router: lianluo_server::router(state.clone()),

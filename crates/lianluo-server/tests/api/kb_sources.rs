@@ -311,7 +311,19 @@ async fn help_site() -> String {
                 "<h2>Delivery times</h2><p>Orders placed before 4 pm leave our warehouse the same day; delivery in mainland China takes 1 to 3 days.</p><a href=\"/\">Home</a>",
             ),
         )
-        .route("/returns", page("Returns", "<h2>Returns</h2><p>Unused items can be returned within 30 days.</p>"))
+        // Served compressed, as many sites do.
+        .route(
+            "/returns",
+            get(|| async {
+                use std::io::Write;
+                let html = "<html><head><title>Returns</title></head><body><h2>Returns</h2>\
+                            <p>Unused items can be returned within 30 days.</p></body></html>";
+                let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                gz.write_all(html.as_bytes()).unwrap();
+                let headers = [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CONTENT_ENCODING, "gzip")];
+                (headers, gz.finish().unwrap()).into_response()
+            }),
+        )
         .route("/old-warranty", get(|| async { Redirect::permanent("/warranty") }))
         .route("/warranty", page("Warranty", "<h2>Warranty</h2><p>Every Lumio lamp carries a two-year warranty.</p>"))
         .route("/private/staff", page("Staff", "<p>Staff discount codes: never show these to customers.</p>"))
@@ -353,6 +365,10 @@ async fn websites_are_crawled_within_the_site(app: TestApp) {
     let all: String =
         chunks["items"].as_array().unwrap().iter().map(|c| c["text"].as_str().unwrap()).collect();
     assert!(!all.contains("discount codes"), "{all}");
+    assert!(
+        all.contains("Unused items can be returned within 30 days"),
+        "a gzip page is read as text: {all}"
+    );
 
     let a = answer(&app, "When does my order leave the warehouse?").await;
     assert_eq!(a["answered"], true, "{a}");
