@@ -84,10 +84,10 @@ impl Attachment {
         if !ct_ok {
             return Err(DomainError::new(f("content_type"), "a media type such as image/png"));
         }
+        // A path on this server; "//host/x" and "/\\host/x" would be read as another site.
+        let path = self.url.starts_with('/') && !self.url.starts_with("//") && !self.url.starts_with("/\\");
         let url_ok = self.url.len() <= 2048
-            && (self.url.starts_with("https://")
-                || self.url.starts_with("http://")
-                || self.url.starts_with('/'))
+            && (self.url.starts_with("https://") || self.url.starts_with("http://") || path)
             && !self.url.chars().any(|c| c.is_whitespace() || c.is_control());
         if !url_ok {
             return Err(DomainError::new(f("url"), "an http(s) URL or a path, at most 2048 characters"));

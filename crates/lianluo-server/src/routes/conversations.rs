@@ -115,7 +115,10 @@ pub async fn create_conversation(
 ) -> AppResult<Created<CreatedConversation>> {
     new.validate()?;
     let sender = match new.message.as_ref() {
-        Some(m) => super::messages::sender_for(m.kind, &auth)?,
+        Some(m) => {
+            super::uploads::check_attachments(&state, auth.workspace_id, &m.attachments, false).await?;
+            super::messages::sender_for(m.kind, &auth)?
+        }
         None => None,
     };
     if new.assignee_id.is_none() {

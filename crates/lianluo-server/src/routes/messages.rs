@@ -76,6 +76,7 @@ pub async fn create_message(
     }
     new.validate()?;
     let sender = sender_for(new.kind, &auth)?;
+    super::uploads::check_attachments(&state, auth.workspace_id, &new.attachments, false).await?;
     let appended = state
         .store
         .append_message(auth.workspace_id, id, &new, sender, auth.actor(), Timestamp::now())

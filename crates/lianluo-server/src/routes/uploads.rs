@@ -12,7 +12,7 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use lianluo_domain::{WorkspaceId, message::Attachment};
+use lianluo_domain::{DomainError, WorkspaceId, message::Attachment};
 use serde::{Deserialize, Serialize};
 
 use super::Created;
@@ -113,6 +113,38 @@ async fn store_upload(
         size_bytes: meta.size_bytes,
         url: format!("/files/{id}"),
     })
+}
+
+/// Checks a message's attachments against what the sender may attach: a file uploaded here must be the
+/// workspace's own (another workspace's address is refused as if it did not exist), and a widget visitor
+/// attaches only files uploaded through the widget, never outside addresses or other paths.
+pub async fn check_attachments(
+    state: &AppState,
+    ws: WorkspaceId,
+    attachments: &[Attachment],
+    visitor: bool,
+) -> AppResult<()> {
+    for (i, a) in attachments.iter().enumerate() {
+        let field = format!("attachments[{i}].url");
+        match a.url.strip_prefix("/files/") {
+            Some(id) => {
+                let own = id.len() == 32
+                    && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                    && match tokio::fs::read(uploads_dir(state).join(format!("{id}.json"))).await {
+                        Ok(b) => serde_json::from_slice::<Meta>(&b).is_ok_and(|m| m.workspace_id == ws),
+                        Err(_) => false,
+                    };
+                if !own {
+                    return Err(DomainError::new(field, "no such uploaded file").into());
+                }
+            }
+            None if visitor => {
+                return Err(DomainError::new(field, "a file uploaded through /widget/v1/uploads").into());
+            }
+            None => {}
+        }
+    }
+    Ok(())
 }
 
 /// Uploads a file for an agent's message; send the returned attachment with the message.

@@ -416,6 +416,7 @@ pub async fn post_visitor_message(
         idempotency_key: key,
     };
     new.validate()?;
+    super::uploads::check_attachments(&state, v.workspace_id, &new.attachments, true).await?;
     let actor = Actor::Contact { id: v.contact_id };
     let now = Timestamp::now();
     let (conversation, message, created) = match latest_conversation(&state, &v).await? {

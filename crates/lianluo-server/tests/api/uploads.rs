@@ -107,4 +107,44 @@ async fn attachments_are_checked_stored_and_served_safely(app: TestApp) {
     let conv = sent["conversation"]["id"].as_str().unwrap();
     let thread = app.get(&format!("/api/v1/conversations/{conv}/messages"), &app.admin).await.expect(200);
     assert_eq!(thread["items"][0]["attachments"][0]["name"], "broken.png");
+
+    // A visitor cannot attach another site's address, a protocol-relative one, or another workspace's
+    // file; an agent cannot attach another workspace's file either.
+    app.workspace("bravo", "admin@bravo.example").await;
+    let b_browser = app.login("admin@bravo.example", crate::helpers::ADMIN_PASSWORD).await;
+    let b = app.token_for(&b_browser, "admin").await;
+    let Caller::Token(b_token) = b else { unreachable!() };
+    let theirs = app
+        .send(upload("/api/v1/uploads?name=theirs.png", Some(&b_token), "image/png", PNG))
+        .await
+        .expect(201);
+    let visitor_post = |attachment: serde_json::Value| {
+        Request::post("/widget/v1/messages")
+            .header(header::AUTHORIZATION, format!("Bearer {visitor}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(json!({"content": "see attached", "attachments": [attachment]}).to_string()))
+            .unwrap()
+    };
+    for url in [
+        "//evil.example/invoice.pdf",
+        "/\\evil.example/invoice.pdf",
+        "https://evil.example/invoice.pdf",
+        "/api/v1/contacts",
+        theirs["url"].as_str().unwrap(),
+    ] {
+        let attachment =
+            json!({"name": "invoice.pdf", "content_type": "application/pdf", "size_bytes": 10, "url": url});
+        let res = app.send(visitor_post(attachment.clone())).await;
+        assert_eq!(res.expect(422)["error"]["field"], "attachments[0].url", "{url}");
+    }
+    let res = app
+        .post(
+            &format!("/api/v1/conversations/{conv}/messages"),
+            &app.admin,
+            json!({"kind": "outgoing", "content": "here", "attachments": [theirs]}),
+        )
+        .await;
+    assert_eq!(res.expect(422)["error"]["field"], "attachments[0].url");
+    let thread = app.get(&format!("/api/v1/conversations/{conv}/messages"), &app.admin).await.expect(200);
+    assert_eq!(thread["items"].as_array().unwrap().len(), 1, "nothing else was stored: {thread}");
 }
