@@ -174,7 +174,15 @@ impl FromRequestParts<AppState> for Visitor {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let v = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default();
         let token = v.strip_prefix("Bearer ").ok_or(AppError::Unauthenticated)?;
-        visitor_from_token(state, token.trim()).await
+        let visitor = visitor_from_token(state, token.trim()).await?;
+        // Every visitor request a browser makes from a page comes from a page the channel allows, not
+        // only the session's start: a token copied off an allowed site does not work from another one.
+        // (Browsers always name the page's origin on cross-site requests; a same-site read may not.)
+        if parts.headers.contains_key(header::ORIGIN) {
+            let channel = state.store.get_channel(visitor.workspace_id, visitor.channel_id).await?;
+            origin_allowed(&channel, &parts.headers)?;
+        }
+        Ok(visitor)
     }
 }
 

@@ -234,7 +234,26 @@ async fn cross_origin_rules(app: TestApp) {
     from_page(&app, Method::POST, "/widget/v1/sessions", "https://evil.example", None, Some(body.clone()))
         .await
         .expect_error(403, "cross_origin");
-    from_page(&app, Method::POST, "/widget/v1/sessions", SHOP, None, Some(body)).await.expect(200);
+    let session =
+        from_page(&app, Method::POST, "/widget/v1/sessions", SHOP, None, Some(body)).await.expect(200);
+    // The visitor's token works from the channel's site only: copied to another page, it sends nothing.
+    let visitor = session["visitor_token"].as_str().unwrap();
+    let message = json!({"content": "hello from elsewhere"});
+    from_page(
+        &app,
+        Method::POST,
+        "/widget/v1/messages",
+        "https://evil.example",
+        Some(visitor),
+        Some(message.clone()),
+    )
+    .await
+    .expect_error(403, "cross_origin");
+    from_page(&app, Method::GET, "/widget/v1/messages", "https://evil.example", Some(visitor), None)
+        .await
+        .expect_error(403, "cross_origin");
+    let sent = from_page(&app, Method::POST, "/widget/v1/messages", SHOP, Some(visitor), Some(message)).await;
+    assert_eq!(sent.expect(201)["message"]["content"], "hello from elsewhere");
     let unknown = json!({"channel": "wc_nothing"});
     from_page(&app, Method::POST, "/widget/v1/sessions", SHOP, None, Some(unknown))
         .await
