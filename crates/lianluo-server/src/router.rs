@@ -761,10 +761,21 @@ pub fn router(state: AppState) -> Router {
             // Path only: query strings can hold search text such as an email address.
             TraceLayer::new_for_http()
                 .make_span_with(|req: &axum::http::Request<_>| {
-                    tracing::info_span!("request", http.method = %req.method(), http.path = %req.uri().path())
+                    let path = req.uri().path();
+                    if matches!(path, "/healthz" | "/readyz") {
+                        tracing::debug_span!("health", http.method = %req.method(), http.path = %path)
+                    } else {
+                        tracing::info_span!("request", http.method = %req.method(), http.path = %path)
+                    }
                 })
-                .on_response(|res: &axum::http::Response<_>, latency: Duration, _: &tracing::Span| {
-                    tracing::info!(http.status = res.status().as_u16(), duration_ms = latency.as_millis() as u64, "response")
+                .on_response(|res: &axum::http::Response<_>, latency: Duration, span: &tracing::Span| {
+                    let (status, duration_ms) = (res.status().as_u16(), latency.as_millis() as u64);
+                    // Health checks come every few seconds from a load balancer: only at DEBUG.
+                    if span.is_disabled() || span.metadata().is_some_and(|m| m.name() == "health") {
+                        tracing::debug!(http.status = status, duration_ms, "response")
+                    } else {
+                        tracing::info!(http.status = status, duration_ms, "response")
+                    }
                 }),
         )
         .with_state(state)

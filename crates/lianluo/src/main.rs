@@ -130,7 +130,10 @@ enum BenchCommand {
 fn init_logging(cfg: &Config) {
     use tracing_subscriber::{EnvFilter, fmt};
     let filter = EnvFilter::try_new(&cfg.log).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colour codes only for a person at a terminal, never in a file or a log collector.
+    use std::io::IsTerminal;
+    let builder =
+        fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal());
     if cfg.log_format == "json" {
         builder.json().init();
     } else {

@@ -26,8 +26,13 @@ impl Drop for Running {
 }
 
 /// Starts a long-running subcommand and waits for the line that announces its URL.
-fn start(mut cmd: Command, marker: &str) -> (Running, String, Vec<String>) {
-    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+fn start(cmd: Command, marker: &str) -> (Running, String, Vec<String>) {
+    start_logging_to(cmd, marker, Stdio::inherit())
+}
+
+/// `start` with the server's log (its standard error) going to `log`.
+fn start_logging_to(mut cmd: Command, marker: &str, log: Stdio) -> (Running, String, Vec<String>) {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(log).spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
     let running = Running(child);
     let (tx, rx) = std::sync::mpsc::channel();
@@ -304,4 +309,27 @@ async fn models_are_found_under_the_data_directory_from_anywhere() {
 fn http_client() -> reqwest::Client {
     lianluo_models::install_tls_provider();
     reqwest::Client::new()
+}
+
+/// The log a server writes to a file reads as plain text (no colour codes), and the load balancer's
+/// health checks are not in it at the default level, while requests are.
+#[tokio::test]
+async fn the_log_is_plain_text_without_health_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("server.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut cmd = lianluo();
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir", dir.path().to_str().unwrap()])
+        .env("LIANLUO_LOG", "info");
+    let (running, http, _) = start_logging_to(cmd, "listening on ", Stdio::from(log));
+    let client = http_client();
+    for path in ["/healthz", "/readyz", "/api/v1/workspace"] {
+        client.get(format!("{http}{path}")).send().await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(running);
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    assert!(!text.contains('\u{1b}'), "no colour codes in a file:\n{text}");
+    assert!(text.contains("http.path=/api/v1/workspace") && text.contains("http.status=401"), "{text}");
+    assert!(!text.contains("/healthz") && !text.contains("/readyz"), "health checks at DEBUG only:\n{text}");
 }
