@@ -31,6 +31,8 @@ pub struct ServerConfig {
     pub widget_messages_per_minute: u32,
     /// Largest attachment accepted, in bytes.
     pub max_upload_bytes: usize,
+    /// Live connections one widget visitor may hold at once (a few tabs); more are refused with 429.
+    pub max_sockets_per_visitor: usize,
     /// Where attachments are kept: `DATA_DIR/uploads` when serving (set from the data directory).
     #[serde(skip)]
     pub uploads_dir: Option<std::path::PathBuf>,
@@ -57,7 +59,44 @@ impl Default for ServerConfig {
             public_url: None,
             demo_shop_channel: None,
             max_upload_bytes: 10 * 1024 * 1024,
+            max_sockets_per_visitor: 8,
             uploads_dir: None,
+        }
+    }
+}
+
+/// Open connections per key, so that one visitor cannot hold thousands.
+#[derive(Debug, Default)]
+pub struct SocketCount(std::sync::Mutex<std::collections::HashMap<String, usize>>);
+
+/// One counted connection; dropping it (the socket closed) frees its place.
+#[derive(Debug)]
+pub struct SocketSlot {
+    count: Arc<SocketCount>,
+    key: String,
+}
+
+impl SocketCount {
+    /// A place for one more connection under `key`, unless it already holds `max`.
+    pub fn take(self: &Arc<Self>, key: &str, max: usize) -> Option<SocketSlot> {
+        let mut open = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let n = open.entry(key.to_string()).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(SocketSlot { count: self.clone(), key: key.to_string() })
+    }
+}
+
+impl Drop for SocketSlot {
+    fn drop(&mut self) {
+        let mut open = self.count.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = open.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.key);
+            }
         }
     }
 }
@@ -73,6 +112,8 @@ pub struct AppState {
     pub routing: Arc<Routing>,
     pub visitor_starts: Arc<RateLimiter>,
     pub visitor_messages: Arc<RateLimiter>,
+    /// Open live connections per widget visitor.
+    pub visitor_sockets: Arc<SocketCount>,
     /// The knowledge base, when its models are loaded.
     pub knowledge: Option<Arc<crate::knowledge::Knowledge>>,
 }
@@ -102,6 +143,7 @@ impl AppState {
                 config.widget_messages_per_minute,
                 Duration::from_secs(60),
             )),
+            visitor_sockets: Arc::new(SocketCount::default()),
             store,
             config: Arc::new(config),
             knowledge: None,

@@ -500,8 +500,15 @@ pub async fn connect_visitor(
     let channel = state.store.get_channel(v.workspace_id, v.channel_id).await?;
     origin_allowed(&channel, &headers)?;
     let upgrade = upgrade.map_err(|_| AppError::UpgradeRequired)?;
+    let slot = state
+        .visitor_sockets
+        .take(&v.contact_id.to_string(), state.config.max_sockets_per_visitor)
+        .ok_or(AppError::RateLimited(5))?;
     let upgrade = super::realtime::small_buffers(upgrade.max_message_size(16 * 1024));
-    Ok(upgrade.on_upgrade(move |socket| visitor_socket(state, v, socket)))
+    Ok(upgrade.on_upgrade(move |socket| async move {
+        visitor_socket(state, v, socket).await;
+        drop(slot);
+    }))
 }
 
 /// Whether an event concerns this visitor's conversation, judged from the conversation it carries.

@@ -301,3 +301,43 @@ async fn visitors_see_only_their_own_conversation(app: TestApp) {
         .await
         .expect_error(401, "unauthenticated");
 }
+
+/// One visitor holds a few live connections (tabs), not thousands: past the cap the next is refused
+/// with 429, and closing one frees its place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_holds_a_bounded_number_of_live_connections() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let config = lianluo_server::ServerConfig { max_sockets_per_visitor: 3, ..Default::default() };
+    let app = TestApp::sqlite_with(config).await;
+    let addr = app.serve().await;
+    let admin = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let (_, token, _) = widget_channel(&app, &admin, None, json!({})).await;
+    let visitor = start(&app, &token, json!({})).await["visitor_token"].as_str().unwrap().to_string();
+    let other = start(&app, &token, json!({})).await["visitor_token"].as_str().unwrap().to_string();
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        open.push(visitor_socket(&addr, &visitor).await);
+    }
+    let mut req = format!("ws://{addr}/widget/v1/realtime?token={visitor}").into_client_request().unwrap();
+    req.headers_mut().insert(header::ORIGIN, SHOP.parse().unwrap());
+    match tokio_tungstenite::connect_async(req).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => assert_eq!(res.status().as_u16(), 429),
+        other => panic!("a fourth connection is refused: {:?}", other.map(|(_, r)| r.status())),
+    }
+    // Another visitor is not affected; a closed connection frees its place.
+    let _theirs = visitor_socket(&addr, &other).await;
+    let mut first = open.remove(0);
+    first.close(None).await.unwrap();
+    drop(first);
+    let started = std::time::Instant::now();
+    loop {
+        let mut req =
+            format!("ws://{addr}/widget/v1/realtime?token={visitor}").into_client_request().unwrap();
+        req.headers_mut().insert(header::ORIGIN, SHOP.parse().unwrap());
+        if tokio_tungstenite::connect_async(req).await.is_ok() {
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "the place was not freed");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
