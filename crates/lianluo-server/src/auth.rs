@@ -126,8 +126,39 @@ pub fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a 
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {
-    let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    bearer_in(&parts.headers)
+}
+
+fn bearer_in(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")).map(str::trim)
+}
+
+/// The credential a live connection was opened with (its hash), to check again while it stays open.
+#[derive(Debug, Clone)]
+pub enum Held {
+    ApiToken(String),
+    Session(String),
+}
+
+impl Held {
+    /// The credential of a request, as `Auth` reads it: a bearer token first, else the session cookie.
+    pub fn of(headers: &axum::http::HeaderMap) -> Option<Held> {
+        if let Some(secret) = bearer_in(headers) {
+            Some(Held::ApiToken(token_hash(secret)))
+        } else {
+            cookie(headers, SESSION_COOKIE).map(|s| Held::Session(token_hash(s)))
+        }
+    }
+
+    /// Whether the credential still signs its holder in: false once the token is revoked, the session
+    /// ended, or the user deactivated. A store that cannot answer now is not taken for a revocation.
+    pub async fn still_valid(&self, state: &AppState) -> bool {
+        match self {
+            Held::ApiToken(hash) => !matches!(state.store.api_token(hash).await, Ok(None)),
+            Held::Session(hash) => !matches!(state.store.session(hash, Timestamp::now()).await, Ok(None)),
+        }
+    }
 }
 
 impl<A: Access> FromRequestParts<AppState> for Auth<A> {

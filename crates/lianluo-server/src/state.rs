@@ -114,6 +114,9 @@ pub struct AppState {
     pub visitor_messages: Arc<RateLimiter>,
     /// Open live connections per widget visitor.
     pub visitor_sockets: Arc<SocketCount>,
+    /// Says "a credential of this workspace may have ended" (sign-out, a revoked token, a deactivated
+    /// or changed user, a new password): its live connections check theirs again at once.
+    pub revoked: tokio::sync::broadcast::Sender<lianluo_domain::WorkspaceId>,
     /// The knowledge base, when its models are loaded.
     pub knowledge: Option<Arc<crate::knowledge::Knowledge>>,
 }
@@ -144,6 +147,7 @@ impl AppState {
                 Duration::from_secs(60),
             )),
             visitor_sockets: Arc::new(SocketCount::default()),
+            revoked: tokio::sync::broadcast::channel(64).0,
             store,
             config: Arc::new(config),
             knowledge: None,

@@ -56,5 +56,6 @@ pub async fn revoke_api_token(
     Id(id): Id<ApiTokenId>,
 ) -> AppResult<StatusCode> {
     state.store.revoke_api_token(auth.workspace_id, id, auth.actor(), Timestamp::now()).await?;
+    let _ = state.revoked.send(auth.workspace_id);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -129,6 +129,7 @@ pub async fn login(
 pub async fn logout(State(state): State<AppState>, auth: Auth, headers: HeaderMap) -> AppResult<Response> {
     if let (Credential::Session { .. }, Some(secret)) = (&auth.credential, cookie(&headers, SESSION_COOKIE)) {
         state.store.delete_session(&token_hash(secret)).await?;
+        let _ = state.revoked.send(auth.workspace_id);
     }
     let mut res = StatusCode::NO_CONTENT.into_response();
     res.headers_mut().insert(
@@ -176,5 +177,6 @@ pub async fn change_password(
     let new = body.new_password;
     let hash = blocking(move || hash_password(&new)).await??;
     state.store.set_password(auth.workspace_id, auth.user_id, &hash, auth.actor(), Timestamp::now()).await?;
+    let _ = state.revoked.send(auth.workspace_id);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -67,8 +67,9 @@ pub async fn connect_realtime(
     }
     let upgrade = upgrade.map_err(|_| AppError::UpgradeRequired)?;
     let who = Who { ws: auth.workspace_id, user: auth.user_id };
+    let held = crate::auth::Held::of(&headers).ok_or(AppError::Unauthenticated)?;
     let upgrade = small_buffers(upgrade.max_message_size(MAX_FRAME_BYTES));
-    Ok(upgrade.on_upgrade(move |socket| agent_socket(state, who, q.after, socket)))
+    Ok(upgrade.on_upgrade(move |socket| agent_socket(state, who, held, q.after, socket)))
 }
 
 /// Idle sockets are most of a contact center's connections: keep each one small. Frames are a few KiB;
@@ -161,8 +162,15 @@ async fn publish_presence(state: &AppState, who: Who, status: Option<PresenceSta
     }
 }
 
-async fn agent_socket(state: AppState, who: Who, after: Option<i64>, mut socket: WebSocket) {
+async fn agent_socket(
+    state: AppState,
+    who: Who,
+    held: crate::auth::Held,
+    after: Option<i64>,
+    mut socket: WebSocket,
+) {
     let rt = state.realtime.clone();
+    let mut revoked = state.revoked.subscribe();
     let Ok(mut sub) = rt.bus.subscribe(who.ws).await else { return };
     // Subscribed first, then read the watermark: nothing published in between can be missed.
     let mut last = rt.watermark();
@@ -209,7 +217,24 @@ async fn agent_socket(state: AppState, who: Who, after: Option<i64>, mut socket:
                 }
                 Err(BusError::Closed) => break,
             },
+            // A credential of the workspace may have ended (on this node): check this one at once.
+            signal = revoked.recv() => {
+                let concerns_us = match signal {
+                    Ok(ws) => ws == who.ws,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => true,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => false,
+                };
+                if concerns_us && !held.still_valid(&state).await {
+                    signed_out(&mut socket).await;
+                    break;
+                }
+            }
+            // And on every heartbeat, for credentials ended on another node.
             _ = heartbeat.tick() => {
+                if !held.still_valid(&state).await {
+                    signed_out(&mut socket).await;
+                    break;
+                }
                 if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
                     break;
                 }
@@ -217,6 +242,14 @@ async fn agent_socket(state: AppState, who: Who, after: Option<i64>, mut socket:
         }
     }
     publish_presence(&state, who, rt.presence.disconnect(who.ws, who.user)).await;
+}
+
+/// Tells the client its credential ended, then closes the connection (policy violation).
+async fn signed_out(socket: &mut WebSocket) {
+    let _ =
+        send(socket, json!({ "type": "error", "code": "unauthenticated", "message": "signed out" })).await;
+    let close = axum::extract::ws::CloseFrame { code: 1008, reason: "signed out".into() };
+    let _ = socket.send(Message::Close(Some(close))).await;
 }
 
 async fn handle_frame(

@@ -62,5 +62,7 @@ pub async fn update_user(
     if id == auth.user_id && (demotes_self || patch.active == Some(false)) {
         return Err(AppError::Conflict("you cannot demote or deactivate yourself; ask another admin".into()));
     }
-    Ok(Out(state.store.update_user(auth.workspace_id, id, &patch, auth.actor(), Timestamp::now()).await?))
+    let user = state.store.update_user(auth.workspace_id, id, &patch, auth.actor(), Timestamp::now()).await?;
+    let _ = state.revoked.send(auth.workspace_id);
+    Ok(Out(user))
 }

@@ -15,6 +15,7 @@ on_both_backends!(
     reconnecting_catches_up_without_loss,
     typing_and_presence,
     sockets_need_credentials_and_the_right_origin,
+    revoking_a_credential_closes_its_sockets_at_once,
 );
 
 fn kind(f: &Value) -> &str {
@@ -156,4 +157,75 @@ async fn sockets_need_credentials_and_the_right_origin(app: TestApp) {
     assert_eq!(refused(open_socket(&addr, "?after=abc", &app.admin, None).await), 400);
     // A plain GET is told to upgrade.
     app.get("/api/v1/realtime", &app.admin).await.expect_error(426, "upgrade_required");
+}
+
+/// Waits (at most 3 s) for the socket to say its credential ended and close.
+async fn closed_for_sign_out(socket: &mut crate::helpers::Socket) {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let mut told = false;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        match tokio::time::timeout_at(deadline, socket.next()).await.expect("closed within 3 seconds") {
+            Some(Ok(Message::Text(t))) => {
+                let f: Value = serde_json::from_str(&t).unwrap();
+                told |= f["code"] == "unauthenticated";
+            }
+            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+            Some(Ok(_)) => {}
+        }
+    }
+    assert!(told, "the client is told why");
+}
+
+async fn revoking_a_credential_closes_its_sockets_at_once(app: TestApp) {
+    let addr = app.serve().await;
+    let origin = format!("http://{addr}");
+    let admin = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let (ch, contact) = app.channel_and_contact(&app.admin).await;
+
+    // A revoked API token.
+    let token = app.token_for(&admin, "agent").await;
+    let mut by_token = open_socket(&addr, "", &token, None).await.unwrap();
+    next_frame(&mut by_token).await; // ready
+    let listed = app.get("/api/v1/api-tokens", &admin).await.expect(200);
+    let id = listed["items"].as_array().unwrap().iter().find(|t| t["name"] == "agent token").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.delete(&format!("/api/v1/api-tokens/{id}"), &admin).await;
+    closed_for_sign_out(&mut by_token).await;
+
+    // A session that signs out.
+    let (agent_id, agent) = app.agent(&admin, "ws.agent@acme.example").await;
+    let mut by_session = open_socket(&addr, "", &agent, Some(&origin)).await.unwrap();
+    next_frame(&mut by_session).await;
+    app.post("/api/v1/auth/logout", &agent, json!({})).await;
+    closed_for_sign_out(&mut by_session).await;
+
+    // A user who is deactivated: the socket closes before the next customer message could reach it.
+    let again = app.login("ws.agent@acme.example", "agent-password-1").await;
+    let mut deactivated = open_socket(&addr, "", &again, Some(&origin)).await.unwrap();
+    next_frame(&mut deactivated).await;
+    app.patch(&format!("/api/v1/users/{agent_id}"), &admin, json!({ "active": false })).await.expect(200);
+    closed_for_sign_out(&mut deactivated).await;
+    app.conversation(&app.admin, &ch, &contact, Some("my card number is 4111 1111 1111 1111")).await;
+
+    // A socket whose credential is still good stays open and keeps receiving.
+    let mut kept = open_socket(&addr, "", &app.admin, None).await.unwrap();
+    next_frame(&mut kept).await;
+    let other = app.token_for(&admin, "agent").await;
+    let listed = app.get("/api/v1/api-tokens", &admin).await.expect(200);
+    let newest =
+        listed["items"].as_array().unwrap().iter().rfind(|t| t["name"] == "agent token").unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    drop(other);
+    app.delete(&format!("/api/v1/api-tokens/{newest}"), &admin).await;
+    app.conversation(&app.admin, &ch, &contact, Some("still here?")).await;
+    frames_until(&mut kept, |f| {
+        f["data"]["content"] == "still here?" || f.to_string().contains("still here?")
+    })
+    .await;
 }
