@@ -457,12 +457,24 @@ impl Tx for PgTx {
     }
 
     async fn set_widget_secret(&mut self, ws: WorkspaceId, id: ChannelId, secret: &str) -> Result<bool> {
-        self.exec(
-            "UPDATE channels SET widget_secret = $3 WHERE workspace_id = $1 AND id = $2 AND widget_secret IS NOT NULL",
-            &[&ws.0, &id.0, &secret],
-        )
-        .await
-        .map(|n| n == 1)
+        let changed = self
+            .exec(
+                "UPDATE channels SET widget_secret = $3 WHERE workspace_id = $1 AND id = $2 AND widget_secret IS NOT NULL",
+                &[&ws.0, &id.0, &secret],
+            )
+            .await?
+            == 1;
+        if changed {
+            // The sessions of site users the old secret vouched for end with it.
+            self.exec(
+                "DELETE FROM visitor_sessions WHERE workspace_id = $1 AND channel_id = $2 AND contact_id IN \
+                 (SELECT contact_id FROM contact_identities WHERE workspace_id = $1 AND kind = 'external' \
+                 AND channel_id = $3 AND value LIKE 'user:%')",
+                &[&ws.0, &id.0, &id.0.to_string()],
+            )
+            .await?;
+        }
+        Ok(changed)
     }
 
     async fn insert_visitor_session(&mut self, v: &VisitorSession) -> Result<()> {
@@ -819,7 +831,16 @@ impl Tx for PgTx {
     }
 
     async fn delete_expired_sessions(&mut self, now: Timestamp) -> Result<u64> {
-        self.exec("DELETE FROM sessions WHERE expires_at <= $1", &[&now.0]).await
+        let sessions = self.exec("DELETE FROM sessions WHERE expires_at <= $1", &[&now.0]).await?;
+        let idle = now.0 - lianluo_store::VISITOR_IDLE_MS;
+        let visitors = self.exec("DELETE FROM visitor_sessions WHERE last_seen_at <= $1", &[&idle]).await?;
+        Ok(sessions + visitors)
+    }
+
+    async fn touch_visitor_session(&mut self, hash: &str, now: Timestamp) -> Result<()> {
+        self.exec("UPDATE visitor_sessions SET last_seen_at = $2 WHERE token_hash = $1", &[&hash, &now.0])
+            .await
+            .map(drop)
     }
 
     async fn insert_event(&mut self, ws: WorkspaceId, e: &NewEvent, now: Timestamp) -> Result<()> {

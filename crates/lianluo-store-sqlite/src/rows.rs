@@ -448,12 +448,22 @@ impl Tx for SqliteTx {
     }
 
     async fn set_widget_secret(&mut self, ws: WorkspaceId, id: ChannelId, secret: &str) -> Result<bool> {
-        exec(
+        let changed = exec(
             &self.conn,
             "UPDATE channels SET widget_secret = ?3 WHERE workspace_id = ?1 AND id = ?2 AND widget_secret IS NOT NULL",
             params![s(ws), s(id), secret],
-        )
-        .map(|n| n == 1)
+        )? == 1;
+        if changed {
+            // The sessions of site users the old secret vouched for end with it.
+            exec(
+                &self.conn,
+                "DELETE FROM visitor_sessions WHERE workspace_id = ?1 AND channel_id = ?2 AND contact_id IN \
+                 (SELECT contact_id FROM contact_identities WHERE workspace_id = ?1 AND kind = 'external' \
+                 AND channel_id = ?2 AND value LIKE 'user:%')",
+                params![s(ws), s(id)],
+            )?;
+        }
+        Ok(changed)
     }
 
     async fn insert_visitor_session(&mut self, v: &VisitorSession) -> Result<()> {
@@ -823,7 +833,19 @@ impl Tx for SqliteTx {
     }
 
     async fn delete_expired_sessions(&mut self, now: Timestamp) -> Result<u64> {
-        exec(&self.conn, "DELETE FROM sessions WHERE expires_at <= ?1", [now.0]).map(|n| n as u64)
+        let sessions = exec(&self.conn, "DELETE FROM sessions WHERE expires_at <= ?1", [now.0])?;
+        let idle = now.0 - lianluo_store::VISITOR_IDLE_MS;
+        let visitors = exec(&self.conn, "DELETE FROM visitor_sessions WHERE last_seen_at <= ?1", [idle])?;
+        Ok((sessions + visitors) as u64)
+    }
+
+    async fn touch_visitor_session(&mut self, hash: &str, now: Timestamp) -> Result<()> {
+        exec(
+            &self.conn,
+            "UPDATE visitor_sessions SET last_seen_at = ?2 WHERE token_hash = ?1",
+            params![hash, now.0],
+        )
+        .map(drop)
     }
 
     async fn insert_event(&mut self, ws: WorkspaceId, e: &NewEvent, now: Timestamp) -> Result<()> {

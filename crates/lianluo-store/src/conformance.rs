@@ -900,8 +900,39 @@ pub async fn widget_channels_and_visitors(store: &dyn Store) {
     store.create_visitor_session(&visitor).await.unwrap();
     assert_eq!(store.visitor_session("visitor-hash").await.unwrap(), Some(visitor.clone()));
     // A visitor session cannot tie one workspace's channel to another's contact.
-    let stray = VisitorSession { token_hash: "stray".into(), contact_id: other.contact, ..visitor };
+    let stray = VisitorSession { token_hash: "stray".into(), contact_id: other.contact, ..visitor.clone() };
     assert!(matches!(store.create_visitor_session(&stray).await, Err(StoreError::Invalid(_))));
+
+    // Rotating the secret ends the sessions of the site users it vouched for, not the anonymous ones.
+    let site_user = store
+        .create_contact(
+            f.ws,
+            &NewContact {
+                identities: vec![Identity::External { channel_id: f.channel, value: "user:42".into() }],
+                ..Default::default()
+            },
+            f.actor(),
+            t(3),
+        )
+        .await
+        .unwrap()
+        .id;
+    let signed =
+        VisitorSession { token_hash: "signed-hash".into(), contact_id: site_user, ..visitor.clone() };
+    store.create_visitor_session(&signed).await.unwrap();
+    store.rotate_widget_secret(f.ws, f.channel, f.actor(), t(4)).await.unwrap();
+    assert_eq!(store.visitor_session("signed-hash").await.unwrap(), None);
+    assert_eq!(store.visitor_session("visitor-hash").await.unwrap(), Some(visitor.clone()));
+
+    // Coming back keeps a session; 30 idle days end it.
+    store.touch_visitor_session("visitor-hash", t(50)).await.unwrap();
+    assert_eq!(store.visitor_session("visitor-hash").await.unwrap().unwrap().last_seen_at, t(50));
+    let before_idle = Timestamp(t(50).0 + crate::VISITOR_IDLE_MS - 1);
+    store.delete_expired_sessions(before_idle).await.unwrap();
+    assert!(store.visitor_session("visitor-hash").await.unwrap().is_some());
+    let idle = Timestamp(t(50).0 + crate::VISITOR_IDLE_MS);
+    assert!(store.delete_expired_sessions(idle).await.unwrap() >= 1);
+    assert_eq!(store.visitor_session("visitor-hash").await.unwrap(), None);
 }
 
 pub async fn inbox_unread_and_search(store: &dyn Store) {

@@ -525,6 +525,11 @@ impl<B: Backend> Store for SqlStore<B> {
         read!(self, |tx| tx.visitor_session(&hash).await)
     }
 
+    async fn touch_visitor_session(&self, token_hash: &str, now: Timestamp) -> Result<()> {
+        let hash = token_hash.to_string();
+        write!(self, |tx| tx.touch_visitor_session(&hash, now).await)
+    }
+
     async fn create_contact(
         &self,
         ws: WorkspaceId,

@@ -48,6 +48,9 @@ pub struct Session {
     pub expires_at: Timestamp,
 }
 
+/// How long a widget visitor's session lasts without the visitor coming back: 30 days.
+pub const VISITOR_IDLE_MS: i64 = 30 * 24 * 3600 * 1000;
+
 /// A visitor of a web widget: the browser holds the token, the store only its hash.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VisitorSession {
@@ -227,6 +230,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<String>;
     async fn create_visitor_session(&self, session: &VisitorSession) -> Result<()>;
     async fn visitor_session(&self, token_hash: &str) -> Result<Option<VisitorSession>>;
+    /// Records that the visitor came back; sessions idle for `VISITOR_IDLE_MS` expire.
+    async fn touch_visitor_session(&self, token_hash: &str, now: Timestamp) -> Result<()>;
 
     // Contacts.
     /// Fails with `Conflict` if another contact of the workspace already has one of the identities.

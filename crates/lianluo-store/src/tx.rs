@@ -120,6 +120,11 @@ pub trait Tx: Send {
     ) -> impl Future<Output = Result<bool>> + Send;
     fn insert_visitor_session(&mut self, s: &VisitorSession) -> impl Future<Output = Result<()>> + Send;
     fn visitor_session(&mut self, hash: &str) -> impl Future<Output = Result<Option<VisitorSession>>> + Send;
+    fn touch_visitor_session(
+        &mut self,
+        hash: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<()>> + Send;
     fn channel(
         &mut self,
         ws: WorkspaceId,

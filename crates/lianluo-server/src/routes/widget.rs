@@ -164,7 +164,17 @@ async fn visitor_from_token(state: &AppState, token: &str) -> Result<Visitor, Ap
     if !token.starts_with(VISITOR_TOKEN_PREFIX) {
         return Err(AppError::Unauthenticated);
     }
-    let s = state.store.visitor_session(&token_hash(token)).await?.ok_or(AppError::Unauthenticated)?;
+    let hash = token_hash(token);
+    let s = state.store.visitor_session(&hash).await?.ok_or(AppError::Unauthenticated)?;
+    let now = Timestamp::now();
+    // A session the visitor has not come back to for 30 days has ended (maintenance deletes it).
+    if now.0 - s.last_seen_at.0 >= lianluo_store::VISITOR_IDLE_MS {
+        return Err(AppError::Unauthenticated);
+    }
+    // Coming back keeps it; recorded at most once an hour, so that reading is not a write.
+    if now.0 - s.last_seen_at.0 >= 3_600_000 {
+        state.store.touch_visitor_session(&hash, now).await?;
+    }
     Ok(Visitor { workspace_id: s.workspace_id, channel_id: s.channel_id, contact_id: s.contact_id })
 }
 
