@@ -54,8 +54,13 @@ pub enum AppError {
     RateLimited(u64),
     #[error("the server is busy; try again shortly")]
     Busy,
+    /// A service the request needs cannot serve it now (its cause is said, for an operator to act on).
     #[error("{0}")]
     Unavailable(String),
+    /// A service the request needs failed (the store or a model): the client is told to try again, the
+    /// cause goes to the log.
+    #[error("the service could not answer; try again shortly")]
+    ServiceFailed(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -85,7 +90,9 @@ impl AppError {
             AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             AppError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             AppError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
-            AppError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            AppError::Unavailable(_) | AppError::ServiceFailed(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+            }
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -128,8 +135,12 @@ pub struct ErrorDetail {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        if let AppError::Internal(cause) = &self {
-            tracing::error!(error.cause = %cause, "request failed");
+        match &self {
+            AppError::Internal(cause) => tracing::error!(error.cause = %cause, "request failed"),
+            AppError::ServiceFailed(cause) => {
+                tracing::warn!(error.cause = %cause, "a service failed a request")
+            }
+            _ => {}
         }
         let field = match &self {
             AppError::Validation(d) => Some(d.field.clone()),

@@ -253,7 +253,7 @@ pub async fn approve_chunk(
 ) -> AppResult<Out<KbChunk>> {
     let kb = kb(&state)?;
     let chunk = state.store.release_kb_chunk(auth.workspace_id, id, auth.actor(), Timestamp::now()).await?;
-    kb.add_approved(&chunk).await.map_err(AppError::Unavailable)?;
+    kb.add_approved(&chunk).await.map_err(AppError::ServiceFailed)?;
     Ok(Out(chunk))
 }
 
@@ -304,7 +304,7 @@ pub async fn search(
         return Err(lianluo_domain::DomainError::new("offset", "0 to 800").into());
     }
     let hits =
-        kb.search(auth.workspace_id, &req.query, offset, limit).await.map_err(AppError::Unavailable)?;
+        kb.search(auth.workspace_id, &req.query, offset, limit).await.map_err(AppError::ServiceFailed)?;
     let next_offset = (hits.len() == limit && offset + limit <= 800).then_some(offset + limit);
     Ok(Out(SearchResponse { hits, next_offset }))
 }
@@ -334,7 +334,7 @@ pub async fn answer(
     let answer: Answer = kb
         .answer(auth.workspace_id, &req.question, &req.history, None, None)
         .await
-        .map_err(AppError::Unavailable)?;
+        .map_err(AppError::ServiceFailed)?;
     Ok(Out(answer))
 }
 
@@ -383,7 +383,7 @@ pub struct GapList {
 
 pub async fn list_gaps(State(state): State<AppState>, auth: Auth) -> AppResult<Out<GapList>> {
     let kb = kb(&state)?;
-    Ok(Out(GapList { items: kb.gaps(auth.workspace_id).await.map_err(AppError::Unavailable)? }))
+    Ok(Out(GapList { items: kb.gaps(auth.workspace_id).await.map_err(AppError::ServiceFailed)? }))
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -440,7 +440,7 @@ pub async fn suggest_reply(
         return Err(AppError::Conflict("the customer has not written anything to answer yet".into()));
     };
     let earlier: Vec<String> = earlier.iter().rev().take(3).rev().cloned().collect();
-    let answer = kb.suggest(auth.workspace_id, question, &earlier).await.map_err(AppError::Unavailable)?;
+    let answer = kb.suggest(auth.workspace_id, question, &earlier).await.map_err(AppError::ServiceFailed)?;
     Ok(Out(answer))
 }
 

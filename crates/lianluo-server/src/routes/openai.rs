@@ -90,7 +90,7 @@ pub async fn embeddings(
         InputType::Query => embedder.embed_queries(&input).await,
         InputType::Passage => embedder.embed(&input).await,
     }
-    .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    .map_err(|e| AppError::ServiceFailed(e.to_string()))?;
     let data = vectors
         .into_iter()
         .enumerate()
@@ -127,7 +127,7 @@ pub async fn chat_completions(
     let id = format!("chatcmpl-{}", uuid::Uuid::now_v7().simple());
     let created = lianluo_domain::Timestamp::now().0 / 1000;
     if !req.stream {
-        let out = chat.chat(&request, None).await.map_err(|e| AppError::Unavailable(e.to_string()))?;
+        let out = chat.chat(&request, None).await.map_err(|e| AppError::ServiceFailed(e.to_string()))?;
         return Ok(Out(json!({
             "id": id, "object": "chat.completion", "created": created, "model": model,
             "choices": [{ "index": 0, "message": { "role": Role::Assistant, "content": out.text }, "finish_reason": out.finish_reason }],

@@ -147,3 +147,26 @@ async fn declared_oversize_bodies_are_refused_at_once() {
     let res = app.get("/api/v1/contacts", &app.admin).await;
     assert_eq!(res.headers.get("referrer-policy").map(|v| v.to_str().unwrap()), Some("no-referrer"));
 }
+
+/// When the database fails under a request, the client gets a 503 that says to try again, never the
+/// database's own words (table names, SQL); the cause goes to the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_database_is_not_quoted_to_the_client() {
+    let app = TestApp::postgres_with(lianluo_server::ServerConfig::default()).await;
+    let (url, schema) = app.postgres_schema().unwrap();
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    client
+        .batch_execute(&format!("ALTER TABLE \"{schema}\".workspace_ai RENAME TO workspace_ai_gone"))
+        .await
+        .unwrap();
+    let res = app.post("/api/v1/kb/search", &app.admin, json!({ "query": "return policy" })).await;
+    let message = res.expect_error(503, "unavailable");
+    assert!(!message.contains("workspace_ai") && !message.contains("relation"), "{message}");
+    assert!(message.contains("try again"), "{message}");
+    client
+        .batch_execute(&format!("ALTER TABLE \"{schema}\".workspace_ai_gone RENAME TO workspace_ai"))
+        .await
+        .unwrap();
+    app.post("/api/v1/kb/search", &app.admin, json!({ "query": "return policy" })).await.expect(200);
+}

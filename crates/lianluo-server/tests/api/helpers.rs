@@ -181,6 +181,14 @@ impl TestApp {
         app
     }
 
+    /// The PostgreSQL database URL and schema of an app on PostgreSQL.
+    pub fn postgres_schema(&self) -> Option<(&str, &str)> {
+        match &self._cleanup {
+            Cleanup::Schema { url, schema } => Some((url, schema)),
+            Cleanup::Dir(_) => None,
+        }
+    }
+
     /// Serves the same application state on a loopback port (for WebSocket clients); returns `host:port`.
     pub async fn serve(&self) -> String {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
