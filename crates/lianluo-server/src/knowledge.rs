@@ -334,10 +334,27 @@ impl Knowledge {
         let inputs: Vec<String> = texts.iter().map(|t| t.indexed_text()).collect();
         let embedder = self.generation(source.workspace_id).await?.embedder;
         progress.passages_total.store(inputs.len(), Relaxed);
-        let mut vectors = Vec::with_capacity(inputs.len());
-        for batch in inputs.chunks(EMBEDDING_BATCH) {
-            vectors.extend(embedder.embed(batch).await.map_err(|e| format!("embedding failed: {e}"))?);
-            progress.passages_done.store(vectors.len(), Relaxed);
+        // Embedded shortest first, so that each batch holds passages of about one length (little padding),
+        // then put back in order.
+        let mut order: Vec<usize> = (0..inputs.len()).collect();
+        order.sort_by_key(|&i| inputs[i].len());
+        let mut vectors: Vec<Vec<f32>> = vec![Vec::new(); inputs.len()];
+        let mut done = 0;
+        for batch in order.chunks(EMBEDDING_BATCH) {
+            let texts: Vec<String> = batch.iter().map(|&i| inputs[i].clone()).collect();
+            let embedded = embedder.embed(&texts).await.map_err(|e| format!("embedding failed: {e}"))?;
+            if embedded.len() != batch.len() {
+                return Err(format!(
+                    "embedding failed: {} vectors for {} passages",
+                    embedded.len(),
+                    batch.len()
+                ));
+            }
+            for (&i, v) in batch.iter().zip(embedded) {
+                vectors[i] = v;
+            }
+            done += batch.len();
+            progress.passages_done.store(done, Relaxed);
         }
         Ok(texts
             .into_iter()
