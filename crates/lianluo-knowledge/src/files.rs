@@ -74,6 +74,12 @@ fn pdf(bytes: &[u8]) -> Result<String, ParseError> {
     }
     let doc =
         lopdf::Document::load_mem(bytes).map_err(|e| invalid(format!("the PDF could not be read: {e}")))?;
+    // A file cut short in transfer may still parse (the reader recovers what it can), and would be
+    // indexed missing its end: a whole PDF ends with %%EOF.
+    let tail = &bytes[bytes.len().saturating_sub(2048)..];
+    if !tail.windows(5).any(|w| w == b"%%EOF") {
+        return Err(invalid("the PDF is cut short (it has no end-of-file marker); upload the whole file"));
+    }
     if doc.is_encrypted() {
         return Err(invalid("the PDF is password-protected; upload a copy without a password"));
     }

@@ -187,6 +187,12 @@ async fn files_are_read_cited_and_hostile_ones_refused(app: TestApp) {
         "Lumio Care Plus covers accidental damage for 24 months.",
         "Claims are made online.",
     ]);
+    // The same file cut short in transfer is refused, not indexed without its end.
+    let end = care.windows(5).rposition(|w| w == b"%%EOF").unwrap();
+    let e = send_file(&app, Method::POST, "/api/v1/kb/files?name=care.pdf", care[..end].to_vec())
+        .await
+        .expect_error(422, "invalid_body");
+    assert!(e.contains("cut short"), "{e}");
     let made = send_file(&app, Method::POST, "/api/v1/kb/files?name=care.pdf", care).await.expect(201);
     let pdf_id = made["id"].as_str().unwrap().to_string();
     assert_eq!(wait_indexed(&app, &pdf_id).await["status"], "indexed");
