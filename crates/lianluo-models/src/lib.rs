@@ -16,6 +16,7 @@ pub mod conformance;
 mod e5;
 mod llama;
 mod minilm;
+pub mod net;
 mod openai;
 mod requantize;
 

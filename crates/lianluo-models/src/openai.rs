@@ -59,6 +59,17 @@ fn client() -> reqwest::Client {
     reqwest::Client::builder().connect_timeout(Duration::from_secs(10)).build().unwrap_or_default()
 }
 
+/// A client that connects to public addresses only (a workspace's own provider): a name that resolves to
+/// private addresses only fails to connect.
+fn public_client() -> reqwest::Client {
+    install_tls_provider();
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .dns_resolver(crate::net::PublicOnly)
+        .build()
+        .unwrap_or_default()
+}
+
 impl OpenAiEndpoint {
     fn url(&self, path: &str) -> String {
         format!("{}/{path}", self.base_url.trim_end_matches('/'))
@@ -76,6 +87,10 @@ impl OpenAiEndpoint {
             let outcome = tokio::time::timeout(timeout, req.send()).await;
             let retry_err = match outcome {
                 Err(_) => ModelError::Timeout(self.timeout_secs),
+                // A refused address says why (its resolver's reason), not only that sending failed.
+                Ok(Err(e)) if e.is_connect() && innermost(&e).contains("private network") => {
+                    return Err(ModelError::Provider(format!("{}: {}", self.base_url, innermost(&e))));
+                }
                 Ok(Err(e)) if e.is_connect() || e.is_timeout() => {
                     ModelError::Provider(format!("{}: {e}", self.base_url))
                 }
@@ -104,12 +119,23 @@ impl OpenAiEndpoint {
     }
 }
 
+/// The innermost cause of an error.
+fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
 /// Embeddings from an OpenAI-compatible endpoint.
 pub struct OpenAiEmbedder {
     endpoint: OpenAiEndpoint,
     http: reqwest::Client,
     dimensions: usize,
     id: String,
+    /// Only public addresses may be reached (a workspace's own provider).
+    public_only: bool,
 }
 
 impl OpenAiEmbedder {
@@ -123,7 +149,19 @@ impl OpenAiEmbedder {
 
     /// A client that has not asked anything yet (`dimensions` is 0 until it has).
     pub fn new(endpoint: OpenAiEndpoint) -> Self {
-        Self { id: Self::id_for(&endpoint.model), endpoint, http: client(), dimensions: 0 }
+        Self {
+            id: Self::id_for(&endpoint.model),
+            endpoint,
+            http: client(),
+            dimensions: 0,
+            public_only: false,
+        }
+    }
+
+    /// A client that reaches public addresses only, checked when each connection is opened: a workspace's
+    /// own provider, whose name may resolve elsewhere than when it was saved.
+    pub fn public_only(endpoint: OpenAiEndpoint) -> Self {
+        Self { http: public_client(), public_only: true, ..Self::new(endpoint) }
     }
 
     /// The id its vectors are stored under.
@@ -156,6 +194,9 @@ impl Embedder for OpenAiEmbedder {
     }
 
     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
+        if self.public_only {
+            crate::net::refuse_private_literal(&self.endpoint.base_url)?;
+        }
         let mut out = Vec::with_capacity(texts.len());
         for group in texts.chunks(64) {
             let body = json!({ "model": self.endpoint.model, "input": group });
@@ -189,11 +230,18 @@ pub struct OpenAiChat {
     endpoint: OpenAiEndpoint,
     http: reqwest::Client,
     id: String,
+    /// Only public addresses may be reached (a workspace's own provider).
+    public_only: bool,
 }
 
 impl OpenAiChat {
     pub fn new(endpoint: OpenAiEndpoint) -> Self {
-        Self { id: format!("openai:{}", endpoint.model), endpoint, http: client() }
+        Self { id: format!("openai:{}", endpoint.model), endpoint, http: client(), public_only: false }
+    }
+
+    /// A client that reaches public addresses only (see `OpenAiEmbedder::public_only`).
+    pub fn public_only(endpoint: OpenAiEndpoint) -> Self {
+        Self { http: public_client(), public_only: true, ..Self::new(endpoint) }
     }
 }
 
@@ -204,6 +252,9 @@ impl ChatModel for OpenAiChat {
     }
 
     async fn chat(&self, request: &ChatRequest, sink: Option<TokenSink>) -> Result<ChatOutput> {
+        if self.public_only {
+            crate::net::refuse_private_literal(&self.endpoint.base_url)?;
+        }
         let body = json!({
             "model": self.endpoint.model,
             "messages": request.messages,

@@ -471,24 +471,24 @@ impl Knowledge {
             Some(c) => format!("{} {}", c.base_url, c.model),
             None => self.answerer.chat.as_ref().map(|c| c.id().to_string()).unwrap_or_default(),
         };
+        let endpoint = |p: lianluo_domain::ai::ModelProvider| lianluo_models::OpenAiEndpoint {
+            base_url: p.base_url,
+            api_key: p.api_key,
+            model: p.model,
+            timeout_secs: p.timeout_secs,
+            max_retries: p.max_retries,
+        };
+        // A workspace's own providers reach public addresses only, checked at each connection (the name
+        // may resolve elsewhere than when the settings were saved), unless the operator allows more.
+        let public_only = !self.settings.private_model_providers;
         let chat: Option<Arc<dyn ChatModel>> = match settings.chat {
-            Some(c) => Some(Arc::new(lianluo_models::OpenAiChat::new(lianluo_models::OpenAiEndpoint {
-                base_url: c.base_url,
-                api_key: c.api_key,
-                model: c.model,
-                timeout_secs: c.timeout_secs,
-                max_retries: c.max_retries,
-            }))),
+            Some(c) if public_only => Some(Arc::new(lianluo_models::OpenAiChat::public_only(endpoint(c)))),
+            Some(c) => Some(Arc::new(lianluo_models::OpenAiChat::new(endpoint(c)))),
             None => self.answerer.chat.clone(),
         };
         let embedder: Arc<dyn Embedder> = match settings.embeddings {
-            Some(e) => Arc::new(lianluo_models::OpenAiEmbedder::new(lianluo_models::OpenAiEndpoint {
-                base_url: e.base_url,
-                api_key: e.api_key,
-                model: e.model,
-                timeout_secs: e.timeout_secs,
-                max_retries: e.max_retries,
-            })),
+            Some(e) if public_only => Arc::new(lianluo_models::OpenAiEmbedder::public_only(endpoint(e))),
+            Some(e) => Arc::new(lianluo_models::OpenAiEmbedder::new(endpoint(e))),
             None => self.answerer.embedder.clone(),
         };
         let mode = match settings.answer_mode {

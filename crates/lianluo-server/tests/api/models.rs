@@ -64,3 +64,34 @@ async fn embeddings_embed_questions_as_search_does() {
         .await
         .expect_error(422, "invalid_body");
 }
+
+/// A workspace's own provider reaches public addresses only, checked when it connects: a name that
+/// resolves to the server's own network (here `localhost`), or a private address written out, is refused
+/// before any request (or key) is sent; the operator's own endpoints may be anywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workspace_provider_cannot_reach_the_servers_network() {
+    use lianluo_models::Embedder;
+    let app = TestApp::sqlite().await;
+    let addr = app.serve().await;
+    let Caller::Token(key) = &app.admin else { panic!("an API token") };
+    let port = addr.rsplit(':').next().unwrap();
+    let request = lianluo_models::ChatRequest {
+        messages: vec![lianluo_models::ChatMessage::new(lianluo_models::Role::User, "hello")],
+        max_tokens: 8,
+        temperature: 0.0,
+    };
+    for base in [format!("http://localhost:{port}/v1"), format!("http://127.0.0.1:{port}/v1")] {
+        let ep = endpoint(base.clone(), Some(key.clone()), 5);
+        let err =
+            OpenAiChat::public_only(ep.clone()).chat(&request, None).await.expect_err("refused").to_string();
+        assert!(err.contains("private network"), "{base}: {err}");
+        let err = OpenAiEmbedder::public_only(ep.clone())
+            .embed(&["x".into()])
+            .await
+            .expect_err("refused")
+            .to_string();
+        assert!(err.contains("private network"), "{base}: {err}");
+        // The operator's endpoint at the same address works.
+        assert!(OpenAiChat::new(ep).chat(&request, None).await.is_ok(), "{base}");
+    }
+}
