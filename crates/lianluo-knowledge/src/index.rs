@@ -118,6 +118,26 @@ pub struct Hit {
     pub url: Option<String>,
 }
 
+impl Hit {
+    /// A passage given rather than searched (a mined reply, a strength probe's passage): first in both
+    /// lists, with no scores of its own.
+    pub fn given(heading: &str, text: &str) -> Hit {
+        Hit {
+            chunk_id: KbChunkId::new(),
+            source_id: KbSourceId::new(),
+            heading: heading.to_string(),
+            text: text.to_string(),
+            score: 1.0,
+            bm25_rank: Some(1),
+            bm25_score: None,
+            vector_rank: Some(1),
+            similarity: None,
+            curated: false,
+            url: None,
+        }
+    }
+}
+
 /// How the two lists are fused.
 #[derive(Debug, Clone, Copy)]
 pub struct SearchOptions {

@@ -6,7 +6,7 @@
 
 use std::{collections::HashMap, sync::Arc};
 
-use lianluo_domain::{KbChunkId, KbSourceId, WorkspaceId};
+use lianluo_domain::WorkspaceId;
 use lianluo_models::Embedder;
 
 use crate::{
@@ -121,19 +121,8 @@ impl Answerer {
                 has_vector: true,
             };
             // The reply is read as the passage search ranked first.
-            let hit = Hit {
-                chunk_id: KbChunkId::new(),
-                source_id: KbSourceId::new(),
-                heading: String::new(),
-                text: reply.clone(),
-                score: 1.0,
-                bm25_rank: Some(1),
-                bm25_score: Some(1.0),
-                vector_rank: Some(1),
-                similarity: Some(cos(qv, reply)),
-                curated: false,
-                url: None,
-            };
+            let hit =
+                Hit { bm25_score: Some(1.0), similarity: Some(cos(qv, reply)), ..Hit::given("", reply) };
             let mut features: Vec<[f32; FEATURES]> =
                 parts.iter().map(|s| rerank::features(&q, &hit, 1, s, Some(cos(qv, s)))).collect();
             rerank::relate(&mut features);

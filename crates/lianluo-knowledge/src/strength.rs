@@ -9,7 +9,6 @@
 
 use std::time::Duration;
 
-use lianluo_domain::{KbChunkId, KbSourceId};
 use lianluo_models::ChatModel;
 
 use crate::{
@@ -167,22 +166,6 @@ pub struct Strength {
     pub slowest_first_sentence_ms: Option<u64>,
 }
 
-fn hit(heading: &str, text: &str) -> Hit {
-    Hit {
-        chunk_id: KbChunkId::new(),
-        source_id: KbSourceId::new(),
-        heading: heading.to_string(),
-        text: text.to_string(),
-        score: 1.0,
-        bm25_rank: Some(1),
-        bm25_score: None,
-        vector_rank: Some(1),
-        similarity: None,
-        curated: false,
-        url: None,
-    }
-}
-
 /// Whether a checked answer passes `probe`.
 pub fn passes(probe: &Probe, answer: Option<&str>) -> bool {
     match answer {
@@ -201,7 +184,7 @@ pub async fn check(chat: &dyn ChatModel) -> Strength {
     let index = HybridIndex::new();
     let (mut passed, mut slowest) = (0, None::<Duration>);
     for probe in PROBES {
-        let hits: Vec<Hit> = probe.passages.iter().map(|(h, t)| hit(h, t)).collect();
+        let hits: Vec<Hit> = probe.passages.iter().map(|(h, t)| Hit::given(h, t)).collect();
         let refs: Vec<&Hit> = hits.iter().collect();
         let request = generation_request(probe.question, &[], &refs, probe.language, None);
         let generated = generate_checked(&index, chat, &request, &refs, None).await;
