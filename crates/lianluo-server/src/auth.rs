@@ -125,10 +125,6 @@ pub fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a 
         .map(|(_, v)| v)
 }
 
-fn bearer(parts: &Parts) -> Option<&str> {
-    bearer_in(&parts.headers)
-}
-
 fn bearer_in(headers: &axum::http::HeaderMap) -> Option<&str> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")).map(str::trim)
@@ -165,38 +161,38 @@ impl<A: Access> FromRequestParts<AppState> for Auth<A> {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let auth = if let Some(secret) = bearer(parts) {
-            // Revoked tokens, and tokens whose creator was deactivated, are not found.
-            let token = state.store.api_token(&token_hash(secret)).await?.ok_or(AppError::Unauthenticated)?;
-            Auth {
-                workspace_id: token.workspace_id,
-                user_id: token.created_by,
-                role: token.role,
-                credential: Credential::ApiToken { id: token.id },
-                user: None,
-                _access: PhantomData,
+        let auth = match Held::of(&parts.headers).ok_or(AppError::Unauthenticated)? {
+            Held::ApiToken(hash) => {
+                // Revoked tokens, and tokens whose creator was deactivated, are not found.
+                let token = state.store.api_token(&hash).await?.ok_or(AppError::Unauthenticated)?;
+                Auth {
+                    workspace_id: token.workspace_id,
+                    user_id: token.created_by,
+                    role: token.role,
+                    credential: Credential::ApiToken { id: token.id },
+                    user: None,
+                    _access: PhantomData,
+                }
             }
-        } else if let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) {
-            let (session, user) = state
-                .store
-                .session(&token_hash(secret), Timestamp::now())
-                .await?
-                .ok_or(AppError::Unauthenticated)?;
-            let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
-            let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
-            if !safe && !sent.is_some_and(|s| constant_time_eq(s.as_bytes(), session.csrf_token.as_bytes())) {
-                return Err(AppError::CsrfFailed);
+            Held::Session(hash) => {
+                let (session, user) =
+                    state.store.session(&hash, Timestamp::now()).await?.ok_or(AppError::Unauthenticated)?;
+                let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+                let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+                if !safe
+                    && !sent.is_some_and(|s| constant_time_eq(s.as_bytes(), session.csrf_token.as_bytes()))
+                {
+                    return Err(AppError::CsrfFailed);
+                }
+                Auth {
+                    workspace_id: user.workspace_id,
+                    user_id: user.id,
+                    role: user.role,
+                    credential: Credential::Session { csrf_token: session.csrf_token },
+                    user: Some(user),
+                    _access: PhantomData,
+                }
             }
-            Auth {
-                workspace_id: user.workspace_id,
-                user_id: user.id,
-                role: user.role,
-                credential: Credential::Session { csrf_token: session.csrf_token },
-                user: Some(user),
-                _access: PhantomData,
-            }
-        } else {
-            return Err(AppError::Unauthenticated);
         };
         if !auth.role.allows(A::ROLE) {
             return Err(AppError::Forbidden(A::ROLE.as_str()));
