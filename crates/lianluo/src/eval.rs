@@ -304,7 +304,7 @@ impl Tally {
     }
 }
 
-fn pct(a: usize, b: usize) -> String {
+pub(crate) fn pct(a: usize, b: usize) -> String {
     if b == 0 { "–".into() } else { format!("{:.1}% ({a}/{b})", 100.0 * a as f64 / b as f64) }
 }
 

@@ -9,7 +9,10 @@ use anyhow::Context;
 use clap::Args;
 use serde::Deserialize;
 
-use crate::{config::Config, eval::Bench};
+use crate::{
+    config::Config,
+    eval::{Bench, pct},
+};
 
 #[derive(Args)]
 pub struct MinedArgs {
@@ -32,10 +35,6 @@ struct Line {
     answers: bool,
     /// An admin would add the pair for other customers (a standalone, general question).
     reusable: bool,
-}
-
-fn pct(a: usize, b: usize) -> String {
-    if b == 0 { "–".into() } else { format!("{:.1}% ({a}/{b})", 100.0 * a as f64 / b as f64) }
 }
 
 pub async fn mined(cfg: &Config, args: MinedArgs) -> anyhow::Result<()> {
