@@ -186,6 +186,7 @@ test("the workspace and the widget speak Chinese", async () => {
   await agent.click(".settings nav >> text=知识库");
   await agent.locator(".held tr", { hasText: "退货期为90天" }).locator("td.reason", { hasText: "写给 AI 助手的话" }).waitFor({ timeout: 20_000 });
   await agent.locator(".held").screenshot({ path: join(artifacts, "knowledge-held-zh.png") });
+  await agent.screenshot({ path: join(artifacts, "knowledge-settings-zh.png"), fullPage: true });
   const visitor = await newPage({ width: 1000, height: 760 }, "zh-CN");
   await visitor.goto(shop.url + "/zh");
   await visitor.click("[data-lianluo] >> .bubble");
