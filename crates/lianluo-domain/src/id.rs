@@ -74,4 +74,6 @@ ids! {
     KbQuestionId,
     /// A question/answer pair mined from a resolved conversation, waiting for approval.
     KbCandidateId,
+    /// A unit of background work in the durable queue.
+    JobId,
 }

@@ -8,6 +8,7 @@ pub mod directory;
 pub mod error;
 pub mod event;
 pub mod id;
+pub mod job;
 pub mod knowledge;
 pub mod message;
 pub mod page;

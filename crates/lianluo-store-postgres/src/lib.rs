@@ -4,6 +4,7 @@
 //! client hanging up cannot leave a transaction half done. Rows a write will change are locked with
 //! `SELECT … FOR UPDATE`, so concurrent writers never lose each other's updates.
 
+mod jobs;
 mod rows;
 
 use std::str::FromStr;
@@ -37,6 +38,7 @@ const MIGRATIONS: &[Migration] = &[
         name: "kb_candidate_confidence",
         sql: include_str!("../migrations/0010_kb_candidate_confidence.sql"),
     },
+    Migration { version: 11, name: "jobs", sql: include_str!("../migrations/0011_jobs.sql") },
 ];
 
 /// Connections kept open by default.

@@ -54,16 +54,16 @@ impl PgTx {
         drop(self.client.take());
     }
 
-    async fn all(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
+    pub(crate) async fn all(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
         let stmt = self.client().prepare_cached(sql).await.map_err(db)?;
         self.client().query(&stmt, params).await.map_err(db)
     }
 
-    async fn one(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Option<Row>> {
+    pub(crate) async fn one(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Option<Row>> {
         Ok(self.all(sql, params).await?.into_iter().next())
     }
 
-    async fn exec(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
+    pub(crate) async fn exec(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
         let stmt = self.client().prepare_cached(sql).await.map_err(db)?;
         self.client().execute(&stmt, params).await.map_err(db)
     }
@@ -96,12 +96,12 @@ fn js<T: Serialize>(v: &T) -> Json<serde_json::Value> {
     Json(serde_json::to_value(v).unwrap_or(serde_json::Value::Null))
 }
 
-fn lock(sql: String, lock: bool) -> String {
+pub(crate) fn lock(sql: String, lock: bool) -> String {
     if lock { sql + " FOR UPDATE" } else { sql }
 }
 
 /// A tokio-postgres row seen through the shared column getters.
-struct PgRow<'a>(&'a Row);
+pub(crate) struct PgRow<'a>(pub(crate) &'a Row);
 
 impl Columns for PgRow<'_> {
     fn uuid(&self, i: usize) -> Result<Uuid> {

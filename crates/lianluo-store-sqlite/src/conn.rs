@@ -37,6 +37,7 @@ const MIGRATIONS: &[Migration] = &[
         name: "kb_candidate_confidence",
         sql: include_str!("../migrations/0010_kb_candidate_confidence.sql"),
     },
+    Migration { version: 11, name: "jobs", sql: include_str!("../migrations/0011_jobs.sql") },
 ];
 
 /// Tuning knobs; the defaults suit a small server.

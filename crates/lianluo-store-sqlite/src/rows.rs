@@ -39,7 +39,7 @@ impl SqliteTx {
     }
 }
 
-fn db(e: rusqlite::Error) -> StoreError {
+pub(crate) fn db(e: rusqlite::Error) -> StoreError {
     if let rusqlite::Error::SqliteFailure(f, msg) = &e
         && f.code == rusqlite::ErrorCode::ConstraintViolation
     {
@@ -48,11 +48,11 @@ fn db(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-fn to_json<T: Serialize>(v: &T) -> String {
+pub(crate) fn to_json<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".into())
 }
 
-fn s(id: impl Into<Uuid>) -> String {
+pub(crate) fn s(id: impl Into<Uuid>) -> String {
     id.into().to_string()
 }
 
@@ -61,7 +61,7 @@ fn opt_s(id: Option<impl Into<Uuid>>) -> Option<String> {
 }
 
 /// Runs a query and maps every row with a fallible mapper.
-fn collect<T>(
+pub(crate) fn collect<T>(
     conn: &Connection,
     sql: &str,
     params: impl rusqlite::Params,
@@ -76,7 +76,7 @@ fn collect<T>(
     Ok(out)
 }
 
-fn first<T>(
+pub(crate) fn first<T>(
     conn: &Connection,
     sql: &str,
     params: impl rusqlite::Params,
@@ -90,7 +90,7 @@ fn first<T>(
     }
 }
 
-fn exec(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<usize> {
+pub(crate) fn exec(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<usize> {
     conn.prepare_cached(sql).map_err(db)?.execute(params).map_err(db)
 }
 

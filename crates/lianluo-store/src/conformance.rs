@@ -31,7 +31,18 @@ macro_rules! conformance_tests {
             snoozes_end_and_sessions_expire, widget_channels_and_visitors, inbox_unread_and_search,
             canned_responses, knowledge_sources_and_chunks, website_sources_keep_page_addresses,
             questions_ratings_and_gaps, mined_candidates_need_approval, ai_settings_and_usage);
+        $crate::conformance_tests!(@jobs $make;
+            jobs_are_claimed_once_and_finished, one_at_a_time_jobs_are_not_queued_twice,
+            failed_attempts_back_off_then_fail_for_good, an_expired_lease_is_taken_over,
+            concurrent_claims_take_different_jobs, jobs_stay_in_their_workspace);
     };
+    (@jobs $make:expr; $($case:ident),*) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $case() {
+            let (store, _guard) = $make;
+            $crate::jobs::conformance::$case(&store).await;
+        }
+    )*};
     (@cases $make:expr; $($case:ident),*) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $case() {
@@ -43,7 +54,7 @@ macro_rules! conformance_tests {
 
 const T0: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 
-fn t(minutes: i64) -> Timestamp {
+pub(crate) fn t(minutes: i64) -> Timestamp {
     Timestamp(T0 + minutes * 60_000)
 }
 
@@ -77,7 +88,7 @@ impl Fixture {
     }
 }
 
-async fn workspace(store: &dyn Store, slug: &str) -> WorkspaceId {
+pub(crate) async fn workspace(store: &dyn Store, slug: &str) -> WorkspaceId {
     let ws = Workspace { id: WorkspaceId::new(), name: name(slug), slug: slug.into(), created_at: t(0) };
     store.create_workspace(&ws).await.unwrap();
     ws.id
@@ -635,7 +646,7 @@ pub async fn concurrent_idempotent_messages(store: &dyn Store) {
 }
 
 /// Awaits all futures concurrently on the current task.
-async fn futures_join<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output> {
+pub(crate) async fn futures_join<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output> {
     let futs: Vec<_> = futs.map(Box::pin).collect();
     let mut out: Vec<Option<F::Output>> = futs.iter().map(|_| None).collect();
     let mut futs: Vec<_> = futs.into_iter().map(Some).collect();

@@ -7,10 +7,12 @@ pub mod columns;
 pub mod conformance;
 mod engine;
 mod error;
+pub mod jobs;
 pub mod migrate;
 pub mod tx;
 
 pub use engine::SqlStore;
+pub use jobs::JobQueue;
 
 use async_trait::async_trait;
 pub use error::StoreError;
@@ -122,7 +124,7 @@ pub struct Appended {
 
 /// The storage interface. See the module documentation for the invariants.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: JobQueue + Send + Sync + 'static {
     /// Short name of the backend (`sqlite`, `postgres`), for logs and `/readyz`.
     fn backend(&self) -> &'static str;
 

@@ -1,0 +1,187 @@
+//! Background work that survives a restart: a job is a typed piece of work ([`JobSpec`]) in a durable
+//! queue. A worker claims it with a lease, renews the lease while it runs, and marks it done, or failed
+//! with a reason; a failed attempt waits longer before each retry, and after the last one the job stays
+//! failed until an admin retries it. A job whose lease ran out (its worker stopped) is claimed again.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{JobId, Timestamp, WorkspaceId};
+
+/// What a job does, with its typed input. Stored as `kind` plus a JSON `payload`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
+pub enum JobSpec {
+    /// Mine question/answer candidates from the most recently resolved conversations.
+    MineConversations {
+        /// How many resolved conversations to read, newest first.
+        conversations: u32,
+    },
+}
+
+impl JobSpec {
+    /// The kind as stored and shown.
+    pub fn kind(&self) -> JobKind {
+        match self {
+            JobSpec::MineConversations { .. } => JobKind::MineConversations,
+        }
+    }
+
+    /// The input as stored (the kind goes in its own column).
+    pub fn payload(&self) -> Value {
+        match serde_json::to_value(self) {
+            Ok(Value::Object(mut o)) => o.remove("payload").unwrap_or(Value::Null),
+            _ => Value::Null,
+        }
+    }
+
+    /// Reads a stored kind and payload back; `None` for a kind or payload this version does not know.
+    pub fn from_parts(kind: &str, payload: Value) -> Option<Self> {
+        serde_json::from_value(serde_json::json!({ "kind": kind, "payload": payload })).ok()
+    }
+
+    /// How many times the job is tried before it stays failed.
+    pub fn max_attempts(&self) -> i64 {
+        match self {
+            JobSpec::MineConversations { .. } => 3,
+        }
+    }
+
+    /// Whether at most one job of this kind may wait or run per workspace at a time (asking again
+    /// returns the one already queued).
+    pub fn one_at_a_time(&self) -> bool {
+        match self {
+            JobSpec::MineConversations { .. } => true,
+        }
+    }
+}
+
+/// The kinds of job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    MineConversations,
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::MineConversations => "mine_conversations",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "mine_conversations" => JobKind::MineConversations,
+            _ => return None,
+        })
+    }
+}
+
+/// Where a job stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    /// Waiting for a worker (from `run_after`).
+    Pending,
+    /// Claimed by a worker, whose lease runs until `lease_until`.
+    Running,
+    Done,
+    /// Failed on its last attempt; `error` says why. An admin may retry it.
+    Failed,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Pending => "pending",
+            JobState::Running => "running",
+            JobState::Done => "done",
+            JobState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => JobState::Pending,
+            "running" => JobState::Running,
+            "done" => JobState::Done,
+            "failed" => JobState::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// A job in the queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Job {
+    pub id: JobId,
+    pub workspace_id: WorkspaceId,
+    #[serde(flatten)]
+    pub spec: JobSpec,
+    pub state: JobState,
+    /// Attempts started so far.
+    pub attempts: i64,
+    pub max_attempts: i64,
+    /// Not run before this time (a retry's back-off).
+    pub run_after: Timestamp,
+    /// While running: the worker's lease; when it passes, another worker may take the job over.
+    pub lease_until: Option<Timestamp>,
+    /// How far the running attempt has got, as the job reports it.
+    pub progress: Value,
+    /// What a finished job produced.
+    pub result: Option<Value>,
+    /// Why the last attempt failed (readable; never a database's or model's internal text).
+    pub error: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+}
+
+impl Job {
+    /// A new job, pending from `now`.
+    pub fn new(ws: WorkspaceId, spec: JobSpec, now: Timestamp) -> Self {
+        Job {
+            id: JobId::new(),
+            workspace_id: ws,
+            max_attempts: spec.max_attempts(),
+            spec,
+            state: JobState::Pending,
+            attempts: 0,
+            run_after: now,
+            lease_until: None,
+            progress: Value::Null,
+            result: None,
+            error: None,
+            created_at: now,
+            updated_at: now,
+            finished_at: None,
+        }
+    }
+
+    /// How long a failed attempt waits before the next: 10 s, then 40 s, 90 s, … (capped at an hour).
+    pub fn backoff_ms(attempts: i64) -> i64 {
+        (attempts.max(1).pow(2) * 10_000).min(3_600_000)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spec_is_stored_as_kind_and_payload_and_read_back() {
+        let spec = JobSpec::MineConversations { conversations: 200 };
+        assert_eq!(spec.kind().as_str(), "mine_conversations");
+        assert_eq!(spec.payload(), serde_json::json!({ "conversations": 200 }));
+        assert_eq!(JobSpec::from_parts("mine_conversations", spec.payload()), Some(spec));
+        assert_eq!(JobSpec::from_parts("unknown", Value::Null), None);
+    }
+
+    #[test]
+    fn retries_wait_longer_each_time() {
+        assert_eq!(Job::backoff_ms(1), 10_000);
+        assert_eq!(Job::backoff_ms(2), 40_000);
+        assert!(Job::backoff_ms(100) <= 3_600_000);
+    }
+}

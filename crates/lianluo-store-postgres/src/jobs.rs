@@ -1,0 +1,117 @@
+//! The job queue's rows in PostgreSQL: a claim skips rows another worker holds locked, so workers on
+//! several nodes claim side by side without waiting for each other.
+
+use lianluo_domain::{
+    JobId, Timestamp, WorkspaceId,
+    job::{Job, JobKind, JobState},
+};
+use lianluo_store::{
+    Result,
+    jobs::{JobRows, SELECT_JOB, job_row},
+};
+use tokio_postgres::types::Json;
+
+use crate::rows::{PgRow, PgTx, lock};
+
+fn result_json(job: &Job) -> Json<&serde_json::Value> {
+    static NULL: serde_json::Value = serde_json::Value::Null;
+    Json(job.result.as_ref().unwrap_or(&NULL))
+}
+
+impl JobRows for PgTx {
+    async fn insert_job(&mut self, j: &Job, active_key: Option<&str>) -> Result<()> {
+        self.exec(
+            "INSERT INTO jobs (id, workspace_id, kind, payload, state, attempts, max_attempts, run_after, lease_until, \
+             progress, result, error, active_key, created_at, updated_at, finished_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+            &[
+                &j.id.0,
+                &j.workspace_id.0,
+                &j.spec.kind().as_str(),
+                &Json(j.spec.payload()),
+                &j.state.as_str(),
+                &j.attempts,
+                &j.max_attempts,
+                &j.run_after.0,
+                &j.lease_until.map(|t| t.0),
+                &Json(&j.progress),
+                &result_json(j),
+                &j.error,
+                &active_key,
+                &j.created_at.0,
+                &j.updated_at.0,
+                &j.finished_at.map(|t| t.0),
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn job(&mut self, ws: WorkspaceId, id: JobId, l: bool) -> Result<Option<Job>> {
+        let sql = lock(format!("{SELECT_JOB} WHERE workspace_id = $1 AND id = $2"), l);
+        self.one(&sql, &[&ws.0, &id.0]).await?.as_ref().map(|r| job_row(&PgRow(r))).transpose()
+    }
+
+    async fn active_job(&mut self, ws: WorkspaceId, kind: JobKind) -> Result<Option<Job>> {
+        let sql = format!(
+            "{SELECT_JOB} WHERE workspace_id = $1 AND kind = $2 AND state IN ('pending', 'running') \
+             ORDER BY created_at, id LIMIT 1"
+        );
+        self.one(&sql, &[&ws.0, &kind.as_str()]).await?.as_ref().map(|r| job_row(&PgRow(r))).transpose()
+    }
+
+    async fn latest_job(&mut self, ws: WorkspaceId, kind: JobKind) -> Result<Option<Job>> {
+        let sql = format!(
+            "{SELECT_JOB} WHERE workspace_id = $1 AND kind = $2 ORDER BY created_at DESC, id DESC LIMIT 1"
+        );
+        self.one(&sql, &[&ws.0, &kind.as_str()]).await?.as_ref().map(|r| job_row(&PgRow(r))).transpose()
+    }
+
+    async fn jobs(&mut self, ws: WorkspaceId, state: Option<JobState>, limit: u32) -> Result<Vec<Job>> {
+        let sql = format!(
+            "{SELECT_JOB} WHERE workspace_id = $1 AND ($2::text IS NULL OR state = $2) \
+             ORDER BY created_at DESC, id DESC LIMIT $3"
+        );
+        let rows = self.all(&sql, &[&ws.0, &state.map(JobState::as_str), &i64::from(limit)]).await?;
+        rows.iter().map(|r| job_row(&PgRow(r))).collect()
+    }
+
+    async fn claim_job(&mut self, now: Timestamp, lease_until: Timestamp) -> Result<Option<Job>> {
+        let columns = SELECT_JOB.trim_start_matches("SELECT ").trim_end_matches(" FROM jobs");
+        let sql = format!(
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $2, updated_at = $1 \
+             WHERE id = (SELECT id FROM jobs WHERE (state = 'pending' AND run_after <= $1) \
+             OR (state = 'running' AND lease_until <= $1) ORDER BY run_after, id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+             RETURNING {columns}"
+        );
+        self.one(&sql, &[&now.0, &lease_until.0]).await?.as_ref().map(|r| job_row(&PgRow(r))).transpose()
+    }
+
+    async fn save_job(&mut self, j: &Job, active_key: Option<&str>) -> Result<()> {
+        self.exec(
+            "UPDATE jobs SET state = $3, attempts = $4, run_after = $5, lease_until = $6, progress = $7, result = $8, \
+             error = $9, active_key = $10, updated_at = $11, finished_at = $12 WHERE workspace_id = $1 AND id = $2",
+            &[
+                &j.workspace_id.0,
+                &j.id.0,
+                &j.state.as_str(),
+                &j.attempts,
+                &j.run_after.0,
+                &j.lease_until.map(|t| t.0),
+                &Json(&j.progress),
+                &result_json(j),
+                &j.error,
+                &active_key,
+                &j.updated_at.0,
+                &j.finished_at.map(|t| t.0),
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn unfinished_jobs(&mut self) -> Result<i64> {
+        let row = self.one("SELECT count(*) FROM jobs WHERE state IN ('pending', 'running')", &[]).await?;
+        Ok(row.map(|r| r.get::<_, i64>(0)).unwrap_or(0))
+    }
+}

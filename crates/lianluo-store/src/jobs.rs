@@ -1,0 +1,288 @@
+//! The durable job queue: what a backend keeps ([`JobRows`]) and what workers and the API do with it
+//! ([`JobQueue`]), written once over both SQL backends.
+//!
+//! A worker claims the next due job of any workspace with a lease (PostgreSQL skips rows another worker
+//! has locked, so several nodes can claim side by side), renews the lease while it runs, and reports the
+//! outcome for the attempt it claimed: a worker whose lease ran out and whose job was taken over cannot
+//! overwrite the newer attempt. A failed attempt waits longer before each retry ([`Job::backoff_ms`]);
+//! after the last one the job stays failed until an admin retries it.
+
+pub mod conformance;
+
+use std::future::Future;
+
+use async_trait::async_trait;
+use lianluo_domain::{
+    JobId, Timestamp, WorkspaceId,
+    event::{Actor, NewEvent},
+    job::{Job, JobKind, JobSpec, JobState},
+};
+use serde_json::{Value, json};
+
+use crate::{
+    Result, SqlStore, StoreError,
+    tx::{Backend, Tx, tx_fn},
+};
+
+/// How long a claimed job is held before another worker may take it over, unless renewed.
+pub const DEFAULT_LEASE_MS: i64 = 60_000;
+
+/// Row primitives of the job queue, in one transaction (part of every backend's [`Tx`]).
+pub trait JobRows: Send {
+    /// Stores a new job; `active_key` is set for a job that runs one at a time per workspace (a second
+    /// one waiting or running is a `Conflict`).
+    fn insert_job(&mut self, job: &Job, active_key: Option<&str>) -> impl Future<Output = Result<()>> + Send;
+    fn job(
+        &mut self,
+        ws: WorkspaceId,
+        id: JobId,
+        lock: bool,
+    ) -> impl Future<Output = Result<Option<Job>>> + Send;
+    /// The job of a kind waiting or running in a workspace, if any.
+    fn active_job(
+        &mut self,
+        ws: WorkspaceId,
+        kind: JobKind,
+    ) -> impl Future<Output = Result<Option<Job>>> + Send;
+    /// The newest job of a kind in a workspace.
+    fn latest_job(
+        &mut self,
+        ws: WorkspaceId,
+        kind: JobKind,
+    ) -> impl Future<Output = Result<Option<Job>>> + Send;
+    /// A workspace's jobs, newest first, optionally in one state.
+    fn jobs(
+        &mut self,
+        ws: WorkspaceId,
+        state: Option<JobState>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Job>>> + Send;
+    /// Claims the next due job of any workspace (pending with `run_after` passed, or running with its
+    /// lease run out): it becomes running, its attempts grow by one and it is leased until `lease_until`.
+    fn claim_job(
+        &mut self,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> impl Future<Output = Result<Option<Job>>> + Send;
+    /// Writes a job's state back (everything but its id, workspace, spec and creation time) with its
+    /// active key (see [`JobRows::insert_job`]).
+    fn save_job(&mut self, job: &Job, active_key: Option<&str>) -> impl Future<Output = Result<()>> + Send;
+    /// Jobs of every workspace waiting or running. Never exposed to a workspace.
+    fn unfinished_jobs(&mut self) -> impl Future<Output = Result<i64>> + Send;
+}
+
+/// The job queue's use cases.
+#[async_trait]
+pub trait JobQueue: Send + Sync + 'static {
+    /// Queues a job. A kind that runs one at a time per workspace returns the job already waiting or
+    /// running instead (`false`: nothing new was queued).
+    async fn enqueue_job(
+        &self,
+        ws: WorkspaceId,
+        spec: JobSpec,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<(Job, bool)>;
+    /// Claims the next due job of any workspace for `lease_ms`. Never exposed to a workspace.
+    async fn claim_job(&self, now: Timestamp, lease_ms: i64) -> Result<Option<Job>>;
+    /// Renews the lease of the attempt a worker claimed and records its progress. `Conflict` when the
+    /// attempt lost its lease to another worker.
+    async fn renew_job(&self, claimed: &Job, progress: Value, now: Timestamp, lease_ms: i64) -> Result<Job>;
+    /// Marks the claimed attempt done with its result.
+    async fn finish_job(&self, claimed: &Job, result: Value, now: Timestamp) -> Result<Job>;
+    /// Marks the claimed attempt failed with a readable reason: pending again after the back-off, or
+    /// failed for good after the last attempt.
+    async fn fail_job(&self, claimed: &Job, error: &str, now: Timestamp) -> Result<Job>;
+    async fn get_job(&self, ws: WorkspaceId, id: JobId) -> Result<Job>;
+    async fn latest_job(&self, ws: WorkspaceId, kind: JobKind) -> Result<Option<Job>>;
+    async fn list_jobs(&self, ws: WorkspaceId, state: Option<JobState>, limit: u32) -> Result<Vec<Job>>;
+    /// Queues a failed job again with fresh attempts. `Conflict` unless it failed.
+    async fn retry_job(&self, ws: WorkspaceId, id: JobId, actor: Actor, now: Timestamp) -> Result<Job>;
+    /// Jobs of every workspace waiting or running. Never exposed to a workspace.
+    async fn unfinished_jobs(&self) -> Result<i64>;
+}
+
+fn active_key(job: &Job) -> Option<&'static str> {
+    let waiting = matches!(job.state, JobState::Pending | JobState::Running);
+    (waiting && job.spec.one_at_a_time()).then(|| job.spec.kind().as_str())
+}
+
+/// The attempt `claimed` still holds its job, read and locked in this transaction.
+async fn held<T: Tx>(tx: &mut T, claimed: &Job) -> Result<Job> {
+    match tx.job(claimed.workspace_id, claimed.id, true).await? {
+        Some(j) if j.state == JobState::Running && j.attempts == claimed.attempts => Ok(j),
+        Some(_) => Err(StoreError::Conflict("the job's lease passed to another worker".into())),
+        None => Err(StoreError::NotFound("job")),
+    }
+}
+
+fn event(actor: Actor, kind: &'static str, job: &Job) -> NewEvent {
+    NewEvent::new(
+        actor,
+        kind,
+        job.id,
+        json!({ "kind": job.spec.kind().as_str(), "state": job.state.as_str(), "attempts": job.attempts }),
+    )
+}
+
+macro_rules! write {
+    ($self:ident, |$tx:ident| $body:expr) => {
+        $self.0.write(tx_fn(move |$tx: &mut B::Tx| Box::pin(async move { $body }))).await
+    };
+}
+
+macro_rules! read {
+    ($self:ident, |$tx:ident| $body:expr) => {
+        $self.0.read(tx_fn(move |$tx: &mut B::Tx| Box::pin(async move { $body }))).await
+    };
+}
+
+#[async_trait]
+impl<B: Backend> JobQueue for SqlStore<B> {
+    async fn enqueue_job(
+        &self,
+        ws: WorkspaceId,
+        spec: JobSpec,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<(Job, bool)> {
+        let kind = spec.kind();
+        let one_at_a_time = spec.one_at_a_time();
+        let outcome = write!(self, |tx| {
+            if one_at_a_time && let Some(active) = tx.active_job(ws, kind).await? {
+                return Ok((active, false));
+            }
+            let job = Job::new(ws, spec, now);
+            tx.insert_job(&job, active_key(&job)).await?;
+            tx.insert_event(ws, &event(actor, "job.queued", &job), now).await?;
+            Ok((job, true))
+        });
+        match outcome {
+            // Another request queued the same kind at the same moment: that one is the job.
+            Err(StoreError::Conflict(_)) if one_at_a_time => {
+                let active = read!(self, |tx| tx.active_job(ws, kind).await)?;
+                Ok((active.ok_or(StoreError::Busy)?, false))
+            }
+            other => other,
+        }
+    }
+
+    async fn claim_job(&self, now: Timestamp, lease_ms: i64) -> Result<Option<Job>> {
+        write!(self, |tx| tx.claim_job(now, Timestamp(now.0 + lease_ms)).await)
+    }
+
+    async fn renew_job(&self, claimed: &Job, progress: Value, now: Timestamp, lease_ms: i64) -> Result<Job> {
+        let claimed = claimed.clone();
+        write!(self, |tx| {
+            let mut job = held(tx, &claimed).await?;
+            job.progress = progress;
+            job.lease_until = Some(Timestamp(now.0 + lease_ms));
+            job.updated_at = now;
+            tx.save_job(&job, active_key(&job)).await?;
+            Ok(job)
+        })
+    }
+
+    async fn finish_job(&self, claimed: &Job, result: Value, now: Timestamp) -> Result<Job> {
+        let claimed = claimed.clone();
+        write!(self, |tx| {
+            let mut job = held(tx, &claimed).await?;
+            job.state = JobState::Done;
+            job.result = Some(result);
+            job.error = None;
+            job.lease_until = None;
+            job.updated_at = now;
+            job.finished_at = Some(now);
+            tx.save_job(&job, active_key(&job)).await?;
+            tx.insert_event(job.workspace_id, &event(Actor::System, "job.done", &job), now).await?;
+            Ok(job)
+        })
+    }
+
+    async fn fail_job(&self, claimed: &Job, error: &str, now: Timestamp) -> Result<Job> {
+        let (claimed, error) = (claimed.clone(), error.to_string());
+        write!(self, |tx| {
+            let mut job = held(tx, &claimed).await?;
+            job.error = Some(error);
+            job.lease_until = None;
+            job.updated_at = now;
+            if job.attempts >= job.max_attempts {
+                job.state = JobState::Failed;
+                job.finished_at = Some(now);
+            } else {
+                job.state = JobState::Pending;
+                job.run_after = Timestamp(now.0 + Job::backoff_ms(job.attempts));
+            }
+            tx.save_job(&job, active_key(&job)).await?;
+            if job.state == JobState::Failed {
+                tx.insert_event(job.workspace_id, &event(Actor::System, "job.failed", &job), now).await?;
+            }
+            Ok(job)
+        })
+    }
+
+    async fn get_job(&self, ws: WorkspaceId, id: JobId) -> Result<Job> {
+        read!(self, |tx| tx.job(ws, id, false).await)?.ok_or(StoreError::NotFound("job"))
+    }
+
+    async fn latest_job(&self, ws: WorkspaceId, kind: JobKind) -> Result<Option<Job>> {
+        read!(self, |tx| tx.latest_job(ws, kind).await)
+    }
+
+    async fn list_jobs(&self, ws: WorkspaceId, state: Option<JobState>, limit: u32) -> Result<Vec<Job>> {
+        read!(self, |tx| tx.jobs(ws, state, limit.clamp(1, 200)).await)
+    }
+
+    async fn retry_job(&self, ws: WorkspaceId, id: JobId, actor: Actor, now: Timestamp) -> Result<Job> {
+        write!(self, |tx| {
+            let mut job = tx.job(ws, id, true).await?.ok_or(StoreError::NotFound("job"))?;
+            if job.state != JobState::Failed {
+                return Err(StoreError::Conflict(format!(
+                    "the job is {}; only a failed job is retried",
+                    job.state.as_str()
+                )));
+            }
+            job.state = JobState::Pending;
+            job.attempts = 0;
+            job.run_after = now;
+            job.finished_at = None;
+            job.updated_at = now;
+            if job.spec.one_at_a_time() && tx.active_job(ws, job.spec.kind()).await?.is_some() {
+                return Err(StoreError::Conflict("a job of this kind is already waiting or running".into()));
+            }
+            tx.save_job(&job, active_key(&job)).await?;
+            tx.insert_event(ws, &event(actor, "job.queued", &job), now).await?;
+            Ok(job)
+        })
+    }
+
+    async fn unfinished_jobs(&self) -> Result<i64> {
+        read!(self, |tx| tx.unfinished_jobs().await)
+    }
+}
+
+/// The stored columns of a job, in [`SELECT_JOB`]'s order.
+pub const SELECT_JOB: &str = "SELECT id, workspace_id, kind, payload, state, attempts, max_attempts, run_after, \
+    lease_until, progress, result, error, created_at, updated_at, finished_at FROM jobs";
+
+/// A job from the columns of [`SELECT_JOB`].
+pub fn job_row<R: crate::columns::Columns>(r: &R) -> Result<Job> {
+    use crate::columns::{corrupt, parse_stored};
+    let kind = r.text(2)?;
+    Ok(Job {
+        id: JobId(r.uuid(0)?),
+        workspace_id: WorkspaceId(r.uuid(1)?),
+        spec: JobSpec::from_parts(&kind, r.json(3)?).ok_or_else(|| corrupt("job kind or payload"))?,
+        state: parse_stored("job state", JobState::parse(&r.text(4)?))?,
+        attempts: r.int(5)?,
+        max_attempts: r.int(6)?,
+        run_after: r.time(7)?,
+        lease_until: r.opt_time(8)?,
+        progress: r.json(9)?,
+        result: Some(r.json(10)?).filter(|v| !v.is_null()),
+        error: r.opt_text(11)?,
+        created_at: r.time(12)?,
+        updated_at: r.time(13)?,
+        finished_at: r.opt_time(14)?,
+    })
+}

@@ -1,0 +1,143 @@
+//! The job queue's contract, run against every backend with the rest of the conformance suite.
+
+use lianluo_domain::{
+    event::Actor,
+    job::{JobKind, JobSpec, JobState},
+};
+use serde_json::json;
+
+use crate::{
+    Store, StoreError,
+    conformance::{futures_join, t, workspace},
+};
+
+const MINE: JobSpec = JobSpec::MineConversations { conversations: 50 };
+const LEASE: i64 = 60_000;
+
+pub async fn jobs_are_claimed_once_and_finished(store: &dyn Store) {
+    let ws = workspace(store, "jobs").await;
+    let (queued, created) = store.enqueue_job(ws, MINE, Actor::System, t(0)).await.unwrap();
+    assert!(created);
+    assert_eq!((queued.state, queued.attempts, queued.max_attempts), (JobState::Pending, 0, 3));
+    assert_eq!(store.unfinished_jobs().await.unwrap(), 1);
+
+    let claimed = store.claim_job(t(1), LEASE).await.unwrap().expect("the job is due");
+    assert_eq!((claimed.id, claimed.state, claimed.attempts), (queued.id, JobState::Running, 1));
+    assert_eq!(claimed.lease_until, Some(lianluo_domain::Timestamp(t(1).0 + LEASE)));
+    assert_eq!(store.claim_job(t(1), LEASE).await.unwrap(), None, "a running job is not claimed twice");
+
+    let renewed = store.renew_job(&claimed, json!({ "conversations_read": 20 }), t(2), LEASE).await.unwrap();
+    assert_eq!(store.get_job(ws, queued.id).await.unwrap().progress, json!({ "conversations_read": 20 }));
+    assert_eq!(renewed.lease_until, Some(lianluo_domain::Timestamp(t(2).0 + LEASE)));
+
+    let done = store.finish_job(&claimed, json!({ "added": 4 }), t(3)).await.unwrap();
+    assert_eq!((done.state, done.finished_at), (JobState::Done, Some(t(3))));
+    let stored = store.latest_job(ws, JobKind::MineConversations).await.unwrap().unwrap();
+    assert_eq!(stored, done);
+    assert_eq!(stored.result, Some(json!({ "added": 4 })));
+    assert_eq!(stored.spec, MINE);
+    assert_eq!(store.unfinished_jobs().await.unwrap(), 0);
+    assert!(matches!(store.finish_job(&claimed, json!({}), t(4)).await, Err(StoreError::Conflict(_))));
+
+    let kinds: Vec<String> =
+        store.list_events(ws, 0, 100).await.unwrap().into_iter().map(|e| e.kind).collect();
+    assert!(
+        kinds.contains(&"job.queued".to_string()) && kinds.contains(&"job.done".to_string()),
+        "{kinds:?}"
+    );
+}
+
+pub async fn one_at_a_time_jobs_are_not_queued_twice(store: &dyn Store) {
+    let ws = workspace(store, "once").await;
+    let (first, _) = store.enqueue_job(ws, MINE, Actor::System, t(0)).await.unwrap();
+    let (again, created) = store.enqueue_job(ws, MINE, Actor::System, t(1)).await.unwrap();
+    assert!(!created);
+    assert_eq!(again.id, first.id, "asking again returns the job already waiting");
+    // Asked at the same moment: still one job.
+    let other = workspace(store, "race").await;
+    let raced = futures_join((0..4).map(|_| store.enqueue_job(other, MINE, Actor::System, t(0)))).await;
+    let ids: std::collections::BTreeSet<_> = raced.into_iter().map(|r| r.unwrap().0.id).collect();
+    assert_eq!(ids.len(), 1);
+
+    let claimed = store.claim_job(t(2), LEASE).await.unwrap().unwrap();
+    let (still, created) = store.enqueue_job(claimed.workspace_id, MINE, Actor::System, t(2)).await.unwrap();
+    assert!(!created && still.id == claimed.id, "nor while it runs");
+    store.finish_job(&claimed, json!({}), t(3)).await.unwrap();
+    let (next, created) = store.enqueue_job(claimed.workspace_id, MINE, Actor::System, t(4)).await.unwrap();
+    assert!(created && next.id != claimed.id, "once it is done, a new one is queued");
+}
+
+pub async fn failed_attempts_back_off_then_fail_for_good(store: &dyn Store) {
+    let ws = workspace(store, "failing").await;
+    let (job, _) = store.enqueue_job(ws, MINE, Actor::System, t(0)).await.unwrap();
+    let first = store.claim_job(t(0), LEASE).await.unwrap().unwrap();
+    let after_first = store.fail_job(&first, "the embedder timed out", t(0)).await.unwrap();
+    assert_eq!(after_first.state, JobState::Pending);
+    assert_eq!(after_first.error.as_deref(), Some("the embedder timed out"));
+    assert_eq!(after_first.run_after.0, t(0).0 + 10_000, "the first retry waits 10 s");
+    assert_eq!(store.claim_job(lianluo_domain::Timestamp(t(0).0 + 9_000), LEASE).await.unwrap(), None);
+
+    let second = store.claim_job(lianluo_domain::Timestamp(t(0).0 + 10_000), LEASE).await.unwrap().unwrap();
+    assert_eq!(second.attempts, 2);
+    let after_second = store.fail_job(&second, "again", t(1)).await.unwrap();
+    assert_eq!(after_second.run_after.0, t(1).0 + 40_000, "the next waits longer");
+    let third = store.claim_job(t(2), LEASE).await.unwrap().unwrap();
+    let failed = store.fail_job(&third, "the embedder is down", t(2)).await.unwrap();
+    assert_eq!((failed.state, failed.attempts), (JobState::Failed, 3));
+    assert_eq!(failed.finished_at, Some(t(2)));
+    assert_eq!(store.claim_job(t(100), LEASE).await.unwrap(), None, "a failed job waits for an admin");
+    assert_eq!(store.list_jobs(ws, Some(JobState::Failed), 10).await.unwrap().len(), 1);
+    assert!(store.list_jobs(ws, Some(JobState::Pending), 10).await.unwrap().is_empty());
+
+    let admin = Actor::System;
+    let retried = store.retry_job(ws, job.id, admin, t(101)).await.unwrap();
+    assert_eq!((retried.state, retried.attempts, retried.run_after), (JobState::Pending, 0, t(101)));
+    assert!(matches!(store.retry_job(ws, job.id, admin, t(101)).await, Err(StoreError::Conflict(_))));
+    let claimed = store.claim_job(t(101), LEASE).await.unwrap().unwrap();
+    assert_eq!((claimed.id, claimed.attempts), (job.id, 1));
+}
+
+pub async fn an_expired_lease_is_taken_over(store: &dyn Store) {
+    let ws = workspace(store, "lease").await;
+    store.enqueue_job(ws, MINE, Actor::System, t(0)).await.unwrap();
+    let stopped = store.claim_job(t(0), LEASE).await.unwrap().unwrap();
+    assert_eq!(store.claim_job(lianluo_domain::Timestamp(t(0).0 + LEASE - 1), LEASE).await.unwrap(), None);
+    // The worker stopped without a word; once its lease passes another takes the job over.
+    let taken = store.claim_job(lianluo_domain::Timestamp(t(0).0 + LEASE), LEASE).await.unwrap().unwrap();
+    assert_eq!((taken.id, taken.attempts), (stopped.id, 2));
+    // The first worker comes back late: its attempt changes nothing.
+    assert!(matches!(
+        store.finish_job(&stopped, json!({"stale": true}), t(2)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(store.renew_job(&stopped, json!({}), t(2), LEASE).await, Err(StoreError::Conflict(_))));
+    let done = store.finish_job(&taken, json!({ "fresh": true }), t(3)).await.unwrap();
+    assert_eq!(done.result, Some(json!({ "fresh": true })));
+}
+
+pub async fn concurrent_claims_take_different_jobs(store: &dyn Store) {
+    let mut queued = std::collections::BTreeSet::new();
+    for i in 0..4 {
+        let ws = workspace(store, &format!("claims-{i}")).await;
+        queued.insert(store.enqueue_job(ws, MINE, Actor::System, t(0)).await.unwrap().0.id);
+    }
+    let claims = futures_join((0..6).map(|_| store.claim_job(t(1), LEASE))).await;
+    let claimed: Vec<_> = claims.into_iter().filter_map(Result::unwrap).map(|j| j.id).collect();
+    assert_eq!(claimed.len(), 4, "four jobs, four claims succeed");
+    assert_eq!(claimed.into_iter().collect::<std::collections::BTreeSet<_>>(), queued, "each job once");
+}
+
+pub async fn jobs_stay_in_their_workspace(store: &dyn Store) {
+    let (a, b) = (workspace(store, "job-a").await, workspace(store, "job-b").await);
+    let (job, _) = store.enqueue_job(a, MINE, Actor::System, t(0)).await.unwrap();
+    assert!(matches!(store.get_job(b, job.id).await, Err(StoreError::NotFound(_))));
+    assert!(store.list_jobs(b, None, 10).await.unwrap().is_empty());
+    assert_eq!(store.latest_job(b, JobKind::MineConversations).await.unwrap(), None);
+    assert!(matches!(store.retry_job(b, job.id, Actor::System, t(1)).await, Err(StoreError::NotFound(_))));
+    let (own, created) = store.enqueue_job(b, MINE, Actor::System, t(0)).await.unwrap();
+    assert!(created && own.id != job.id, "one at a time is per workspace");
+    assert_eq!(
+        store.list_jobs(a, None, 10).await.unwrap().iter().map(|j| j.id).collect::<Vec<_>>(),
+        [job.id]
+    );
+}
