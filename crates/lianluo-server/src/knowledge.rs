@@ -32,8 +32,6 @@ pub struct Knowledge {
     /// What the strength check found for each chat model (by address and name), or `None` while it runs.
     strength:
         std::sync::Mutex<std::collections::HashMap<String, Option<lianluo_knowledge::strength::Strength>>>,
-    /// Each workspace's latest mining run.
-    mining: std::sync::Mutex<std::collections::HashMap<WorkspaceId, MineRun>>,
     /// How far each running source has got.
     progress: std::sync::Mutex<std::collections::HashMap<KbSourceId, Arc<Progress>>>,
     crawler: lianluo_knowledge::crawl::Client,
@@ -192,7 +190,6 @@ impl Knowledge {
             indexing: Semaphore::new(settings.indexing_concurrency.max(1)),
             indexing_per_workspace: Default::default(),
             strength: Default::default(),
-            mining: Default::default(),
             progress: Default::default(),
             crawler: crawl_client(CrawlOptions::default().timeout),
             settings,
@@ -737,7 +734,7 @@ impl Knowledge {
 }
 
 /// What a mining run found.
-#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct MineReport {
     /// Resolved conversations read.
     pub conversations: usize,
@@ -748,9 +745,11 @@ pub struct MineReport {
 }
 
 /// A workspace's mining run: reading conversations and scoring their replies takes from seconds to
-/// minutes, so it runs in the background and is looked at while it runs.
+/// minutes, so it runs as a durable job (it survives a restart) and is looked at while it runs.
 #[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct MineRun {
+    /// The job that runs it (see `GET /api/v1/jobs`).
+    pub job_id: Option<lianluo_domain::JobId>,
     pub state: MineState,
     /// Resolved conversations read so far.
     pub conversations_read: usize,
@@ -758,6 +757,7 @@ pub struct MineRun {
     pub report: Option<MineReport>,
     /// Why it failed, for a failed run.
     pub error: Option<String>,
+    /// When the run was asked for.
     pub started_at: Option<Timestamp>,
     pub finished_at: Option<Timestamp>,
 }
@@ -765,82 +765,59 @@ pub struct MineRun {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MineState {
-    /// No run since the server started.
+    /// The workspace never mined.
     Idle,
+    /// Waiting for a worker (or for its next attempt after a failed one: `error` says why).
+    Queued,
     Running,
     Done,
+    /// Failed on its last attempt; an admin may retry the job or start a new run.
     Failed,
 }
 
-impl Knowledge {
-    /// Starts mining the `limit` most recently resolved conversations in the background, unless a run is
-    /// already going for the workspace; returns the run (the one going, or the new one).
-    pub fn start_mining(
-        self: &Arc<Self>,
-        ws: WorkspaceId,
-        limit: usize,
-        actor: lianluo_domain::event::Actor,
-    ) -> MineRun {
-        let mut runs = self.mining.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(run) = runs.get(&ws).filter(|r| r.state == MineState::Running) {
-            return run.clone();
-        }
-        let run = MineRun {
-            state: MineState::Running,
-            conversations_read: 0,
-            report: None,
-            error: None,
-            started_at: Some(Timestamp::now()),
-            finished_at: None,
+impl MineRun {
+    /// The run a mining job stands for (`idle` when the workspace never mined).
+    pub fn of(job: Option<&lianluo_domain::job::Job>) -> MineRun {
+        use lianluo_domain::job::JobState;
+        let Some(job) = job else {
+            return MineRun {
+                job_id: None,
+                state: MineState::Idle,
+                conversations_read: 0,
+                report: None,
+                error: None,
+                started_at: None,
+                finished_at: None,
+            };
         };
-        runs.insert(ws, run.clone());
-        let this = self.clone();
-        tokio::spawn(async move {
-            let outcome = this.mine_conversations(ws, limit, actor).await;
-            let mut runs = this.mining.lock().unwrap_or_else(|p| p.into_inner());
-            let Some(run) = runs.get_mut(&ws) else { return };
-            run.finished_at = Some(Timestamp::now());
-            match outcome {
-                Ok(report) => {
-                    run.state = MineState::Done;
-                    run.report = Some(report);
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "mining conversations failed");
-                    run.state = MineState::Failed;
-                    run.error =
-                        Some("mining failed; try again, and see the server log if it fails again".into());
-                }
-            }
-        });
-        run
-    }
-
-    /// The workspace's latest mining run (`idle` when none ran since the server started).
-    pub fn mining(&self, ws: WorkspaceId) -> MineRun {
-        self.mining.lock().unwrap_or_else(|p| p.into_inner()).get(&ws).cloned().unwrap_or(MineRun {
-            state: MineState::Idle,
-            conversations_read: 0,
-            report: None,
-            error: None,
-            started_at: None,
-            finished_at: None,
-        })
-    }
-
-    fn mined_so_far(&self, ws: WorkspaceId, conversations: usize) {
-        if let Some(run) = self.mining.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&ws) {
-            run.conversations_read = conversations;
+        MineRun {
+            job_id: Some(job.id),
+            state: match job.state {
+                JobState::Pending => MineState::Queued,
+                JobState::Running => MineState::Running,
+                JobState::Done => MineState::Done,
+                JobState::Failed => MineState::Failed,
+            },
+            conversations_read: job.progress["conversations_read"].as_u64().unwrap_or(0) as usize,
+            report: job.result.clone().and_then(|r| serde_json::from_value(r).ok()),
+            error: job.error.clone(),
+            started_at: Some(job.created_at),
+            finished_at: job.finished_at,
         }
     }
+}
 
+impl Knowledge {
     /// Reads the most recently resolved conversations (up to `limit`) for questions customers asked and
-    /// the answers agents gave; new pairs wait for an admin's approval.
+    /// the answers agents gave; new pairs wait for an admin's approval. `read` hears how many
+    /// conversations were read so far. Run again after an interruption, it adds only what is new (each
+    /// reply is mined once).
     pub async fn mine_conversations(
         &self,
         ws: WorkspaceId,
         limit: usize,
         actor: lianluo_domain::event::Actor,
+        read: &(dyn Fn(usize) + Sync),
     ) -> Result<MineReport, lianluo_store::StoreError> {
         use lianluo_domain::{
             KbCandidateId,
@@ -892,7 +869,7 @@ impl Knowledge {
                     });
                 }
             }
-            self.mined_so_far(ws, conversations);
+            read(conversations);
             match listed.next_cursor.as_deref().and_then(Cursor::decode) {
                 Some(c) if !listed.items.is_empty() => after = Some(c),
                 _ => break,

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod bot;
 pub mod error;
 pub mod extract;
+pub mod jobs;
 pub mod knowledge;
 pub mod maintenance;
 pub mod openapi;
@@ -31,10 +32,12 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let upkeep = maintenance::spawn(state.store.clone(), std::time::Duration::from_secs(30));
     let sequencer = state.realtime.start(state.store.clone()).await.map_err(std::io::Error::other)?;
+    let worker = jobs::spawn(state.clone());
     let result = axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await;
     upkeep.abort();
     sequencer.abort();
+    worker.abort();
     result
 }

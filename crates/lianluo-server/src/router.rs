@@ -33,7 +33,7 @@ use crate::{
     openapi::{Op, document},
     routes::{
         List, PageQuery, ai, api_tokens, auth, canned, channels, contacts, conversations, events, health,
-        knowledge, messages, openai, realtime, teams, uploads, users, widget, workspace,
+        jobs, knowledge, messages, openai, realtime, teams, uploads, users, widget, workspace,
     },
 };
 
@@ -569,6 +569,25 @@ fn api() -> Api {
                 .admin()
                 .returns::<crate::knowledge::MineRun>(200),
             knowledge::mining_run,
+        )
+        .add(
+            v1(GET, "/api/v1/jobs", "list_jobs", "The workspace's background jobs, newest first")
+                .admin()
+                .query::<jobs::JobQuery>()
+                .returns::<List<lianluo_domain::job::Job>>(200),
+            jobs::list_jobs,
+        )
+        .add(
+            v1(GET, "/api/v1/jobs/{id}", "get_job", "A background job: its state, attempts, progress and result")
+                .admin()
+                .returns::<lianluo_domain::job::Job>(200),
+            jobs::get_job,
+        )
+        .add(
+            v1(POST, "/api/v1/jobs/{id}/retry", "retry_job", "Queue a failed job again with fresh attempts")
+                .admin()
+                .returns::<lianluo_domain::job::Job>(200),
+            jobs::retry_job,
         )
         .add(
             v1(

@@ -33,6 +33,9 @@ pub struct ServerConfig {
     pub max_upload_bytes: usize,
     /// Live connections one widget visitor may hold at once (a few tabs); more are refused with 429.
     pub max_sockets_per_visitor: usize,
+    /// How long a worker holds a background job before another may take it over, unless it renews the
+    /// lease (it does, every third of it, while it runs): after a crash, work resumes within this time.
+    pub job_lease_secs: u64,
     /// Where attachments are kept: `DATA_DIR/uploads` when serving (set from the data directory).
     #[serde(skip)]
     pub uploads_dir: Option<std::path::PathBuf>,
@@ -60,6 +63,7 @@ impl Default for ServerConfig {
             demo_shop_channel: None,
             max_upload_bytes: 10 * 1024 * 1024,
             max_sockets_per_visitor: 8,
+            job_lease_secs: 60,
             uploads_dir: None,
         }
     }
@@ -119,6 +123,8 @@ pub struct AppState {
     pub revoked: tokio::sync::broadcast::Sender<lianluo_domain::WorkspaceId>,
     /// The knowledge base, when its models are loaded.
     pub knowledge: Option<Arc<crate::knowledge::Knowledge>>,
+    /// Wakes this node's job worker when a job is queued (`crate::jobs`).
+    pub jobs_wake: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -151,6 +157,7 @@ impl AppState {
             store,
             config: Arc::new(config),
             knowledge: None,
+            jobs_wake: Arc::new(tokio::sync::Notify::new()),
         }
     }
 

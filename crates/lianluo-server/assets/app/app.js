@@ -13,6 +13,8 @@
       unassign: "Unassigned", noTeam: "No team", priority: "Priority", tags: "Tags (comma separated)", typing: "is typing…",
       contact: "Contact", identities: "Identities", attributes: "Attributes", past: "Conversations", you: "You", bot: "Bot",
       agents: "Agents", teams: "Teams", channels: "Channels", canned: "Saved replies", tokens: "API tokens", name: "Name",
+      jobs: "Background jobs", job_mine_conversations: "Read resolved conversations", jst_pending: "waiting", jst_running: "running", jst_done: "done", jst_failed: "failed",
+      job: "Job", state: "State", attempts: "Attempts", detail: "Detail", noJobs: "No background jobs yet.", retryJob: "Retry", jobAdded: "{0} new candidates",
       role: "Role", add: "Add", create: "Create", remove: "Delete", revoke: "Revoke", members: "Members", kind: "Kind",
       snippet: "Snippet", rotate: "Rotate secret", secret: "Secret", shortcut: "Shortcut", content: "Content", created: "Created",
       shown: "Copy it now: it is not shown again.", saved: "Saved.", failed: "Something went wrong.", keys: "Keyboard shortcuts",
@@ -49,6 +51,8 @@
       unassign: "未分配", noTeam: "无团队", priority: "优先级", tags: "标签（逗号分隔）", typing: "正在输入…",
       contact: "客户", identities: "身份", attributes: "属性", past: "历史会话", you: "我", bot: "机器人",
       agents: "客服", teams: "团队", channels: "渠道", canned: "快捷回复", tokens: "API 令牌", name: "名称",
+      jobs: "后台任务", job_mine_conversations: "读取已解决的会话", jst_pending: "等待中", jst_running: "运行中", jst_done: "已完成", jst_failed: "失败",
+      job: "任务", state: "状态", attempts: "尝试次数", detail: "详情", noJobs: "还没有后台任务。", retryJob: "重试", jobAdded: "新候选 {0} 个",
       role: "角色", add: "添加", create: "创建", remove: "删除", revoke: "吊销", members: "成员", kind: "类型",
       snippet: "嵌入代码", rotate: "重置密钥", secret: "密钥", shortcut: "快捷词", content: "内容", created: "创建时间",
       shown: "请立即复制：之后不会再显示。", saved: "已保存。", failed: "出错了。", keys: "快捷键",
@@ -531,12 +535,12 @@
   function renderSettings() {
     var el = els.settings;
     el.textContent = "";
-    el.appendChild(h("nav", null, ["agents", "teams", "channels", "canned", "knowledge", "tokens"].map(function (k) {
+    el.appendChild(h("nav", null, ["agents", "teams", "channels", "canned", "knowledge", "tokens", "jobs"].map(function (k) {
       return h("button", { class: S.section === k ? "primary" : "", text: t(k), onclick: function () { S.section = k; renderSettings(); } });
     })));
     var body = h("div");
     el.appendChild(body);
-    ({ agents: settingsAgents, teams: settingsTeams, channels: settingsChannels, canned: settingsCanned, knowledge: settingsKnowledge, tokens: settingsTokens })[S.section](body);
+    ({ agents: settingsAgents, teams: settingsTeams, channels: settingsChannels, canned: settingsCanned, knowledge: settingsKnowledge, tokens: settingsTokens, jobs: settingsJobs })[S.section](body);
   }
   // The knowledge base: sources with their status and passages, a playground, and the gaps list.
   function settingsKnowledge(body) {
@@ -696,9 +700,10 @@
     } });
     var mineStatus = h("span", { class: "muted", role: "status" });
     function mineProgress(run) {
-      mineButton.disabled = run.state === "running";
-      mineStatus.textContent = run.state === "running" ? t("mining").replace("{0}", run.conversations_read) : "";
-      if (run.state === "running") setTimeout(function () { if (S.section === "knowledge") api("GET", "/api/v1/kb/candidates/mine").then(mineProgress, fail); }, 1000);
+      var going = run.state === "running" || run.state === "queued";
+      mineButton.disabled = going;
+      mineStatus.textContent = run.state === "running" ? t("mining").replace("{0}", run.conversations_read) : run.state === "queued" ? t("st_queued") : "";
+      if (going) setTimeout(function () { if (S.section === "knowledge") api("GET", "/api/v1/kb/candidates/mine").then(mineProgress, fail); }, 1000);
       else if (run.state === "done") { toast(t("mined") + run.report.added.length); candidates(); }
       else if (run.state === "failed") toast(run.error);
     }
@@ -832,6 +837,23 @@
           h("td", null, k.revoked_at ? null : h("button", { text: t("revoke"), onclick: function () { api("DELETE", "/api/v1/api-tokens/" + k.id).then(function () { renderSettings(); }, fail); } })));
       })));
     });
+  }
+
+  // The background job queue: what waits, runs, finished or failed (a failed job can be retried).
+  function settingsJobs(body) {
+    api("GET", "/api/v1/jobs").then(function (r) {
+      if (!r.items.length) { body.appendChild(h("p", { class: "muted", text: t("noJobs") })); return; }
+      body.appendChild(table([t("job"), t("state"), t("attempts"), t("created"), t("detail"), ""], r.items.map(function (j) {
+        var detail = j.state === "done" && j.result && j.result.added ? t("jobAdded").replace("{0}", j.result.added.length)
+          : j.state === "running" && j.progress && j.progress.conversations_read != null ? t("mining").replace("{0}", j.progress.conversations_read)
+          : j.error || "";
+        return h("tr", { class: "job " + j.state }, h("td", { text: t("job_" + j.kind) }), h("td", { text: t("jst_" + j.state) }),
+          h("td", { text: j.attempts + " / " + j.max_attempts }), h("td", { text: new Date(j.created_at).toLocaleString(lang === "zh" ? "zh-CN" : "en") }),
+          h("td", { text: detail }),
+          h("td", null, j.state === "failed" ? h("button", { "data-action": "retry-job", text: t("retryJob"), onclick: function () { api("POST", "/api/v1/jobs/" + j.id + "/retry", {}).then(function () { renderSettings(); }, fail); } }) : null));
+      })));
+      if (r.items.some(function (j) { return j.state === "pending" || j.state === "running"; })) setTimeout(function () { if (S.section === "jobs" && S.view === "settings") renderSettings(); }, 2000);
+    }, fail);
   }
 
   /* ---------- Keyboard ---------- */

@@ -495,21 +495,26 @@ pub async fn mine_candidates(
     auth: Auth<Admin>,
     Json(req): Json<MineRequest>,
 ) -> AppResult<(StatusCode, Out<crate::knowledge::MineRun>)> {
-    let kb = kb(&state)?;
+    kb(&state)?;
     let limit = req.conversations.unwrap_or(200);
     if !(1..=1_000).contains(&limit) {
         return Err(lianluo_domain::DomainError::new("conversations", "1 to 1000").into());
     }
-    Ok((StatusCode::ACCEPTED, Out(kb.start_mining(auth.workspace_id, limit, auth.actor()))))
+    let spec = lianluo_domain::job::JobSpec::MineConversations { conversations: limit as u32 };
+    let (job, _) = crate::jobs::enqueue(&state, auth.workspace_id, spec, auth.actor()).await?;
+    Ok((StatusCode::ACCEPTED, Out(crate::knowledge::MineRun::of(Some(&job)))))
 }
 
-/// The workspace's latest mining run: running (with the conversations read so far), done (with what it
-/// found) or failed.
+/// The workspace's latest mining run: queued, running (with the conversations read so far), done (with
+/// what it found) or failed.
 pub async fn mining_run(
     State(state): State<AppState>,
     auth: Auth<Admin>,
 ) -> AppResult<Out<crate::knowledge::MineRun>> {
-    Ok(Out(kb(&state)?.mining(auth.workspace_id)))
+    kb(&state)?;
+    let job =
+        state.store.latest_job(auth.workspace_id, lianluo_domain::job::JobKind::MineConversations).await?;
+    Ok(Out(crate::knowledge::MineRun::of(job.as_ref())))
 }
 
 #[derive(Debug, Serialize, schemars::JsonSchema)]

@@ -9,6 +9,7 @@ pub mod contacts;
 pub mod conversations;
 pub mod events;
 pub mod health;
+pub mod jobs;
 pub mod knowledge;
 pub mod messages;
 pub mod openai;

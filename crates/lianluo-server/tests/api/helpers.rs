@@ -205,6 +205,14 @@ impl TestApp {
         addr
     }
 
+    /// Runs the queued background jobs to their end, as a node's worker would, and checks that none is
+    /// left waiting or running; returns how many ran.
+    pub async fn run_jobs(&self) -> usize {
+        let ran = lianluo_server::jobs::run_until_idle(&self.state).await.unwrap();
+        assert_eq!(self.store.unfinished_jobs().await.unwrap(), 0, "no job is left over");
+        ran
+    }
+
     /// Waits until the real-time sequencer has published every event committed so far.
     pub async fn settle(&self) {
         let latest = self.store.latest_event_id().await.unwrap();

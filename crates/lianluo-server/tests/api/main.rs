@@ -12,6 +12,7 @@ mod conversations;
 mod directory;
 mod inbox;
 mod injection;
+mod jobs;
 mod kb_sources;
 mod knowledge;
 mod messages;
