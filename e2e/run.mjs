@@ -415,6 +415,13 @@ test("admins upload knowledge files, crawl a help centre and approve answers min
   await admin.locator(".settings input[aria-label=Tone]").first().waitFor();
   const tones = await admin.locator(".settings input[aria-label=Tone]").evaluateAll((els) => els.map((e) => e.value));
   if (!tones.includes("warm and concise")) throw new Error("the tone was not kept: " + tones);
+
+  // The mining run was a background job: the queue shows it done, with what it found.
+  await admin.click(".settings nav >> text=Background jobs");
+  const job = admin.locator(".settings tr.job.done", { hasText: "Read resolved conversations" }).first();
+  await job.waitFor();
+  if (!/\d+ new candidates/.test(await job.innerText())) throw new Error("the job does not say what it found: " + (await job.innerText()));
+  await admin.screenshot({ path: join(artifacts, "jobs.png") });
   await admin.context().close();
 });
 
