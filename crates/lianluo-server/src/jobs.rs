@@ -64,7 +64,10 @@ pub async fn run_next(state: &AppState) -> Result<bool, StoreError> {
     renewer.abort();
     let now = Timestamp::now();
     let recorded = match outcome {
-        Ok(result) => state.store.finish_job(&job, result, now).await.map(drop),
+        Ok(result) => {
+            let last = progress.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            state.store.finish_job(&job, last, result, now).await.map(drop)
+        }
         Err(reason) => {
             tracing::warn!(job = %job.id, kind = job.spec.kind().as_str(), reason, "job attempt failed");
             state.store.fail_job(&job, &reason, now).await.map(drop)

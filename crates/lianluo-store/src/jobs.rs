@@ -88,8 +88,8 @@ pub trait JobQueue: Send + Sync + 'static {
     /// Renews the lease of the attempt a worker claimed and records its progress. `Conflict` when the
     /// attempt lost its lease to another worker.
     async fn renew_job(&self, claimed: &Job, progress: Value, now: Timestamp, lease_ms: i64) -> Result<Job>;
-    /// Marks the claimed attempt done with its result.
-    async fn finish_job(&self, claimed: &Job, result: Value, now: Timestamp) -> Result<Job>;
+    /// Marks the claimed attempt done with its final progress and its result.
+    async fn finish_job(&self, claimed: &Job, progress: Value, result: Value, now: Timestamp) -> Result<Job>;
     /// Marks the claimed attempt failed with a readable reason: pending again after the back-off, or
     /// failed for good after the last attempt.
     async fn fail_job(&self, claimed: &Job, error: &str, now: Timestamp) -> Result<Job>;
@@ -183,11 +183,12 @@ impl<B: Backend> JobQueue for SqlStore<B> {
         })
     }
 
-    async fn finish_job(&self, claimed: &Job, result: Value, now: Timestamp) -> Result<Job> {
+    async fn finish_job(&self, claimed: &Job, progress: Value, result: Value, now: Timestamp) -> Result<Job> {
         let claimed = claimed.clone();
         write!(self, |tx| {
             let mut job = held(tx, &claimed).await?;
             job.state = JobState::Done;
+            job.progress = progress;
             job.result = Some(result);
             job.error = None;
             job.lease_until = None;

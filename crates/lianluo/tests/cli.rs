@@ -162,8 +162,15 @@ async fn sign_in(client: &reqwest::Client, url: &str, email: &str, password: &st
 async fn demo_serves_a_workspace_you_can_sign_in_to() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap().to_string();
+    // A short job lease, so that work a killed server left behind is taken over within a second.
+    let config = dir.path().join("lianluo.toml");
+    std::fs::write(&config, "[server]\njob_lease_secs = 1\n").unwrap();
+    // The embedded models, where `lianluo demo` looks for them (under its data directory).
+    let models =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/models").canonicalize().unwrap();
+    std::os::unix::fs::symlink(&models, dir.path().join("models")).unwrap();
     let mut cmd = lianluo();
-    cmd.args(["demo", "--listen", "127.0.0.1:0", "--data-dir", &d]);
+    cmd.env("LIANLUO_CONFIG", &config).args(["demo", "--listen", "127.0.0.1:0", "--data-dir", &d]);
     let (running, url, banner) = start(cmd, "URL:");
     let banner = banner.join("\n");
     assert!(banner.contains("admin@lumio.example / lumio-demo-2026"), "{banner}");
@@ -214,16 +221,64 @@ async fn demo_serves_a_workspace_you_can_sign_in_to() {
         .await
         .unwrap();
     assert!(session["visitor_token"].as_str().unwrap().starts_with("vt_"));
+
+    // Mining the demo's resolved conversations runs as a background job; the server is killed (SIGKILL)
+    // in the middle of it.
+    let csrf = login["csrf_token"].as_str().unwrap().to_string();
+    let mine = client
+        .post(format!("{url}/api/v1/kb/candidates/mine"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .json(&json!({ "conversations": 200 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mine.status(), 202);
+    let job_id = mine.json::<Value>().await.unwrap()["job_id"].as_str().unwrap().to_string();
+    let started = Instant::now();
+    loop {
+        let run = get("/api/v1/kb/candidates/mine").await;
+        if run["state"] == "running" && run["conversations_read"].as_u64().unwrap_or(0) > 0 {
+            break;
+        }
+        assert!(run["state"] == "queued" || run["state"] == "running", "{run}");
+        assert!(started.elapsed() < Duration::from_secs(60), "mining did not start: {run}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     drop(running);
 
-    // A second run finds the demo and serves it unchanged.
+    // A second run finds the demo and serves it unchanged, and finishes the interrupted mining.
     let mut cmd = lianluo();
-    cmd.args(["demo", "--listen", "127.0.0.1:0", "--data-dir", &d]);
+    cmd.env("LIANLUO_CONFIG", &config).args(["demo", "--listen", "127.0.0.1:0", "--data-dir", &d]);
     let (_running, url, banner) = start(cmd, "URL:");
     assert!(banner.join("\n").contains("already set up"));
     let (cookie, _) = sign_in(&client, &url, "admin@lumio.example", "lumio-demo-2026").await;
-    let ready = client.get(format!("{url}/readyz")).header("cookie", cookie).send().await.unwrap();
+    let ready = client.get(format!("{url}/readyz")).header("cookie", &cookie).send().await.unwrap();
     assert_eq!(ready.json::<Value>().await.unwrap()["storage"], "sqlite");
+    let get = |path: &str| {
+        let (client, cookie) = (client.clone(), cookie.clone());
+        let url = format!("{url}{path}");
+        async move {
+            client.get(url).header("cookie", cookie).send().await.unwrap().json::<Value>().await.unwrap()
+        }
+    };
+    let started = Instant::now();
+    let job = loop {
+        let job = get(&format!("/api/v1/jobs/{job_id}")).await;
+        if job["state"] == "done" {
+            break job;
+        }
+        assert!(job["state"] == "running" || job["state"] == "pending", "{job}");
+        assert!(started.elapsed() < Duration::from_secs(300), "the interrupted mining did not finish: {job}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(job["attempts"], 2, "the restarted server took the job over: {job}");
+    assert!(job["progress"]["conversations_read"].as_u64().unwrap() > 0, "{job}");
+    assert_eq!(job["progress"]["conversations_read"], job["result"]["conversations"], "{job}");
+    let run = get("/api/v1/kb/candidates/mine").await;
+    assert_eq!(run["state"], "done", "{run}");
+    let candidates = get("/api/v1/kb/candidates").await;
+    assert!(!candidates["items"].as_array().unwrap().is_empty(), "{run}");
 }
 
 #[tokio::test]

@@ -68,7 +68,7 @@ async fn work_survives_a_stopped_worker(app: TestApp) {
     // The stopped worker comes back late: what it says changes nothing.
     assert!(
         app.store
-            .finish_job(&stopped, json!({ "late": true }), lianluo_domain::Timestamp::now())
+            .finish_job(&stopped, json!({}), json!({ "late": true }), lianluo_domain::Timestamp::now())
             .await
             .is_err()
     );

@@ -30,14 +30,21 @@ pub async fn jobs_are_claimed_once_and_finished(store: &dyn Store) {
     assert_eq!(store.get_job(ws, queued.id).await.unwrap().progress, json!({ "conversations_read": 20 }));
     assert_eq!(renewed.lease_until, Some(lianluo_domain::Timestamp(t(2).0 + LEASE)));
 
-    let done = store.finish_job(&claimed, json!({ "added": 4 }), t(3)).await.unwrap();
+    let done = store
+        .finish_job(&claimed, json!({ "conversations_read": 50 }), json!({ "added": 4 }), t(3))
+        .await
+        .unwrap();
     assert_eq!((done.state, done.finished_at), (JobState::Done, Some(t(3))));
     let stored = store.latest_job(ws, JobKind::MineConversations).await.unwrap().unwrap();
     assert_eq!(stored, done);
     assert_eq!(stored.result, Some(json!({ "added": 4 })));
+    assert_eq!(stored.progress, json!({ "conversations_read": 50 }), "the final progress is kept");
     assert_eq!(stored.spec, MINE);
     assert_eq!(store.unfinished_jobs().await.unwrap(), 0);
-    assert!(matches!(store.finish_job(&claimed, json!({}), t(4)).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        store.finish_job(&claimed, json!({}), json!({}), t(4)).await,
+        Err(StoreError::Conflict(_))
+    ));
 
     let kinds: Vec<String> =
         store.list_events(ws, 0, 100).await.unwrap().into_iter().map(|e| e.kind).collect();
@@ -62,7 +69,7 @@ pub async fn one_at_a_time_jobs_are_not_queued_twice(store: &dyn Store) {
     let claimed = store.claim_job(t(2), LEASE).await.unwrap().unwrap();
     let (still, created) = store.enqueue_job(claimed.workspace_id, MINE, Actor::System, t(2)).await.unwrap();
     assert!(!created && still.id == claimed.id, "nor while it runs");
-    store.finish_job(&claimed, json!({}), t(3)).await.unwrap();
+    store.finish_job(&claimed, json!({}), json!({}), t(3)).await.unwrap();
     let (next, created) = store.enqueue_job(claimed.workspace_id, MINE, Actor::System, t(4)).await.unwrap();
     assert!(created && next.id != claimed.id, "once it is done, a new one is queued");
 }
@@ -107,11 +114,11 @@ pub async fn an_expired_lease_is_taken_over(store: &dyn Store) {
     assert_eq!((taken.id, taken.attempts), (stopped.id, 2));
     // The first worker comes back late: its attempt changes nothing.
     assert!(matches!(
-        store.finish_job(&stopped, json!({"stale": true}), t(2)).await,
+        store.finish_job(&stopped, json!({}), json!({"stale": true}), t(2)).await,
         Err(StoreError::Conflict(_))
     ));
     assert!(matches!(store.renew_job(&stopped, json!({}), t(2), LEASE).await, Err(StoreError::Conflict(_))));
-    let done = store.finish_job(&taken, json!({ "fresh": true }), t(3)).await.unwrap();
+    let done = store.finish_job(&taken, json!({}), json!({ "fresh": true }), t(3)).await.unwrap();
     assert_eq!(done.result, Some(json!({ "fresh": true })));
 }
 
