@@ -63,16 +63,19 @@ pub fn asks_something(text: &str) -> bool {
 }
 
 impl Answerer {
-    /// Scores each (question, reply) pair with `embedder` and the workspace's word statistics; `None`
-    /// when the embedder failed. Each distinct text is embedded once.
+    /// Scores each (question, reply) pair with `embedder` and the workspace's word statistics, given the
+    /// questions' vectors (`embed_queries`, which the caller also groups repeats with); `None` when the
+    /// embedder failed. Each distinct reply text is embedded once.
     pub async fn score_replies(
         &self,
         ws: WorkspaceId,
         embedder: &Arc<dyn Embedder>,
         pairs: &[(String, String)],
+        question_vectors: &[Vec<f32>],
     ) -> Option<Vec<ReplyScore>> {
-        let questions: Vec<String> = pairs.iter().map(|(q, _)| q.clone()).collect();
-        let question_vectors = embedder.embed_queries(&questions).await.ok()?;
+        if question_vectors.len() != pairs.len() {
+            return None;
+        }
         // The reply's sentences, and the reply itself when it has several (it stands for the passage).
         let mut texts: Vec<String> = Vec::new();
         let mut at: HashMap<String, usize> = HashMap::new();
@@ -103,7 +106,7 @@ impl Answerer {
         let cos = |q: &[f32], t: &str| -> f32 { q.iter().zip(&vectors[at[t]]).map(|(a, b)| a * b).sum() };
         let model = rerank::tuned_for(embedder.id()).model;
         let mut out = Vec::with_capacity(pairs.len());
-        for (((question, reply), parts), qv) in pairs.iter().zip(&split).zip(&question_vectors) {
+        for (((question, reply), parts), qv) in pairs.iter().zip(&split).zip(question_vectors) {
             let terms = self.index.terms(question);
             // A reply is read against its question even when the knowledge has none of its words yet
             // (a new workspace): then every word counts the same.

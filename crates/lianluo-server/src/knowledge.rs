@@ -34,6 +34,10 @@ pub struct Knowledge {
         std::sync::Mutex<std::collections::HashMap<String, Option<lianluo_knowledge::strength::Strength>>>,
     /// How far each running source has got.
     progress: std::sync::Mutex<std::collections::HashMap<KbSourceId, Arc<Progress>>>,
+    /// The question vectors of mined candidates, by embedder and candidate, so that each mining run
+    /// embeds only the questions it found (at most `CANDIDATE_VECTORS`, then cleared).
+    candidate_vectors:
+        std::sync::Mutex<std::collections::HashMap<(String, lianluo_domain::KbCandidateId), Vec<f32>>>,
     crawler: lianluo_knowledge::crawl::Client,
     settings: Settings,
 }
@@ -140,6 +144,9 @@ pub const MINED_MIN_CONFIDENCE: f32 = 0.5;
 /// Passages embedded at a time while indexing, between progress updates.
 const EMBEDDING_BATCH: usize = 32;
 
+/// Most mined questions' vectors kept between mining runs (about 15 MB with E5-small).
+const CANDIDATE_VECTORS: usize = 10_000;
+
 /// Most passages one source may be cut into.
 pub const MAX_CHUNKS_PER_SOURCE: usize = 5_000;
 
@@ -191,6 +198,7 @@ impl Knowledge {
             indexing_per_workspace: Default::default(),
             strength: Default::default(),
             progress: Default::default(),
+            candidate_vectors: Default::default(),
             crawler: crawl_client(CrawlOptions::default().timeout),
             settings,
         });
@@ -686,9 +694,18 @@ impl Knowledge {
         let embedder = self.generation(ws).await?.embedder;
         // Without vectors (the provider failed), questions are grouped by their words.
         let vectors = embedder.embed_queries(&plain).await.unwrap_or_else(|_| vec![Vec::new(); plain.len()]);
+        Ok(self.group_with(texts, &vectors, &embedder.calibration()))
+    }
+
+    /// `group_similar` with the questions' vectors given (empty ones: grouped by words alone).
+    fn group_with(
+        &self,
+        texts: &[(String, String)],
+        vectors: &[Vec<f32>],
+        calibration: &lianluo_models::Calibration,
+    ) -> Vec<usize> {
         // "The same question": the upper part of the band between unrelated and answering cosines.
-        let calibration = embedder.calibration();
-        let terms: Vec<Vec<String>> = plain.iter().map(|t| self.index().terms(t)).collect();
+        let terms: Vec<Vec<String>> = texts.iter().map(|(t, _)| self.index().terms(t)).collect();
         let mut reps: Vec<usize> = Vec::with_capacity(texts.len());
         let mut heads: Vec<usize> = Vec::new();
         for i in 0..texts.len() {
@@ -708,7 +725,34 @@ impl Knowledge {
                 }
             }
         }
-        Ok(reps)
+        reps
+    }
+
+    /// The question vectors of candidates mined before, from the cache (by embedder and candidate; a
+    /// candidate's question never changes) or embedded now; `None` when the embedder fails.
+    async fn known_question_vectors(
+        &self,
+        embedder: &Arc<dyn Embedder>,
+        known: &[lianluo_domain::knowledge::KbCandidate],
+    ) -> Option<Vec<Vec<f32>>> {
+        let id = embedder.id().to_string();
+        let missing: Vec<&lianluo_domain::knowledge::KbCandidate> = {
+            let cache = self.candidate_vectors.lock().unwrap_or_else(|p| p.into_inner());
+            known.iter().filter(|c| !cache.contains_key(&(id.clone(), c.id))).collect()
+        };
+        if !missing.is_empty() {
+            let texts: Vec<String> = missing.iter().map(|c| c.question.clone()).collect();
+            let vectors = embedder.embed_queries(&texts).await.ok()?;
+            let mut cache = self.candidate_vectors.lock().unwrap_or_else(|p| p.into_inner());
+            if cache.len() + vectors.len() > CANDIDATE_VECTORS {
+                cache.clear();
+            }
+            for (c, v) in missing.iter().zip(vectors) {
+                cache.insert((id.clone(), c.id), v);
+            }
+        }
+        let cache = self.candidate_vectors.lock().unwrap_or_else(|p| p.into_inner());
+        known.iter().map(|c| cache.get(&(id.clone(), c.id)).cloned()).collect()
     }
 
     /// Adds a question-and-answer entry and indexes it before returning, so the next customer who asks
@@ -875,11 +919,22 @@ impl Knowledge {
                 _ => break,
             }
         }
-        // Each reply is scored by the re-ranker against its question (none when the embedder fails).
+        // Replies mined before (by an earlier run, or an attempt a stop interrupted) are not scored again.
+        let replies: Vec<lianluo_domain::MessageId> = candidates.iter().map(|c| c.message_id).collect();
+        let mined: std::collections::HashSet<_> =
+            self.store.mined_replies(ws, &replies).await?.into_iter().collect();
+        candidates.retain(|c| !mined.contains(&c.message_id));
+        // Each question is embedded once: its reply is scored by the re-ranker against it, and it is
+        // grouped with the same question asked before. Without vectors (the embedder failed) replies go
+        // unscored and questions are grouped by their words.
         let embedder = self.generation(ws).await.map_err(lianluo_store::StoreError::Backend)?.embedder;
+        let questions: Vec<String> = candidates.iter().map(|c| c.question.clone()).collect();
+        let new_vectors = embedder.embed_queries(&questions).await.ok();
         let pairs: Vec<(String, String)> =
             candidates.iter().map(|c| (c.question.clone(), c.answer.clone())).collect();
-        if let Some(scores) = self.answerer.score_replies(ws, &embedder, &pairs).await {
+        if let Some(v) = &new_vectors
+            && let Some(scores) = self.answerer.score_replies(ws, &embedder, &pairs, v).await
+        {
             for (c, s) in candidates.iter_mut().zip(scores) {
                 c.confidence = Some(s.confidence);
             }
@@ -892,7 +947,11 @@ impl Knowledge {
         }
         let texts: Vec<(String, String)> =
             known.iter().chain(&candidates).map(|c| (c.question.clone(), c.language.clone())).collect();
-        let reps = self.group_similar(ws, &texts).await.map_err(lianluo_store::StoreError::Backend)?;
+        let vectors = match (self.known_question_vectors(&embedder, &known).await, &new_vectors) {
+            (Some(known), Some(new)) => known.into_iter().chain(new.iter().cloned()).collect(),
+            _ => vec![Vec::new(); texts.len()],
+        };
+        let reps = self.group_with(&texts, &vectors, &embedder.calibration());
         let ids: Vec<KbCandidateId> = known.iter().chain(&candidates).map(|c| c.id).collect();
         let confidence = |at: usize| candidates[at - known.len()].confidence.unwrap_or(0.0);
         let mut best: std::collections::HashMap<usize, usize> = Default::default(); // group → its best
@@ -914,9 +973,25 @@ impl Knowledge {
                 c.duplicate_of = Some(ids[counted_in[i]]);
             }
         }
+        // Kept by candidate for the cache, before the order changes below.
+        let new_by_id: Option<std::collections::HashMap<KbCandidateId, Vec<f32>>> =
+            new_vectors.map(|v| candidates.iter().map(|c| c.id).zip(v).collect());
         // A candidate is stored before the duplicates counted in it.
         candidates.sort_by_key(|c| c.status == CandidateStatus::Duplicate);
         let added = self.store.add_kb_candidates(ws, &candidates, actor, now).await?;
+        // The next run finds the new candidates' question vectors in the cache.
+        if let Some(mut new) = new_by_id {
+            let id = embedder.id().to_string();
+            let mut cache = self.candidate_vectors.lock().unwrap_or_else(|p| p.into_inner());
+            if cache.len() + added.len() > CANDIDATE_VECTORS {
+                cache.clear();
+            }
+            for c in &added {
+                if let Some(v) = new.remove(&c.id) {
+                    cache.insert((id.clone(), c.id), v);
+                }
+            }
+        }
         let repeats = added.iter().filter(|c| c.status == CandidateStatus::Duplicate).count();
         let added = added.into_iter().filter(|c| c.status == CandidateStatus::Pending).collect();
         Ok(MineReport { conversations, added, repeats })

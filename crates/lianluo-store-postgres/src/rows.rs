@@ -1242,6 +1242,17 @@ impl Tx for PgTx {
         .map(|n| n == 1)
     }
 
+    async fn mined_replies(&mut self, ws: WorkspaceId, replies: &[MessageId]) -> Result<Vec<MessageId>> {
+        let ids: Vec<Uuid> = replies.iter().map(|m| m.0).collect();
+        let rows = self
+            .all(
+                "SELECT message_id FROM kb_candidates WHERE workspace_id = $1 AND message_id = ANY($2)",
+                &[&ws.0, &ids],
+            )
+            .await?;
+        rows.iter().map(|r| get::<Uuid>(r, 0).map(MessageId)).collect()
+    }
+
     async fn kb_candidate(&mut self, ws: WorkspaceId, id: KbCandidateId) -> Result<Option<KbCandidate>> {
         let sql = format!("{SELECT_KB_CANDIDATE} WHERE workspace_id = $1 AND id = $2");
         self.one(&sql, &[&ws.0, &id.0]).await?.as_ref().map(|r| columns::kb_candidate(&PgRow(r))).transpose()

@@ -1261,6 +1261,17 @@ impl Tx for SqliteTx {
         )
     }
 
+    async fn mined_replies(&mut self, ws: WorkspaceId, replies: &[MessageId]) -> Result<Vec<MessageId>> {
+        let ids: Vec<String> = replies.iter().map(|m| s(*m)).collect();
+        collect(
+            &self.conn,
+            "SELECT message_id FROM kb_candidates WHERE workspace_id = ?1 \
+             AND message_id IN (SELECT value FROM json_each(?2))",
+            params![s(ws), to_json(&ids)],
+            |r| r.uuid(0).map(MessageId),
+        )
+    }
+
     async fn insert_kb_candidate(&mut self, c: &KbCandidate) -> Result<bool> {
         exec(
             &self.conn,

@@ -1319,6 +1319,14 @@ pub async fn mined_candidates_need_approval(store: &dyn Store) {
         store.add_kb_candidates(f.ws, &[again], f.actor(), t(2)).await.unwrap().is_empty(),
         "a reply is mined once"
     );
+    let fresh = MessageId::new();
+    let mut mined = store.mined_replies(f.ws, &[m1, fresh, m2]).await.unwrap();
+    mined.sort();
+    let mut expected = vec![m1, m2];
+    expected.sort();
+    assert_eq!(mined, expected, "a mining run skips the replies mined before");
+    assert!(store.mined_replies(other.ws, &[m1, m2]).await.unwrap().is_empty(), "per workspace");
+    assert!(store.mined_replies(f.ws, &[]).await.unwrap().is_empty());
     assert!(
         store.add_kb_candidates(other.ws, std::slice::from_ref(&first), other.actor(), t(2)).await.is_err()
     );

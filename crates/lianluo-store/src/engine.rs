@@ -1149,6 +1149,11 @@ impl<B: Backend> Store for SqlStore<B> {
         read!(self, |tx| tx.ai_usage(ws, since).await)
     }
 
+    async fn mined_replies(&self, ws: WorkspaceId, replies: &[MessageId]) -> Result<Vec<MessageId>> {
+        let replies = replies.to_vec();
+        read!(self, |tx| tx.mined_replies(ws, &replies).await)
+    }
+
     async fn add_kb_candidates(
         &self,
         ws: WorkspaceId,

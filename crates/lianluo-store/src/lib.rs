@@ -492,6 +492,8 @@ pub trait Store: JobQueue + Send + Sync + 'static {
         actor: Actor,
         now: Timestamp,
     ) -> Result<Vec<KbCandidate>>;
+    /// Which of these agent replies were mined before: a mining run skips them before scoring.
+    async fn mined_replies(&self, ws: WorkspaceId, replies: &[MessageId]) -> Result<Vec<MessageId>>;
     /// Candidates with a status, oldest first.
     async fn list_kb_candidates(
         &self,

@@ -362,6 +362,12 @@ pub trait Tx: crate::jobs::JobRows + Send {
     ) -> impl Future<Output = Result<Vec<AiUsage>>> + Send;
     /// Adds a mined candidate; false when its reply was mined before.
     fn insert_kb_candidate(&mut self, c: &KbCandidate) -> impl Future<Output = Result<bool>> + Send;
+    /// Which of these agent replies were mined before (whatever became of their candidates).
+    fn mined_replies(
+        &mut self,
+        ws: WorkspaceId,
+        replies: &[MessageId],
+    ) -> impl Future<Output = Result<Vec<MessageId>>> + Send;
     fn kb_candidate(
         &mut self,
         ws: WorkspaceId,

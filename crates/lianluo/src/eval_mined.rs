@@ -49,10 +49,12 @@ pub async fn mined(cfg: &Config, args: MinedArgs) -> anyhow::Result<()> {
     let threshold = args.threshold.unwrap_or(lianluo_server::knowledge::MINED_MIN_CONFIDENCE);
     let bench = Bench::new(cfg, crate::demo::knowledge::sources()).await?;
     let pairs: Vec<(String, String)> = lines.iter().map(|l| (l.question.clone(), l.answer.clone())).collect();
+    let questions: Vec<String> = pairs.iter().map(|(q, _)| q.clone()).collect();
+    let vectors = bench.embedder.embed_queries(&questions).await.context("the embedder failed")?;
     let scores = bench
         .kb
         .answerer
-        .score_replies(bench.ws, &bench.embedder, &pairs)
+        .score_replies(bench.ws, &bench.embedder, &pairs, &vectors)
         .await
         .context("the embedder failed")?;
     let mut rows: Vec<(&Line, f32)> = lines.iter().zip(scores.iter().map(|s| s.confidence)).collect();
