@@ -21,7 +21,7 @@ mod openai;
 mod requantize;
 
 pub use e5::E5Small;
-pub use llama::LlamaChat;
+pub use llama::{DEFAULT_CHAT_QUEUE, LlamaChat};
 pub use minilm::MiniLm;
 pub use openai::{OpenAiChat, OpenAiEmbedder, OpenAiEndpoint, install_tls_provider};
 
@@ -43,6 +43,9 @@ pub enum ModelError {
     /// The embedded engine failed.
     #[error("model engine: {0}")]
     Engine(String),
+    /// Too many requests are waiting for the model; try again after this many seconds.
+    #[error("the model is busy with other requests; try again in {0} s")]
+    Busy(u64),
 }
 
 pub type Result<T, E = ModelError> = std::result::Result<T, E>;
@@ -179,7 +182,13 @@ pub type TokenSink = mpsc::UnboundedSender<String>;
 pub trait ChatModel: Send + Sync {
     /// A stable name of the model.
     fn id(&self) -> &str;
-    /// Generates an answer; each piece of text is also sent to `sink` as soon as it exists.
+    /// `Some(seconds to wait)` when a request now would be refused with [`ModelError::Busy`] (its
+    /// queue is full); a provider without a known queue says `None`.
+    fn busy(&self) -> Option<u64> {
+        None
+    }
+    /// Generates an answer; each piece of text is also sent to `sink` as soon as it exists; refused with
+    /// [`ModelError::Busy`] when too many requests wait.
     async fn chat(&self, request: &ChatRequest, sink: Option<TokenSink>) -> Result<ChatOutput>;
 }
 

@@ -7,7 +7,11 @@
 use std::{
     num::NonZeroU32,
     path::Path,
-    sync::{OnceLock, mpsc as std_mpsc},
+    sync::{
+        Arc, OnceLock,
+        atomic::{AtomicUsize, Ordering},
+        mpsc as std_mpsc,
+    },
 };
 
 use async_trait::async_trait;
@@ -44,15 +48,31 @@ struct Job {
     reply: oneshot::Sender<Result<ChatOutput>>,
 }
 
-/// A GGUF chat model served by a worker thread.
+/// A GGUF chat model served by a worker thread, one request at a time; at most `queue` more wait, and
+/// the next is refused at once with [`ModelError::Busy`] rather than kept waiting.
 pub struct LlamaChat {
     jobs: std_mpsc::Sender<Job>,
+    /// Requests sent to the worker and not yet taken up by it.
+    waiting: Arc<AtomicUsize>,
+    queue: usize,
     id: String,
 }
 
+/// Requests that may wait for the embedded chat model by default.
+pub const DEFAULT_CHAT_QUEUE: usize = 16;
+
+/// How long a refused request is told to wait before trying again.
+const BUSY_RETRY_SECS: u64 = 5;
+
 impl LlamaChat {
-    /// Loads the model; fails with a readable reason when the file is missing or not a model.
+    /// Loads the model with the default queue; fails with a readable reason when the file is missing or
+    /// not a model.
     pub fn load(path: &Path, threads: usize) -> Result<Self> {
+        Self::load_with_queue(path, threads, DEFAULT_CHAT_QUEUE)
+    }
+
+    /// Loads the model; at most `queue` requests wait while one runs.
+    pub fn load_with_queue(path: &Path, threads: usize, queue: usize) -> Result<Self> {
         if !path.is_file() {
             return Err(ModelError::Files(format!("{} is missing", path.display())));
         }
@@ -67,6 +87,8 @@ impl LlamaChat {
             .chat_template(None)
             .map_err(|e| ModelError::Files(format!("{}: no chat template: {e}", path.display())))?;
         let (jobs, rx) = std_mpsc::channel::<Job>();
+        let waiting = Arc::new(AtomicUsize::new(0));
+        let taken = waiting.clone();
         let (ready_tx, ready_rx) = std_mpsc::channel::<Result<()>>();
         let threads = i32::try_from(threads.max(1)).unwrap_or(2);
         std::thread::Builder::new()
@@ -90,6 +112,7 @@ impl LlamaChat {
                     }
                 };
                 while let Ok(job) = rx.recv() {
+                    taken.fetch_sub(1, Ordering::SeqCst);
                     let out = generate(&model, &template, &mut ctx, &job.request, job.sink.as_ref());
                     let _ = job.reply.send(out);
                 }
@@ -97,7 +120,7 @@ impl LlamaChat {
             .map_err(|e| ModelError::Engine(e.to_string()))?;
         ready_rx.recv().map_err(|e| ModelError::Engine(e.to_string()))??;
         let name = path.file_stem().and_then(|n| n.to_str()).unwrap_or("gguf").to_string();
-        Ok(Self { jobs, id: format!("embedded:{name}") })
+        Ok(Self { jobs, waiting, queue, id: format!("embedded:{name}") })
     }
 }
 
@@ -218,7 +241,15 @@ impl ChatModel for LlamaChat {
         &self.id
     }
 
+    fn busy(&self) -> Option<u64> {
+        (self.waiting.load(Ordering::SeqCst) >= self.queue).then_some(BUSY_RETRY_SECS)
+    }
+
     async fn chat(&self, request: &ChatRequest, sink: Option<TokenSink>) -> Result<ChatOutput> {
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.queue {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(ModelError::Busy(BUSY_RETRY_SECS));
+        }
         let (reply, rx) = oneshot::channel();
         self.jobs
             .send(Job { request: request.clone(), sink, reply })

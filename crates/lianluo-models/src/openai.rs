@@ -98,12 +98,21 @@ impl OpenAiEndpoint {
                 Ok(Ok(resp)) if resp.status().is_success() => return Ok(resp),
                 Ok(Ok(resp)) => {
                     let status = resp.status();
+                    let retry_after = resp
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
                     let text = resp.text().await.unwrap_or_default();
                     let msg = serde_json::from_str::<Value>(&text)
                         .ok()
                         .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
                         .unwrap_or_else(|| text.chars().take(300).collect());
-                    let err = ModelError::Provider(format!("{status}: {msg}"));
+                    // A provider that is still busy after the retries: the caller is told to wait.
+                    let err = if status.as_u16() == 429 {
+                        ModelError::Busy(retry_after.unwrap_or(5).clamp(1, 300))
+                    } else {
+                        ModelError::Provider(format!("{status}: {msg}"))
+                    };
                     if status.as_u16() != 429 && !status.is_server_error() {
                         return Err(err);
                     }

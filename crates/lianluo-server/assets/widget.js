@@ -16,13 +16,13 @@
   var T = {
     en: { title: "Chat with us", greeting: "Hi there! How can we help? Tell us who you are, or just start.", online: "We typically reply in a few minutes", offline: "We're away right now. Leave a message and we'll get back to you.",
       placeholder: "Type your message…", send: "Send", name: "Your name (optional)", email: "Email (optional)", start: "Start chat",
-      resolved: "This conversation was resolved. Write again any time.", typing: "Agent is typing…", botTyping: "The AI assistant is writing…", failed: "Not sent. Tap to retry.",
+      resolved: "This conversation was resolved. Write again any time.", typing: "Agent is typing…", botTyping: "The AI assistant is writing…", failed: "Not sent. Tap to retry.", busy: "We are busy right now. Please try again in a moment; a person will answer you.",
       unavailable: "Chat is unavailable right now.", open: "Open chat", close: "Close chat", you: "You",
       attach: "Attach a picture or file", tooBig: "That file is too large (10 MB at most).", badFile: "That kind of file cannot be sent.",
       bot: "AI assistant", helpful: "Helpful", notHelpful: "Not helpful", thanks: "Thanks for the feedback", botOnline: "Our AI assistant answers right away; a person can take over any time" },
     zh: { title: "在线咨询", greeting: "您好！有什么可以帮您？可以留下称呼和邮箱，也可以直接开始。", online: "我们通常几分钟内回复", offline: "客服暂时不在线，请留言，我们会尽快回复您。",
       placeholder: "请输入消息…", send: "发送", name: "您的称呼（选填）", email: "邮箱（选填）", start: "开始咨询",
-      resolved: "本次会话已结束，如有需要可随时再次留言。", typing: "客服正在输入…", botTyping: "AI 助手正在输入…", failed: "发送失败，点击重试。",
+      resolved: "本次会话已结束，如有需要可随时再次留言。", typing: "客服正在输入…", botTyping: "AI 助手正在输入…", failed: "发送失败，点击重试。", busy: "当前咨询较多，请稍后再试，客服会尽快回复您。",
       unavailable: "在线咨询暂不可用。", open: "打开聊天", close: "关闭聊天", you: "我",
       attach: "发送图片或文件", tooBig: "文件太大（最大 10 MB）。", badFile: "不支持发送该类型的文件。",
       bot: "AI 助手", helpful: "有帮助", notHelpful: "没帮助", thanks: "感谢反馈", botOnline: "AI 助手即时回复，随时可转人工" }
@@ -242,18 +242,21 @@
     note(T.greeting);
     panel.insertBefore(form, typing);
   }
-  function deliver(text, bubbleEl, attachments) {
-    var key = "w-" + Date.now() + "-" + Math.random().toString(36).slice(2);
+  // A message keeps its idempotency key across retries: a retry after a lost response is stored once.
+  function deliver(text, bubbleEl, attachments, key) {
+    key = key || "w-" + Date.now() + "-" + Math.random().toString(36).slice(2);
     var pending = bubbleEl || show({ kind: "incoming", content: text, attachments: attachments });
     state.pending[key] = pending;
     pending.classList.remove("failed");
     pending.onclick = null;
     api("POST", "/widget/v1/messages", { content: text, attachments: attachments || [] }, { "idempotency-key": key }).then(function (r) {
       state.seen[r.message.id] = true;
-    }, function () {
+    }, function (err) {
       pending.classList.add("failed");
       pending.title = T.failed;
-      pending.onclick = function () { deliver(text, pending, attachments); };
+      pending.onclick = function () { deliver(text, pending, attachments, key); };
+      // Too many at once: said politely, and the message can be sent again in a moment.
+      if (err && err.error && (err.error.code === "rate_limited" || err.error.code === "queue_full")) note(T.busy);
     });
   }
   attach.onclick = function () { picker.click(); };

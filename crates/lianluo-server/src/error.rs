@@ -52,6 +52,9 @@ pub enum AppError {
     Conflict(String),
     #[error("too many attempts; try again in {0} seconds")]
     RateLimited(u64),
+    /// A queue in front of a worker (a model) is full: the caller waits and tries again.
+    #[error("busy with other requests; try again in {0} seconds")]
+    QueueFull(u64),
     #[error("the server is busy; try again shortly")]
     Busy,
     /// A service the request needs cannot serve it now (its cause is said, for an operator to act on).
@@ -89,6 +92,7 @@ impl AppError {
             AppError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             AppError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            AppError::QueueFull(_) => (StatusCode::TOO_MANY_REQUESTS, "queue_full"),
             AppError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             AppError::Unavailable(_) | AppError::ServiceFailed(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
@@ -148,7 +152,7 @@ impl IntoResponse for AppError {
         };
         let body = ErrorBody { error: ErrorDetail { code, message: self.to_string(), field } };
         let mut res = (status, Json(body)).into_response();
-        if let AppError::RateLimited(secs) = self
+        if let AppError::RateLimited(secs) | AppError::QueueFull(secs) = self
             && let Ok(v) = HeaderValue::from_str(&secs.to_string())
         {
             res.headers_mut().insert(header::RETRY_AFTER, v);

@@ -91,6 +91,9 @@ pub struct ModelsConfig {
     pub embedder: EmbedderChoice,
     /// CPU threads for the embedded models; 0 uses every core.
     pub threads: usize,
+    /// Requests that may wait for the embedded chat model while it answers one; more are refused at
+    /// once (`429` with `Retry-After` on `/v1/chat/completions`; the AI agent quotes instead).
+    pub chat_queue: usize,
     /// An OpenAI-compatible endpoint to chat with instead of the embedded model.
     pub chat_endpoint: Option<lianluo_models::OpenAiEndpoint>,
     /// An OpenAI-compatible endpoint for embeddings instead of the embedded model.
@@ -114,6 +117,7 @@ impl Default for ModelsConfig {
             answer_mode: lianluo_knowledge::AnswerMode::Extractive,
             embedder: EmbedderChoice::MultilingualE5Small,
             threads: 0,
+            chat_queue: lianluo_models::DEFAULT_CHAT_QUEUE,
             chat_endpoint: None,
             embedding_endpoint: None,
         }

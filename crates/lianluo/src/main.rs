@@ -245,10 +245,13 @@ async fn load_models(
         Some(ep) => Arc::new(OpenAiChat::new(ep.clone())),
         None => {
             let file = m.chat_gguf.clone().unwrap_or(paths.chat_gguf);
+            let queue = m.chat_queue.max(1);
             Arc::new(
-                tokio::task::spawn_blocking(move || LlamaChat::load(&file, threads)).await?.map_err(|e| {
-                    anyhow::anyhow!("{e} (run scripts/fetch-models, or set models.chat_gguf)")
-                })?,
+                tokio::task::spawn_blocking(move || LlamaChat::load_with_queue(&file, threads, queue))
+                    .await?
+                    .map_err(|e| {
+                        anyhow::anyhow!("{e} (run scripts/fetch-models, or set models.chat_gguf)")
+                    })?,
             )
         }
     };

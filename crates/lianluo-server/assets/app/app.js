@@ -375,10 +375,16 @@
     function send() {
       var text = input.value.trim();
       if (!text) return;
-      var key = "ui-" + Date.now() + "-" + Math.random().toString(36).slice(2);
+      // Sending the same text again after a failure keeps its key: a reply whose response was lost is stored once.
+      var failed = S.unsent && S.unsent.conversation === S.current && S.unsent.text === text ? S.unsent : null;
+      var key = failed ? failed.key : "ui-" + Date.now() + "-" + Math.random().toString(36).slice(2);
+      var conversation = S.current;
       input.value = "";
-      api("POST", "/api/v1/conversations/" + S.current + "/messages", { kind: S.mode === "note" ? "note" : "outgoing", content: text, idempotency_key: key })
-        .then(function (m) { addMessage(m); }, function (x) { input.value = text; toast((x.error && x.error.message) || t("failed")); });
+      api("POST", "/api/v1/conversations/" + conversation + "/messages", { kind: S.mode === "note" ? "note" : "outgoing", content: text, idempotency_key: key })
+        .then(function (m) { S.unsent = null; addMessage(m); }, function (x) {
+          S.unsent = { conversation: conversation, text: text, key: key };
+          input.value = text; toast((x.error && x.error.message) || t("failed"));
+        });
     }
     var asked = 0;
     function typedShortcut() { return /(^|\s)\/([a-z0-9_-]*)$/.exec(input.value.slice(0, input.selectionStart)); }

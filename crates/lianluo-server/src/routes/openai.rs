@@ -126,8 +126,15 @@ pub async fn chat_completions(
     let model = chat.id().to_string();
     let id = format!("chatcmpl-{}", uuid::Uuid::now_v7().simple());
     let created = lianluo_domain::Timestamp::now().0 / 1000;
+    // A full queue answers 429 at once (with Retry-After) instead of keeping the caller waiting.
+    if let Some(secs) = chat.busy() {
+        return Err(AppError::QueueFull(secs));
+    }
     if !req.stream {
-        let out = chat.chat(&request, None).await.map_err(|e| AppError::ServiceFailed(e.to_string()))?;
+        let out = chat.chat(&request, None).await.map_err(|e| match e {
+            lianluo_models::ModelError::Busy(secs) => AppError::QueueFull(secs),
+            e => AppError::ServiceFailed(e.to_string()),
+        })?;
         return Ok(Out(json!({
             "id": id, "object": "chat.completion", "created": created, "model": model,
             "choices": [{ "index": 0, "message": { "role": Role::Assistant, "content": out.text }, "finish_reason": out.finish_reason }],

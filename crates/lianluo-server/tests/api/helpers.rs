@@ -157,13 +157,33 @@ impl TestApp {
         Self::with_settings(store, cleanup, config, settings).await
     }
 
+    /// An app on SQLite whose node chat model is `chat` (the others share the embedded one).
+    pub async fn sqlite_with_chat(chat: Arc<dyn lianluo_models::ChatModel>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = lianluo_store_sqlite::open_in_dir(dir.path()).unwrap();
+        let settings = lianluo_server::knowledge::Settings::default();
+        Self::with_models(Arc::new(store), Cleanup::Dir(dir), ServerConfig::default(), settings, Some(chat))
+            .await
+    }
+
     async fn with_settings(
         store: Arc<dyn Store>,
         cleanup: Cleanup,
         config: ServerConfig,
         settings: lianluo_server::knowledge::Settings,
     ) -> Self {
-        let (embedder, chat) = models();
+        Self::with_models(store, cleanup, config, settings, None).await
+    }
+
+    async fn with_models(
+        store: Arc<dyn Store>,
+        cleanup: Cleanup,
+        config: ServerConfig,
+        settings: lianluo_server::knowledge::Settings,
+        chat: Option<Arc<dyn lianluo_models::ChatModel>>,
+    ) -> Self {
+        let (embedder, shared_chat) = models();
+        let chat = chat.unwrap_or(shared_chat);
         let kb = lianluo_server::knowledge::Knowledge::load(store.clone(), embedder, Some(chat), settings)
             .await
             .unwrap();

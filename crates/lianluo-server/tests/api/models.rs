@@ -95,3 +95,49 @@ async fn a_workspace_provider_cannot_reach_the_servers_network() {
         assert!(OpenAiChat::new(ep).chat(&request, None).await.is_ok(), "{base}");
     }
 }
+
+/// The embedded chat model answers one request at a time with a bounded queue behind it: when the queue
+/// is full the next request is refused at once with 429 and `Retry-After`, streamed or not, instead of
+/// waiting; once the queue drains, requests are served again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_model_queue_is_refused_at_once_with_retry_after() {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/models");
+    let gguf = lianluo_models::EmbeddedPaths::in_dir(&dir).chat_gguf;
+    // Its own copy of the model, with room for one waiting request.
+    let chat = tokio::task::spawn_blocking(move || lianluo_models::LlamaChat::load_with_queue(&gguf, 2, 1))
+        .await
+        .unwrap()
+        .expect("run scripts/fetch-models first");
+    let app = TestApp::sqlite_with_chat(std::sync::Arc::new(chat)).await;
+    let long = |stream: bool| {
+        serde_json::json!({
+            "model": "lianluo",
+            "messages": [{ "role": "user", "content": "Tell a long story about a lighthouse keeper and a storm." }],
+            "max_tokens": 160,
+            "stream": stream,
+        })
+    };
+    let calls = (0..5).map(|_| app.post("/v1/chat/completions", &app.admin, long(false)));
+    let outcomes = futures_util::future::join_all(calls).await;
+    let served = outcomes.iter().filter(|r| r.status == 200).count();
+    let refused: Vec<_> = outcomes.iter().filter(|r| r.status == 429).collect();
+    assert_eq!(served + refused.len(), 5, "each request is served or refused");
+    assert!((1..=2).contains(&served), "one runs and one waits: {served} served");
+    for r in &refused {
+        assert_eq!(r.body["error"]["code"], "queue_full", "{}", r.body);
+        assert_eq!(r.headers["retry-after"], "5");
+    }
+    // A streamed request while the queue is full is refused before any event is sent.
+    let (_, _, streamed) = tokio::join!(
+        app.post("/v1/chat/completions", &app.admin, long(false)),
+        app.post("/v1/chat/completions", &app.admin, long(false)),
+        async {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            app.post("/v1/chat/completions", &app.admin, long(true)).await
+        }
+    );
+    assert_eq!(streamed.status, 429, "{}", streamed.body);
+    assert!(streamed.headers.contains_key("retry-after"));
+    // The queue drained: served again.
+    app.post("/v1/chat/completions", &app.admin, long(false)).await.expect(200);
+}
