@@ -39,6 +39,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0010_kb_candidate_confidence.sql"),
     },
     Migration { version: 11, name: "jobs", sql: include_str!("../migrations/0011_jobs.sql") },
+    Migration {
+        version: 12,
+        name: "conversation_opening_key",
+        sql: include_str!("../migrations/0012_conversation_opening_key.sql"),
+    },
 ];
 
 /// Connections kept open by default.

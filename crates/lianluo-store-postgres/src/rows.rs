@@ -659,16 +659,17 @@ impl Tx for PgTx {
         rows.iter().map(|r| Ok((UserId(get(r, 0)?), get(r, 1)?))).collect()
     }
 
-    async fn insert_conversation(&mut self, c: &Conversation) -> Result<()> {
+    async fn insert_conversation(&mut self, c: &Conversation, opening_key: Option<&str>) -> Result<()> {
         self.exec(
             "INSERT INTO conversations (id, workspace_id, channel_id, contact_id, subject, status, priority, \
              assignee_id, team_id, tags, created_at, updated_at, last_activity_at, first_response_at, resolved_at, \
-             snoozed_until, message_count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+             snoozed_until, message_count, opening_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
             &[
                 &c.id.0, &c.workspace_id.0, &c.channel_id.0, &c.contact_id.0, &c.subject, &c.status.as_str(),
                 &c.priority.as_str(), &c.assignee_id.map(|a| a.0), &c.team_id.map(|t| t.0), &js(&c.tags),
                 &c.created_at.0, &c.updated_at.0, &c.last_activity_at.0, &c.first_response_at.map(|t| t.0),
-                &c.resolved_at.map(|t| t.0), &c.snoozed_until.map(|t| t.0), &c.message_count,
+                &c.resolved_at.map(|t| t.0), &c.snoozed_until.map(|t| t.0), &c.message_count, &opening_key,
             ],
         )
         .await

@@ -656,17 +656,18 @@ impl Tx for SqliteTx {
         Ok(out)
     }
 
-    async fn insert_conversation(&mut self, c: &Conversation) -> Result<()> {
+    async fn insert_conversation(&mut self, c: &Conversation, opening_key: Option<&str>) -> Result<()> {
         exec(
             &self.conn,
             "INSERT INTO conversations (id, workspace_id, channel_id, contact_id, subject, status, priority, \
              assignee_id, team_id, tags, created_at, updated_at, last_activity_at, first_response_at, resolved_at, \
-             snoozed_until, message_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+             snoozed_until, message_count, opening_key) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
             params![
                 s(c.id), s(c.workspace_id), s(c.channel_id), s(c.contact_id), c.subject, c.status.as_str(),
                 c.priority.as_str(), opt_s(c.assignee_id), opt_s(c.team_id), to_json(&c.tags), c.created_at.0,
                 c.updated_at.0, c.last_activity_at.0, c.first_response_at.map(|t| t.0), c.resolved_at.map(|t| t.0),
-                c.snoozed_until.map(|t| t.0), c.message_count
+                c.snoozed_until.map(|t| t.0), c.message_count, opening_key
             ],
         )
         .map(drop)

@@ -465,6 +465,42 @@ pub async fn conversation_with_first_message_is_atomic(store: &dyn Store) {
     assert_eq!(listed.items.len(), 1);
     let created = store.list_events(f.ws, 0, 1000).await.unwrap();
     assert_eq!(created.iter().filter(|e| e.kind == "conversation.created").count(), 1);
+
+    // Two first messages with the same idempotency key at the same moment (a retry racing the original)
+    // open one conversation; the other is refused as a conflict, to be read back.
+    new.contact_id = f.contact;
+    new.message =
+        Some(NewMessage { idempotency_key: Some("w-first".into()), ..text(MessageKind::Incoming, "hi") });
+    let raced =
+        futures_join((0..3).map(|_| store.create_conversation(f.ws, &new, None, f.actor(), t(12)))).await;
+    assert_eq!(raced.iter().filter(|r| r.is_ok()).count(), 1, "{raced:?}");
+    assert!(raced.iter().filter(|r| r.is_err()).all(|r| matches!(r, Err(StoreError::Conflict(_)))));
+    let listed =
+        store.list_conversations(f.ws, &ConversationFilter::default(), PageRequest::default()).await.unwrap();
+    assert_eq!(listed.items.len(), 2);
+    // The same key opens another contact's conversation, and a first message without a key is never refused.
+    let other = store
+        .create_contact(
+            f.ws,
+            &NewContact { name: Some(name("Other")), ..Default::default() },
+            f.actor(),
+            t(12),
+        )
+        .await
+        .unwrap();
+    store
+        .create_conversation(
+            f.ws,
+            &NewConversation { contact_id: other.id, ..new.clone() },
+            None,
+            f.actor(),
+            t(13),
+        )
+        .await
+        .unwrap();
+    new.message = Some(text(MessageKind::Incoming, "hello again"));
+    store.create_conversation(f.ws, &new, None, f.actor(), t(14)).await.unwrap();
+    store.create_conversation(f.ws, &new, None, f.actor(), t(15)).await.unwrap();
 }
 
 pub async fn conversation_updates_and_filters(store: &dyn Store) {

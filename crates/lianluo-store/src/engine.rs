@@ -654,8 +654,9 @@ impl<B: Backend> Store for SqlStore<B> {
             if let Some(t) = new.team_id {
                 check_team(tx, ws, t, "team_id").await?;
             }
+            let opening_key = new.message.as_ref().and_then(|m| m.idempotency_key.clone());
             let mut conv = new.into_conversation(ws, channel.team_id, now);
-            tx.insert_conversation(&conv).await?;
+            tx.insert_conversation(&conv, opening_key.as_deref()).await?;
             let data = json!({ "channel_id": conv.channel_id, "contact_id": conv.contact_id,
                 "assignee_id": conv.assignee_id, "team_id": conv.team_id });
             tx.insert_event(ws, &NewEvent::new(actor, "conversation.created", conv.id, data), now).await?;

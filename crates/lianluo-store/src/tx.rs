@@ -173,7 +173,13 @@ pub trait Tx: crate::jobs::JobRows + Send {
         ws: WorkspaceId,
         users: &[UserId],
     ) -> impl Future<Output = Result<Vec<(UserId, i64)>>> + Send;
-    fn insert_conversation(&mut self, c: &Conversation) -> impl Future<Output = Result<()>> + Send;
+    /// Stores a new conversation; `opening_key` is its first message's idempotency key, unique per contact
+    /// (a second conversation opened with the same key is a `Conflict`).
+    fn insert_conversation(
+        &mut self,
+        c: &Conversation,
+        opening_key: Option<&str>,
+    ) -> impl Future<Output = Result<()>> + Send;
     fn conversation(
         &mut self,
         ws: WorkspaceId,

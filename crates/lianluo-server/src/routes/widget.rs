@@ -442,40 +442,17 @@ pub async fn post_visitor_message(
             let a = state.store.append_message(v.workspace_id, conv.id, &new, None, actor, now).await?;
             (a.conversation, a.message, a.created)
         }
-        None => {
-            // On a channel with the AI agent, the bot answers first: the conversation waits, unassigned.
-            let channel = state.store.get_channel(v.workspace_id, v.channel_id).await?;
-            let bot = crate::bot::takes_new_conversations(&state, &channel);
-            let assignee = if bot {
-                None
-            } else {
-                state.routing.assignee_for_new(&state, v.workspace_id, v.channel_id, None).await?
-            };
-            let start = NewConversation {
-                channel_id: v.channel_id,
-                contact_id: v.contact_id,
-                subject: None,
-                priority: None,
-                assignee_id: assignee,
-                team_id: None,
-                tags: vec![],
-                message: Some(new),
-            };
-            let (mut conv, m) =
-                state.store.create_conversation(v.workspace_id, &start, None, actor, now).await?;
-            if bot {
-                let pending = ConversationPatch { status: Some(Status::Pending), ..Default::default() };
-                conv = state
-                    .store
-                    .update_conversation(v.workspace_id, conv.id, &pending, Actor::System, now)
-                    .await?;
+        None => match open_conversation(&state, &v, new.clone(), actor, now).await {
+            // The same first message (same key) opened the conversation a moment ago: it is that one.
+            Err(AppError::Conflict(_)) if new.idempotency_key.is_some() => {
+                let conv = latest_conversation(&state, &v).await?.ok_or_else(|| {
+                    AppError::Internal("the conversation that refused the message is gone".into())
+                })?;
+                let a = state.store.append_message(v.workspace_id, conv.id, &new, None, actor, now).await?;
+                (a.conversation, a.message, a.created)
             }
-            (
-                conv,
-                m.ok_or_else(|| AppError::Internal("conversation created without its message".into()))?,
-                true,
-            )
-        }
+            opened => opened?,
+        },
     };
     // A retried post (same idempotency key) is not answered twice.
     if created {
@@ -488,6 +465,41 @@ pub async fn post_visitor_message(
     };
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Out(body)).into_response())
+}
+
+/// A visitor's first message opens a conversation: routed to an agent, or waiting for the AI agent on a
+/// channel where it answers first.
+async fn open_conversation(
+    state: &AppState,
+    v: &Visitor,
+    new: NewMessage,
+    actor: Actor,
+    now: Timestamp,
+) -> AppResult<(Conversation, lianluo_domain::message::Message, bool)> {
+    let channel = state.store.get_channel(v.workspace_id, v.channel_id).await?;
+    let bot = crate::bot::takes_new_conversations(state, &channel);
+    let assignee = if bot {
+        None
+    } else {
+        state.routing.assignee_for_new(state, v.workspace_id, v.channel_id, None).await?
+    };
+    let start = NewConversation {
+        channel_id: v.channel_id,
+        contact_id: v.contact_id,
+        subject: None,
+        priority: None,
+        assignee_id: assignee,
+        team_id: None,
+        tags: vec![],
+        message: Some(new),
+    };
+    let (mut conv, m) = state.store.create_conversation(v.workspace_id, &start, None, actor, now).await?;
+    if bot {
+        let pending = ConversationPatch { status: Some(Status::Pending), ..Default::default() };
+        conv = state.store.update_conversation(v.workspace_id, conv.id, &pending, Actor::System, now).await?;
+    }
+    let m = m.ok_or_else(|| AppError::Internal("conversation created without its message".into()))?;
+    Ok((conv, m, true))
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]

@@ -19,6 +19,7 @@ on_both_backends!(
     site_identities_must_be_signed,
     cross_origin_rules,
     visitors_see_only_their_own_conversation,
+    a_first_message_sent_twice_at_once_opens_one_conversation,
 );
 
 pub const SHOP: &str = "https://shop.example";
@@ -340,4 +341,39 @@ async fn a_visitor_holds_a_bounded_number_of_live_connections() {
         assert!(started.elapsed() < std::time::Duration::from_secs(5), "the place was not freed");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+}
+
+/// A visitor's first message and its retry racing it (the same `Idempotency-Key`, the response of the
+/// first lost) open one conversation with one message; both answers carry it.
+async fn a_first_message_sent_twice_at_once_opens_one_conversation(app: TestApp) {
+    let admin = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let (_, token, _) = widget_channel(&app, &admin, None, json!({})).await;
+    let visitor = start(&app, &token, json!({})).await["visitor_token"].as_str().unwrap().to_string();
+    let post = || {
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri("/widget/v1/messages")
+            .header(header::ORIGIN, SHOP)
+            .header(header::AUTHORIZATION, format!("Bearer {visitor}"))
+            .header("idempotency-key", "w-1764530000000-abc")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(json!({"content": "Where is my order 5512?"}).to_string()))
+            .unwrap();
+        app.send(req)
+    };
+    let answers = futures_util::future::join_all((0..4).map(|_| post())).await;
+    let mut statuses: Vec<u16> = answers.iter().map(|r| r.status.as_u16()).collect();
+    statuses.sort();
+    assert_eq!(statuses, [200, 200, 200, 201], "one stored it, the others found it: {statuses:?}");
+    let ids: std::collections::BTreeSet<String> =
+        answers.iter().map(|r| r.body["message"]["id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(ids.len(), 1, "the same message in every answer");
+    let conversations: std::collections::BTreeSet<String> =
+        answers.iter().map(|r| r.body["conversation"]["id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(conversations.len(), 1, "one conversation");
+    let listed = app.get("/api/v1/conversations", &admin).await.expect(200);
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+    let seen =
+        from_page(&app, Method::GET, "/widget/v1/messages", SHOP, Some(&visitor), None).await.expect(200);
+    assert_eq!(seen["messages"].as_array().unwrap().len(), 1, "{seen}");
 }
