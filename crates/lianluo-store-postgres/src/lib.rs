@@ -44,6 +44,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "conversation_opening_key",
         sql: include_str!("../migrations/0012_conversation_opening_key.sql"),
     },
+    Migration {
+        version: 13,
+        name: "team_member_position",
+        sql: include_str!("../migrations/0013_team_member_position.sql"),
+    },
 ];
 
 /// Connections kept open by default.

@@ -138,7 +138,7 @@ impl SqliteTx {
     fn members(&self, team: TeamId) -> Result<Vec<UserId>> {
         collect(
             &self.conn,
-            "SELECT user_id FROM team_members WHERE team_id = ?1 ORDER BY rowid",
+            "SELECT user_id FROM team_members WHERE team_id = ?1 ORDER BY position",
             [s(team)],
             |r| r.uuid(0).map(UserId),
         )
@@ -146,11 +146,11 @@ impl SqliteTx {
 
     fn write_members(&self, t: &Team) -> Result<()> {
         exec(&self.conn, "DELETE FROM team_members WHERE team_id = ?1", [s(t.id)])?;
-        for m in &t.member_ids {
+        for (position, m) in t.member_ids.iter().enumerate() {
             exec(
                 &self.conn,
-                "INSERT INTO team_members (team_id, user_id, workspace_id) VALUES (?1, ?2, ?3)",
-                [s(t.id), s(*m), s(t.workspace_id)],
+                "INSERT INTO team_members (team_id, user_id, workspace_id, position) VALUES (?1, ?2, ?3, ?4)",
+                params![s(t.id), s(*m), s(t.workspace_id), position as i64],
             )?;
         }
         Ok(())

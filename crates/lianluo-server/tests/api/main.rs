@@ -20,6 +20,7 @@ mod models;
 mod openapi;
 mod realtime;
 mod routing;
+mod schema;
 mod tenants;
 mod uploads;
 mod widget;
