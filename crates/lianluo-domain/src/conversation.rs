@@ -117,6 +117,11 @@ pub struct NewConversation {
     pub tags: Vec<Tag>,
     #[serde(default)]
     pub message: Option<NewMessage>,
+    /// `Pending` for a conversation the AI agent answers first (it waits, unassigned, in the same
+    /// transaction as its first message); `Open` otherwise. Set by the intake, never by API clients.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub waits_for_bot: bool,
 }
 
 fn check_subject(s: &Option<String>) -> Result<(), DomainError> {
@@ -154,7 +159,7 @@ impl NewConversation {
             channel_id: self.channel_id,
             contact_id: self.contact_id,
             subject: self.subject.clone(),
-            status: Status::Open,
+            status: if self.waits_for_bot { Status::Pending } else { Status::Open },
             priority: self.priority.unwrap_or(Priority::None),
             assignee_id: self.assignee_id,
             team_id: self.team_id.or(channel_team),

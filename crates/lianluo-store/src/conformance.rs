@@ -154,6 +154,7 @@ async fn conversation(store: &dyn Store, f: &Fixture, at: Timestamp) -> Conversa
         team_id: None,
         tags: vec![],
         message: None,
+        waits_for_bot: false,
     };
     store.create_conversation(f.ws, &new, None, f.actor(), at).await.unwrap().0.id
 }
@@ -443,6 +444,7 @@ pub async fn conversation_with_first_message_is_atomic(store: &dyn Store) {
         team_id: None,
         tags: vec![tag("headphones")],
         message: Some(text(MessageKind::Incoming, "我的耳机左边没有声音")),
+        waits_for_bot: false,
     };
     let (conv, msg) = store.create_conversation(f.ws, &new, None, f.actor(), t(10)).await.unwrap();
     let msg = msg.unwrap();
@@ -501,6 +503,16 @@ pub async fn conversation_with_first_message_is_atomic(store: &dyn Store) {
     new.message = Some(text(MessageKind::Incoming, "hello again"));
     store.create_conversation(f.ws, &new, None, f.actor(), t(14)).await.unwrap();
     store.create_conversation(f.ws, &new, None, f.actor(), t(15)).await.unwrap();
+
+    // A conversation the AI agent answers first starts pending, in the same transaction as its message.
+    let before = store.list_events(f.ws, 0, 1000).await.unwrap().len();
+    let for_bot = NewConversation { waits_for_bot: true, ..new.clone() };
+    let (conv, _) = store.create_conversation(f.ws, &for_bot, None, f.actor(), t(16)).await.unwrap();
+    assert_eq!((conv.status, conv.message_count), (Status::Pending, 1));
+    let events = store.list_events(f.ws, 0, 1000).await.unwrap();
+    let kinds: Vec<&str> = events[before..].iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["conversation.created", "message.created"], "no separate status change");
+    assert_eq!(events[before].data["status"], "pending");
 }
 
 pub async fn conversation_updates_and_filters(store: &dyn Store) {
@@ -765,6 +777,7 @@ pub async fn tenants_are_isolated(store: &dyn Store) {
         team_id: None,
         tags: vec![],
         message: None,
+        waits_for_bot: false,
     };
     assert!(matches!(
         store.create_conversation(b.ws, &cross, None, by, t(3)).await,

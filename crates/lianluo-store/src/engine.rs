@@ -658,7 +658,7 @@ impl<B: Backend> Store for SqlStore<B> {
             let mut conv = new.into_conversation(ws, channel.team_id, now);
             tx.insert_conversation(&conv, opening_key.as_deref()).await?;
             let data = json!({ "channel_id": conv.channel_id, "contact_id": conv.contact_id,
-                "assignee_id": conv.assignee_id, "team_id": conv.team_id });
+                "assignee_id": conv.assignee_id, "team_id": conv.team_id, "status": conv.status.as_str() });
             tx.insert_event(ws, &NewEvent::new(actor, "conversation.created", conv.id, data), now).await?;
             let message = match new.message {
                 Some(m) => {

@@ -21,7 +21,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use lianluo_domain::{
     ChannelId, ContactId, ConversationId, Timestamp, UserId, WorkspaceId,
     contact::{ContactPatch, Identity, NewContact},
-    conversation::{Conversation, ConversationPatch, NewConversation, Status},
+    conversation::{Conversation, NewConversation, Status},
     directory::Channel,
     event::Actor,
     message::{Attachment, Message as ChatMessage, MessageKind, NewMessage, Sender},
@@ -492,12 +492,9 @@ async fn open_conversation(
         team_id: None,
         tags: vec![],
         message: Some(new),
+        waits_for_bot: bot,
     };
-    let (mut conv, m) = state.store.create_conversation(v.workspace_id, &start, None, actor, now).await?;
-    if bot {
-        let pending = ConversationPatch { status: Some(Status::Pending), ..Default::default() };
-        conv = state.store.update_conversation(v.workspace_id, conv.id, &pending, Actor::System, now).await?;
-    }
+    let (conv, m) = state.store.create_conversation(v.workspace_id, &start, None, actor, now).await?;
     let m = m.ok_or_else(|| AppError::Internal("conversation created without its message".into()))?;
     Ok((conv, m, true))
 }

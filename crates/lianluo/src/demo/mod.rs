@@ -412,6 +412,7 @@ fn plan(dir: &Directory, c: &Customer, rng: &mut Rng, now: Timestamp) -> Plan {
             attachments: vec![],
             idempotency_key: None,
         }),
+        waits_for_bot: false,
     };
     let patch_at = turns.last().map(|x| x.2).unwrap_or(first_at).plus_millis(rng.range(2, 30) * 60_000);
     Plan { new, first_at, customer: c.id, agent, turns, patch, patch_at }
