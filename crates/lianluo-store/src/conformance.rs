@@ -30,7 +30,8 @@ macro_rules! conformance_tests {
             tenants_are_isolated, events_record_who_did_what, deleting_a_conversation_removes_its_messages,
             snoozes_end_and_sessions_expire, widget_channels_and_visitors, inbox_unread_and_search,
             canned_responses, knowledge_sources_and_chunks, website_sources_keep_page_addresses,
-            questions_ratings_and_gaps, mined_candidates_need_approval, ai_settings_and_usage);
+            questions_ratings_and_gaps, mined_candidates_need_approval, ai_settings_and_usage,
+            a_hand_over_is_written_whole);
         $crate::conformance_tests!(@jobs $make;
             jobs_are_claimed_once_and_finished, one_at_a_time_jobs_are_not_queued_twice,
             failed_attempts_back_off_then_fail_for_good, an_expired_lease_is_taken_over,
@@ -1488,4 +1489,47 @@ pub async fn ai_settings_and_usage(store: &dyn Store) {
         [(20_000 * DAY_MS, "deepseek-chat", 2, 200, 50), (20_001 * DAY_MS, "qwen-plus", 1, 10, 5)]
     );
     assert_eq!(store.list_ai_usage(f.ws, Timestamp(20_001 * DAY_MS)).await.unwrap().len(), 1);
+}
+
+/// A change to a conversation with the messages that go with it (the AI agent's hand-over) is written
+/// whole or not at all.
+pub async fn a_hand_over_is_written_whole(store: &dyn Store) {
+    let f = fixture(store, "acme").await;
+    let agent = user(store, f.ws, "agent@acme.example", Role::Agent).await;
+    let id = conversation(store, &f, t(10)).await;
+    let before = store.list_messages(f.ws, id, PageRequest::default()).await.unwrap().items.len();
+    let messages = [
+        (text(MessageKind::Bot, "I'll pass you to a colleague."), Sender::Bot),
+        (
+            text(MessageKind::Note, "Handed over by the AI agent: the customer asked for a person."),
+            Sender::System,
+        ),
+    ];
+    // A bad assignee: nothing is written, neither the change nor the messages.
+    let to_nobody = ConversationPatch { assignee_id: Some(Some(UserId::new())), ..Default::default() };
+    let refused = store.update_with_messages(f.ws, id, &to_nobody, &messages, Actor::System, t(11)).await;
+    assert!(matches!(refused, Err(StoreError::Invalid(_))), "{refused:?}");
+    assert_eq!(store.list_messages(f.ws, id, PageRequest::default()).await.unwrap().items.len(), before);
+    // A message the rules refuse (empty): nothing is written either.
+    let empty = [(text(MessageKind::Bot, "  "), Sender::Bot)];
+    let to_agent = ConversationPatch {
+        status: Some(Status::Open),
+        assignee_id: Some(Some(agent)),
+        ..Default::default()
+    };
+    assert!(store.update_with_messages(f.ws, id, &to_agent, &empty, Actor::System, t(11)).await.is_err());
+    assert_eq!(store.get_conversation(f.ws, id).await.unwrap().assignee_id, None);
+
+    let (conv, stored) =
+        store.update_with_messages(f.ws, id, &to_agent, &messages, Actor::System, t(12)).await.unwrap();
+    assert_eq!(conv.assignee_id, Some(agent));
+    assert_eq!(stored.iter().map(|m| m.kind).collect::<Vec<_>>(), [MessageKind::Bot, MessageKind::Note]);
+    assert_eq!(stored[0].sender, Sender::Bot);
+    assert_eq!(store.list_messages(f.ws, id, PageRequest::default()).await.unwrap().items.len(), before + 2);
+    // Another workspace cannot touch it.
+    let other = fixture(store, "bravo").await;
+    assert!(matches!(
+        store.update_with_messages(other.ws, id, &to_agent, &messages, Actor::System, t(13)).await,
+        Err(StoreError::NotFound(_))
+    ));
 }

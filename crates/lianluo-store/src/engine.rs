@@ -753,6 +753,41 @@ impl<B: Backend> Store for SqlStore<B> {
         })
     }
 
+    async fn update_with_messages(
+        &self,
+        ws: WorkspaceId,
+        conversation: ConversationId,
+        patch: &ConversationPatch,
+        messages: &[(NewMessage, Sender)],
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<(Conversation, Vec<Message>)> {
+        let (patch, mut messages) = (patch.clone(), messages.to_vec());
+        for (m, _) in &mut messages {
+            m.validate()?;
+        }
+        write!(self, |tx| {
+            let mut conv = found(tx.conversation(ws, conversation, true).await?, "conversation")?;
+            if let Some(Some(a)) = patch.assignee_id {
+                check_user(tx, ws, a, "assignee_id").await?;
+            }
+            if let Some(Some(t)) = patch.team_id {
+                check_team(tx, ws, t, "team_id").await?;
+            }
+            let changes = patch.apply(&mut conv, now);
+            if !changes.is_empty() {
+                tx.save_conversation(&conv).await?;
+                let event = NewEvent::new(actor, "conversation.updated", conversation, changes.into());
+                tx.insert_event(ws, &event, now).await?;
+            }
+            let mut stored = Vec::with_capacity(messages.len());
+            for (m, sender) in messages {
+                stored.push(append(tx, &mut conv, m, sender, actor, now).await?.0);
+            }
+            Ok((conv, stored))
+        })
+    }
+
     async fn list_messages(
         &self,
         ws: WorkspaceId,

@@ -318,6 +318,18 @@ pub trait Store: JobQueue + Send + Sync + 'static {
         actor: Actor,
         now: Timestamp,
     ) -> Result<Appended>;
+    /// Changes a conversation and appends messages (each with its sender) in one transaction: the AI
+    /// agent's hand-over (the conversation to the team's queue, the customer told, the agent's note) is
+    /// all written or none of it. Returns the conversation and the messages stored.
+    async fn update_with_messages(
+        &self,
+        ws: WorkspaceId,
+        conversation: ConversationId,
+        patch: &ConversationPatch,
+        messages: &[(NewMessage, Sender)],
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<(Conversation, Vec<Message>)>;
     /// Oldest first, so a thread reads top to bottom.
     async fn list_messages(
         &self,
