@@ -282,18 +282,34 @@ async fn respond(
         });
         text.push_str(&links.join(" · "));
     }
-    let posted = post(state, ws, id, MessageKind::Bot, text).await?;
     let cited = answer.citations.first().map(|c| c.source_id);
-    state
-        .store
-        .record_kb_question(ws, &record(QuestionOutcome::Answered, Some(posted.id), cited))
-        .await
-        .map_err(err)?;
     let mut note = format!("AI answer ({}, confidence {:.2}) from:", answer.method, answer.confidence);
     for c in &answer.citations {
         note.push_str(&format!("\n• {}: {}", c.heading, c.quote));
     }
-    post(state, ws, id, MessageKind::Note, note).await.map(drop)
+    // Long texts are cut rather than refused.
+    let message = |kind, content: String| NewMessage {
+        kind,
+        content: content.chars().take(4_000).collect(),
+        attachments: vec![],
+        idempotency_key: None,
+    };
+    let recorded = state
+        .store
+        .record_bot_answer(
+            ws,
+            id,
+            &message(MessageKind::Bot, text),
+            &message(MessageKind::Note, note),
+            &record(QuestionOutcome::Answered, None, cited),
+            Timestamp::now(),
+        )
+        .await
+        .map(drop)
+        .map_err(err);
+    // Written outside a request, so the sequencer is told directly rather than by the request's end.
+    state.realtime.poke();
+    recorded
 }
 
 /// How many of the bot's answers in this conversation the customer rated not helpful.

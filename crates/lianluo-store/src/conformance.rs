@@ -31,7 +31,7 @@ macro_rules! conformance_tests {
             snoozes_end_and_sessions_expire, widget_channels_and_visitors, inbox_unread_and_search,
             canned_responses, knowledge_sources_and_chunks, website_sources_keep_page_addresses,
             questions_ratings_and_gaps, mined_candidates_need_approval, ai_settings_and_usage,
-            a_hand_over_is_written_whole);
+            a_hand_over_is_written_whole, a_bot_answer_is_written_whole);
         $crate::conformance_tests!(@jobs $make;
             jobs_are_claimed_once_and_finished, one_at_a_time_jobs_are_not_queued_twice,
             failed_attempts_back_off_then_fail_for_good, an_expired_lease_is_taken_over,
@@ -1532,4 +1532,45 @@ pub async fn a_hand_over_is_written_whole(store: &dyn Store) {
         store.update_with_messages(other.ws, id, &to_agent, &messages, Actor::System, t(13)).await,
         Err(StoreError::NotFound(_))
     ));
+}
+
+/// The AI agent's answer, the question it answered and the agents' note are written together or not at all.
+pub async fn a_bot_answer_is_written_whole(store: &dyn Store) {
+    use lianluo_domain::{
+        KbQuestionId,
+        knowledge::{KbQuestion, QuestionOutcome},
+    };
+    let f = fixture(store, "acme").await;
+    let id = conversation(store, &f, t(10)).await;
+    let before = store.list_messages(f.ws, id, PageRequest::default()).await.unwrap().items.len();
+    let question = KbQuestion {
+        id: KbQuestionId::new(),
+        workspace_id: f.ws,
+        conversation_id: Some(id),
+        answer_message_id: None,
+        question: "How long is the warranty?".into(),
+        language: "en".into(),
+        outcome: QuestionOutcome::Answered,
+        source_id: None,
+        resolved_by: None,
+        created_at: t(11),
+        updated_at: t(11),
+    };
+    let answer = text(MessageKind::Bot, "Every Lumio device has a two-year warranty.");
+    // A note the rules refuse: neither the answer nor the question is kept.
+    let bad_note = text(MessageKind::Note, " ");
+    assert!(store.record_bot_answer(f.ws, id, &answer, &bad_note, &question, t(11)).await.is_err());
+    assert_eq!(store.list_messages(f.ws, id, PageRequest::default()).await.unwrap().items.len(), before);
+    assert!(store.list_kb_questions_in(f.ws, id).await.unwrap().is_empty());
+
+    let note = text(MessageKind::Note, "AI answer (extractive, confidence 0.91) from: Warranty");
+    let posted = store.record_bot_answer(f.ws, id, &answer, &note, &question, t(12)).await.unwrap();
+    assert_eq!((posted.kind, posted.sender), (MessageKind::Bot, Sender::Bot));
+    let thread = store.list_messages(f.ws, id, PageRequest::default()).await.unwrap().items;
+    assert_eq!(thread.len(), before + 2);
+    assert_eq!(store.list_kb_questions_in(f.ws, id).await.unwrap().len(), 1);
+    let rated = store.rate_kb_answer(f.ws, posted.id, true, f.actor(), t(13)).await.unwrap();
+    assert_eq!(rated.answer_message_id, Some(posted.id), "the question points at its answer");
+    let other = fixture(store, "bravo").await;
+    assert!(store.record_bot_answer(other.ws, id, &answer, &note, &question, t(14)).await.is_err());
 }

@@ -1114,6 +1114,31 @@ impl<B: Backend> Store for SqlStore<B> {
         write!(self, |tx| tx.insert_kb_question(&q).await)
     }
 
+    async fn record_bot_answer(
+        &self,
+        ws: WorkspaceId,
+        conversation: ConversationId,
+        answer: &NewMessage,
+        note: &NewMessage,
+        question: &KbQuestion,
+        now: Timestamp,
+    ) -> Result<Message> {
+        if question.workspace_id != ws {
+            return Err(invalid("workspace_id", "a question of another workspace"));
+        }
+        let (mut answer, mut note, mut question) = (answer.clone(), note.clone(), question.clone());
+        answer.validate()?;
+        note.validate()?;
+        write!(self, |tx| {
+            let mut conv = found(tx.conversation(ws, conversation, true).await?, "conversation")?;
+            let (posted, _) = append(tx, &mut conv, answer, Sender::Bot, Actor::System, now).await?;
+            question.answer_message_id = Some(posted.id);
+            tx.insert_kb_question(&question).await?;
+            append(tx, &mut conv, note, Sender::System, Actor::System, now).await?;
+            Ok(posted)
+        })
+    }
+
     async fn rate_kb_answer(
         &self,
         ws: WorkspaceId,

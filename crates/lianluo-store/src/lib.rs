@@ -449,6 +449,17 @@ pub trait Store: JobQueue + Send + Sync + 'static {
     ) -> Result<KbChunk>;
     /// Records a question the AI agent handled.
     async fn record_kb_question(&self, ws: WorkspaceId, q: &KbQuestion) -> Result<()>;
+    /// The AI agent's answer in one transaction: the answer (from the bot), the question it answered
+    /// (recorded with the answer's id, for ratings and gaps) and the agents' note on its sources.
+    async fn record_bot_answer(
+        &self,
+        ws: WorkspaceId,
+        conversation: ConversationId,
+        answer: &NewMessage,
+        note: &NewMessage,
+        question: &KbQuestion,
+        now: Timestamp,
+    ) -> Result<Message>;
     /// The customer's rating of a bot answer; `NotFound` when the message is not a recorded answer.
     async fn rate_kb_answer(
         &self,
