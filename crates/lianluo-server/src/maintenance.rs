@@ -1,4 +1,5 @@
-//! Periodic upkeep while serving: reopen conversations whose snooze ended, delete expired sessions.
+//! Periodic upkeep while serving: reopen conversations whose snooze ended, delete expired sessions and
+//! jobs that finished more than 30 days ago.
 
 use std::{sync::Arc, time::Duration};
 
@@ -12,6 +13,10 @@ const WAKE_BATCH: u32 = 500;
 pub async fn run_once(store: &dyn Store, now: Timestamp) -> Result<(usize, u64), lianluo_store::StoreError> {
     let woken = store.wake_snoozed(now, WAKE_BATCH).await?.len();
     let expired = store.delete_expired_sessions(now).await?;
+    let old_jobs = store.delete_old_jobs(now).await?;
+    if old_jobs > 0 {
+        tracing::info!(jobs.deleted = old_jobs, "finished jobs deleted after 30 days");
+    }
     Ok((woken, expired))
 }
 

@@ -114,4 +114,9 @@ impl JobRows for PgTx {
         let row = self.one("SELECT count(*) FROM jobs WHERE state IN ('pending', 'running')", &[]).await?;
         Ok(row.map(|r| r.get::<_, i64>(0)).unwrap_or(0))
     }
+
+    async fn delete_finished_jobs(&mut self, before: Timestamp) -> Result<u64> {
+        self.exec("DELETE FROM jobs WHERE state IN ('done', 'failed') AND finished_at < $1", &[&before.0])
+            .await
+    }
 }

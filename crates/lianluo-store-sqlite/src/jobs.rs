@@ -130,4 +130,13 @@ impl JobRows for SqliteTx {
         first(&self.conn, "SELECT count(*) FROM jobs WHERE state IN ('pending', 'running')", [], |r| r.int(0))
             .map(|n| n.unwrap_or(0))
     }
+
+    async fn delete_finished_jobs(&mut self, before: Timestamp) -> Result<u64> {
+        exec(
+            &self.conn,
+            "DELETE FROM jobs WHERE state IN ('done', 'failed') AND finished_at < ?1",
+            [before.0],
+        )
+        .map(|n| n as u64)
+    }
 }

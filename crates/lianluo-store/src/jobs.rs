@@ -69,7 +69,12 @@ pub trait JobRows: Send {
     fn save_job(&mut self, job: &Job, active_key: Option<&str>) -> impl Future<Output = Result<()>> + Send;
     /// Jobs of every workspace waiting or running. Never exposed to a workspace.
     fn unfinished_jobs(&mut self) -> impl Future<Output = Result<i64>> + Send;
+    /// Deletes the jobs of every workspace that finished (done or failed) before `before`.
+    fn delete_finished_jobs(&mut self, before: Timestamp) -> impl Future<Output = Result<u64>> + Send;
 }
+
+/// How long finished jobs stay listed before maintenance deletes them: 30 days.
+pub const FINISHED_JOBS_KEPT_MS: i64 = 30 * 24 * 3600 * 1000;
 
 /// The job queue's use cases.
 #[async_trait]
@@ -100,6 +105,8 @@ pub trait JobQueue: Send + Sync + 'static {
     async fn retry_job(&self, ws: WorkspaceId, id: JobId, actor: Actor, now: Timestamp) -> Result<Job>;
     /// Jobs of every workspace waiting or running. Never exposed to a workspace.
     async fn unfinished_jobs(&self) -> Result<i64>;
+    /// Deletes jobs that finished more than [`FINISHED_JOBS_KEPT_MS`] before `now`; returns how many.
+    async fn delete_old_jobs(&self, now: Timestamp) -> Result<u64>;
 }
 
 fn active_key(job: &Job) -> Option<&'static str> {
@@ -259,6 +266,10 @@ impl<B: Backend> JobQueue for SqlStore<B> {
 
     async fn unfinished_jobs(&self) -> Result<i64> {
         read!(self, |tx| tx.unfinished_jobs().await)
+    }
+
+    async fn delete_old_jobs(&self, now: Timestamp) -> Result<u64> {
+        write!(self, |tx| tx.delete_finished_jobs(Timestamp(now.0 - FINISHED_JOBS_KEPT_MS)).await)
     }
 }
 

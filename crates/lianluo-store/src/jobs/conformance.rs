@@ -46,6 +46,12 @@ pub async fn jobs_are_claimed_once_and_finished(store: &dyn Store) {
         Err(StoreError::Conflict(_))
     ));
 
+    // Finished jobs are kept 30 days, then maintenance deletes them.
+    let kept = crate::jobs::FINISHED_JOBS_KEPT_MS;
+    assert_eq!(store.delete_old_jobs(lianluo_domain::Timestamp(t(3).0 + kept)).await.unwrap(), 0);
+    assert_eq!(store.list_jobs(ws, None, 10).await.unwrap().len(), 1);
+    assert_eq!(store.delete_old_jobs(lianluo_domain::Timestamp(t(4).0 + kept)).await.unwrap(), 1);
+    assert!(store.list_jobs(ws, None, 10).await.unwrap().is_empty());
     let kinds: Vec<String> =
         store.list_events(ws, 0, 100).await.unwrap().into_iter().map(|e| e.kind).collect();
     assert!(
