@@ -208,8 +208,19 @@ test("saved replies, private notes, assignment, shortcuts and a widget channel's
   await admin.fill(".settings input[placeholder=Name]", "Second shop");
   await admin.click(".settings form button");
   // The new channel's own row shows its snippet.
-  await admin.locator(".settings tr", { hasText: "Second shop" }).locator("pre.snippet", { hasText: "widget.js" }).waitFor();
+  const second = admin.locator(".settings tr", { hasText: "Second shop" });
+  await second.locator("pre.snippet", { hasText: "widget.js" }).waitFor();
   await admin.screenshot({ path: join(artifacts, "settings-channels.png") });
+  // Rotating the secret asks first and says who is signed out; cancelling keeps it, confirming changes it.
+  const secretOf = async () => (await second.locator(".muted", { hasText: "Secret:" }).innerText()).trim();
+  const before = await secretOf();
+  await second.locator("[data-action=rotate]").click();
+  await second.locator("text=signed out").waitFor();
+  await second.locator("button", { hasText: "Cancel" }).click();
+  if ((await secretOf()) !== before) throw new Error("cancelling rotated the secret");
+  await second.locator("[data-action=rotate]").click();
+  await second.locator("[data-action=rotate-confirm]").click();
+  await admin.waitForFunction(([b]) => ![...document.querySelectorAll(".settings .muted")].some((e) => e.textContent.trim() === b), [before]);
 
   // A customer writes; an agent answers with the saved reply, leaves a note, and hands over.
   const visitor = await newPage({ width: 1000, height: 760 }, "en-US");

@@ -16,7 +16,7 @@
       jobs: "Background jobs", job_mine_conversations: "Read resolved conversations", jst_pending: "waiting", jst_running: "running", jst_done: "done", jst_failed: "failed",
       job: "Job", state: "State", attempts: "Attempts", detail: "Detail", noJobs: "No background jobs yet.", retryJob: "Retry", jobAdded: "{0} new candidates",
       role: "Role", add: "Add", create: "Create", remove: "Delete", revoke: "Revoke", members: "Members", kind: "Kind",
-      snippet: "Snippet", rotate: "Rotate secret", secret: "Secret", shortcut: "Shortcut", content: "Content", created: "Created",
+      snippet: "Snippet", rotate: "Rotate secret", rotateWarn: "Visitors signed in by your site are signed out and must reload the page; update the secret on your server.", rotateConfirm: "Rotate now", cancel: "Cancel", secret: "Secret", shortcut: "Shortcut", content: "Content", created: "Created",
       shown: "Copy it now: it is not shown again.", saved: "Saved.", failed: "Something went wrong.", keys: "Keyboard shortcuts",
       kNext: "next / previous conversation", kReply: "reply", kNote: "private note", kResolve: "resolve or reopen", kSearch: "search",
       kHelp: "this help", online: "Online", away: "Away", active: "Active", inactive: "Deactivated", newPassword: "Initial password",
@@ -54,7 +54,7 @@
       jobs: "后台任务", job_mine_conversations: "读取已解决的会话", jst_pending: "等待中", jst_running: "运行中", jst_done: "已完成", jst_failed: "失败",
       job: "任务", state: "状态", attempts: "尝试次数", detail: "详情", noJobs: "还没有后台任务。", retryJob: "重试", jobAdded: "新候选 {0} 个",
       role: "角色", add: "添加", create: "创建", remove: "删除", revoke: "吊销", members: "成员", kind: "类型",
-      snippet: "嵌入代码", rotate: "重置密钥", secret: "密钥", shortcut: "快捷词", content: "内容", created: "创建时间",
+      snippet: "嵌入代码", rotate: "重置密钥", rotateWarn: "由您网站登录的访客将被退出，需要刷新页面；请同时更新您服务器上的密钥。", rotateConfirm: "立即重置", cancel: "取消", secret: "密钥", shortcut: "快捷词", content: "内容", created: "创建时间",
       shown: "请立即复制：之后不会再显示。", saved: "已保存。", failed: "出错了。", keys: "快捷键",
       kNext: "下一个 / 上一个会话", kReply: "回复", kNote: "内部备注", kResolve: "解决或重新打开", kSearch: "搜索",
       kHelp: "本帮助", online: "在线", away: "离开", active: "正常", inactive: "已停用", newPassword: "初始密码",
@@ -800,7 +800,19 @@
             cell.appendChild(h("pre", { class: "snippet", text: setup.snippet }));
             cell.appendChild(h("button", { text: t("copy"), onclick: function () {
               (navigator.clipboard ? navigator.clipboard.writeText(setup.snippet) : Promise.reject()).then(function () { toast(t("copied")); }, function () { toast(setup.snippet); });
-            } })); cell.appendChild(h("div", { class: "muted", text: t("secret") + ": " + setup.secret })); cell.appendChild(h("button", { text: t("rotate"), onclick: function () { api("POST", "/api/v1/channels/" + c.id + "/widget/secret", {}).then(show, fail); } })); };
+            } })); cell.appendChild(h("div", { class: "muted", text: t("secret") + ": " + setup.secret })); cell.appendChild(rotateButton()); };
+          // Rotating the secret signs out the visitors the site vouched for: the first click says so and asks again.
+          var rotateButton = function () {
+            var box = h("div", { class: "row" });
+            var ask = h("button", { "data-action": "rotate", text: t("rotate"), onclick: function () {
+              box.textContent = "";
+              box.appendChild(h("span", { class: "muted", text: t("rotateWarn") }));
+              box.appendChild(h("button", { class: "danger", "data-action": "rotate-confirm", text: t("rotateConfirm"), onclick: function () { api("POST", "/api/v1/channels/" + c.id + "/widget/secret", {}).then(show, fail); } }));
+              box.appendChild(h("button", { text: t("cancel"), onclick: function () { box.replaceWith(rotateButton()); } }));
+            } });
+            box.appendChild(ask);
+            return box;
+          };
           api("GET", "/api/v1/channels/" + c.id + "/widget").then(show, fail);
         }
         // The AI agent: on or off, and how its answers should sound.
