@@ -103,6 +103,31 @@ async fn check_identities<T: Tx>(
     Ok(())
 }
 
+/// Applies a patch to a locked conversation of the workspace (checking the assignee and team it names)
+/// and records the change, if any.
+async fn update<T: Tx>(
+    tx: &mut T,
+    conv: &mut Conversation,
+    patch: &ConversationPatch,
+    actor: Actor,
+    now: Timestamp,
+) -> Result<()> {
+    let ws = conv.workspace_id;
+    if let Some(Some(a)) = patch.assignee_id {
+        check_user(tx, ws, a, "assignee_id").await?;
+    }
+    if let Some(Some(t)) = patch.team_id {
+        check_team(tx, ws, t, "team_id").await?;
+    }
+    let changes = patch.apply(conv, now);
+    if !changes.is_empty() {
+        tx.save_conversation(conv).await?;
+        tx.insert_event(ws, &NewEvent::new(actor, "conversation.updated", conv.id, changes.into()), now)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Stores a message (unless its key is taken) and applies it to the conversation.
 async fn append<T: Tx>(
     tx: &mut T,
@@ -703,18 +728,7 @@ impl<B: Backend> Store for SqlStore<B> {
         let patch = patch.clone();
         write!(self, |tx| {
             let mut conv = found(tx.conversation(ws, id, true).await?, "conversation")?;
-            if let Some(Some(a)) = patch.assignee_id {
-                check_user(tx, ws, a, "assignee_id").await?;
-            }
-            if let Some(Some(t)) = patch.team_id {
-                check_team(tx, ws, t, "team_id").await?;
-            }
-            let changes = patch.apply(&mut conv, now);
-            if !changes.is_empty() {
-                tx.save_conversation(&conv).await?;
-                tx.insert_event(ws, &NewEvent::new(actor, "conversation.updated", id, changes.into()), now)
-                    .await?;
-            }
+            update(tx, &mut conv, &patch, actor, now).await?;
             Ok(conv)
         })
     }
@@ -768,18 +782,7 @@ impl<B: Backend> Store for SqlStore<B> {
         }
         write!(self, |tx| {
             let mut conv = found(tx.conversation(ws, conversation, true).await?, "conversation")?;
-            if let Some(Some(a)) = patch.assignee_id {
-                check_user(tx, ws, a, "assignee_id").await?;
-            }
-            if let Some(Some(t)) = patch.team_id {
-                check_team(tx, ws, t, "team_id").await?;
-            }
-            let changes = patch.apply(&mut conv, now);
-            if !changes.is_empty() {
-                tx.save_conversation(&conv).await?;
-                let event = NewEvent::new(actor, "conversation.updated", conversation, changes.into());
-                tx.insert_event(ws, &event, now).await?;
-            }
+            update(tx, &mut conv, &patch, actor, now).await?;
             let mut stored = Vec::with_capacity(messages.len());
             for (m, sender) in messages {
                 stored.push(append(tx, &mut conv, m, sender, actor, now).await?.0);
