@@ -287,20 +287,13 @@ async fn respond(
     for c in &answer.citations {
         note.push_str(&format!("\n• {}: {}", c.heading, c.quote));
     }
-    // Long texts are cut rather than refused.
-    let message = |kind, content: String| NewMessage {
-        kind,
-        content: content.chars().take(4_000).collect(),
-        attachments: vec![],
-        idempotency_key: None,
-    };
     let recorded = state
         .store
         .record_bot_answer(
             ws,
             id,
-            &message(MessageKind::Bot, text),
-            &message(MessageKind::Note, note),
+            &written(MessageKind::Bot, text),
+            &written(MessageKind::Note, note),
             &record(QuestionOutcome::Answered, None, cited),
             Timestamp::now(),
         )
@@ -351,6 +344,16 @@ pub fn spawn_after_not_helpful(state: &AppState, ws: WorkspaceId, id: Conversati
     });
 }
 
+/// A message the AI agent writes; long texts are cut rather than refused.
+fn written(kind: MessageKind, content: String) -> NewMessage {
+    NewMessage {
+        kind,
+        content: content.chars().take(4_000).collect(),
+        attachments: vec![],
+        idempotency_key: None,
+    }
+}
+
 async fn post(
     state: &AppState,
     ws: WorkspaceId,
@@ -358,11 +361,7 @@ async fn post(
     kind: MessageKind,
     content: String,
 ) -> Result<Message, String> {
-    let mut new = NewMessage { kind, content, attachments: vec![], idempotency_key: None };
-    // Long passages are cut rather than refused.
-    if new.content.chars().count() > 4_000 {
-        new.content = new.content.chars().take(4_000).collect();
-    }
+    let new = written(kind, content);
     let sender = if kind == MessageKind::Note { Sender::System } else { Sender::Bot };
     let posted = state
         .store
@@ -395,14 +394,6 @@ async fn hand_over(
     };
     let patch =
         ConversationPatch { status: Some(Status::Open), assignee_id: Some(assignee), ..Default::default() };
-    state
-        .store
-        .update_conversation(ws, id, &patch, Actor::System, Timestamp::now())
-        .await
-        .map_err(|e| e.to_string())?;
-    // The conversation is the team's before the customer reads that it is, so the bot never answers a
-    // message sent in between.
-    post(state, ws, id, MessageKind::Bot, handoff_text(language, found_nothing).to_string()).await?;
     // A short summary: what the customer asked, and what the bot answered last.
     let asked: Vec<&str> = thread
         .iter()
@@ -423,5 +414,19 @@ async fn hand_over(
     if let Some(a) = answered {
         note.push_str(&format!("\nLast AI answer: {}", clip(a)));
     }
-    post(state, ws, id, MessageKind::Note, note).await.map(drop)
+    // One transaction: the conversation is the team's when the customer reads that it is (so the bot
+    // never answers a message sent in between), and the agent's note is there with it.
+    let messages = [
+        (written(MessageKind::Bot, handoff_text(language, found_nothing).to_string()), Sender::Bot),
+        (written(MessageKind::Note, note), Sender::System),
+    ];
+    let done = state
+        .store
+        .update_with_messages(ws, id, &patch, &messages, Actor::System, Timestamp::now())
+        .await
+        .map(drop)
+        .map_err(|e| e.to_string());
+    // Written outside a request, so the sequencer is told directly rather than by the request's end.
+    state.realtime.poke();
+    done
 }
