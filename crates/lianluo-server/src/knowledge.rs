@@ -736,23 +736,36 @@ impl Knowledge {
         known: &[lianluo_domain::knowledge::KbCandidate],
     ) -> Option<Vec<Vec<f32>>> {
         let id = embedder.id().to_string();
-        let missing: Vec<&lianluo_domain::knowledge::KbCandidate> = {
+        let mut vectors: Vec<Option<Vec<f32>>> = {
             let cache = self.candidate_vectors.lock().unwrap_or_else(|p| p.into_inner());
-            known.iter().filter(|c| !cache.contains_key(&(id.clone(), c.id))).collect()
+            known.iter().map(|c| cache.get(&(id.clone(), c.id)).cloned()).collect()
         };
+        let missing: Vec<usize> = (0..known.len()).filter(|&i| vectors[i].is_none()).collect();
         if !missing.is_empty() {
-            let texts: Vec<String> = missing.iter().map(|c| c.question.clone()).collect();
-            let vectors = embedder.embed_queries(&texts).await.ok()?;
-            let mut cache = self.candidate_vectors.lock().unwrap_or_else(|p| p.into_inner());
-            if cache.len() + vectors.len() > CANDIDATE_VECTORS {
-                cache.clear();
-            }
-            for (c, v) in missing.iter().zip(vectors) {
-                cache.insert((id.clone(), c.id), v);
+            let texts: Vec<String> = missing.iter().map(|&i| known[i].question.clone()).collect();
+            let embedded = embedder.embed_queries(&texts).await.ok()?;
+            self.remember_vectors(&id, missing.iter().map(|&i| known[i].id).zip(embedded.iter().cloned()));
+            for (&i, v) in missing.iter().zip(embedded) {
+                vectors[i] = Some(v);
             }
         }
-        let cache = self.candidate_vectors.lock().unwrap_or_else(|p| p.into_inner());
-        known.iter().map(|c| cache.get(&(id.clone(), c.id)).cloned()).collect()
+        vectors.into_iter().collect()
+    }
+
+    /// Keeps mined questions' vectors for the next runs (the cache is emptied when it would grow past
+    /// `CANDIDATE_VECTORS`).
+    fn remember_vectors(
+        &self,
+        embedder_id: &str,
+        entries: impl ExactSizeIterator<Item = (lianluo_domain::KbCandidateId, Vec<f32>)>,
+    ) {
+        let mut cache = self.candidate_vectors.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() + entries.len() > CANDIDATE_VECTORS {
+            cache.clear();
+        }
+        for (c, v) in entries {
+            cache.insert((embedder_id.to_string(), c), v);
+        }
     }
 
     /// Adds a question-and-answer entry and indexes it before returning, so the next customer who asks
@@ -981,16 +994,8 @@ impl Knowledge {
         let added = self.store.add_kb_candidates(ws, &candidates, actor, now).await?;
         // The next run finds the new candidates' question vectors in the cache.
         if let Some(mut new) = new_by_id {
-            let id = embedder.id().to_string();
-            let mut cache = self.candidate_vectors.lock().unwrap_or_else(|p| p.into_inner());
-            if cache.len() + added.len() > CANDIDATE_VECTORS {
-                cache.clear();
-            }
-            for c in &added {
-                if let Some(v) = new.remove(&c.id) {
-                    cache.insert((id.clone(), c.id), v);
-                }
-            }
+            let stored: Vec<_> = added.iter().filter_map(|c| Some((c.id, new.remove(&c.id)?))).collect();
+            self.remember_vectors(embedder.id(), stored.into_iter());
         }
         let repeats = added.iter().filter(|c| c.status == CandidateStatus::Duplicate).count();
         let added = added.into_iter().filter(|c| c.status == CandidateStatus::Pending).collect();
