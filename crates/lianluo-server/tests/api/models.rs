@@ -108,7 +108,8 @@ async fn a_full_model_queue_is_refused_at_once_with_retry_after() {
         .await
         .unwrap()
         .expect("run scripts/fetch-models first");
-    let app = TestApp::sqlite_with_chat(std::sync::Arc::new(chat)).await;
+    let chat = std::sync::Arc::new(chat);
+    let app = TestApp::sqlite_with_chat(chat.clone()).await;
     let long = |stream: bool| {
         serde_json::json!({
             "model": "lianluo",
@@ -127,12 +128,18 @@ async fn a_full_model_queue_is_refused_at_once_with_retry_after() {
         assert_eq!(r.body["error"]["code"], "queue_full", "{}", r.body);
         assert_eq!(r.headers["retry-after"], "5");
     }
-    // A streamed request while the queue is full is refused before any event is sent.
+    // A streamed request while the queue is full is refused before any event is sent. It is sent once
+    // the model reports the queue full (one request running, one waiting), however slow the machine.
     let (_, _, streamed) = tokio::join!(
         app.post("/v1/chat/completions", &app.admin, long(false)),
         app.post("/v1/chat/completions", &app.admin, long(false)),
         async {
-            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            let full = async {
+                while lianluo_models::ChatModel::busy(chat.as_ref()).is_none() {
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+            };
+            tokio::time::timeout(std::time::Duration::from_secs(60), full).await.expect("the queue fills");
             app.post("/v1/chat/completions", &app.admin, long(true)).await
         }
     );
