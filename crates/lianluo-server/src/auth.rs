@@ -4,6 +4,7 @@
 use std::{
     collections::HashMap,
     marker::PhantomData,
+    net::IpAddr,
     sync::Mutex,
     time::{Duration, Instant},
 };
@@ -205,7 +206,100 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Counts failed sign-ins per key (client address, email) in fixed windows.
+/// Slows password guessing without locking the owner out (OWASP's advice): failures are counted per
+/// account *and* client address, and from the `free`-th one that address waits before each further try,
+/// 1 s doubling up to the window. Failures for one account from all addresses together are capped per
+/// window: past the cap, only addresses that signed in to the account before may try, so a guesser
+/// spread over many addresses is stopped while the owner at their usual address still gets in. A
+/// success clears its address's count. Kept in memory on each node.
+pub struct SignInGuard {
+    free: u32,
+    per_account: u32,
+    window: Duration,
+    state: Mutex<GuardState>,
+}
+
+#[derive(Default)]
+struct GuardState {
+    /// (account, address) → failures in a row and when the last one was.
+    pairs: HashMap<(String, Option<IpAddr>), (u32, Instant)>,
+    /// Account → failures from all addresses in the current window, and when the window began.
+    accounts: HashMap<String, (Instant, u32)>,
+    /// (account, address) → when the account last signed in from there.
+    known: HashMap<(String, Option<IpAddr>), Instant>,
+}
+
+/// How long an address that signed in to an account stays known for it.
+const KNOWN_FOR: Duration = Duration::from_secs(30 * 24 * 3600);
+/// Entries kept before old ones are swept.
+const GUARD_ENTRIES: usize = 100_000;
+
+impl SignInGuard {
+    pub fn new(free: u32, per_account: u32, window: Duration) -> Self {
+        Self { free: free.max(1), per_account: per_account.max(1), window, state: Mutex::default() }
+    }
+
+    /// Refuses, with the seconds to wait, when this address must wait for this account.
+    pub fn check(&self, account: &str, client: Option<IpAddr>) -> Result<(), AppError> {
+        let now = Instant::now();
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (account.to_string(), client);
+        if let Some((n, last)) =
+            state.pairs.get(&key).filter(|(_, last)| now.duration_since(*last) < self.window)
+            && *n >= self.free
+        {
+            let wait = Duration::from_secs(1u64 << (n - self.free).min(20)).min(self.window);
+            let left = wait.saturating_sub(now.duration_since(*last));
+            if !left.is_zero() {
+                return Err(AppError::RateLimited(left.as_secs_f64().ceil().max(1.0) as u64));
+            }
+        }
+        if let Some((start, n)) = state.accounts.get(account)
+            && *n >= self.per_account
+            && now.duration_since(*start) < self.window
+            && state.known.get(&key).is_none_or(|at| now.duration_since(*at) >= KNOWN_FOR)
+        {
+            let left = self.window.saturating_sub(now.duration_since(*start)).as_secs().max(1);
+            return Err(AppError::RateLimited(left));
+        }
+        Ok(())
+    }
+
+    /// Records a failed sign-in.
+    pub fn fail(&self, account: &str, client: Option<IpAddr>) {
+        let now = Instant::now();
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if state.pairs.len() > GUARD_ENTRIES || state.accounts.len() > GUARD_ENTRIES {
+            let window = self.window;
+            state.pairs.retain(|_, (_, last)| now.duration_since(*last) < window);
+            state.accounts.retain(|_, (start, _)| now.duration_since(*start) < window);
+        }
+        let pair = state.pairs.entry((account.to_string(), client)).or_insert((0, now));
+        if now.duration_since(pair.1) >= self.window {
+            pair.0 = 0;
+        }
+        *pair = (pair.0 + 1, now);
+        let total = state.accounts.entry(account.to_string()).or_insert((now, 0));
+        if now.duration_since(total.0) >= self.window {
+            *total = (now, 0);
+        }
+        total.1 += 1;
+    }
+
+    /// Records a successful sign-in: the address's failures are forgotten and it becomes known.
+    pub fn succeed(&self, account: &str, client: Option<IpAddr>) {
+        let now = Instant::now();
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (account.to_string(), client);
+        state.pairs.remove(&key);
+        if state.known.len() > GUARD_ENTRIES {
+            state.known.retain(|_, at| now.duration_since(*at) < KNOWN_FOR);
+        }
+        state.known.insert(key, now);
+    }
+}
+
+/// Counts uses or failures per key (a client address) in fixed windows.
 pub struct RateLimiter {
     max: u32,
     window: Duration,

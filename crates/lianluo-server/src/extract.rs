@@ -1,8 +1,10 @@
 //! Extractors that answer bad input with the API's own error body.
 
+use std::net::IpAddr;
+
 use axum::{
     extract::{FromRequest, FromRequestParts, Request, rejection::JsonRejection},
-    http::request::Parts,
+    http::{HeaderMap, request::Parts},
 };
 use serde::de::DeserializeOwned;
 
@@ -67,14 +69,69 @@ impl<S: Send + Sync, T: std::str::FromStr> FromRequestParts<S> for Id<T> {
     }
 }
 
-/// The client's socket address, when the server was started with connection info.
-pub struct ClientAddr(pub Option<std::net::SocketAddr>);
+/// The client's address: the connecting peer's, or, when the peer is a trusted proxy
+/// (`server.trusted_proxies`), the nearest address in `X-Forwarded-For` that is not a trusted proxy.
+/// Addresses that an untrusted peer puts in the header are ignored, so a client cannot choose its own.
+pub struct ClientIp(pub Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+impl FromRequestParts<crate::AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let addr = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0);
-        Ok(ClientAddr(addr))
+    async fn from_request_parts(parts: &mut Parts, state: &crate::AppState) -> Result<Self, Self::Rejection> {
+        let peer =
+            parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+        Ok(ClientIp(client_ip(peer, &parts.headers, &state.config.trusted_proxies)))
+    }
+}
+
+/// Walks `X-Forwarded-For` from the right (the hop nearest this server) while the hops are trusted
+/// proxies; a hop that does not parse ends the walk at the last address known.
+fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[TrustedProxy]) -> Option<IpAddr> {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|t| t.0.contains(&ip.to_canonical()));
+    let mut ip = peer?;
+    if !is_trusted(&ip) {
+        return Some(ip);
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .collect();
+    for hop in hops.iter().rev() {
+        let hop = hop.trim();
+        let parsed =
+            hop.parse::<IpAddr>().ok().or_else(|| hop.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()));
+        let Some(next) = parsed else { break };
+        ip = next.to_canonical();
+        if !is_trusted(&ip) {
+            break;
+        }
+    }
+    Some(ip)
+}
+
+/// A reverse proxy whose `X-Forwarded-For` is believed: one address (`10.0.0.5`) or a network
+/// (`10.0.0.0/8`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrustedProxy(pub ipnet::IpNet);
+
+impl std::str::FromStr for TrustedProxy {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        s.parse::<ipnet::IpNet>()
+            .or_else(|_| s.parse::<IpAddr>().map(ipnet::IpNet::from))
+            .map(TrustedProxy)
+            .map_err(|_| {
+                format!("trusted proxy {s:?} is neither an address nor a network such as 10.0.0.0/8")
+            })
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TrustedProxy {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
     }
 }

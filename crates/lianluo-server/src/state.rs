@@ -5,7 +5,11 @@ use std::{sync::Arc, time::Duration};
 use lianluo_store::Store;
 use serde::Deserialize;
 
-use crate::{auth::RateLimiter, realtime::Realtime, routing::Routing};
+use crate::{
+    auth::{RateLimiter, SignInGuard},
+    realtime::Realtime,
+    routing::Routing,
+};
 
 /// The server's part of the configuration.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -15,12 +19,20 @@ pub struct ServerConfig {
     pub session_ttl_hours: u32,
     /// Mark cookies `Secure` (set this when serving over HTTPS).
     pub secure_cookies: bool,
-    /// Failed sign-ins allowed per email address in one window.
+    /// Failed sign-ins to one account from one client address before that address waits before each
+    /// further try (1 s, doubling, up to the window); a success starts the count again.
     pub login_failures_per_email: u32,
-    /// Failed sign-ins allowed per client address in one window (offices share one address).
+    /// Failed sign-ins to one account from all addresses in one window; past it, only addresses that
+    /// signed in to the account before may try until the window ends.
+    pub login_failures_per_account: u32,
+    /// Failed sign-ins allowed per client address in one window, whatever the accounts (offices share
+    /// one address).
     pub login_failures_per_client: u32,
     /// The sign-in rate-limit window, in seconds.
     pub login_window_secs: u64,
+    /// Reverse proxies whose `X-Forwarded-For` gives the client's address (`"127.0.0.1"`,
+    /// `"10.0.0.0/8"`); the header is ignored from anyone else. Rate limits are kept per client address.
+    pub trusted_proxies: Vec<crate::extract::TrustedProxy>,
     /// Longest time a request may take, in seconds.
     pub request_timeout_secs: u64,
     /// Open or pending conversations an agent can hold before auto-assignment skips them.
@@ -53,8 +65,10 @@ impl Default for ServerConfig {
             session_ttl_hours: 24 * 7,
             secure_cookies: false,
             login_failures_per_email: 10,
+            login_failures_per_account: 100,
             login_failures_per_client: 50,
             login_window_secs: 15 * 60,
+            trusted_proxies: Vec::new(),
             request_timeout_secs: 30,
             max_open_conversations_per_agent: 10,
             widget_visitors_per_client_per_minute: 30,
@@ -110,7 +124,7 @@ impl Drop for SocketSlot {
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub config: Arc<ServerConfig>,
-    pub login_by_email: Arc<RateLimiter>,
+    pub sign_in_guard: Arc<SignInGuard>,
     pub login_by_client: Arc<RateLimiter>,
     pub realtime: Arc<Realtime>,
     pub routing: Arc<Routing>,
@@ -140,7 +154,11 @@ impl AppState {
     ) -> Self {
         let window = Duration::from_secs(config.login_window_secs.max(1));
         Self {
-            login_by_email: Arc::new(RateLimiter::new(config.login_failures_per_email, window)),
+            sign_in_guard: Arc::new(SignInGuard::new(
+                config.login_failures_per_email,
+                config.login_failures_per_account,
+                window,
+            )),
             login_by_client: Arc::new(RateLimiter::new(config.login_failures_per_client, window)),
             realtime: Arc::new(Realtime::new(bus)),
             routing: Arc::new(Routing::default()),

@@ -20,7 +20,7 @@ use crate::{
         verify_password,
     },
     error::{AppError, AppResult},
-    extract::{ClientAddr, Json},
+    extract::{ClientIp, Json},
 };
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -56,22 +56,22 @@ pub struct MeResponse {
 /// as long as for a real account.
 static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
-fn client_key(addr: Option<std::net::SocketAddr>) -> String {
-    addr.map(|a| format!("client:{}", a.ip())).unwrap_or_else(|| "client:unknown".into())
+fn client_key(ip: Option<std::net::IpAddr>) -> String {
+    ip.map(|ip| format!("client:{ip}")).unwrap_or_else(|| "client:unknown".into())
 }
 
 /// Signs in with email and password; sets the session cookie.
 #[tracing::instrument(skip_all)]
 pub async fn login(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
+    ClientIp(ip): ClientIp,
     Json(body): Json<LoginRequest>,
 ) -> AppResult<Response> {
-    let client = client_key(addr);
+    let client = client_key(ip);
     state.login_by_client.check(&client)?;
     let email = EmailAddress::parse(&body.email).map_err(|_| AppError::BadCredentials);
-    let email_key = format!("email:{}", body.email.trim().to_lowercase());
-    state.login_by_email.check(&email_key)?;
+    let account = body.email.trim().to_lowercase();
+    state.sign_in_guard.check(&account, ip)?;
     let creds = match &email {
         Ok(e) => state.store.credentials_by_email(e).await?,
         Err(_) => None,
@@ -87,11 +87,11 @@ pub async fn login(
         _ => {
             tracing::info!("sign-in refused");
             state.login_by_client.fail(&client);
-            state.login_by_email.fail(&email_key);
+            state.sign_in_guard.fail(&account, ip);
             return Err(AppError::BadCredentials);
         }
     };
-    state.login_by_email.clear(&email_key);
+    state.sign_in_guard.succeed(&account, ip);
     let secret = random_token(32);
     let now = Timestamp::now();
     let ttl_ms = i64::from(state.config.session_ttl_hours) * 3_600_000;

@@ -38,7 +38,7 @@ use crate::{
     AppState,
     auth::{random_token, token_hash},
     error::{AppError, AppResult},
-    extract::{ClientAddr, Json, Query},
+    extract::{ClientIp, Json, Query},
     realtime::PresenceStatus,
 };
 
@@ -276,7 +276,7 @@ async fn agents_online(state: &AppState, channel: &Channel) -> bool {
 /// Starts or resumes a visitor's session on a widget channel.
 pub async fn start_session(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Json(body): Json<StartSession>,
 ) -> AppResult<Response> {
@@ -285,7 +285,7 @@ pub async fn start_session(
     origin_allowed(&channel, &headers)?;
     let ws = channel.workspace_id;
     let now = Timestamp::now();
-    let client = format!("visitor:{}", addr.map(|a| a.ip().to_string()).unwrap_or_default());
+    let client = format!("visitor:{}", ip.map(|ip| ip.to_string()).unwrap_or_default());
 
     // Who is this? A verified site user, a returning browser, or someone new.
     let returning = match &body.visitor_token {

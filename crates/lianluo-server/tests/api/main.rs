@@ -15,6 +15,7 @@ mod injection;
 mod jobs;
 mod kb_sources;
 mod knowledge;
+mod limits;
 mod messages;
 mod models;
 mod openapi;
