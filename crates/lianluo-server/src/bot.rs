@@ -7,10 +7,10 @@
 //! twice that answers did not help, or when the customer is clearly upset. Once a person holds the
 //! conversation (assigned, or no longer pending) the bot stays silent.
 
+use lianluo_app::BotSettings;
 use lianluo_domain::{
     ConversationId, KbQuestionId, Timestamp, WorkspaceId,
     conversation::{Conversation, ConversationPatch, Status},
-    directory::Channel,
     event::Actor,
     knowledge::{KbQuestion, QuestionOutcome},
     message::{Message, MessageKind, NewMessage, Sender},
@@ -21,29 +21,6 @@ use lianluo_knowledge::lang::{self, Lang};
 use serde_json::json;
 
 use crate::AppState;
-
-/// A channel's bot settings, from `settings.bot`.
-#[derive(Debug, Clone, Default)]
-pub struct BotSettings {
-    pub enabled: bool,
-    /// How answers should sound ("warm and concise"); used by generative answers.
-    pub tone: Option<String>,
-}
-
-impl BotSettings {
-    pub fn of(channel: &Channel) -> Self {
-        let b = channel.settings.get("bot");
-        Self {
-            enabled: b.and_then(|b| b.get("enabled")).and_then(|v| v.as_bool()).unwrap_or(false),
-            tone: b.and_then(|b| b.get("tone")).and_then(|v| v.as_str()).map(str::to_string),
-        }
-    }
-}
-
-/// Whether the bot takes new conversations on this channel (it needs the knowledge base loaded).
-pub fn takes_new_conversations(state: &AppState, channel: &Channel) -> bool {
-    state.knowledge.is_some() && BotSettings::of(channel).enabled
-}
 
 fn asks_for_person(text: &str) -> bool {
     let l = text.to_lowercase();
@@ -389,7 +366,9 @@ async fn hand_over(
         None => state.store.get_channel(ws, conversation.channel_id).await.ok().and_then(|c| c.team_id),
     };
     let assignee = match team {
-        Some(t) => state.routing.assignee_for(state, ws, t).await.map_err(|e| e.to_string())?,
+        Some(t) => {
+            state.app.routing.assignee_for(state.store.as_ref(), ws, t).await.map_err(|e| e.to_string())?
+        }
         None => None,
     };
     let patch =

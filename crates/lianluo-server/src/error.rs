@@ -114,6 +114,15 @@ impl From<StoreError> for AppError {
     }
 }
 
+impl From<lianluo_app::Error> for AppError {
+    fn from(e: lianluo_app::Error) -> Self {
+        match e {
+            lianluo_app::Error::Store(e) => e.into(),
+            lianluo_app::Error::Invariant(what) => AppError::Internal(what.into()),
+        }
+    }
+}
+
 impl From<DomainError> for AppError {
     fn from(e: DomainError) -> Self {
         AppError::Validation(e)

@@ -12,7 +12,6 @@ pub mod openapi;
 pub mod realtime;
 pub mod router;
 pub mod routes;
-pub mod routing;
 pub mod setup;
 mod state;
 

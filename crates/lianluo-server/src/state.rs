@@ -8,7 +8,6 @@ use serde::Deserialize;
 use crate::{
     auth::{RateLimiter, SignInGuard},
     realtime::Realtime,
-    routing::Routing,
 };
 
 /// The server's part of the configuration.
@@ -127,7 +126,8 @@ pub struct AppState {
     pub sign_in_guard: Arc<SignInGuard>,
     pub login_by_client: Arc<RateLimiter>,
     pub realtime: Arc<Realtime>,
-    pub routing: Arc<Routing>,
+    /// The use cases (intake, routing) that every entry point shares.
+    pub app: Arc<lianluo_app::App>,
     pub visitor_starts: Arc<RateLimiter>,
     pub visitor_messages: Arc<RateLimiter>,
     /// Open live connections per widget visitor.
@@ -153,6 +153,7 @@ impl AppState {
         bus: Arc<dyn lianluo_events::EventBus>,
     ) -> Self {
         let window = Duration::from_secs(config.login_window_secs.max(1));
+        let realtime = Arc::new(Realtime::new(bus));
         Self {
             sign_in_guard: Arc::new(SignInGuard::new(
                 config.login_failures_per_email,
@@ -160,8 +161,8 @@ impl AppState {
                 window,
             )),
             login_by_client: Arc::new(RateLimiter::new(config.login_failures_per_client, window)),
-            realtime: Arc::new(Realtime::new(bus)),
-            routing: Arc::new(Routing::default()),
+            app: Arc::new(Self::app_of(&store, &realtime, &config, false)),
+            realtime,
             visitor_starts: Arc::new(RateLimiter::new(
                 config.widget_visitors_per_client_per_minute,
                 Duration::from_secs(60),
@@ -182,6 +183,17 @@ impl AppState {
     /// Adds the knowledge base.
     pub fn with_knowledge(mut self, knowledge: Arc<crate::knowledge::Knowledge>) -> Self {
         self.knowledge = Some(knowledge);
+        self.app = Arc::new(Self::app_of(&self.store, &self.realtime, &self.config, true));
         self
+    }
+
+    fn app_of(
+        store: &Arc<dyn Store>,
+        realtime: &Arc<Realtime>,
+        config: &ServerConfig,
+        ai_available: bool,
+    ) -> lianluo_app::App {
+        let routing = lianluo_app::Routing::new(realtime.clone(), config.max_open_conversations_per_agent);
+        lianluo_app::App::new(store.clone(), routing, ai_available)
     }
 }

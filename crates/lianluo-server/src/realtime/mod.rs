@@ -39,6 +39,13 @@ pub struct Realtime {
     wake: Notify,
 }
 
+/// Routing asks the realtime part who is online.
+impl lianluo_app::Presence for Realtime {
+    fn is_online(&self, ws: lianluo_domain::WorkspaceId, user: lianluo_domain::UserId) -> bool {
+        self.presence.status(ws, user) == PresenceStatus::Online
+    }
+}
+
 impl Realtime {
     pub fn new(bus: Arc<dyn EventBus>) -> Self {
         Self { bus, presence: Presence::default(), watermark: AtomicI64::new(-1), wake: Notify::new() }

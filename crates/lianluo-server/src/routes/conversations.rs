@@ -121,14 +121,17 @@ pub async fn create_conversation(
         }
         None => None,
     };
-    if new.assignee_id.is_none() {
-        new.assignee_id =
-            state.routing.assignee_for_new(&state, auth.workspace_id, new.channel_id, new.team_id).await?;
-    }
+    let channel = state.store.get_channel(auth.workspace_id, new.channel_id).await?;
     let (conversation, message) = state
-        .store
-        .create_conversation(auth.workspace_id, &new, sender, auth.actor(), Timestamp::now())
+        .app
+        .start_conversation(auth.workspace_id, &channel, new, sender, auth.actor(), Timestamp::now())
         .await?;
+    // A customer's first message reaching us through an integration is answered like the widget's.
+    if let Some(m) = &message
+        && state.app.ai_answers(&channel, &conversation, m)
+    {
+        crate::bot::spawn(&state, auth.workspace_id, conversation.id, m);
+    }
     Ok(Created(CreatedConversation { conversation, message }))
 }
 

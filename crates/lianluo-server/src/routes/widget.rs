@@ -21,7 +21,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use lianluo_domain::{
     ChannelId, ContactId, ConversationId, Timestamp, UserId, WorkspaceId,
     contact::{ContactPatch, Identity, NewContact},
-    conversation::{Conversation, NewConversation, Status},
+    conversation::{Conversation, Status},
     directory::Channel,
     event::Actor,
     message::{Attachment, Message as ChatMessage, MessageKind, NewMessage, Sender},
@@ -29,7 +29,7 @@ use lianluo_domain::{
     value::{EmailAddress, Name},
 };
 use lianluo_events::{BusError, Notice};
-use lianluo_store::{ConversationFilter, VisitorSession};
+use lianluo_store::VisitorSession;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -234,14 +234,8 @@ fn visitor_conversation(c: &Conversation) -> VisitorConversation {
 
 /// The visitor's latest conversation on this channel, if any.
 async fn latest_conversation(state: &AppState, v: &Visitor) -> AppResult<Option<Conversation>> {
-    let filter = ConversationFilter {
-        contact_id: Some(v.contact_id),
-        channel_id: Some(v.channel_id),
-        ..Default::default()
-    };
-    let page =
-        state.store.list_conversations(v.workspace_id, &filter, PageRequest::new(Some(1), None)).await?;
-    Ok(page.items.into_iter().next())
+    let channel = state.store.get_channel(v.workspace_id, v.channel_id).await?;
+    Ok(state.app.thread_for(v.workspace_id, &channel, v.contact_id).await?)
 }
 
 async fn history(
@@ -340,7 +334,7 @@ pub async fn start_session(
         contact_id,
         channel_name: channel.name.to_string(),
         agents_online: agents_online(&state, &channel).await,
-        bot: crate::bot::takes_new_conversations(&state, &channel),
+        bot: state.app.ai_takes_new_conversations(&channel),
         conversation,
         messages,
     };
@@ -435,27 +429,19 @@ pub async fn post_visitor_message(
     };
     new.validate()?;
     super::uploads::check_attachments(&state, v.workspace_id, &new.attachments, true).await?;
-    let actor = Actor::Contact { id: v.contact_id };
-    let now = Timestamp::now();
-    let (conversation, message, created) = match latest_conversation(&state, &v).await? {
-        Some(conv) => {
-            let a = state.store.append_message(v.workspace_id, conv.id, &new, None, actor, now).await?;
-            (a.conversation, a.message, a.created)
-        }
-        None => match open_conversation(&state, &v, new.clone(), actor, now).await {
-            // The same first message (same key) opened the conversation a moment ago: it is that one.
-            Err(AppError::Conflict(_)) if new.idempotency_key.is_some() => {
-                let conv = latest_conversation(&state, &v).await?.ok_or_else(|| {
-                    AppError::Internal("the conversation that refused the message is gone".into())
-                })?;
-                let a = state.store.append_message(v.workspace_id, conv.id, &new, None, actor, now).await?;
-                (a.conversation, a.message, a.created)
-            }
-            opened => opened?,
-        },
-    };
+    let channel = state.store.get_channel(v.workspace_id, v.channel_id).await?;
+    let lianluo_app::Received { conversation, message, created, ai_answers } = state
+        .app
+        .receive_customer_message(lianluo_app::CustomerMessage {
+            workspace_id: v.workspace_id,
+            channel: &channel,
+            contact_id: v.contact_id,
+            message: new,
+            at: Timestamp::now(),
+        })
+        .await?;
     // A retried post (same idempotency key) is not answered twice.
-    if created {
+    if ai_answers {
         crate::bot::spawn(&state, v.workspace_id, conversation.id, &message);
     }
     let mut names = HashMap::new();
@@ -465,38 +451,6 @@ pub async fn post_visitor_message(
     };
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Out(body)).into_response())
-}
-
-/// A visitor's first message opens a conversation: routed to an agent, or waiting for the AI agent on a
-/// channel where it answers first.
-async fn open_conversation(
-    state: &AppState,
-    v: &Visitor,
-    new: NewMessage,
-    actor: Actor,
-    now: Timestamp,
-) -> AppResult<(Conversation, lianluo_domain::message::Message, bool)> {
-    let channel = state.store.get_channel(v.workspace_id, v.channel_id).await?;
-    let bot = crate::bot::takes_new_conversations(state, &channel);
-    let assignee = if bot {
-        None
-    } else {
-        state.routing.assignee_for_new(state, v.workspace_id, v.channel_id, None).await?
-    };
-    let start = NewConversation {
-        channel_id: v.channel_id,
-        contact_id: v.contact_id,
-        subject: None,
-        priority: None,
-        assignee_id: assignee,
-        team_id: None,
-        tags: vec![],
-        message: Some(new),
-        waits_for_bot: bot,
-    };
-    let (conv, m) = state.store.create_conversation(v.workspace_id, &start, None, actor, now).await?;
-    let m = m.ok_or_else(|| AppError::Internal("conversation created without its message".into()))?;
-    Ok((conv, m, true))
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]

@@ -19,6 +19,7 @@ on_both_backends!(
     agents_get_grounded_reply_suggestions,
     generated_answers_stream_only_checked_sentences,
     a_silent_model_costs_the_customer_a_few_seconds_at_most,
+    every_entry_point_meets_the_same_intake,
 );
 
 const POLICY: &str = "# Returns\nUnused products can be returned within 30 days of delivery for a full refund.\n\n\
@@ -188,6 +189,45 @@ async fn channels_without_the_bot_go_straight_to_agents(app: TestApp) {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let items = messages_when(&app, conv, |_| true).await;
     assert_eq!(items.len(), 1, "only the customer's message");
+}
+
+/// A customer's first message that an integration posts through the API starts its conversation the way
+/// the widget's does: waiting for the AI agent, which answers, on a channel where it answers first. A
+/// conversation an agent starts, or one on a channel without the AI agent, is routed as before.
+async fn every_entry_point_meets_the_same_intake(app: TestApp) {
+    let admin = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    knowledge(&app, &admin).await;
+    let (bot_channel, _, _) = widget_channel(&app, &admin, None, json!({ "bot": { "enabled": true } })).await;
+    let (plain_channel, contact) = app.channel_and_contact(&admin).await;
+    let start = |channel: &str, kind: &str| {
+        json!({
+            "channel_id": channel,
+            "contact_id": contact,
+            "message": { "kind": kind, "content": "How long do I have to return something?" },
+        })
+    };
+    let made =
+        app.post("/api/v1/conversations", &app.admin, start(&bot_channel, "incoming")).await.expect(201);
+    assert_eq!(
+        (made["conversation"]["status"].as_str(), made["conversation"]["assignee_id"].as_str()),
+        (Some("pending"), None),
+        "waits for the AI agent"
+    );
+    let conv = made["conversation"]["id"].as_str().unwrap();
+    let items = messages_when(&app, conv, |m| count(m, "bot") >= 1).await;
+    let bot = items.iter().find(|m| m["kind"] == "bot").unwrap()["content"].as_str().unwrap();
+    assert!(bot.contains("30 days"), "{bot}");
+
+    // An agent writing first, on the same channel: a person holds it, the AI agent stays out.
+    let made = app.post("/api/v1/conversations", &admin, start(&bot_channel, "outgoing")).await.expect(201);
+    assert_eq!(made["conversation"]["status"], "open");
+    // A channel without the AI agent: open for people, nothing answered.
+    let made =
+        app.post("/api/v1/conversations", &app.admin, start(&plain_channel, "incoming")).await.expect(201);
+    assert_eq!(made["conversation"]["status"], "open");
+    let conv = made["conversation"]["id"].as_str().unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(count(&messages_when(&app, conv, |_| true).await, "bot"), 0);
 }
 
 async fn new_visitor(app: &TestApp, token: &str) -> String {
