@@ -1,15 +1,16 @@
 //! The product's use cases, free of HTTP: what happens when a customer writes (intake), who gets a
-//! conversation (routing), and whether the AI agent answers on a channel. The HTTP server, and later each
-//! channel (email, WeChat), call these and translate their results; none of them decides these rules
-//! itself.
+//! conversation (routing), and the AI agent's turn (agent). The HTTP server, and later each channel
+//! (email, WeChat), call these and translate their results; none of them decides these rules itself.
 
 use std::sync::Arc;
 
 use lianluo_store::{Store, StoreError};
 
+pub mod agent;
 pub mod intake;
 pub mod routing;
 
+pub use agent::{Answers, Live};
 pub use intake::{CustomerMessage, Received};
 pub use routing::{Presence, Routing};
 
@@ -19,6 +20,9 @@ pub enum Error {
     /// Storage refused or failed (not found, conflict, invalid, busy, backend).
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The knowledge service could not answer (its models failed or timed out).
+    #[error("the knowledge base could not answer: {0}")]
+    Knowledge(String),
     /// Something the use case relies on did not hold (a bug or a race it cannot resolve).
     #[error("{0}")]
     Invariant(&'static str),
@@ -26,22 +30,28 @@ pub enum Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// The use cases with what they need: the store, routing, and whether the AI agent can answer on this
-/// node (its knowledge models are loaded).
+/// The use cases with what they need: the store, routing, the live side (notices, the sequencer), and
+/// the knowledge service when this node has its models loaded (without it the AI agent is off).
 pub struct App {
     pub store: Arc<dyn Store>,
     pub routing: Routing,
-    ai_available: bool,
+    live: Arc<dyn Live>,
+    answers: Option<Arc<dyn Answers>>,
 }
 
 impl App {
-    pub fn new(store: Arc<dyn Store>, routing: Routing, ai_available: bool) -> Self {
-        Self { store, routing, ai_available }
+    pub fn new(
+        store: Arc<dyn Store>,
+        routing: Routing,
+        live: Arc<dyn Live>,
+        answers: Option<Arc<dyn Answers>>,
+    ) -> Self {
+        Self { store, routing, live, answers }
     }
 
     /// Whether the AI agent can answer at all on this node.
     pub fn ai_available(&self) -> bool {
-        self.ai_available
+        self.answers.is_some()
     }
 }
 

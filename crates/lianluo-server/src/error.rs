@@ -119,6 +119,7 @@ impl From<lianluo_app::Error> for AppError {
         match e {
             lianluo_app::Error::Store(e) => e.into(),
             lianluo_app::Error::Invariant(what) => AppError::Internal(what.into()),
+            lianluo_app::Error::Knowledge(e) => AppError::Internal(e),
         }
     }
 }

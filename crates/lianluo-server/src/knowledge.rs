@@ -1002,3 +1002,20 @@ impl Knowledge {
         Ok(MineReport { conversations, added, repeats })
     }
 }
+
+/// The knowledge service as the AI agent's source of answers (`lianluo_app::Answers`).
+pub struct AnswersOf(pub Arc<Knowledge>);
+
+#[async_trait::async_trait]
+impl lianluo_app::Answers for AnswersOf {
+    async fn answer(
+        &self,
+        ws: WorkspaceId,
+        question: &str,
+        earlier: &[String],
+        tone: Option<&str>,
+        sink: Option<lianluo_models::TokenSink>,
+    ) -> Result<lianluo_knowledge::Answer, String> {
+        self.0.answer(ws, question, earlier, tone, sink).await
+    }
+}

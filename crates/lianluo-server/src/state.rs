@@ -161,7 +161,7 @@ impl AppState {
                 window,
             )),
             login_by_client: Arc::new(RateLimiter::new(config.login_failures_per_client, window)),
-            app: Arc::new(Self::app_of(&store, &realtime, &config, false)),
+            app: Arc::new(Self::app_of(&store, &realtime, &config, None)),
             realtime,
             visitor_starts: Arc::new(RateLimiter::new(
                 config.widget_visitors_per_client_per_minute,
@@ -182,8 +182,9 @@ impl AppState {
 
     /// Adds the knowledge base.
     pub fn with_knowledge(mut self, knowledge: Arc<crate::knowledge::Knowledge>) -> Self {
-        self.knowledge = Some(knowledge);
-        self.app = Arc::new(Self::app_of(&self.store, &self.realtime, &self.config, true));
+        self.knowledge = Some(knowledge.clone());
+        let answers = Arc::new(crate::knowledge::AnswersOf(knowledge));
+        self.app = Arc::new(Self::app_of(&self.store, &self.realtime, &self.config, Some(answers)));
         self
     }
 
@@ -191,9 +192,9 @@ impl AppState {
         store: &Arc<dyn Store>,
         realtime: &Arc<Realtime>,
         config: &ServerConfig,
-        ai_available: bool,
+        answers: Option<Arc<dyn lianluo_app::Answers>>,
     ) -> lianluo_app::App {
         let routing = lianluo_app::Routing::new(realtime.clone(), config.max_open_conversations_per_agent);
-        lianluo_app::App::new(store.clone(), routing, ai_available)
+        lianluo_app::App::new(store.clone(), routing, realtime.clone(), answers)
     }
 }

@@ -46,6 +46,17 @@ impl lianluo_app::Presence for Realtime {
     }
 }
 
+/// The AI agent's notices and writes go out through the bus and the sequencer.
+#[async_trait::async_trait]
+impl lianluo_app::Live for Realtime {
+    async fn notify(&self, notice: Notice) {
+        let _ = self.bus.publish(notice).await;
+    }
+    fn written(&self) {
+        self.poke();
+    }
+}
+
 impl Realtime {
     pub fn new(bus: Arc<dyn EventBus>) -> Self {
         Self { bus, presence: Presence::default(), watermark: AtomicI64::new(-1), wake: Notify::new() }
