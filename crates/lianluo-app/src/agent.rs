@@ -179,16 +179,16 @@ impl App {
         }
         if asks_for_person(question) {
             return self
-                .hand_over(&conversation, language, "the customer asked for a person", false, &thread)
+                .hand_over(&conversation, language, "the customer asked for a person", None, &thread)
                 .await;
         }
         if is_upset(question) {
-            return self.hand_over(&conversation, language, "the customer seems upset", false, &thread).await;
+            return self.hand_over(&conversation, language, "the customer seems upset", None, &thread).await;
         }
         if says_not_helped(question) {
             if not_helped >= 2 {
                 return self
-                    .hand_over(&conversation, language, "answers did not help twice", false, &thread)
+                    .hand_over(&conversation, language, "answers did not help twice", None, &thread)
                     .await;
             }
             self.post(ws, id, MessageKind::Bot, rephrase_text(language).to_string()).await?;
@@ -243,9 +243,10 @@ impl App {
             updated_at: Timestamp::now(),
         };
         if !answer.answered {
-            self.store.record_kb_question(ws, &record(QuestionOutcome::Unanswered, None, None)).await?;
+            // The gap is recorded with the hand-over, in its transaction.
+            let gap = record(QuestionOutcome::Unanswered, None, None);
             return self
-                .hand_over(&conversation, language, "the knowledge base has no answer", true, &thread)
+                .hand_over(&conversation, language, "the knowledge base has no answer", Some(&gap), &thread)
                 .await;
         }
 
@@ -308,7 +309,7 @@ impl App {
             thread.iter().filter(|m| m.kind == MessageKind::Incoming && says_not_helped(&m.content)).count()
                 + self.rated_not_helpful(ws, id).await;
         if failures >= 2 {
-            self.hand_over(&conversation, language, "answers did not help twice", false, &thread).await
+            self.hand_over(&conversation, language, "answers did not help twice", None, &thread).await
         } else {
             self.post(ws, id, MessageKind::Bot, rephrase_text(language).to_string()).await.map(drop)
         }
@@ -341,9 +342,10 @@ impl App {
         conversation: &Conversation,
         language: Lang,
         reason: &str,
-        found_nothing: bool,
+        unanswered: Option<&KbQuestion>,
         thread: &[Message],
     ) -> Result<()> {
+        let found_nothing = unanswered.is_some();
         let (ws, id) = (conversation.workspace_id, conversation.id);
         let team = match conversation.team_id {
             Some(t) => Some(t),
@@ -384,8 +386,10 @@ impl App {
             (written(MessageKind::Bot, handoff_text(language, found_nothing).to_string()), Sender::Bot),
             (written(MessageKind::Note, note), Sender::System),
         ];
-        let done =
-            self.store.update_with_messages(ws, id, &patch, &messages, Actor::System, Timestamp::now()).await;
+        let done = self
+            .store
+            .update_with_messages(ws, id, &patch, &messages, unanswered, Actor::System, Timestamp::now())
+            .await;
         self.live.written();
         done?;
         Ok(())

@@ -146,8 +146,6 @@ pub struct SearchOptions {
     pub offset: usize,
     /// How deep each list is read before fusing.
     pub depth: usize,
-    /// The reciprocal-rank constant.
-    pub k: f32,
     /// Weight of the full-text list (0 leaves it out).
     pub bm25_weight: f32,
     /// Weight of the vector list for English and for Chinese questions (BM25's weight is 1). An
@@ -162,7 +160,6 @@ impl Default for SearchOptions {
             limit: 5,
             offset: 0,
             depth: 50,
-            k: 60.0,
             bm25_weight: 1.0,
             vector_weight_en: 1.0,
             vector_weight_zh: 1.0,
@@ -429,8 +426,12 @@ impl HybridIndex {
         self.replace_source(ws, source, &[]);
     }
 
-    /// Hybrid search: both lists fused by weighted reciprocal rank. Equal fused scores are broken by the
-    /// cosine, then by the BM25 score, then by passage id, so a tie goes to the passage closer in meaning.
+    /// Hybrid search: both lists fused by a weighted sum of their scores, each scaled to 0..1 within its
+    /// list (BM25 over the best BM25 score; the cosine from the list's lowest to its highest), a passage
+    /// missing from a list counting 0 there. Unlike reciprocal ranks, which make the first and the second of
+    /// a list nearly equal, this keeps a passage far ahead in one list ahead. Equal fused scores are broken
+    /// by the cosine, then by the BM25 score, then by passage id, so a tie goes to the passage closer in
+    /// meaning.
     pub fn search(
         &self,
         ws: WorkspaceId,
@@ -467,16 +468,20 @@ impl HybridIndex {
                 url: s.url.clone(),
             }))
         }
+        let best_words = words.iter().map(|w| w.1).fold(0.0f32, f32::max);
         for (rank, (slot, score)) in words.iter().enumerate() {
             if let Some(h) = entry(&mut fused, &space, *slot) {
-                h.score += opts.bm25_weight / (opts.k + rank as f32 + 1.0);
+                if best_words > 0.0 {
+                    h.score += opts.bm25_weight * score / best_words;
+                }
                 h.bm25_rank = Some(rank + 1);
                 h.bm25_score = Some(*score);
             }
         }
+        let (low, high) = vector.iter().fold((f32::MAX, f32::MIN), |(l, h), v| (l.min(v.1), h.max(v.1)));
         for (rank, (slot, sim)) in vector.iter().enumerate() {
             if let Some(h) = entry(&mut fused, &space, *slot) {
-                h.score += vw / (opts.k + rank as f32 + 1.0);
+                h.score += vw * if high > low { (sim - low) / (high - low) } else { 1.0 };
                 h.vector_rank = Some(rank + 1);
                 h.similarity = Some(*sim);
             }

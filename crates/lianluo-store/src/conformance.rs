@@ -1491,9 +1491,13 @@ pub async fn ai_settings_and_usage(store: &dyn Store) {
     assert_eq!(store.list_ai_usage(f.ws, Timestamp(20_001 * DAY_MS)).await.unwrap().len(), 1);
 }
 
-/// A change to a conversation with the messages that go with it (the AI agent's hand-over) is written
-/// whole or not at all.
+/// A change to a conversation with the messages that go with it and the question the AI agent could not
+/// answer (its hand-over) is written whole or not at all.
 pub async fn a_hand_over_is_written_whole(store: &dyn Store) {
+    use lianluo_domain::{
+        KbQuestionId,
+        knowledge::{KbQuestion, QuestionOutcome},
+    };
     let f = fixture(store, "acme").await;
     let agent = user(store, f.ws, "agent@acme.example", Role::Agent).await;
     let id = conversation(store, &f, t(10)).await;
@@ -1505,11 +1509,27 @@ pub async fn a_hand_over_is_written_whole(store: &dyn Store) {
             Sender::System,
         ),
     ];
-    // A bad assignee: nothing is written, neither the change nor the messages.
+    let gap = KbQuestion {
+        id: KbQuestionId::new(),
+        workspace_id: f.ws,
+        conversation_id: Some(id),
+        answer_message_id: None,
+        question: "Do you ship to Mars?".into(),
+        language: "en".into(),
+        outcome: QuestionOutcome::Unanswered,
+        source_id: None,
+        resolved_by: None,
+        created_at: t(11),
+        updated_at: t(11),
+    };
+    let gaps = || async { store.list_kb_questions_in(f.ws, id).await.unwrap().len() };
+    // A bad assignee: nothing is written, neither the change nor the messages nor the question.
     let to_nobody = ConversationPatch { assignee_id: Some(Some(UserId::new())), ..Default::default() };
-    let refused = store.update_with_messages(f.ws, id, &to_nobody, &messages, Actor::System, t(11)).await;
+    let refused =
+        store.update_with_messages(f.ws, id, &to_nobody, &messages, Some(&gap), Actor::System, t(11)).await;
     assert!(matches!(refused, Err(StoreError::Invalid(_))), "{refused:?}");
     assert_eq!(store.list_messages(f.ws, id, PageRequest::default()).await.unwrap().items.len(), before);
+    assert_eq!(gaps().await, 0);
     // A message the rules refuse (empty): nothing is written either.
     let empty = [(text(MessageKind::Bot, "  "), Sender::Bot)];
     let to_agent = ConversationPatch {
@@ -1517,11 +1537,20 @@ pub async fn a_hand_over_is_written_whole(store: &dyn Store) {
         assignee_id: Some(Some(agent)),
         ..Default::default()
     };
-    assert!(store.update_with_messages(f.ws, id, &to_agent, &empty, Actor::System, t(11)).await.is_err());
+    assert!(
+        store
+            .update_with_messages(f.ws, id, &to_agent, &empty, Some(&gap), Actor::System, t(11))
+            .await
+            .is_err()
+    );
     assert_eq!(store.get_conversation(f.ws, id).await.unwrap().assignee_id, None);
+    assert_eq!(gaps().await, 0);
 
-    let (conv, stored) =
-        store.update_with_messages(f.ws, id, &to_agent, &messages, Actor::System, t(12)).await.unwrap();
+    let (conv, stored) = store
+        .update_with_messages(f.ws, id, &to_agent, &messages, Some(&gap), Actor::System, t(12))
+        .await
+        .unwrap();
+    assert_eq!(gaps().await, 1, "the question is recorded with the hand-over");
     assert_eq!(conv.assignee_id, Some(agent));
     assert_eq!(stored.iter().map(|m| m.kind).collect::<Vec<_>>(), [MessageKind::Bot, MessageKind::Note]);
     assert_eq!(stored[0].sender, Sender::Bot);
@@ -1529,8 +1558,16 @@ pub async fn a_hand_over_is_written_whole(store: &dyn Store) {
     // Another workspace cannot touch it.
     let other = fixture(store, "bravo").await;
     assert!(matches!(
-        store.update_with_messages(other.ws, id, &to_agent, &messages, Actor::System, t(13)).await,
+        store.update_with_messages(other.ws, id, &to_agent, &messages, None, Actor::System, t(13)).await,
         Err(StoreError::NotFound(_))
+    ));
+    // A question of another conversation is refused.
+    let elsewhere = KbQuestion { id: KbQuestionId::new(), conversation_id: None, ..gap };
+    assert!(matches!(
+        store
+            .update_with_messages(f.ws, id, &to_agent, &messages, Some(&elsewhere), Actor::System, t(13))
+            .await,
+        Err(StoreError::Invalid(_))
     ));
 }
 

@@ -773,10 +773,14 @@ impl<B: Backend> Store for SqlStore<B> {
         conversation: ConversationId,
         patch: &ConversationPatch,
         messages: &[(NewMessage, Sender)],
+        unanswered: Option<&KbQuestion>,
         actor: Actor,
         now: Timestamp,
     ) -> Result<(Conversation, Vec<Message>)> {
-        let (patch, mut messages) = (patch.clone(), messages.to_vec());
+        if unanswered.is_some_and(|q| q.workspace_id != ws || q.conversation_id != Some(conversation)) {
+            return Err(invalid("unanswered", "a question of another conversation"));
+        }
+        let (patch, mut messages, unanswered) = (patch.clone(), messages.to_vec(), unanswered.cloned());
         for (m, _) in &mut messages {
             m.validate()?;
         }
@@ -786,6 +790,9 @@ impl<B: Backend> Store for SqlStore<B> {
             let mut stored = Vec::with_capacity(messages.len());
             for (m, sender) in messages {
                 stored.push(append(tx, &mut conv, m, sender, actor, now).await?.0);
+            }
+            if let Some(q) = &unanswered {
+                tx.insert_kb_question(q).await?;
             }
             Ok((conv, stored))
         })

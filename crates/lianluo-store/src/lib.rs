@@ -318,15 +318,18 @@ pub trait Store: JobQueue + Send + Sync + 'static {
         actor: Actor,
         now: Timestamp,
     ) -> Result<Appended>;
-    /// Changes a conversation and appends messages (each with its sender) in one transaction: the AI
-    /// agent's hand-over (the conversation to the team's queue, the customer told, the agent's note) is
-    /// all written or none of it. Returns the conversation and the messages stored.
+    /// Changes a conversation and appends messages (each with its sender) in one transaction, with the
+    /// question the AI agent could not answer when given: the AI agent's hand-over (the conversation to
+    /// the team's queue, the customer told, the agent's note, the knowledge gap) is all written or none of
+    /// it. Returns the conversation and the messages stored.
+    #[allow(clippy::too_many_arguments)]
     async fn update_with_messages(
         &self,
         ws: WorkspaceId,
         conversation: ConversationId,
         patch: &ConversationPatch,
         messages: &[(NewMessage, Sender)],
+        unanswered: Option<&KbQuestion>,
         actor: Actor,
         now: Timestamp,
     ) -> Result<(Conversation, Vec<Message>)>;

@@ -548,7 +548,7 @@ pub async fn kb(cfg: &Config, args: KbArgs) -> anyhow::Result<()> {
 async fn fit(bench: &Bench, cases: &[Case]) -> anyhow::Result<()> {
     let answerer = &bench.kb.answerer;
     let base = answerer.search_options(bench.embedder.as_ref());
-    let grid = [0.0f32, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 8.0];
+    let grid = [0.0f32, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 16.0];
     let mut queries = Vec::new();
     for case in cases {
         let query = answerer.follow_up(bench.ws, &case.question, &case.turns);
