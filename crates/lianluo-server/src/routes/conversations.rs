@@ -121,7 +121,15 @@ pub async fn create_conversation(
         }
         None => None,
     };
-    let channel = state.store.get_channel(auth.workspace_id, new.channel_id).await?;
+    // A channel id of another workspace (or none) is a bad field, as the store would say.
+    let channel = match state.store.get_channel(auth.workspace_id, new.channel_id).await {
+        Err(lianluo_store::StoreError::NotFound(_)) => {
+            return Err(
+                lianluo_domain::DomainError::new("channel_id", "no such channel in this workspace").into()
+            );
+        }
+        other => other?,
+    };
     let (conversation, message) = state
         .app
         .start_conversation(auth.workspace_id, &channel, new, sender, auth.actor(), Timestamp::now())
