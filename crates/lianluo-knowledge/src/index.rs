@@ -1,5 +1,5 @@
 //! The hybrid search index: BM25 over jieba-segmented, lower-cased, stemmed words and exact dot products
-//! over unit vectors, fused by weighted reciprocal rank. Each workspace has an index of its own, so its
+//! over unit vectors, fused by a weighted sum of their scaled scores. Each workspace has an index of its own, so its
 //! ranking statistics (document frequencies, average passage length) come from its own passages alone:
 //! another workspace's documents change nothing in its scores. Changes are visible as soon as
 //! `load`/`replace_source`/`remove_source` return.

@@ -583,8 +583,12 @@ async fn fit(bench: &Bench, cases: &[Case]) -> anyhow::Result<()> {
             .unwrap_or(1.0);
         best_weight.insert(lang, w);
     }
-    let fusion =
+    let mut fusion =
         SearchOptions { vector_weight_en: best_weight["en"], vector_weight_zh: best_weight["zh"], ..base };
+    // As when serving (`Answerer::search_options`): an English-only embedder gets no vote on Chinese.
+    if !bench.embedder.calibration().multilingual {
+        fusion.vector_weight_zh = 0.0;
+    }
 
     // Every candidate sentence of every question, with whether it answers.
     let probe = rerank::tuned_for(bench.embedder.id()).model;
