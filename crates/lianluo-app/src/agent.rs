@@ -209,7 +209,7 @@ impl App {
                 data: json!({ "conversation": scope, "typing": true, "bot": true }),
             })
             .await;
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let (tx, mut rx) = lianluo_models::token_stream();
         let live = self.live.clone();
         let forward = async move {
             while let Some(piece) = rx.recv().await {

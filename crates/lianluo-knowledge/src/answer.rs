@@ -723,7 +723,7 @@ pub async fn generate_checked(
     passages: &[&Hit],
     sink: Option<TokenSink>,
 ) -> Generated {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let (tx, mut rx) = lianluo_models::token_stream();
     let mut gate = Gate::new(index, passages, sink);
     let started = tokio::time::Instant::now();
     let generation = chat.chat(request, Some(tx));
@@ -767,7 +767,7 @@ pub async fn generate_checked(
 fn send(sink: &Option<TokenSink>, text: &str) {
     if let Some(s) = sink {
         for piece in text.split_inclusive(['。', '！', '？', '.', '!', '?', ' ']) {
-            let _ = s.send(piece.to_string());
+            let _ = s.try_send(piece.to_string());
         }
     }
 }

@@ -1,8 +1,6 @@
 //! The contract every [`Embedder`] and [`ChatModel`] keeps, run against each implementation (the
 //! embedded models directly, and the HTTP client against an OpenAI-compatible server).
 
-use tokio::sync::mpsc;
-
 use crate::{ChatMessage, ChatModel, ChatRequest, Embedder, Role};
 
 fn dot(a: &[f32], b: &[f32]) -> f32 {
@@ -46,7 +44,7 @@ pub async fn chat_contract(m: &dyn ChatModel) {
         max_tokens: 24,
         temperature: 0.0,
     };
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (tx, mut rx) = crate::token_stream();
     let out = m.chat(&request, Some(tx)).await.expect("chat");
     let mut streamed = String::new();
     let mut pieces = 0;
@@ -63,6 +61,14 @@ pub async fn chat_contract(m: &dyn ChatModel) {
 
     let again = m.chat(&request, None).await.expect("chat again");
     assert_eq!(again.text, out.text, "temperature 0 is reproducible");
+
+    // A listener that stops reading stops the model once its stream is full, as if it had gone: the
+    // stream is bounded, and the answer so far comes back marked cancelled.
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    let stalled = m.chat(&request, Some(tx)).await.expect("chat to a stalled listener");
+    assert_eq!(stalled.finish_reason, "cancelled", "{stalled:?}");
+    assert!(stalled.completion_tokens < out.completion_tokens, "stopped early: {stalled:?}");
+    drop(rx);
 
     let short = ChatRequest { max_tokens: 3, ..request.clone() };
     let cut = m.chat(&short, None).await.expect("short chat");

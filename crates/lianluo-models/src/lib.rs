@@ -174,8 +174,21 @@ pub struct ChatOutput {
     pub finish_reason: String,
 }
 
-/// Receives generated text piece by piece while the answer is produced.
-pub type TokenSink = mpsc::UnboundedSender<String>;
+/// Receives generated text piece by piece while the answer is produced. Bounded: it holds at most
+/// [`TOKEN_STREAM_BOUND`] unread pieces; a model whose sink is full or closed stops generating, as when
+/// its listener has gone.
+pub type TokenSink = mpsc::Sender<String>;
+/// The receiving end of a [`TokenSink`].
+pub type TokenStream = mpsc::Receiver<String>;
+
+/// Most pieces a token stream holds unread: more than any answer's tokens (requests are capped at
+/// 2,048 and the embedded model's context at 4,096), so only a listener that stopped reading fills it.
+pub const TOKEN_STREAM_BOUND: usize = 8_192;
+
+/// A new token stream: the sink for the model, the stream for its listener.
+pub fn token_stream() -> (TokenSink, TokenStream) {
+    mpsc::channel(TOKEN_STREAM_BOUND)
+}
 
 /// Generates the assistant's next message.
 #[async_trait]

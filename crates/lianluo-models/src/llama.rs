@@ -212,8 +212,8 @@ fn generate(
         let piece = pieces.push(&vocab.token_to_piece(token, false, None));
         if !piece.is_empty() {
             if let Some(s) = sink {
-                // A closed sink means nobody listens any more: stop generating.
-                if s.send(piece.clone()).is_err() {
+                // A closed (or full) sink means nobody listens any more: stop generating.
+                if s.try_send(piece.clone()).is_err() {
                     text.push_str(&piece);
                     finish = "cancelled";
                     break;

@@ -309,7 +309,7 @@ impl ChatModel for OpenAiChat {
                     pieces += 1;
                     out.text.push_str(piece);
                     if let Some(s) = &sink
-                        && s.send(piece.to_string()).is_err()
+                        && s.try_send(piece.to_string()).is_err()
                     {
                         out.finish_reason = "cancelled".into();
                         break 'read;

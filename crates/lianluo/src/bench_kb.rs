@@ -188,7 +188,7 @@ async fn chat_speed(chat: &dyn ChatModel) -> anyhow::Result<(f64, f64)> {
     chat.chat(&request, None).await?;
     let (mut prompt, mut generation) = (Vec::new(), Vec::new());
     for _ in 0..3 {
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let (tx, mut rx) = lianluo_models::token_stream();
         let started = Instant::now();
         let run = chat.chat(&request, Some(tx));
         tokio::pin!(run);

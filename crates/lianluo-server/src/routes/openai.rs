@@ -145,7 +145,7 @@ pub async fn chat_completions(
     }
     let include_usage =
         req.stream_options.as_ref().and_then(|o| o["include_usage"].as_bool()).unwrap_or(false);
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let (tx, rx) = lianluo_models::token_stream();
     let (done_tx, done_rx) = tokio::sync::oneshot::channel();
     tokio::spawn(async move {
         let _ = done_tx.send(chat.chat(&request, Some(tx)).await);
@@ -156,7 +156,7 @@ pub async fn chat_completions(
     };
     enum Phase {
         Pieces(
-            tokio::sync::mpsc::UnboundedReceiver<String>,
+            lianluo_models::TokenStream,
             tokio::sync::oneshot::Receiver<lianluo_models::Result<lianluo_models::ChatOutput>>,
         ),
         Done,
