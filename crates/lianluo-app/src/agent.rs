@@ -10,7 +10,7 @@
 use lianluo_domain::{
     ConversationId, KbQuestionId, Timestamp, WorkspaceId,
     conversation::{Conversation, ConversationPatch, Status},
-    event::Actor,
+    event::{Actor, EventKind},
     knowledge::{KbQuestion, QuestionOutcome},
     message::{Message, MessageKind, NewMessage, Sender},
     page::PageRequest,
@@ -203,7 +203,7 @@ impl App {
             .notify(Notice {
                 workspace_id: ws,
                 id: None,
-                kind: "typing".into(),
+                kind: EventKind::Typing,
                 subject_id: None,
                 conversation_id: Some(id.0),
                 data: json!({ "conversation": scope, "typing": true, "bot": true }),
@@ -216,7 +216,7 @@ impl App {
                 let notice = Notice {
                     workspace_id: ws,
                     id: None,
-                    kind: "bot.delta".into(),
+                    kind: EventKind::BotDelta,
                     subject_id: Some(id.0),
                     conversation_id: Some(id.0),
                     data: json!({ "conversation": scope, "text": piece }),

@@ -29,7 +29,7 @@ fn notice(ws: WorkspaceId, id: i64) -> Notice {
     Notice {
         workspace_id: ws,
         id: Some(id),
-        kind: "message.created".into(),
+        kind: lianluo_domain::event::EventKind::MessageCreated,
         subject_id: None,
         conversation_id: None,
         data: json!({ "n": id, "text": "您好" }),
@@ -88,7 +88,7 @@ pub async fn notices_survive_serialisation(bus: &dyn EventBus) {
     let mut sent = notice(ws, 7);
     sent.conversation_id = Some(uuid::Uuid::now_v7());
     sent.id = None;
-    sent.kind = "typing".into();
+    sent.kind = lianluo_domain::event::EventKind::Typing;
     bus.publish(sent.clone()).await.unwrap();
     let got = within(sub.next()).await.unwrap();
     assert_eq!(*got, sent);

@@ -22,8 +22,8 @@ pub struct Notice {
     pub workspace_id: WorkspaceId,
     /// The event-log id for durable events; `None` for typing and presence.
     pub id: Option<i64>,
-    /// Dotted name: `message.created`, `conversation.updated`, `typing`, `presence`, …
-    pub kind: String,
+    /// What happened: `message.created`, `conversation.updated`, `typing`, `presence`, …
+    pub kind: lianluo_domain::event::EventKind,
     /// The entity the event is about (a conversation, a message, a user).
     pub subject_id: Option<uuid::Uuid>,
     /// The conversation it concerns, when it concerns one (used to route events to widget visitors).

@@ -849,7 +849,7 @@ impl Tx for PgTx {
         self.exec(
             "INSERT INTO events (workspace_id, actor_type, actor_id, kind, subject_id, data, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            &[&ws.0, &actor_type, &actor_id, &e.kind, &e.subject_id, &Json(&e.data), &now.0],
+            &[&ws.0, &actor_type, &actor_id, &e.kind.as_str(), &e.subject_id, &Json(&e.data), &now.0],
         )
         .await
         .map(drop)

@@ -859,7 +859,7 @@ impl Tx for SqliteTx {
                 s(ws),
                 actor_type,
                 actor_id.map(|a| a.to_string()),
-                e.kind,
+                e.kind.as_str(),
                 e.subject_id.to_string(),
                 to_json(&e.data),
                 now.0

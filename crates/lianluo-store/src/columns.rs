@@ -251,7 +251,7 @@ pub fn event<R: Columns>(r: &R) -> Result<Event> {
         id: r.int(0)?,
         workspace_id: WorkspaceId(r.uuid(1)?),
         actor: actor_from_parts(&r.text(2)?, r.opt_uuid(3)?)?,
-        kind: r.text(4)?,
+        kind: r.text(4)?.parse().map_err(|_| corrupt("event kind"))?,
         subject_id: r.uuid(5)?,
         data: r.json(6)?,
         created_at: r.time(7)?,

@@ -13,7 +13,7 @@ use lianluo_domain::{
         ApiToken, Channel, ChannelKind, ChannelPatch, NewChannel, NewTeam, Team, TeamPatch, User, UserPatch,
         Workspace,
     },
-    event::{Actor, Event, NewEvent},
+    event::{Actor, Event, EventKind, NewEvent},
     knowledge::{
         CandidateDecision, CandidateStatus, KbCandidate, KbChunk, KbQuestion, KbSource, KbSourcePatch,
         NewKbSource, QuestionOutcome, SourceStatus,
@@ -122,8 +122,12 @@ async fn update<T: Tx>(
     let changes = patch.apply(conv, now);
     if !changes.is_empty() {
         tx.save_conversation(conv).await?;
-        tx.insert_event(ws, &NewEvent::new(actor, "conversation.updated", conv.id, changes.into()), now)
-            .await?;
+        tx.insert_event(
+            ws,
+            &NewEvent::new(actor, EventKind::ConversationUpdated, conv.id, changes.into()),
+            now,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -156,7 +160,7 @@ async fn append<T: Tx>(
         ws,
         &NewEvent::new(
             actor,
-            "message.created",
+            EventKind::MessageCreated,
             message.id,
             json!({ "conversation_id": conv.id, "kind": message.kind }),
         ),
@@ -168,7 +172,7 @@ async fn append<T: Tx>(
             ws,
             &NewEvent::new(
                 actor,
-                "conversation.updated",
+                EventKind::ConversationUpdated,
                 conv.id,
                 json!({ "status": { "from": from, "to": to } }),
             ),
@@ -211,7 +215,7 @@ impl<B: Backend> Store for SqlStore<B> {
             tx.insert_workspace(&ws).await?;
             tx.insert_event(
                 ws.id,
-                &NewEvent::new(Actor::System, "workspace.created", ws.id, json!({})),
+                &NewEvent::new(Actor::System, EventKind::WorkspaceCreated, ws.id, json!({})),
                 ws.created_at,
             )
             .await
@@ -238,7 +242,7 @@ impl<B: Backend> Store for SqlStore<B> {
             let data = json!({ "name": user.name, "role": user.role });
             tx.insert_event(
                 user.workspace_id,
-                &NewEvent::new(actor, "user.created", user.id, data),
+                &NewEvent::new(actor, EventKind::UserCreated, user.id, data),
                 user.created_at,
             )
             .await
@@ -273,7 +277,7 @@ impl<B: Backend> Store for SqlStore<B> {
             }
             let data = json!({ "name": user.name, "role": user.role, "active": user.active,
                 "previous": { "name": before.name, "role": before.role, "active": before.active } });
-            tx.insert_event(ws, &NewEvent::new(actor, "user.updated", id, data), now).await?;
+            tx.insert_event(ws, &NewEvent::new(actor, EventKind::UserUpdated, id, data), now).await?;
             Ok(user)
         })
     }
@@ -297,7 +301,8 @@ impl<B: Backend> Store for SqlStore<B> {
                 return Err(StoreError::NotFound("user"));
             }
             tx.delete_sessions_of(id).await?;
-            tx.insert_event(ws, &NewEvent::new(actor, "user.password_changed", id, json!({})), now).await
+            tx.insert_event(ws, &NewEvent::new(actor, EventKind::UserPasswordChanged, id, json!({})), now)
+                .await
         })
     }
 
@@ -324,7 +329,7 @@ impl<B: Backend> Store for SqlStore<B> {
             let data = json!({ "name": t.name, "role": t.role });
             tx.insert_event(
                 t.workspace_id,
-                &NewEvent::new(actor, "api_token.created", t.id, data),
+                &NewEvent::new(actor, EventKind::ApiTokenCreated, t.id, data),
                 t.created_at,
             )
             .await
@@ -351,7 +356,7 @@ impl<B: Backend> Store for SqlStore<B> {
             if !tx.revoke_api_token(ws, id, now).await? {
                 return Err(StoreError::NotFound("api token"));
             }
-            tx.insert_event(ws, &NewEvent::new(actor, "api_token.revoked", id, json!({})), now).await
+            tx.insert_event(ws, &NewEvent::new(actor, EventKind::ApiTokenRevoked, id, json!({})), now).await
         })
     }
 
@@ -378,7 +383,7 @@ impl<B: Backend> Store for SqlStore<B> {
             }
             tx.insert_team(&team).await?;
             let data = json!({ "name": team.name, "member_ids": team.member_ids });
-            tx.insert_event(ws, &NewEvent::new(actor, "team.created", team.id, data), now).await?;
+            tx.insert_event(ws, &NewEvent::new(actor, EventKind::TeamCreated, team.id, data), now).await?;
             Ok(team)
         })
     }
@@ -413,7 +418,7 @@ impl<B: Backend> Store for SqlStore<B> {
             patch.apply(&mut team);
             tx.save_team(&team, now).await?;
             let data = json!({ "name": team.name, "member_ids": team.member_ids });
-            tx.insert_event(ws, &NewEvent::new(actor, "team.updated", id, data), now).await?;
+            tx.insert_event(ws, &NewEvent::new(actor, EventKind::TeamUpdated, id, data), now).await?;
             Ok(team)
         })
     }
@@ -423,7 +428,7 @@ impl<B: Backend> Store for SqlStore<B> {
             if !tx.delete_team(ws, id).await? {
                 return Err(StoreError::NotFound("team"));
             }
-            tx.insert_event(ws, &NewEvent::new(actor, "team.deleted", id, json!({})), now).await
+            tx.insert_event(ws, &NewEvent::new(actor, EventKind::TeamDeleted, id, json!({})), now).await
         })
     }
 
@@ -453,7 +458,7 @@ impl<B: Backend> Store for SqlStore<B> {
             let secret = widget.then(new_secret);
             tx.insert_channel(&ch, secret.as_deref()).await?;
             let data = json!({ "kind": ch.kind, "name": ch.name, "team_id": ch.team_id });
-            tx.insert_event(ws, &NewEvent::new(actor, "channel.created", ch.id, data), now).await?;
+            tx.insert_event(ws, &NewEvent::new(actor, EventKind::ChannelCreated, ch.id, data), now).await?;
             Ok(ch)
         })
     }
@@ -483,7 +488,7 @@ impl<B: Backend> Store for SqlStore<B> {
             patch.apply(&mut ch);
             tx.save_channel(&ch, now).await?;
             let data = json!({ "name": ch.name, "team_id": ch.team_id });
-            tx.insert_event(ws, &NewEvent::new(actor, "channel.updated", id, data), now).await?;
+            tx.insert_event(ws, &NewEvent::new(actor, EventKind::ChannelUpdated, id, data), now).await?;
             Ok(ch)
         })
     }
@@ -502,7 +507,7 @@ impl<B: Backend> Store for SqlStore<B> {
                 return Err(StoreError::Conflict(format!("the channel still has {n} conversations")));
             }
             tx.delete_channel(ws, id).await?;
-            tx.insert_event(ws, &NewEvent::new(actor, "channel.deleted", id, json!({})), now).await
+            tx.insert_event(ws, &NewEvent::new(actor, EventKind::ChannelDeleted, id, json!({})), now).await
         })
     }
 
@@ -527,8 +532,12 @@ impl<B: Backend> Store for SqlStore<B> {
             if !tx.set_widget_secret(ws, channel, &secret).await? {
                 return Err(StoreError::NotFound("widget channel"));
             }
-            tx.insert_event(ws, &NewEvent::new(actor, "channel.secret_rotated", channel, json!({})), now)
-                .await?;
+            tx.insert_event(
+                ws,
+                &NewEvent::new(actor, EventKind::ChannelSecretRotated, channel, json!({})),
+                now,
+            )
+            .await?;
             Ok(secret)
         })
     }
@@ -576,7 +585,8 @@ impl<B: Backend> Store for SqlStore<B> {
                 updated_at: now,
             };
             tx.insert_contact(&c).await?;
-            tx.insert_event(ws, &NewEvent::new(actor, "contact.created", c.id, json!({})), now).await?;
+            tx.insert_event(ws, &NewEvent::new(actor, EventKind::ContactCreated, c.id, json!({})), now)
+                .await?;
             Ok(c)
         })
     }
@@ -631,7 +641,7 @@ impl<B: Backend> Store for SqlStore<B> {
             tx.save_contact(&c).await?;
             tx.insert_event(
                 ws,
-                &NewEvent::new(actor, "contact.updated", id, json!({ "fields": changed })),
+                &NewEvent::new(actor, EventKind::ContactUpdated, id, json!({ "fields": changed })),
                 now,
             )
             .await?;
@@ -653,7 +663,7 @@ impl<B: Backend> Store for SqlStore<B> {
                 return Err(StoreError::Conflict(format!("the contact still has {n} conversations")));
             }
             tx.delete_contact(ws, id).await?;
-            tx.insert_event(ws, &NewEvent::new(actor, "contact.deleted", id, json!({})), now).await
+            tx.insert_event(ws, &NewEvent::new(actor, EventKind::ContactDeleted, id, json!({})), now).await
         })
     }
 
@@ -684,7 +694,8 @@ impl<B: Backend> Store for SqlStore<B> {
             tx.insert_conversation(&conv, opening_key.as_deref()).await?;
             let data = json!({ "channel_id": conv.channel_id, "contact_id": conv.contact_id,
                 "assignee_id": conv.assignee_id, "team_id": conv.team_id, "status": conv.status.as_str() });
-            tx.insert_event(ws, &NewEvent::new(actor, "conversation.created", conv.id, data), now).await?;
+            tx.insert_event(ws, &NewEvent::new(actor, EventKind::ConversationCreated, conv.id, data), now)
+                .await?;
             let message = match new.message {
                 Some(m) => {
                     let sender = first_sender.unwrap_or(Sender::Contact { id: conv.contact_id });
@@ -745,7 +756,7 @@ impl<B: Backend> Store for SqlStore<B> {
             tx.delete_conversation(ws, id).await?;
             let data = json!({ "contact_id": conv.contact_id, "channel_id": conv.channel_id,
                 "message_count": conv.message_count });
-            tx.insert_event(ws, &NewEvent::new(actor, "conversation.deleted", id, data), now).await
+            tx.insert_event(ws, &NewEvent::new(actor, EventKind::ConversationDeleted, id, data), now).await
         })
     }
 
@@ -820,8 +831,12 @@ impl<B: Backend> Store for SqlStore<B> {
                     tx.save_conversation(&conv).await?;
                     let data =
                         json!({ "status": { "from": "snoozed", "to": "open" }, "reason": "snooze_ended" });
-                    tx.insert_event(ws, &NewEvent::new(Actor::System, "conversation.updated", id, data), now)
-                        .await?;
+                    tx.insert_event(
+                        ws,
+                        &NewEvent::new(Actor::System, EventKind::ConversationUpdated, id, data),
+                        now,
+                    )
+                    .await?;
                     woken.push(conv);
                 }
             }
@@ -920,7 +935,7 @@ impl<B: Backend> Store for SqlStore<B> {
             let data = json!({ "shortcut": c.shortcut });
             tx.insert_event(
                 ws,
-                &NewEvent::new(Actor::User { id: actor }, "canned_response.created", c.id, data),
+                &NewEvent::new(Actor::User { id: actor }, EventKind::CannedResponseCreated, c.id, data),
                 now,
             )
             .await?;
@@ -948,7 +963,12 @@ impl<B: Backend> Store for SqlStore<B> {
             tx.save_canned(&c).await?;
             tx.insert_event(
                 ws,
-                &NewEvent::new(actor, "canned_response.updated", id, json!({ "shortcut": c.shortcut })),
+                &NewEvent::new(
+                    actor,
+                    EventKind::CannedResponseUpdated,
+                    id,
+                    json!({ "shortcut": c.shortcut }),
+                ),
                 now,
             )
             .await?;
@@ -967,7 +987,8 @@ impl<B: Backend> Store for SqlStore<B> {
             if !tx.delete_canned(ws, id).await? {
                 return Err(StoreError::NotFound("canned response"));
             }
-            tx.insert_event(ws, &NewEvent::new(actor, "canned_response.deleted", id, json!({})), now).await
+            tx.insert_event(ws, &NewEvent::new(actor, EventKind::CannedResponseDeleted, id, json!({})), now)
+                .await
         })
     }
 
@@ -984,7 +1005,7 @@ impl<B: Backend> Store for SqlStore<B> {
             let k = KbSource::queued(ws, new, created_by, now);
             tx.insert_kb_source(&k).await?;
             let data = json!({ "kind": k.kind, "title": k.title });
-            tx.insert_event(ws, &NewEvent::new(actor, "kb_source.created", k.id, data), now).await?;
+            tx.insert_event(ws, &NewEvent::new(actor, EventKind::KbSourceCreated, k.id, data), now).await?;
             Ok(k)
         })
     }
@@ -1014,7 +1035,7 @@ impl<B: Backend> Store for SqlStore<B> {
             tx.save_kb_source(&k).await?;
             tx.insert_event(
                 ws,
-                &NewEvent::new(actor, "kb_source.updated", id, json!({ "title": k.title })),
+                &NewEvent::new(actor, EventKind::KbSourceUpdated, id, json!({ "title": k.title })),
                 now,
             )
             .await?;
@@ -1057,13 +1078,13 @@ impl<B: Backend> Store for SqlStore<B> {
                     k.status = SourceStatus::Indexed;
                     k.error = None;
                     k.chunk_count = chunks.len() as i64;
-                    ("kb_source.indexed", json!({ "chunks": k.chunk_count }))
+                    (EventKind::KbSourceIndexed, json!({ "chunks": k.chunk_count }))
                 }
                 Err(reason) => {
                     // The previous chunks stay searchable until a good version replaces them.
                     k.status = SourceStatus::Failed;
                     k.error = Some(reason.clone());
-                    ("kb_source.failed", json!({ "error": reason }))
+                    (EventKind::KbSourceFailed, json!({ "error": reason }))
                 }
             };
             tx.save_kb_source(&k).await?;
@@ -1083,7 +1104,7 @@ impl<B: Backend> Store for SqlStore<B> {
             if !tx.delete_kb_source(ws, id).await? {
                 return Err(StoreError::NotFound("knowledge source"));
             }
-            tx.insert_event(ws, &NewEvent::new(actor, "kb_source.deleted", id, json!({})), now).await
+            tx.insert_event(ws, &NewEvent::new(actor, EventKind::KbSourceDeleted, id, json!({})), now).await
         })
     }
 
@@ -1111,7 +1132,7 @@ impl<B: Backend> Store for SqlStore<B> {
                 return Ok(chunk);
             }
             let data = json!({ "source_id": chunk.source_id, "held": chunk.held });
-            tx.insert_event(ws, &NewEvent::new(actor, "kb_chunk.released", id, data), now).await?;
+            tx.insert_event(ws, &NewEvent::new(actor, EventKind::KbChunkReleased, id, data), now).await?;
             Ok(KbChunk { held: None, ..chunk })
         })
     }
@@ -1166,7 +1187,7 @@ impl<B: Backend> Store for SqlStore<B> {
             q.updated_at = now;
             tx.save_kb_question(&q).await?;
             let data = json!({ "helpful": helpful, "message_id": answer });
-            tx.insert_event(ws, &NewEvent::new(actor, "kb_answer.rated", q.id, data), now).await?;
+            tx.insert_event(ws, &NewEvent::new(actor, EventKind::KbAnswerRated, q.id, data), now).await?;
             Ok(q)
         })
     }
@@ -1196,7 +1217,8 @@ impl<B: Backend> Store for SqlStore<B> {
         });
         write!(self, |tx| {
             tx.save_ai_settings(ws, &text, now).await?;
-            tx.insert_event(ws, &NewEvent::new(actor, "ai_settings.updated", ws, data.clone()), now).await
+            tx.insert_event(ws, &NewEvent::new(actor, EventKind::AiSettingsUpdated, ws, data.clone()), now)
+                .await
         })
     }
 
@@ -1256,7 +1278,8 @@ impl<B: Backend> Store for SqlStore<B> {
             }
             for c in &added {
                 let data = json!({ "conversation_id": c.conversation_id });
-                tx.insert_event(ws, &NewEvent::new(actor, "kb_candidate.mined", c.id, data), now).await?;
+                tx.insert_event(ws, &NewEvent::new(actor, EventKind::KbCandidateMined, c.id, data), now)
+                    .await?;
             }
             Ok(added)
         })
@@ -1296,7 +1319,8 @@ impl<B: Backend> Store for SqlStore<B> {
                 let k = KbSource::queued(ws, new, by, now);
                 tx.insert_kb_source(&k).await?;
                 let data = json!({ "kind": k.kind, "title": k.title });
-                tx.insert_event(ws, &NewEvent::new(actor, "kb_source.created", k.id, data), now).await?;
+                tx.insert_event(ws, &NewEvent::new(actor, EventKind::KbSourceCreated, k.id, data), now)
+                    .await?;
                 c.question = question;
                 c.answer = answer;
                 c.status = CandidateStatus::Approved;
@@ -1308,7 +1332,11 @@ impl<B: Backend> Store for SqlStore<B> {
             c.decided_by = by;
             c.updated_at = now;
             tx.save_kb_candidate(&c).await?;
-            let kind = if decision.approve { "kb_candidate.approved" } else { "kb_candidate.rejected" };
+            let kind = if decision.approve {
+                EventKind::KbCandidateApproved
+            } else {
+                EventKind::KbCandidateRejected
+            };
             tx.insert_event(ws, &NewEvent::new(actor, kind, id, json!({ "source_id": c.source_id })), now)
                 .await?;
             Ok((c, source))
@@ -1350,7 +1378,7 @@ impl<B: Backend> Store for SqlStore<B> {
                 }
             }
             let data = json!({ "questions": changed, "source_id": by });
-            tx.insert_event(ws, &NewEvent::new(actor, "kb_gap.resolved", by, data), now).await?;
+            tx.insert_event(ws, &NewEvent::new(actor, EventKind::KbGapResolved, by, data), now).await?;
             Ok(changed)
         })
     }

@@ -14,7 +14,7 @@ use std::future::Future;
 use async_trait::async_trait;
 use lianluo_domain::{
     JobId, Timestamp, WorkspaceId,
-    event::{Actor, NewEvent},
+    event::{Actor, EventKind, NewEvent},
     job::{Job, JobKind, JobSpec, JobState},
 };
 use serde_json::{Value, json};
@@ -123,7 +123,7 @@ async fn held<T: Tx>(tx: &mut T, claimed: &Job) -> Result<Job> {
     }
 }
 
-fn event(actor: Actor, kind: &'static str, job: &Job) -> NewEvent {
+fn event(actor: Actor, kind: EventKind, job: &Job) -> NewEvent {
     NewEvent::new(
         actor,
         kind,
@@ -161,7 +161,7 @@ impl<B: Backend> JobQueue for SqlStore<B> {
             }
             let job = Job::new(ws, spec, now);
             tx.insert_job(&job, active_key(&job)).await?;
-            tx.insert_event(ws, &event(actor, "job.queued", &job), now).await?;
+            tx.insert_event(ws, &event(actor, EventKind::JobQueued, &job), now).await?;
             Ok((job, true))
         });
         match outcome {
@@ -202,7 +202,7 @@ impl<B: Backend> JobQueue for SqlStore<B> {
             job.updated_at = now;
             job.finished_at = Some(now);
             tx.save_job(&job, active_key(&job)).await?;
-            tx.insert_event(job.workspace_id, &event(Actor::System, "job.done", &job), now).await?;
+            tx.insert_event(job.workspace_id, &event(Actor::System, EventKind::JobDone, &job), now).await?;
             Ok(job)
         })
     }
@@ -223,7 +223,8 @@ impl<B: Backend> JobQueue for SqlStore<B> {
             }
             tx.save_job(&job, active_key(&job)).await?;
             if job.state == JobState::Failed {
-                tx.insert_event(job.workspace_id, &event(Actor::System, "job.failed", &job), now).await?;
+                tx.insert_event(job.workspace_id, &event(Actor::System, EventKind::JobFailed, &job), now)
+                    .await?;
             }
             Ok(job)
         })
@@ -259,7 +260,7 @@ impl<B: Backend> JobQueue for SqlStore<B> {
                 return Err(StoreError::Conflict("a job of this kind is already waiting or running".into()));
             }
             tx.save_job(&job, active_key(&job)).await?;
-            tx.insert_event(ws, &event(actor, "job.queued", &job), now).await?;
+            tx.insert_event(ws, &event(actor, EventKind::JobQueued, &job), now).await?;
             Ok(job)
         })
     }

@@ -16,7 +16,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use lianluo_domain::{ConversationId, MessageId, WorkspaceId, event::Event};
+use lianluo_domain::{
+    ConversationId, MessageId, WorkspaceId,
+    event::{Event, EventKind},
+};
 use lianluo_events::{EventBus, Notice};
 use lianluo_store::Store;
 pub use presence::{Presence, PresenceStatus};
@@ -134,13 +137,13 @@ pub async fn enrich(store: &dyn Store, e: &Event) -> Notice {
     let mut notice = Notice {
         workspace_id: ws,
         id: Some(e.id),
-        kind: e.kind.clone(),
+        kind: e.kind,
         subject_id: Some(e.subject_id),
         conversation_id: None,
         data: json!({ "change": e.data, "actor": e.actor, "at": e.created_at }),
     };
-    match e.kind.as_str() {
-        "message.created" => {
+    match e.kind {
+        EventKind::MessageCreated => {
             let conv = e
                 .data
                 .get("conversation_id")
@@ -156,7 +159,7 @@ pub async fn enrich(store: &dyn Store, e: &Event) -> Notice {
                 notice.data["conversation"] = json!(c);
             }
         }
-        "conversation.created" | "conversation.updated" | "conversation.deleted" => {
+        EventKind::ConversationCreated | EventKind::ConversationUpdated | EventKind::ConversationDeleted => {
             notice.conversation_id = Some(e.subject_id);
             if let Ok(c) = store.get_conversation(ws, ConversationId(e.subject_id)).await {
                 notice.data["conversation"] = json!(c);

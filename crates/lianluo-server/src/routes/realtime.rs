@@ -153,7 +153,7 @@ async fn publish_presence(state: &AppState, who: Who, status: Option<PresenceSta
         let notice = Notice {
             workspace_id: who.ws,
             id: None,
-            kind: "presence".into(),
+            kind: lianluo_domain::event::EventKind::Presence,
             subject_id: Some(who.user.0),
             conversation_id: None,
             data: json!({ "user_id": who.user, "status": status }),
@@ -292,7 +292,7 @@ async fn handle_frame(
             let notice = Notice {
                 workspace_id: who.ws,
                 id: None,
-                kind: "typing".into(),
+                kind: lianluo_domain::event::EventKind::Typing,
                 subject_id: Some(who.user.0),
                 conversation_id: Some(conversation_id.0),
                 data: json!({ "user_id": who.user, "conversation_id": conversation_id, "typing": typing }),

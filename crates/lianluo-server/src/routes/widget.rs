@@ -23,7 +23,7 @@ use lianluo_domain::{
     contact::{ContactPatch, Identity, NewContact},
     conversation::{Conversation, Status},
     directory::Channel,
-    event::Actor,
+    event::{Actor, EventKind},
     message::{Attachment, Message as ChatMessage, MessageKind, NewMessage, Sender},
     page::PageRequest,
     value::{EmailAddress, Name},
@@ -514,7 +514,7 @@ async fn visitor_socket(state: AppState, v: Visitor, mut socket: WebSocket) {
                                 let notice = Notice {
                                     workspace_id: v.workspace_id,
                                     id: None,
-                                    kind: "typing".into(),
+                                    kind: EventKind::Typing,
                                     subject_id: Some(v.contact_id.0),
                                     conversation_id: Some(conv),
                                     data: json!({ "contact_id": v.contact_id, "conversation_id": conv,
@@ -535,10 +535,10 @@ async fn visitor_socket(state: AppState, v: Visitor, mut socket: WebSocket) {
                     Err(BusError::Lagged(_)) => continue,
                     Err(BusError::Closed) => break,
                 };
-                let frame = match n.kind.as_str() {
-                    "message.created" | "conversation.created" | "conversation.updated" if concerns(&n, &v) => {
+                let frame = match n.kind {
+                    EventKind::MessageCreated | EventKind::ConversationCreated | EventKind::ConversationUpdated if concerns(&n, &v) => {
                         mine = n.conversation_id.or(mine);
-                        if n.kind == "message.created" {
+                        if n.kind == EventKind::MessageCreated {
                             let Ok(m) = serde_json::from_value::<ChatMessage>(n.data["message"].clone()) else { continue };
                             if !visible(&m) {
                                 continue;
@@ -550,13 +550,13 @@ async fn visitor_socket(state: AppState, v: Visitor, mut socket: WebSocket) {
                         }
                     }
                     // The AI agent's answer while it is being written.
-                    "bot.delta" if concerns(&n, &v) => json!({ "type": "bot_delta", "conversation_id": n.conversation_id, "text": n.data["text"] }),
+                    EventKind::BotDelta if concerns(&n, &v) => json!({ "type": "bot_delta", "conversation_id": n.conversation_id, "text": n.data["text"] }),
                     // The AI agent writing: it names the conversation's contact, since the socket may not
                     // know a conversation started by this very message yet.
-                    "typing" if n.data["bot"] == true && concerns(&n, &v) => {
+                    EventKind::Typing if n.data["bot"] == true && concerns(&n, &v) => {
                         json!({ "type": "typing", "typing": n.data["typing"], "bot": true })
                     }
-                    "typing" if n.conversation_id.is_some() && n.conversation_id == mine && n.subject_id != Some(v.contact_id.0) => {
+                    EventKind::Typing if n.conversation_id.is_some() && n.conversation_id == mine && n.subject_id != Some(v.contact_id.0) => {
                         json!({ "type": "typing", "typing": n.data["typing"], "bot": false })
                     }
                     _ => continue,

@@ -52,12 +52,9 @@ pub async fn jobs_are_claimed_once_and_finished(store: &dyn Store) {
     assert_eq!(store.list_jobs(ws, None, 10).await.unwrap().len(), 1);
     assert_eq!(store.delete_old_jobs(lianluo_domain::Timestamp(t(4).0 + kept)).await.unwrap(), 1);
     assert!(store.list_jobs(ws, None, 10).await.unwrap().is_empty());
-    let kinds: Vec<String> =
-        store.list_events(ws, 0, 100).await.unwrap().into_iter().map(|e| e.kind).collect();
-    assert!(
-        kinds.contains(&"job.queued".to_string()) && kinds.contains(&"job.done".to_string()),
-        "{kinds:?}"
-    );
+    let kinds: Vec<&str> =
+        store.list_events(ws, 0, 100).await.unwrap().into_iter().map(|e| e.kind.as_str()).collect();
+    assert!(kinds.contains(&"job.queued") && kinds.contains(&"job.done"), "{kinds:?}");
 }
 
 pub async fn one_at_a_time_jobs_are_not_queued_twice(store: &dyn Store) {
