@@ -173,9 +173,13 @@ struct Space {
     slots: Vec<Option<Stored>>,
     free: Vec<u32>,
     by_id: HashMap<KbChunkId, u32>,
-    /// Word ids, and for each word the slots holding it with the count.
+    /// Word ids, and for each word the slots holding it with the count. A word no passage holds any more
+    /// is forgotten and its id reused, so the vocabulary is that of the live passages.
     vocabulary: HashMap<String, u32>,
     postings: Vec<Vec<(u32, u32)>>,
+    /// Each word id's word (empty for a free id), and the free ids.
+    names: Vec<String>,
+    free_words: Vec<u32>,
     total_len: u64,
     /// The vectors' width (the first loaded vector's); vectors of another width are not kept.
     dims: usize,
@@ -199,11 +203,22 @@ impl Space {
         let mut counts: Vec<(u32, u32)> = Vec::new();
         let all = words(&format!("{}\n{}", c.heading, c.text));
         for w in &all {
-            let next = self.vocabulary.len() as u32;
-            let id = *self.vocabulary.entry(w.clone()).or_insert(next);
-            if id as usize == self.postings.len() {
-                self.postings.push(Vec::new());
-            }
+            let id = match self.vocabulary.get(w) {
+                Some(id) => *id,
+                None => {
+                    let id = match self.free_words.pop() {
+                        Some(id) => id,
+                        None => {
+                            self.postings.push(Vec::new());
+                            self.names.push(String::new());
+                            (self.postings.len() - 1) as u32
+                        }
+                    };
+                    self.names[id as usize] = w.clone();
+                    self.vocabulary.insert(w.clone(), id);
+                    id
+                }
+            };
             match counts.iter_mut().find(|(t, _)| *t == id) {
                 Some((_, n)) => *n += 1,
                 None => counts.push((id, 1)),
@@ -250,7 +265,14 @@ impl Space {
             if let Some(s) = self.slots[slot as usize].take() {
                 self.total_len -= u64::from(s.len);
                 for (t, _) in &s.tf {
-                    self.postings[*t as usize].retain(|(p, _)| *p != slot);
+                    let postings = &mut self.postings[*t as usize];
+                    postings.retain(|(p, _)| *p != slot);
+                    if postings.is_empty() {
+                        postings.shrink_to_fit();
+                        let word = std::mem::take(&mut self.names[*t as usize]);
+                        self.vocabulary.remove(&word);
+                        self.free_words.push(*t);
+                    }
                 }
             }
             gone.push(slot);
@@ -362,9 +384,9 @@ impl HybridIndex {
         self.len() == 0
     }
 
-    /// Words as the full-text index sees them (segmented, lower-cased, stemmed), without stopwords.
-    pub fn terms(&self, text: &str) -> Vec<String> {
-        terms(text)
+    /// How many distinct words a workspace's searchable passages hold.
+    pub fn vocabulary_len(&self, ws: WorkspaceId) -> usize {
+        self.space(ws).map(|s| s.read().unwrap_or_else(|p| p.into_inner()).vocabulary.len()).unwrap_or(0)
     }
 
     /// How telling each word is in a workspace (inverse document frequency over its passages); `None`
@@ -495,5 +517,52 @@ impl HybridIndex {
                 .then(a.chunk_id.cmp(&b.chunk_id))
         });
         hits.into_iter().skip(opts.offset).take(opts.limit).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use lianluo_domain::{KbChunkId, KbSourceId, WorkspaceId, knowledge::KbChunk};
+
+    use super::{HybridIndex, SearchOptions};
+
+    fn passage(ws: WorkspaceId, source: KbSourceId, text: &str) -> KbChunk {
+        KbChunk {
+            id: KbChunkId::new(),
+            workspace_id: ws,
+            source_id: source,
+            ordinal: 0,
+            heading: "Orders".into(),
+            text: text.into(),
+            curated: false,
+            url: None,
+            held: None,
+            model: String::new(),
+            embedding: vec![],
+        }
+    }
+
+    /// A source edited again and again (each version with words of its own, such as order numbers)
+    /// leaves the index with the words of its live passages only, and searches still find them.
+    #[test]
+    fn the_vocabulary_is_that_of_the_live_passages() {
+        let index = HybridIndex::new();
+        let (ws, source, other) = (WorkspaceId::new(), KbSourceId::new(), KbSourceId::new());
+        index.replace_source(ws, other, &[passage(ws, other, "Refunds reach your card within five days")]);
+        let before = index.vocabulary_len(ws);
+        for i in 0..500 {
+            let text = format!("Order ZX{i} ships from warehouse W{i} tomorrow");
+            index.replace_source(ws, source, &[passage(ws, source, &text)]);
+        }
+        let words = index.vocabulary_len(ws) - before;
+        assert!(words <= 8, "one version's words are kept, not 500 versions': {words}");
+        let hits = index.search(ws, "order zx499", None, SearchOptions::default());
+        assert!(hits[0].text.contains("ZX499"), "{hits:?}");
+        assert!(index.search(ws, "zx17", None, SearchOptions::default()).is_empty(), "old words are gone");
+        let refunds = index.search(ws, "refunds card", None, SearchOptions::default());
+        assert!(refunds[0].text.contains("Refunds"), "other sources keep theirs");
+        index.remove_source(ws, source);
+        index.remove_source(ws, other);
+        assert_eq!(index.vocabulary_len(ws), 0);
     }
 }

@@ -107,7 +107,7 @@ impl Answerer {
         let model = rerank::tuned_for(embedder.id()).model;
         let mut out = Vec::with_capacity(pairs.len());
         for (((question, reply), parts), qv) in pairs.iter().zip(&split).zip(question_vectors) {
-            let terms = self.index.terms(question);
+            let terms = crate::index::terms(question);
             // A reply is read against its question even when the knowledge has none of its words yet
             // (a new workspace): then every word counts the same.
             let mut weights = self.index.term_weights(ws, &terms);

@@ -13,7 +13,7 @@ use lianluo_models::ChatModel;
 
 use crate::{
     answer::{generate_checked, generation_request},
-    index::{Hit, HybridIndex},
+    index::Hit,
     lang::Lang,
 };
 
@@ -180,14 +180,12 @@ pub fn passes(probe: &Probe, answer: Option<&str>) -> bool {
 
 /// Runs every probe on `chat`, one after the other.
 pub async fn check(chat: &dyn ChatModel) -> Strength {
-    // The index only splits words here: the probes' passages are given, not searched.
-    let index = HybridIndex::new();
     let (mut passed, mut slowest) = (0, None::<Duration>);
     for probe in PROBES {
         let hits: Vec<Hit> = probe.passages.iter().map(|(h, t)| Hit::given(h, t)).collect();
         let refs: Vec<&Hit> = hits.iter().collect();
         let request = generation_request(probe.question, &[], &refs, probe.language, None);
-        let generated = generate_checked(&index, chat, &request, &refs, None).await;
+        let generated = generate_checked(chat, &request, &refs, None).await;
         if let Some(t) = generated.first_sentence {
             slowest = Some(slowest.map_or(t, |s| s.max(t)));
         }

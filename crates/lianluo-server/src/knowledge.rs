@@ -705,7 +705,7 @@ impl Knowledge {
         calibration: &lianluo_models::Calibration,
     ) -> Vec<usize> {
         // "The same question": the upper part of the band between unrelated and answering cosines.
-        let terms: Vec<Vec<String>> = texts.iter().map(|(t, _)| self.index().terms(t)).collect();
+        let terms: Vec<Vec<String>> = texts.iter().map(|(t, _)| lianluo_knowledge::index::terms(t)).collect();
         let mut reps: Vec<usize> = Vec::with_capacity(texts.len());
         let mut heads: Vec<usize> = Vec::new();
         for i in 0..texts.len() {
