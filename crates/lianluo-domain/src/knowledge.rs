@@ -128,6 +128,72 @@ pub struct KbSource {
     pub updated_at: Timestamp,
 }
 
+/// Why a passage is held for review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HeldCode {
+    /// Text addressed to an AI assistant ("Note for the AI").
+    AddressedToAssistant,
+    /// Written as an AI or system turn ("System:", chat markup).
+    AssistantTurn,
+    /// Tries to change the assistant's behaviour ("ignore previous instructions").
+    ChangesBehaviour,
+    /// Marked internal-only.
+    InternalOnly,
+    /// Looks like internal pricing ("staff price").
+    InternalPricing,
+    /// A discount or voucher code.
+    Voucher,
+    /// A private key block.
+    PrivateKey,
+    /// An API key or token.
+    ApiKey,
+    /// A login and password inside an address.
+    LoginInAddress,
+    /// A password.
+    Password,
+}
+
+impl HeldCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HeldCode::AddressedToAssistant => "addressed_to_assistant",
+            HeldCode::AssistantTurn => "assistant_turn",
+            HeldCode::ChangesBehaviour => "changes_behaviour",
+            HeldCode::InternalOnly => "internal_only",
+            HeldCode::InternalPricing => "internal_pricing",
+            HeldCode::Voucher => "voucher",
+            HeldCode::PrivateKey => "private_key",
+            HeldCode::ApiKey => "api_key",
+            HeldCode::LoginInAddress => "login_in_address",
+            HeldCode::Password => "password",
+        }
+    }
+}
+
+impl std::str::FromStr for HeldCode {
+    type Err = DomainError;
+
+    fn from_str(s: &str) -> Result<Self, DomainError> {
+        use HeldCode::*;
+        [
+            AddressedToAssistant,
+            AssistantTurn,
+            ChangesBehaviour,
+            InternalOnly,
+            InternalPricing,
+            Voucher,
+            PrivateKey,
+            ApiKey,
+            LoginInAddress,
+            Password,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
+        .ok_or_else(|| DomainError::new("held_code", format!("unknown reason {s:?}")))
+    }
+}
+
 /// A passage of a source: what retrieval finds and answers cite.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct KbChunk {
@@ -145,8 +211,11 @@ pub struct KbChunk {
     /// The page the passage came from, for a website.
     pub url: Option<String>,
     /// Why the passage is held for an admin's review (it reads like instructions to an assistant, or holds
-    /// a secret); a held passage is never searched, quoted or given to a model until approved.
+    /// a secret), as one English sentence quoting what was found; a held passage is never searched,
+    /// quoted or given to a model until approved.
     pub held: Option<String>,
+    /// The same reason as a code, for screens that say it in the reader's language.
+    pub held_code: Option<HeldCode>,
     /// The embedder that made `embedding`.
     #[serde(skip)]
     pub model: String,

@@ -10,6 +10,7 @@
 
 use std::{cmp::Reverse, sync::LazyLock};
 
+use lianluo_domain::knowledge::HeldCode;
 use serde::Serialize;
 
 /// What a passage was flagged for.
@@ -28,6 +29,8 @@ pub enum Concern {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Flag {
     pub concern: Concern,
+    /// The reason as a code, for screens in other languages.
+    pub code: HeldCode,
     /// One short sentence for an admin, in English, quoting what was found (secrets partly masked).
     pub reason: String,
 }
@@ -44,21 +47,23 @@ pub fn clean(text: &str) -> String {
 /// was cleaned, lower-cased, with full-width punctuation as ASCII and runs of spaces as one.
 pub fn inspect(text: &str) -> Option<Flag> {
     let t = Text::new(text);
-    if let Some(reason) = secret(&t) {
-        return Some(Flag { concern: Concern::Secret, reason });
+    if let Some((code, reason)) = secret(&t) {
+        return Some(Flag { concern: Concern::Secret, code, reason });
     }
     if let Some(found) = CHAT_MARKUP.iter().find(|&&m| t.low.contains(m)) {
-        return Some(Flag { concern: Concern::Instructions, reason: Kind::Label.reason(found) });
+        let kind = Kind::Label;
+        return Some(Flag { concern: Concern::Instructions, code: kind.code(), reason: kind.reason(found) });
     }
     for concern in [Concern::Instructions, Concern::Internal] {
         for rule in RULES.iter().filter(|r| r.kind.concern() == concern) {
             if let Some((start, end)) = rule.find(&t.low) {
-                return Some(Flag { concern, reason: rule.kind.reason(t.raw[start..end].trim()) });
+                let reason = rule.kind.reason(t.raw[start..end].trim());
+                return Some(Flag { concern, code: rule.kind.code(), reason });
             }
         }
     }
     let reason = format!("a discount or voucher code (\"{}\")", mask(voucher_code(&t)?));
-    Some(Flag { concern: Concern::Internal, reason })
+    Some(Flag { concern: Concern::Internal, code: HeldCode::Voucher, reason })
 }
 
 /// Removes what a browser would not show, a known way to hide text meant for a model: comments,
@@ -167,6 +172,17 @@ enum Kind {
 }
 
 impl Kind {
+    fn code(self) -> HeldCode {
+        match self {
+            Kind::Addressed => HeldCode::AddressedToAssistant,
+            Kind::Label => HeldCode::AssistantTurn,
+            Kind::Behaviour => HeldCode::ChangesBehaviour,
+            Kind::Marker => HeldCode::InternalOnly,
+            Kind::Pricing => HeldCode::InternalPricing,
+            Kind::Voucher => HeldCode::Voucher,
+        }
+    }
+
     fn concern(self) -> Concern {
         match self {
             Kind::Addressed | Kind::Label | Kind::Behaviour => Concern::Instructions,
@@ -174,8 +190,8 @@ impl Kind {
         }
     }
 
-    /// The admin's sentence, quoting the words found. The agent workspace translates these phrases (and
-    /// the secrets' ones below) by their text (`HELD_ZH` in `app.js`): change both together.
+    /// The admin's sentence, quoting the words found. Screens in other languages say it by its code
+    /// (`HELD_ZH` in `app.js`) and keep the quote, the part in parentheses.
     fn reason(self, words: &str) -> String {
         match self {
             Kind::Addressed => format!("addressed to an AI assistant (\"{words}\")"),
@@ -526,21 +542,22 @@ fn skip_space(low: &str, pos: usize) -> usize {
 }
 
 /// A credential in the text: what it looks like, partly masked.
-fn secret(t: &Text) -> Option<String> {
+fn secret(t: &Text) -> Option<(HeldCode, String)> {
     if t.low.contains("private key-----") || t.low.contains("private key block-----") {
-        return Some("contains a private key".to_string());
+        return Some((HeldCode::PrivateKey, "contains a private key".to_string()));
     }
     if let Some(prefix) = service_key(t) {
-        return Some(format!("looks like an API key or token (\"{prefix}…\")"));
+        return Some((HeldCode::ApiKey, format!("looks like an API key or token (\"{prefix}…\")")));
     }
     if let Some(address) = login_in_address(t) {
-        return Some(format!("contains a login and password in an address (\"{address}\")"));
+        let reason = format!("contains a login and password in an address (\"{address}\")");
+        return Some((HeldCode::LoginInAddress, reason));
     }
     if let Some(value) = keyed_value(t, KEY_WORDS, key_value) {
-        return Some(format!("looks like an API key or token (\"{}\")", mask(value)));
+        return Some((HeldCode::ApiKey, format!("looks like an API key or token (\"{}\")", mask(value))));
     }
     keyed_value(t, PASSWORD_WORDS, password_value)
-        .map(|value| format!("looks like a password (\"{}\")", mask(value)))
+        .map(|value| (HeldCode::Password, format!("looks like a password (\"{}\")", mask(value))))
 }
 
 /// Prefixes of well-known services' keys, and the fewest letters and digits that follow one in a key.

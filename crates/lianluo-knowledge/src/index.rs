@@ -537,6 +537,7 @@ mod tests {
             curated: false,
             url: None,
             held: None,
+            held_code: None,
             model: String::new(),
             embedding: vec![],
         }

@@ -303,9 +303,10 @@ impl Knowledge {
         let chunks: Vec<KbChunk> = chunks
             .into_iter()
             .map(|c| {
-                let reason = flag(&c).filter(|_| !approved.contains(&c.text)).map(|f| f.reason);
-                held += usize::from(reason.is_some());
-                KbChunk { held: reason, ..c }
+                let found = flag(&c).filter(|_| !approved.contains(&c.text));
+                held += usize::from(found.is_some());
+                let (held_code, held) = found.map(|f| (f.code, f.reason)).unzip();
+                KbChunk { held, held_code, ..c }
             })
             .collect();
         if held > 0 {
@@ -375,6 +376,7 @@ impl Knowledge {
                 curated: t.curated,
                 url: t.url,
                 held: None,
+                held_code: None,
                 model: embedder.id().to_string(),
                 embedding: v,
             })

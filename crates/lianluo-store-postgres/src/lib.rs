@@ -49,6 +49,7 @@ const MIGRATIONS: &[Migration] = &[
         name: "team_member_position",
         sql: include_str!("../migrations/0013_team_member_position.sql"),
     },
+    Migration { version: 14, name: "held_code", sql: include_str!("../migrations/0014_held_code.sql") },
 ];
 
 /// Connections kept open by default.

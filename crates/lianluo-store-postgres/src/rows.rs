@@ -1036,7 +1036,7 @@ impl Tx for PgTx {
     async fn insert_kb_chunk(&mut self, c: &KbChunk) -> Result<()> {
         self.exec(
             "INSERT INTO kb_chunks (id, workspace_id, source_id, ordinal, heading, text, model, embedding, curated, \
-             url, held) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             url, held, held_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             &[
                 &c.id.0,
                 &c.workspace_id.0,
@@ -1049,6 +1049,7 @@ impl Tx for PgTx {
                 &c.curated,
                 &c.url,
                 &c.held,
+                &c.held_code.map(|c| c.as_str()),
             ],
         )
         .await
@@ -1078,7 +1079,7 @@ impl Tx for PgTx {
 
     async fn release_kb_chunk(&mut self, ws: WorkspaceId, id: KbChunkId) -> Result<bool> {
         self.exec(
-            "UPDATE kb_chunks SET held = NULL WHERE workspace_id = $1 AND id = $2 AND held IS NOT NULL",
+            "UPDATE kb_chunks SET held = NULL, held_code = NULL WHERE workspace_id = $1 AND id = $2 AND held IS NOT NULL",
             &[&ws.0, &id.0],
         )
         .await

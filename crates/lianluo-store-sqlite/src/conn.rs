@@ -48,6 +48,7 @@ const MIGRATIONS: &[Migration] = &[
         name: "team_member_position",
         sql: include_str!("../migrations/0013_team_member_position.sql"),
     },
+    Migration { version: 14, name: "held_code", sql: include_str!("../migrations/0014_held_code.sql") },
 ];
 
 /// Tuning knobs; the defaults suit a small server.

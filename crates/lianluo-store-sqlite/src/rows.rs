@@ -1077,7 +1077,7 @@ impl Tx for SqliteTx {
         exec(
             &self.conn,
             "INSERT INTO kb_chunks (id, workspace_id, source_id, ordinal, heading, text, model, embedding, curated, \
-             url, held) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             url, held, held_code) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 s(c.id),
                 s(c.workspace_id),
@@ -1089,7 +1089,8 @@ impl Tx for SqliteTx {
                 columns::vector_bytes(&c.embedding),
                 c.curated,
                 c.url,
-                c.held
+                c.held,
+                c.held_code.map(|c| c.as_str())
             ],
         )
         .map(drop)
@@ -1127,7 +1128,7 @@ impl Tx for SqliteTx {
     async fn release_kb_chunk(&mut self, ws: WorkspaceId, id: KbChunkId) -> Result<bool> {
         exec(
             &self.conn,
-            "UPDATE kb_chunks SET held = NULL WHERE workspace_id = ?1 AND id = ?2 AND held IS NOT NULL",
+            "UPDATE kb_chunks SET held = NULL, held_code = NULL WHERE workspace_id = ?1 AND id = ?2 AND held IS NOT NULL",
             [s(ws), s(id)],
         )
         .map(|n| n == 1)

@@ -120,7 +120,7 @@ pub const SELECT_KB_SOURCE: &str = "SELECT id, workspace_id, kind, title, conten
 pub const SELECT_KB_SOURCE_LISTED: &str = "SELECT id, workspace_id, kind, title, '' AS content, url, status, error, \
     chunk_count, created_by, created_at, updated_at, page_limit FROM kb_sources";
 pub const SELECT_KB_CHUNK: &str = "SELECT id, workspace_id, source_id, ordinal, heading, text, model, embedding, curated, url, \
-    held FROM kb_chunks";
+    held, held_code FROM kb_chunks";
 pub const SELECT_KB_CANDIDATE: &str = "SELECT id, workspace_id, conversation_id, message_id, question, answer, \
     language, status, source_id, decided_by, created_at, updated_at, asked, duplicate_of, confidence FROM kb_candidates";
 pub const SELECT_KB_QUESTION: &str = "SELECT id, workspace_id, conversation_id, answer_message_id, question, \
@@ -362,6 +362,7 @@ pub fn kb_chunk<R: Columns>(r: &R) -> Result<lianluo_domain::knowledge::KbChunk>
         curated: r.boolean(8)?,
         url: r.opt_text(9)?,
         held: r.opt_text(10)?,
+        held_code: r.opt_text(11)?.map(|c| c.parse()).transpose().map_err(|_| corrupt("held reason"))?,
         embedding: raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
     })
 }

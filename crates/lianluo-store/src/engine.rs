@@ -1133,7 +1133,7 @@ impl<B: Backend> Store for SqlStore<B> {
             }
             let data = json!({ "source_id": chunk.source_id, "held": chunk.held });
             tx.insert_event(ws, &NewEvent::new(actor, EventKind::KbChunkReleased, id, data), now).await?;
-            Ok(KbChunk { held: None, ..chunk })
+            Ok(KbChunk { held: None, held_code: None, ..chunk })
         })
     }
 

@@ -158,6 +158,7 @@ fn build_index(passages: &[(String, String)], vectors: &[Vec<f32>], n: usize) ->
             curated: false,
             url: None,
             held: None,
+            held_code: None,
             model: String::new(),
             embedding: v,
         });

@@ -90,18 +90,17 @@
     else if (p) text += " · " + t("reading");
     return text + (s.error ? ": " + s.error : "");
   }
-  // Why a passage is held: the server's reasons are a fixed set of phrases, each with the words found.
+  // Why a passage is held: the server gives a code with its English sentence, which quotes the words found.
   var HELD_ZH = {
-    "addressed to an AI assistant": "写给 AI 助手的话", "written as an AI or system turn": "冒充 AI 或系统的发言",
-    "tries to change the assistant's behaviour": "试图改变 AI 的行为", "marked internal-only": "标注为仅限内部",
-    "looks like internal pricing": "像是内部价格", "a discount or voucher code": "优惠码或兑换码",
-    "looks like an API key or token": "像是 API 密钥或令牌", "contains a login and password in an address": "链接中含有账号和密码",
-    "looks like a password": "像是密码"
+    addressed_to_assistant: "写给 AI 助手的话", assistant_turn: "冒充 AI 或系统的发言",
+    changes_behaviour: "试图改变 AI 的行为", internal_only: "标注为仅限内部", internal_pricing: "像是内部价格",
+    voucher: "优惠码或兑换码", private_key: "含有私钥", api_key: "像是 API 密钥或令牌",
+    login_in_address: "链接中含有账号和密码", password: "像是密码"
   };
-  function heldReason(r) {
-    var cut = r.indexOf(" (");
-    var head = cut < 0 ? r : r.slice(0, cut);
-    return lang === "zh" && HELD_ZH[head] ? HELD_ZH[head] + (cut < 0 ? "" : r.slice(cut)) : r;
+  function heldReason(p) {
+    var r = p.held || "", cut = r.indexOf(" (");
+    var zh = lang === "zh" && HELD_ZH[p.held_code];
+    return zh ? zh + (cut < 0 ? "" : r.slice(cut)) : r;
   }
 
   var S = {
@@ -621,7 +620,7 @@
         held.textContent = "";
         if (!r.items.length) { held.appendChild(h("p", { class: "muted", text: t("noHeld") })); return; }
         held.appendChild(table([t("passages"), t("reason"), ""], r.items.map(function (p) {
-          return h("tr", null, h("td", null, h("b", { text: p.heading }), h("div", { text: p.text })), h("td", { class: "reason", text: heldReason(p.held) }),
+          return h("tr", null, h("td", null, h("b", { text: p.heading }), h("div", { text: p.text })), h("td", { class: "reason", text: heldReason(p) }),
             h("td", null, h("button", { class: "primary", "data-action": "approve-passage", text: t("approve"), onclick: function () {
               api("POST", "/api/v1/kb/chunks/" + p.id + "/approve", {}).then(function () { toast(t("saved")); heldList(); }, fail);
             } })));

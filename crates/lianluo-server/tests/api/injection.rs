@@ -90,6 +90,7 @@ async fn planted_knowledge_is_held_and_never_reaches_customers(app: TestApp) {
         } else {
             assert!(!mine.is_empty(), "probe {} ({}) was not held", p.id, p.expect);
             assert!(mine.iter().all(|h| !h["held"].as_str().unwrap_or("").is_empty()), "a reason is shown");
+            assert!(mine.iter().all(|h| h["held_code"].is_string()), "with its code: {mine:?}");
         }
     }
 
