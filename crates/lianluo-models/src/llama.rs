@@ -52,8 +52,8 @@ struct Job {
 /// the next is refused at once with [`ModelError::Busy`] rather than kept waiting.
 pub struct LlamaChat {
     jobs: std_mpsc::Sender<Job>,
-    /// Requests sent to the worker and not yet taken up by it.
-    waiting: Arc<AtomicUsize>,
+    /// Requests sent to the worker and not yet answered: the one it runs and those waiting behind it.
+    admitted: Arc<AtomicUsize>,
     queue: usize,
     id: String,
 }
@@ -87,8 +87,8 @@ impl LlamaChat {
             .chat_template(None)
             .map_err(|e| ModelError::Files(format!("{}: no chat template: {e}", path.display())))?;
         let (jobs, rx) = std_mpsc::channel::<Job>();
-        let waiting = Arc::new(AtomicUsize::new(0));
-        let taken = waiting.clone();
+        let admitted = Arc::new(AtomicUsize::new(0));
+        let answered = admitted.clone();
         let (ready_tx, ready_rx) = std_mpsc::channel::<Result<()>>();
         let threads = i32::try_from(threads.max(1)).unwrap_or(2);
         std::thread::Builder::new()
@@ -112,15 +112,16 @@ impl LlamaChat {
                     }
                 };
                 while let Ok(job) = rx.recv() {
-                    taken.fetch_sub(1, Ordering::SeqCst);
                     let out = generate(&model, &template, &mut ctx, &job.request, job.sink.as_ref());
+                    // Counted out before the answer goes back, so whoever reads it finds the room it left.
+                    answered.fetch_sub(1, Ordering::SeqCst);
                     let _ = job.reply.send(out);
                 }
             })
             .map_err(|e| ModelError::Engine(e.to_string()))?;
         ready_rx.recv().map_err(|e| ModelError::Engine(e.to_string()))??;
         let name = path.file_stem().and_then(|n| n.to_str()).unwrap_or("gguf").to_string();
-        Ok(Self { jobs, waiting, queue, id: format!("embedded:{name}") })
+        Ok(Self { jobs, admitted, queue, id: format!("embedded:{name}") })
     }
 }
 
@@ -242,18 +243,21 @@ impl ChatModel for LlamaChat {
     }
 
     fn busy(&self) -> Option<u64> {
-        (self.waiting.load(Ordering::SeqCst) >= self.queue).then_some(BUSY_RETRY_SECS)
+        (self.admitted.load(Ordering::SeqCst) > self.queue).then_some(BUSY_RETRY_SECS)
     }
 
     async fn chat(&self, request: &ChatRequest, sink: Option<TokenSink>) -> Result<ChatOutput> {
-        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.queue {
-            self.waiting.fetch_sub(1, Ordering::SeqCst);
+        // One runs and `queue` wait: counted from the moment a request is sent, so a burst is bounded
+        // however late the worker wakes up to take the first.
+        if self.admitted.fetch_add(1, Ordering::SeqCst) > self.queue {
+            self.admitted.fetch_sub(1, Ordering::SeqCst);
             return Err(ModelError::Busy(BUSY_RETRY_SECS));
         }
         let (reply, rx) = oneshot::channel();
-        self.jobs
-            .send(Job { request: request.clone(), sink, reply })
-            .map_err(|_| ModelError::Engine("the model worker stopped".into()))?;
+        if self.jobs.send(Job { request: request.clone(), sink, reply }).is_err() {
+            self.admitted.fetch_sub(1, Ordering::SeqCst);
+            return Err(ModelError::Engine("the model worker stopped".into()));
+        }
         rx.await.map_err(|_| ModelError::Engine("the model worker stopped".into()))?
     }
 }
