@@ -113,6 +113,40 @@ test("the AI agent answers a customer in Chinese from the knowledge base, with i
   await visitor.context().close();
 });
 
+test("a visitor who writes faster than the limit is told politely that the team is busy", async () => {
+  const visitor = await newPage({ width: 1000, height: 760 }, "zh-CN");
+  await visitor.goto(shop.url + "/zh");
+  await visitor.click("[data-lianluo] >> .bubble");
+  await visitor.click("[data-lianluo] >> form.prechat button");
+  await visitor.waitForSelector("[data-lianluo] >> textarea");
+  // Asking for a person first, so that the AI agent does not answer each message below.
+  await visitor.fill("[data-lianluo] >> textarea", "我要转人工");
+  await visitor.keyboard.press("Enter");
+  await visitor.locator("[data-lianluo] >> .msg.bot", { hasText: "转接人工客服" }).waitFor({ timeout: 20_000 });
+  // The rest of the minute's allowance (30 messages) goes at once, from the same visitor's browser.
+  const statuses = await visitor.evaluate(async ({ base, channel }) => {
+    const token = localStorage.getItem("lianluo:" + channel);
+    const out = [];
+    for (let i = 0; i < 29; i++) {
+      const r = await fetch(base + "/widget/v1/messages", {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: "Bearer " + token },
+        body: JSON.stringify({ content: "在吗？" + i }),
+      });
+      out.push(r.status);
+    }
+    return out;
+  }, { base: server.base, channel });
+  if (!statuses.every((s) => s === 201)) throw new Error("the allowance was refused early: " + statuses.join(","));
+  // The next message is refused: the widget says the team is busy, and the message can be sent again.
+  await visitor.fill("[data-lianluo] >> textarea", "还在吗？");
+  await visitor.keyboard.press("Enter");
+  await visitor.locator("[data-lianluo] >> .note", { hasText: "当前咨询较多" }).waitFor({ timeout: 10_000 });
+  await visitor.locator("[data-lianluo] >> .msg.incoming.failed", { hasText: "还在吗？" }).waitFor();
+  await visitor.screenshot({ path: join(artifacts, "widget-busy-zh.png") });
+  await visitor.context().close();
+});
+
 test("a visitor on another site chats live with an agent, who resolves it", async () => {
   const agent = await newPage({ width: 1280, height: 800 }, "en-US");
   await signIn(agent, "xiaoyu.lin@lumio.example");
