@@ -228,6 +228,45 @@ test("the workspace and the widget speak Chinese", async () => {
   await visitor.screenshot({ path: join(artifacts, "widget-zh.png") });
 });
 
+test("destructive settings actions ask first, in Chinese; the agents list shows each status", async () => {
+  const admin = await newPage({ width: 1280, height: 800 }, "zh-CN");
+  await signIn(admin, "admin@lumio.example");
+  await admin.click("[aria-label=设置]");
+  // A saved reply: the first click asks, Cancel keeps it, the second confirmation deletes it.
+  await admin.click(".settings nav >> text=快捷回复");
+  await admin.fill(".settings input[placeholder=快捷词]", "temp-zh");
+  await admin.fill(".settings input[placeholder=内容]", "临时回复，稍后删除。");
+  await admin.click(".settings form button");
+  const reply = admin.locator(".settings tr", { hasText: "/temp-zh" });
+  await reply.waitFor();
+  await reply.locator("[data-action=delete-reply]").click();
+  await reply.locator("text=确定删除？此操作无法撤销。").waitFor();
+  await admin.screenshot({ path: join(artifacts, "settings-confirm-delete-zh.png") });
+  await reply.locator("button", { hasText: "取消" }).click();
+  await reply.locator("[data-action=delete-reply]").waitFor();
+  await reply.locator("[data-action=delete-reply]").click();
+  await reply.locator("[data-action=delete-reply-confirm]").click();
+  await reply.waitFor({ state: "detached" });
+  // A new agent is shown as active; deactivating asks first, then the status reads deactivated and the
+  // button offers to reactivate.
+  await admin.click(".settings nav >> text=客服");
+  const email = `temp.${Date.now()}@lumio.example`;
+  await admin.fill(".settings input[placeholder=名称]", "临时客服");
+  await admin.fill(".settings input[type=email]", email);
+  await admin.fill(".settings input[type=password]", "temporary-pass-1");
+  await admin.click(".settings form button");
+  const member = admin.locator(".settings tr", { hasText: email });
+  await member.locator("td", { hasText: "正常" }).waitFor();
+  await member.locator("[data-action=deactivate]").click();
+  await member.locator("text=该成员将立即退出登录").waitFor();
+  await member.locator("[data-action=deactivate-confirm]").click();
+  await member.locator("td", { hasText: "已停用" }).waitFor();
+  await admin.screenshot({ path: join(artifacts, "settings-agents-zh.png") });
+  await member.locator("[data-action=reactivate]").click();
+  await member.locator("td", { hasText: "正常" }).waitFor();
+  await admin.context().close();
+});
+
 test("saved replies, private notes, assignment, shortcuts and a widget channel's snippet", async () => {
   // An admin saves a reply and creates a widget channel in Settings.
   const admin = await newPage({ width: 1280, height: 800 }, "en-US");

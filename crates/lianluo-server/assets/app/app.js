@@ -16,7 +16,9 @@
       jobs: "Background jobs", job_mine_conversations: "Read resolved conversations", jst_pending: "waiting", jst_running: "running", jst_done: "done", jst_failed: "failed",
       job: "Job", state: "State", attempts: "Attempts", detail: "Detail", noJobs: "No background jobs yet.", retryJob: "Retry", jobAdded: "{0} new candidates",
       role: "Role", add: "Add", create: "Create", remove: "Delete", revoke: "Revoke", members: "Members", kind: "Kind",
-      snippet: "Snippet", rotate: "Rotate secret", rotateWarn: "Visitors signed in by your site are signed out and must reload the page; update the secret on your server.", rotateConfirm: "Rotate now", cancel: "Cancel", secret: "Secret", shortcut: "Shortcut", content: "Content", created: "Created",
+      snippet: "Snippet", rotate: "Rotate secret", rotateWarn: "Visitors signed in by your site are signed out and must reload the page; update the secret on your server.", rotateConfirm: "Rotate now", cancel: "Cancel", deleteWarn: "Delete it? This cannot be undone.", deleteNow: "Delete now",
+      revokeWarn: "Integrations using this token stop working at once.", revokeNow: "Revoke now", deactivate: "Deactivate", reactivate: "Reactivate",
+      deactivateWarn: "They are signed out at once and can no longer sign in.", deactivateNow: "Deactivate now", status: "Status", secret: "Secret", shortcut: "Shortcut", content: "Content", created: "Created",
       shown: "Copy it now: it is not shown again.", saved: "Saved.", failed: "Something went wrong.", keys: "Keyboard shortcuts",
       kNext: "next / previous conversation", kReply: "reply", kNote: "private note", kResolve: "resolve or reopen", kSearch: "search",
       kHelp: "this help", online: "Online", away: "Away", active: "Active", inactive: "Deactivated", newPassword: "Initial password",
@@ -54,7 +56,9 @@
       jobs: "后台任务", job_mine_conversations: "读取已解决的会话", jst_pending: "等待中", jst_running: "运行中", jst_done: "已完成", jst_failed: "失败",
       job: "任务", state: "状态", attempts: "尝试次数", detail: "详情", noJobs: "还没有后台任务。", retryJob: "重试", jobAdded: "新候选 {0} 个",
       role: "角色", add: "添加", create: "创建", remove: "删除", revoke: "吊销", members: "成员", kind: "类型",
-      snippet: "嵌入代码", rotate: "重置密钥", rotateWarn: "由您网站登录的访客将被退出，需要刷新页面；请同时更新您服务器上的密钥。", rotateConfirm: "立即重置", cancel: "取消", secret: "密钥", shortcut: "快捷词", content: "内容", created: "创建时间",
+      snippet: "嵌入代码", rotate: "重置密钥", rotateWarn: "由您网站登录的访客将被退出，需要刷新页面；请同时更新您服务器上的密钥。", rotateConfirm: "立即重置", cancel: "取消", deleteWarn: "确定删除？此操作无法撤销。", deleteNow: "立即删除",
+      revokeWarn: "使用此令牌的集成将立即失效。", revokeNow: "立即吊销", deactivate: "停用", reactivate: "重新启用",
+      deactivateWarn: "该成员将立即退出登录，且无法再登录。", deactivateNow: "立即停用", status: "状态", secret: "密钥", shortcut: "快捷词", content: "内容", created: "创建时间",
       shown: "请立即复制：之后不会再显示。", saved: "已保存。", failed: "出错了。", keys: "快捷键",
       kNext: "下一个 / 上一个会话", kReply: "回复", kNote: "内部备注", kResolve: "解决或重新打开", kSearch: "搜索",
       kHelp: "本帮助", online: "在线", away: "离开", active: "正常", inactive: "已停用", newPassword: "初始密码",
@@ -101,6 +105,19 @@
     var r = p.held || "", cut = r.indexOf(" (");
     var zh = lang === "zh" && HELD_ZH[p.held_code];
     return zh ? zh + (cut < 0 ? "" : r.slice(cut)) : r;
+  }
+
+  // A destructive action asks first: the first click says what will happen, the second does it, and
+  // Cancel puts the button back.
+  function confirmButton(label, action, warn, confirmLabel, run) {
+    var box = h("span", { class: "row confirm" });
+    box.appendChild(h("button", { "data-action": action, text: label, onclick: function () {
+      box.textContent = "";
+      box.appendChild(h("span", { class: "muted", text: warn }));
+      box.appendChild(h("button", { class: "danger", "data-action": action + "-confirm", text: confirmLabel, onclick: run }));
+      box.appendChild(h("button", { text: t("cancel"), onclick: function () { box.replaceWith(confirmButton(label, action, warn, confirmLabel, run)); } }));
+    } }));
+    return box;
   }
 
   var S = {
@@ -597,7 +614,7 @@
                 c.items.forEach(function (p) { preview.appendChild(h("div", { class: "passage" }, h("b", { text: p.heading }), p.url ? h("div", { class: "muted", text: p.url }) : null, h("div", { text: p.text }))); });
               }, fail);
             } }), h("button", { text: t("sync"), onclick: function () { api("POST", "/api/v1/kb/sources/" + s.id + "/sync", {}).then(sources, fail); } }),
-            h("button", { text: t("remove"), onclick: function () { api("DELETE", "/api/v1/kb/sources/" + s.id).then(sources, fail); } })));
+            confirmButton(t("remove"), "delete-source", t("deleteWarn"), t("deleteNow"), function () { api("DELETE", "/api/v1/kb/sources/" + s.id).then(sources, fail); })));
           return [row, h("tr", null, preview)];
         }).reduce(function (a, b) { return a.concat(b); }, [])));
         if (r.items.some(function (s) { return s.status === "queued" || s.status === "processing"; })) setTimeout(function () { if (S.section === "knowledge") sources(); }, 1000);
@@ -762,9 +779,14 @@
       var form = h("form", { class: "row" }, name, email, pw, role, h("button", { class: "primary", text: t("add") }));
       form.addEventListener("submit", function (e) { e.preventDefault(); api("POST", "/api/v1/users", { name: name.value, email: email.value, password: pw.value, role: role.value }).then(function () { toast(t("saved")); renderSettings(); }, fail); });
       body.appendChild(form);
-      body.appendChild(table([t("name"), t("email"), t("role"), ""], r.items.map(function (u) {
+      // The status is shown as a status; the button says what it does, and deactivating asks first.
+      body.appendChild(table([t("name"), t("email"), t("role"), t("status"), ""], r.items.map(function (u) {
+        var toggle = function () { api("PATCH", "/api/v1/users/" + u.id, { active: !u.active }).then(function () { renderSettings(); }, fail); };
         return h("tr", null, h("td", { text: u.name }), h("td", { text: u.email }), h("td", { text: u.role }),
-          h("td", null, u.id === S.me.id ? null : h("button", { text: u.active ? t("inactive") : t("active"), onclick: function () { api("PATCH", "/api/v1/users/" + u.id, { active: !u.active }).then(function () { renderSettings(); }, fail); } })));
+          h("td", { class: u.active ? "" : "muted", text: u.active ? t("active") : t("inactive") }),
+          h("td", null, u.id === S.me.id ? null : u.active
+            ? confirmButton(t("deactivate"), "deactivate", t("deactivateWarn"), t("deactivateNow"), toggle)
+            : h("button", { "data-action": "reactivate", text: t("reactivate"), onclick: toggle })));
       })));
     });
   }
@@ -778,7 +800,7 @@
       body.appendChild(table([t("name"), t("members"), ""], r.items.map(function (team) {
         var pick = h("select", { multiple: true, size: "4", "aria-label": t("members") }, S.users.map(function (u) { return h("option", { value: u.id, selected: team.member_ids.indexOf(u.id) >= 0, text: u.name }); }));
         pick.addEventListener("change", function () { api("PATCH", "/api/v1/teams/" + team.id, { member_ids: Array.prototype.filter.call(pick.options, function (o) { return o.selected; }).map(function (o) { return o.value; }) }).then(function () { toast(t("saved")); }, fail); });
-        return h("tr", null, h("td", { text: team.name }), h("td", null, pick), h("td", null, h("button", { text: t("remove"), onclick: function () { api("DELETE", "/api/v1/teams/" + team.id).then(function () { renderSettings(); }, fail); } })));
+        return h("tr", null, h("td", { text: team.name }), h("td", null, pick), h("td", null, confirmButton(t("remove"), "delete-team", t("deleteWarn"), t("deleteNow"), function () { api("DELETE", "/api/v1/teams/" + team.id).then(function () { renderSettings(); }, fail); })));
       })));
     });
   }
@@ -802,15 +824,7 @@
             } })); cell.appendChild(h("div", { class: "muted", text: t("secret") + ": " + setup.secret })); cell.appendChild(rotateButton()); };
           // Rotating the secret signs out the visitors the site vouched for: the first click says so and asks again.
           var rotateButton = function () {
-            var box = h("div", { class: "row" });
-            var ask = h("button", { "data-action": "rotate", text: t("rotate"), onclick: function () {
-              box.textContent = "";
-              box.appendChild(h("span", { class: "muted", text: t("rotateWarn") }));
-              box.appendChild(h("button", { class: "danger", "data-action": "rotate-confirm", text: t("rotateConfirm"), onclick: function () { api("POST", "/api/v1/channels/" + c.id + "/widget/secret", {}).then(show, fail); } }));
-              box.appendChild(h("button", { text: t("cancel"), onclick: function () { box.replaceWith(rotateButton()); } }));
-            } });
-            box.appendChild(ask);
-            return box;
+            return confirmButton(t("rotate"), "rotate", t("rotateWarn"), t("rotateConfirm"), function () { api("POST", "/api/v1/channels/" + c.id + "/widget/secret", {}).then(show, fail); });
           };
           api("GET", "/api/v1/channels/" + c.id + "/widget").then(show, fail);
         }
@@ -836,7 +850,7 @@
       form.addEventListener("submit", function (e) { e.preventDefault(); api("POST", "/api/v1/canned-responses", { shortcut: sc.value, content: content.value }).then(function () { renderSettings(); }, fail); });
       body.appendChild(form);
       body.appendChild(table([t("shortcut"), t("content"), ""], r.items.map(function (c) {
-        return h("tr", null, h("td", { text: "/" + c.shortcut }), h("td", { text: c.content }), h("td", null, h("button", { text: t("remove"), onclick: function () { api("DELETE", "/api/v1/canned-responses/" + c.id).then(function () { renderSettings(); }, fail); } })));
+        return h("tr", null, h("td", { text: "/" + c.shortcut }), h("td", { text: c.content }), h("td", null, confirmButton(t("remove"), "delete-reply", t("deleteWarn"), t("deleteNow"), function () { api("DELETE", "/api/v1/canned-responses/" + c.id).then(function () { renderSettings(); }, fail); })));
       })));
     });
   }
@@ -851,7 +865,7 @@
       body.appendChild(shown);
       body.appendChild(table([t("name"), t("role"), t("created"), ""], r.items.map(function (k) {
         return h("tr", null, h("td", { text: k.name + " (" + k.prefix + "…)" }), h("td", { text: k.role }), h("td", { text: k.revoked_at ? "✕ " + k.revoked_at : k.created_at }),
-          h("td", null, k.revoked_at ? null : h("button", { text: t("revoke"), onclick: function () { api("DELETE", "/api/v1/api-tokens/" + k.id).then(function () { renderSettings(); }, fail); } })));
+          h("td", null, k.revoked_at ? null : confirmButton(t("revoke"), "revoke-token", t("revokeWarn"), t("revokeNow"), function () { api("DELETE", "/api/v1/api-tokens/" + k.id).then(function () { renderSettings(); }, fail); })));
       })));
     });
   }
