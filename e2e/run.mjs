@@ -264,6 +264,22 @@ test("destructive settings actions ask first, in Chinese; the agents list shows 
   await admin.screenshot({ path: join(artifacts, "settings-agents-zh.png") });
   await member.locator("[data-action=reactivate]").click();
   await member.locator("td", { hasText: "正常" }).waitFor();
+  // A new API token: its secret is shown once and the list gains its row at once, with the role and the
+  // date in Chinese; revoking asks first.
+  await admin.click(".settings nav >> text=API 令牌");
+  const tokenName = `临时集成 ${Date.now()}`;
+  await admin.fill(".settings input[placeholder=名称]", tokenName);
+  await admin.click(".settings form button");
+  await admin.locator(".settings pre").waitFor();
+  const token = admin.locator(".settings tr", { hasText: tokenName });
+  await token.locator("td", { hasText: "客服" }).waitFor();
+  const created = await token.locator("td >> nth=2").innerText();
+  if (!/\d{4}年/.test(created) || created.includes("T")) throw new Error("the date is not written in Chinese: " + created);
+  await token.locator("[data-action=revoke-token]").click();
+  await token.locator("text=使用此令牌的集成将立即失效。").waitFor();
+  await token.locator("[data-action=revoke-token-confirm]").click();
+  await token.locator("td", { hasText: "已吊销" }).waitFor();
+  await admin.screenshot({ path: join(artifacts, "settings-tokens-zh.png") });
   await admin.context().close();
 });
 

@@ -18,7 +18,7 @@
       role: "Role", add: "Add", create: "Create", remove: "Delete", revoke: "Revoke", members: "Members", kind: "Kind",
       snippet: "Snippet", rotate: "Rotate secret", rotateWarn: "Visitors signed in by your site are signed out and must reload the page; update the secret on your server.", rotateConfirm: "Rotate now", cancel: "Cancel", deleteWarn: "Delete it? This cannot be undone.", deleteNow: "Delete now",
       revokeWarn: "Integrations using this token stop working at once.", revokeNow: "Revoke now", deactivate: "Deactivate", reactivate: "Reactivate",
-      deactivateWarn: "They are signed out at once and can no longer sign in.", deactivateNow: "Deactivate now", status: "Status", secret: "Secret", shortcut: "Shortcut", content: "Content", created: "Created",
+      deactivateWarn: "They are signed out at once and can no longer sign in.", deactivateNow: "Deactivate now", status: "Status", role_agent: "Agent", role_admin: "Admin", revokedAt: "revoked", secret: "Secret", shortcut: "Shortcut", content: "Content", created: "Created",
       shown: "Copy it now: it is not shown again.", saved: "Saved.", failed: "Something went wrong.", keys: "Keyboard shortcuts",
       kNext: "next / previous conversation", kReply: "reply", kNote: "private note", kResolve: "resolve or reopen", kSearch: "search",
       kHelp: "this help", online: "Online", away: "Away", active: "Active", inactive: "Deactivated", newPassword: "Initial password",
@@ -58,7 +58,7 @@
       role: "角色", add: "添加", create: "创建", remove: "删除", revoke: "吊销", members: "成员", kind: "类型",
       snippet: "嵌入代码", rotate: "重置密钥", rotateWarn: "由您网站登录的访客将被退出，需要刷新页面；请同时更新您服务器上的密钥。", rotateConfirm: "立即重置", cancel: "取消", deleteWarn: "确定删除？此操作无法撤销。", deleteNow: "立即删除",
       revokeWarn: "使用此令牌的集成将立即失效。", revokeNow: "立即吊销", deactivate: "停用", reactivate: "重新启用",
-      deactivateWarn: "该成员将立即退出登录，且无法再登录。", deactivateNow: "立即停用", status: "状态", secret: "密钥", shortcut: "快捷词", content: "内容", created: "创建时间",
+      deactivateWarn: "该成员将立即退出登录，且无法再登录。", deactivateNow: "立即停用", status: "状态", role_agent: "客服", role_admin: "管理员", revokedAt: "已吊销", secret: "密钥", shortcut: "快捷词", content: "内容", created: "创建时间",
       shown: "请立即复制：之后不会再显示。", saved: "已保存。", failed: "出错了。", keys: "快捷键",
       kNext: "下一个 / 上一个会话", kReply: "回复", kNote: "内部备注", kResolve: "解决或重新打开", kSearch: "搜索",
       kHelp: "本帮助", online: "在线", away: "离开", active: "正常", inactive: "已停用", newPassword: "初始密码",
@@ -119,6 +119,14 @@
     } }));
     return box;
   }
+
+  // A role as the reader's language says it, and a choice of roles for a form.
+  function roleName(r) { return t("role_" + r) || r; }
+  function roleSelect() {
+    return h("select", null, h("option", { value: "agent", text: roleName("agent") }), h("option", { value: "admin", text: roleName("admin") }));
+  }
+  // A date and time as the reader's language writes it.
+  function when(ts) { return new Date(ts).toLocaleString(lang === "zh" ? "zh-CN" : "en", { dateStyle: "medium", timeStyle: "short" }); }
 
   var S = {
     me: null, csrf: null, users: [], teams: [], channels: [], presence: {}, tab: "mine", status: "open", q: "", channel: "", team: "", tag: "",
@@ -775,14 +783,14 @@
       S.users = r.items;
       var name = h("input", { placeholder: t("name"), required: true }), email = h("input", { type: "email", placeholder: t("email"), required: true });
       var pw = h("input", { type: "password", placeholder: t("newPassword"), minlength: "10", required: true });
-      var role = h("select", null, h("option", { value: "agent", text: "agent" }), h("option", { value: "admin", text: "admin" }));
+      var role = roleSelect();
       var form = h("form", { class: "row" }, name, email, pw, role, h("button", { class: "primary", text: t("add") }));
       form.addEventListener("submit", function (e) { e.preventDefault(); api("POST", "/api/v1/users", { name: name.value, email: email.value, password: pw.value, role: role.value }).then(function () { toast(t("saved")); renderSettings(); }, fail); });
       body.appendChild(form);
       // The status is shown as a status; the button says what it does, and deactivating asks first.
       body.appendChild(table([t("name"), t("email"), t("role"), t("status"), ""], r.items.map(function (u) {
         var toggle = function () { api("PATCH", "/api/v1/users/" + u.id, { active: !u.active }).then(function () { renderSettings(); }, fail); };
-        return h("tr", null, h("td", { text: u.name }), h("td", { text: u.email }), h("td", { text: u.role }),
+        return h("tr", null, h("td", { text: u.name }), h("td", { text: u.email }), h("td", { text: roleName(u.role) }),
           h("td", { class: u.active ? "" : "muted", text: u.active ? t("active") : t("inactive") }),
           h("td", null, u.id === S.me.id ? null : u.active
             ? confirmButton(t("deactivate"), "deactivate", t("deactivateWarn"), t("deactivateNow"), toggle)
@@ -855,20 +863,28 @@
     });
   }
   function settingsTokens(body) {
-    api("GET", "/api/v1/api-tokens").then(function (r) {
-      var name = h("input", { placeholder: t("name"), required: true });
-      var role = h("select", null, h("option", { value: "agent", text: "agent" }), h("option", { value: "admin", text: "admin" }));
-      var shown = h("div");
-      var form = h("form", { class: "row" }, name, role, h("button", { class: "primary", text: t("create") }));
-      form.addEventListener("submit", function (e) { e.preventDefault(); api("POST", "/api/v1/api-tokens", { name: name.value, role: role.value }).then(function (x) { shown.textContent = ""; shown.appendChild(h("p", { text: t("shown") })); shown.appendChild(h("pre", { text: x.secret })); }, fail); });
-      body.appendChild(form);
-      body.appendChild(shown);
-      body.appendChild(table([t("name"), t("role"), t("created"), ""], r.items.map(function (k) {
-        return h("tr", null, h("td", { text: k.name + " (" + k.prefix + "…)" }), h("td", { text: k.role }), h("td", { text: k.revoked_at ? "✕ " + k.revoked_at : k.created_at }),
-          h("td", null, k.revoked_at ? null : confirmButton(t("revoke"), "revoke-token", t("revokeWarn"), t("revokeNow"), function () { api("DELETE", "/api/v1/api-tokens/" + k.id).then(function () { renderSettings(); }, fail); })));
-      })));
-    });
+    var name = h("input", { placeholder: t("name"), required: true });
+    var role = roleSelect();
+    var shown = h("div"), list = h("div");
+    var form = h("form", { class: "row" }, name, role, h("button", { class: "primary", text: t("create") }));
+    // The new token's secret stays shown (once) while the list below gains its row.
+    form.addEventListener("submit", function (e) { e.preventDefault(); api("POST", "/api/v1/api-tokens", { name: name.value, role: role.value }).then(function (x) { shown.textContent = ""; shown.appendChild(h("p", { text: t("shown") })); shown.appendChild(h("pre", { text: x.secret })); form.reset(); tokens(); }, fail); });
+    body.appendChild(form);
+    body.appendChild(shown);
+    body.appendChild(list);
+    function tokens() {
+      api("GET", "/api/v1/api-tokens").then(function (r) {
+        list.textContent = "";
+        list.appendChild(table([t("name"), t("role"), t("created"), ""], r.items.map(function (k) {
+          return h("tr", null, h("td", { text: k.name + " (" + k.prefix + "…)" }), h("td", { text: roleName(k.role) }),
+            h("td", { text: when(k.created_at) + (k.revoked_at ? " · " + t("revokedAt") + " " + when(k.revoked_at) : "") }),
+            h("td", null, k.revoked_at ? null : confirmButton(t("revoke"), "revoke-token", t("revokeWarn"), t("revokeNow"), function () { api("DELETE", "/api/v1/api-tokens/" + k.id).then(tokens, fail); })));
+        })));
+      }, fail);
+    }
+    tokens();
   }
+
 
   // The background job queue: what waits, runs, finished or failed (a failed job can be retried).
   function settingsJobs(body) {
@@ -879,7 +895,7 @@
           : j.state === "running" && j.progress && j.progress.conversations_read != null ? t("mining").replace("{0}", j.progress.conversations_read)
           : j.error || "";
         return h("tr", { class: "job " + j.state }, h("td", { text: t("job_" + j.kind) }), h("td", { text: t("jst_" + j.state) }),
-          h("td", { text: j.attempts + " / " + j.max_attempts }), h("td", { text: new Date(j.created_at).toLocaleString(lang === "zh" ? "zh-CN" : "en") }),
+          h("td", { text: j.attempts + " / " + j.max_attempts }), h("td", { text: when(j.created_at) }),
           h("td", { text: detail }),
           h("td", null, j.state === "failed" ? h("button", { "data-action": "retry-job", text: t("retryJob"), onclick: function () { api("POST", "/api/v1/jobs/" + j.id + "/retry", {}).then(function () { renderSettings(); }, fail); } }) : null));
       })));
