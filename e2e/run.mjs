@@ -144,6 +144,9 @@ test("a visitor who writes faster than the limit is told politely that the team 
   await visitor.locator("[data-lianluo] >> .note", { hasText: "当前咨询较多" }).waitFor({ timeout: 10_000 });
   await visitor.locator("[data-lianluo] >> .msg.incoming.failed", { hasText: "还在吗？" }).waitFor();
   await visitor.screenshot({ path: join(artifacts, "widget-busy-zh.png") });
+  // Esc closes the chat.
+  await visitor.keyboard.press("Escape");
+  await visitor.locator("[data-lianluo] >> .panel.open").waitFor({ state: "detached" });
   await visitor.context().close();
 });
 
@@ -210,6 +213,14 @@ test("the workspace and the widget speak Chinese", async () => {
   await agent.click(".item >> nth=0");
   await agent.waitForSelector(".msg");
   await agent.screenshot({ path: join(artifacts, "agent-workspace-zh.png") });
+  // The shortcuts dialog closes with Esc, and with its close button.
+  await agent.keyboard.press("?");
+  await agent.locator(".help[role=dialog]", { hasText: "快捷键" }).waitFor();
+  await agent.keyboard.press("Escape");
+  await agent.locator(".help").waitFor({ state: "detached" });
+  await agent.keyboard.press("?");
+  await agent.click("[data-action=close-help]");
+  await agent.locator(".help").waitFor({ state: "detached" });
   // A note planted for the AI is held for review, with the reason, on the Chinese knowledge screen.
   const csrf = await agent.evaluate(() => fetch("/api/v1/auth/me").then((r) => r.json()).then((me) => me.csrf_token));
   const planted = await agent.evaluate((csrf) => fetch("/api/v1/kb/sources", { method: "POST",
@@ -352,8 +363,6 @@ test("saved replies, private notes, assignment, shortcuts and a widget channel's
 
 test("admins manage knowledge, the gaps list closes, agents get suggestions and correct the AI", async () => {
   const admin = await newPage({ width: 1280, height: 900 }, "en-US");
-  admin.on("dialog", (d) => d.accept(dialogAnswers.shift()));
-  const dialogAnswers = [];
   await signIn(admin, "admin@lumio.example");
   await admin.click("[aria-label=Settings]");
   await admin.click(".settings nav >> text=Knowledge");
@@ -409,13 +418,14 @@ test("admins manage knowledge, the gaps list closes, agents get suggestions and 
   await admin.click(".settings nav >> text=Knowledge");
   const gap = admin.locator(".gaps tr", { hasText: "electric scooters" });
   await gap.waitFor();
-  dialogAnswers.push("No, Lumio does not sell scooters; we make audio, wearables and chargers.");
-  await gap.locator("button").click();
+  // The answer is written in place, not in a browser prompt.
+  await gap.locator("[data-action=write-answer]").click();
+  await gap.locator("textarea").fill("No, Lumio does not sell scooters; we make audio, wearables and chargers.");
+  await gap.locator("[data-action=save-answer]").click();
   await admin.locator(".gaps tr", { hasText: "electric scooters" }).waitFor({ state: "detached" });
 
   // An agent opens the handed-over conversation, gets a suggestion, and corrects the AI's answer.
   const agent = await newPage({ width: 1280, height: 800 }, "en-US");
-  agent.on("dialog", (d) => d.accept("Gift wrapping is free this month."));
   await signIn(agent, "xiaoyu.lin@lumio.example");
   await agent.click(".tabs >> text=All");
   await agent.locator(".item", { hasText: "how much is gift wrapping" }).first().click();
@@ -424,7 +434,11 @@ test("admins manage knowledge, the gaps list closes, agents get suggestions and 
   await agent.click("[data-action=insert]");
   if (!(await agent.inputValue(".composer textarea")).includes("10 yuan")) throw new Error("the suggestion was not inserted");
   await agent.screenshot({ path: join(artifacts, "agent-assist.png") });
-  await agent.locator(".msg.bot", { hasText: "10 yuan" }).locator("[data-action=correct]").click();
+  const wrong = agent.locator(".msg.bot", { hasText: "10 yuan" });
+  await wrong.locator("[data-action=correct]").click();
+  await wrong.locator("textarea").fill("Gift wrapping is free this month.");
+  await agent.screenshot({ path: join(artifacts, "agent-correct.png") });
+  await wrong.locator("[data-action=save-answer]").click();
   await agent.locator(".toast", { hasText: "next customer" }).waitFor();
 
   // The next customer gets the corrected answer, and the gap's answer.

@@ -290,6 +290,10 @@
       if (state.socket && state.socket.readyState === 1) state.socket.send(JSON.stringify({ type: "typing", typing: false }));
     }, 3000);
   };
+  // Esc closes the open chat, from anywhere on the page.
+  document.addEventListener("keydown", function (e) {
+    if (e.key === "Escape" && panel.classList.contains("open")) { bubble.click(); bubble.focus(); }
+  });
   bubble.onclick = function () {
     var open = panel.classList.toggle("open");
     bubble.setAttribute("aria-label", open ? T.close : T.open);

@@ -19,7 +19,7 @@
       snippet: "Snippet", rotate: "Rotate secret", rotateWarn: "Visitors signed in by your site are signed out and must reload the page; update the secret on your server.", rotateConfirm: "Rotate now", cancel: "Cancel", deleteWarn: "Delete it? This cannot be undone.", deleteNow: "Delete now",
       revokeWarn: "Integrations using this token stop working at once.", revokeNow: "Revoke now", deactivate: "Deactivate", reactivate: "Reactivate",
       deactivateWarn: "They are signed out at once and can no longer sign in.", deactivateNow: "Deactivate now", status: "Status", role_agent: "Agent", role_admin: "Admin", revokedAt: "revoked", secret: "Secret", shortcut: "Shortcut", content: "Content", created: "Created",
-      shown: "Copy it now: it is not shown again.", saved: "Saved.", failed: "Something went wrong.", keys: "Keyboard shortcuts",
+      shown: "Copy it now: it is not shown again.", saved: "Saved.", failed: "Something went wrong.", keys: "Keyboard shortcuts", empty: "Nothing here yet.",
       kNext: "next / previous conversation", kReply: "reply", kNote: "private note", kResolve: "resolve or reopen", kSearch: "search",
       kHelp: "this help", online: "Online", away: "Away", active: "Active", inactive: "Deactivated", newPassword: "Initial password",
       anyTeam: "All teams", tag: "Tag", copy: "Copy snippet", copied: "Copied.", attach: "Attach a file", tooBig: "That file is too large.", badType: "That kind of file cannot be sent.",
@@ -59,7 +59,7 @@
       snippet: "嵌入代码", rotate: "重置密钥", rotateWarn: "由您网站登录的访客将被退出，需要刷新页面；请同时更新您服务器上的密钥。", rotateConfirm: "立即重置", cancel: "取消", deleteWarn: "确定删除？此操作无法撤销。", deleteNow: "立即删除",
       revokeWarn: "使用此令牌的集成将立即失效。", revokeNow: "立即吊销", deactivate: "停用", reactivate: "重新启用",
       deactivateWarn: "该成员将立即退出登录，且无法再登录。", deactivateNow: "立即停用", status: "状态", role_agent: "客服", role_admin: "管理员", revokedAt: "已吊销", secret: "密钥", shortcut: "快捷词", content: "内容", created: "创建时间",
-      shown: "请立即复制：之后不会再显示。", saved: "已保存。", failed: "出错了。", keys: "快捷键",
+      shown: "请立即复制：之后不会再显示。", saved: "已保存。", failed: "出错了。", keys: "快捷键", empty: "暂无内容。",
       kNext: "下一个 / 上一个会话", kReply: "回复", kNote: "内部备注", kResolve: "解决或重新打开", kSearch: "搜索",
       kHelp: "本帮助", online: "在线", away: "离开", active: "正常", inactive: "已停用", newPassword: "初始密码",
       anyTeam: "全部团队", tag: "标签", copy: "复制代码", copied: "已复制。", attach: "添加附件", tooBig: "文件太大。", badType: "不支持该文件类型。",
@@ -127,6 +127,19 @@
   }
   // A date and time as the reader's language writes it.
   function when(ts) { return new Date(ts).toLocaleString(lang === "zh" ? "zh-CN" : "en", { dateStyle: "medium", timeStyle: "short" }); }
+
+  // An answer written in place (a knowledge gap's, a correction of the AI): a labelled box with Save and
+  // Cancel, instead of the browser's bare prompt.
+  function answerForm(label, initial, onSave, onCancel) {
+    var box = h("textarea", { "aria-label": label, rows: "3", required: true });
+    box.value = initial || "";
+    var form = h("form", { class: "answer-form" }, h("label", { class: "muted", text: label }), box,
+      h("div", { class: "row" }, h("button", { class: "primary", "data-action": "save-answer", text: t("save") }),
+        h("button", { type: "button", text: t("cancel"), onclick: function () { onCancel(form); } })));
+    form.addEventListener("submit", function (e) { e.preventDefault(); if (box.value.trim()) onSave(box.value.trim(), form); });
+    setTimeout(function () { box.focus(); }, 0);
+    return form;
+  }
 
   var S = {
     me: null, csrf: null, users: [], teams: [], channels: [], presence: {}, tab: "mine", status: "open", q: "", channel: "", team: "", tag: "",
@@ -334,9 +347,10 @@
     });
     // An AI answer can be corrected in one click: the correction becomes knowledge at once.
     var fix = m.kind === "bot" ? h("button", { class: "ghost fix", "data-action": "correct", text: t("correct"), onclick: function () {
-      var answer = window.prompt(t("correctPrompt"), m.content.split("\n\n")[0]);
-      if (!answer || !answer.trim()) return;
-      api("POST", "/api/v1/kb/corrections", { message_id: m.id, answer: answer.trim() }).then(function () { toast(t("corrected")); }, fail);
+      if (fix.nextSibling) return;
+      fix.after(answerForm(t("correctPrompt"), m.content.split("\n\n")[0], function (answer, form) {
+        api("POST", "/api/v1/kb/corrections", { message_id: m.id, answer: answer }).then(function () { form.remove(); toast(t("corrected")); }, fail);
+      }, function (form) { form.remove(); }));
     } }) : null;
     return h("div", { class: "msg " + m.kind, "data-id": m.id }, by ? h("span", { class: "by", text: by + (m.kind === "note" ? " · " + t("note") : "") }) : null, m.content, files, fix);
   }
@@ -766,18 +780,28 @@
     body.appendChild(gaps);
     api("GET", "/api/v1/kb/gaps").then(function (r) {
       if (!r.items.length) { gaps.appendChild(h("p", { class: "muted", text: t("noGaps") })); return; }
-      gaps.appendChild(table([t("ask"), "", ""], r.items.map(function (g) {
-        return h("tr", null, h("td", null, h("b", { text: g.question }), h("div", { class: "muted", text: g.examples.join(" / ") })), h("td", { text: g.count + " " + t("asked") }),
-          h("td", null, h("button", { text: t("writeAnswer"), onclick: function () {
-            var answer = window.prompt(t("answerPrompt"));
-            if (!answer || !answer.trim()) return;
-            api("POST", "/api/v1/kb/gaps/answer", { question: g.question, answer: answer.trim(), question_ids: g.question_ids }).then(function () { toast(t("saved")); renderSettings(); }, fail);
-          } })));
+      gaps.appendChild(table([t("question"), "", ""], r.items.map(function (g) {
+        var cell = h("td");
+        var write = function () {
+          cell.textContent = "";
+          cell.appendChild(h("button", { "data-action": "write-answer", text: t("writeAnswer"), onclick: function () {
+            cell.textContent = "";
+            cell.appendChild(answerForm(t("answerPrompt"), "", function (answer) {
+              api("POST", "/api/v1/kb/gaps/answer", { question: g.question, answer: answer, question_ids: g.question_ids }).then(function () { toast(t("saved")); renderSettings(); }, fail);
+            }, write));
+          } }));
+        };
+        write();
+        return h("tr", null, h("td", null, h("b", { text: g.question }), h("div", { class: "muted", text: g.examples.join(" / ") })), h("td", { text: g.count + " " + t("asked") }), cell);
       })));
     }, fail);
   }
   function fail(x) { toast((x && x.error && x.error.message) || t("failed")); }
-  function table(head, rows) { return h("table", null, h("thead", null, h("tr", null, head.map(function (x) { return h("th", { text: x }); }))), h("tbody", null, rows)); }
+  // A table, or a line saying that there is nothing in it yet.
+  function table(head, rows) {
+    var body = rows.length ? rows : [h("tr", { class: "empty" }, h("td", { class: "muted", colspan: String(head.length), text: t("empty") }))];
+    return h("table", null, h("thead", null, h("tr", null, head.map(function (x) { return h("th", { text: x }); }))), h("tbody", null, body));
+  }
   function settingsAgents(body) {
     api("GET", "/api/v1/users?limit=100").then(function (r) {
       S.users = r.items;
@@ -904,11 +928,18 @@
   }
 
   /* ---------- Keyboard ---------- */
+  // The shortcuts, in a dialog that Esc, its close button or a click outside it closes.
   function showHelp() {
-    var rows = [["j / k", t("kNext")], ["r", t("kReply")], ["n", t("kNote")], ["e", t("kResolve")], ["/", t("kSearch")], ["?", t("kHelp")]];
-    var overlay = h("div", { class: "help", role: "dialog", onclick: function () { overlay.remove(); } },
-      h("div", null, h("h3", { text: t("keys") }), rows.map(function (r) { return h("p", null, h("kbd", { text: r[0] }), " ", r[1]); })));
+    if (document.querySelector(".help")) return;
+    var rows = [["j / k", t("kNext")], ["r", t("kReply")], ["n", t("kNote")], ["e", t("kResolve")], ["/", t("kSearch")], ["?", t("kHelp")], ["Esc", t("close")]];
+    var onKey = function (e) { if (e.key === "Escape") { e.preventDefault(); e.stopPropagation(); close(); } };
+    var close = function () { overlay.remove(); document.removeEventListener("keydown", onKey, true); };
+    var shut = h("button", { class: "ghost close", "data-action": "close-help", "aria-label": t("close"), text: "✕", onclick: close });
+    var overlay = h("div", { class: "help", role: "dialog", "aria-modal": "true", "aria-label": t("keys"), onclick: function (e) { if (e.target === overlay) close(); } },
+      h("div", null, shut, h("h3", { text: t("keys") }), rows.map(function (r) { return h("p", null, h("kbd", { text: r[0] }), " ", r[1]); })));
     document.body.appendChild(overlay);
+    document.addEventListener("keydown", onKey, true);
+    shut.focus();
   }
   document.addEventListener("keydown", function (e) {
     var tag = (e.target.tagName || "").toLowerCase();
