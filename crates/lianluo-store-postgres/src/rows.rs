@@ -886,7 +886,7 @@ impl Tx for PgTx {
                   WHERE r.conversation_id = v.id AND r.user_id = $3), -9223372036854775807)) \
                  FROM conversations v JOIN contacts c ON c.id = v.contact_id \
                  LEFT JOIN LATERAL (SELECT kind, content, created_at FROM messages WHERE conversation_id = v.id \
-                  ORDER BY created_at DESC, id DESC LIMIT 1) last ON true \
+                  AND kind IN ('incoming', 'outgoing') ORDER BY created_at DESC, id DESC LIMIT 1) last ON true \
                  WHERE v.workspace_id = $1 AND v.id = ANY($2)",
                 &[&ws.0, &ids, &user.0],
             )

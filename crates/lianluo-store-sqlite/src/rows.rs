@@ -902,10 +902,12 @@ impl Tx for SqliteTx {
             let d = first(
                 &self.conn,
                 "SELECT c.name, \
-                 (SELECT kind FROM messages WHERE conversation_id = v.id ORDER BY created_at DESC, id DESC LIMIT 1), \
-                 (SELECT substr(content, 1, 140) FROM messages WHERE conversation_id = v.id \
+                 (SELECT kind FROM messages WHERE conversation_id = v.id AND kind IN ('incoming', 'outgoing') \
                   ORDER BY created_at DESC, id DESC LIMIT 1), \
-                 (SELECT max(created_at) FROM messages WHERE conversation_id = v.id), \
+                 (SELECT substr(content, 1, 140) FROM messages WHERE conversation_id = v.id \
+                  AND kind IN ('incoming', 'outgoing') ORDER BY created_at DESC, id DESC LIMIT 1), \
+                 (SELECT max(created_at) FROM messages WHERE conversation_id = v.id \
+                  AND kind IN ('incoming', 'outgoing')), \
                  (SELECT count(*) FROM messages m WHERE m.conversation_id = v.id AND m.kind = 'incoming' \
                   AND m.created_at > coalesce((SELECT read_at FROM conversation_reads r \
                   WHERE r.conversation_id = v.id AND r.user_id = ?3), -9223372036854775807)) \

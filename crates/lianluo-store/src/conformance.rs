@@ -1026,6 +1026,18 @@ pub async fn inbox_unread_and_search(store: &dyn Store) {
         (MessageKind::Incoming, "Order A-1001 still not here", t(12))
     );
     assert_eq!(first.unread_count, 2);
+    // An internal note (the AI agent's hand-over note, say) and the AI agent's own answer do not replace
+    // the customer's words in the list.
+    for (kind, sender, body) in [
+        (MessageKind::Bot, Sender::Bot, "Sure, I'm connecting you with a person now."),
+        (MessageKind::Note, Sender::System, "Handed over by the AI agent: the customer asked for a person."),
+    ] {
+        store.append_message(f.ws, c, &text(kind, body), Some(sender), Actor::System, t(12)).await.unwrap();
+    }
+    let page =
+        store.inbox(f.ws, f.admin, &ConversationFilter::default(), PageRequest::default()).await.unwrap();
+    let last = page.items[0].last_message.as_ref().unwrap();
+    assert_eq!((last.kind, last.excerpt.as_str()), (MessageKind::Incoming, "Order A-1001 still not here"));
     assert_eq!(page.items[1].conversation.id, quiet);
     assert_eq!((page.items[1].unread_count, page.items[1].last_message.is_none()), (0, true));
 

@@ -86,7 +86,8 @@ pub struct ConversationFilter {
     pub query: Option<String>,
 }
 
-/// The latest message of a conversation, shortened for a list.
+/// The latest words of the customer or of a person answering them, shortened for a list: the AI agent's
+/// answers, private notes and system messages are not what an agent scanning the inbox needs to read.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct LastMessage {
     pub kind: lianluo_domain::message::MessageKind,
