@@ -337,8 +337,12 @@ test("saved replies, private notes, assignment, shortcuts and a widget channel's
   await agent.click(".tabs >> text=All");
   const row = agent.locator(".item", { hasText: ask.slice(0, 20) });
   await row.waitFor({ timeout: 10_000 });
+  // The visitor gave no name: the list calls them "Visitor" with a short mark, and the contact panel says
+  // what kind of identity they have instead of showing a raw token.
+  await row.locator(".who", { hasText: /^Visitor [0-9a-f]{4}$/ }).waitFor();
   await row.click();
   await agent.locator(".msg.incoming", { hasText: ask }).waitFor();
+  await agent.locator("dd", { hasText: "Anonymous web visitor" }).waitFor();
   await agent.keyboard.press("Escape");
   await agent.keyboard.press("r");
   await agent.keyboard.type("/warr");

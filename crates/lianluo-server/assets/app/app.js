@@ -18,8 +18,8 @@
       role: "Role", add: "Add", create: "Create", remove: "Delete", revoke: "Revoke", members: "Members", kind: "Kind",
       snippet: "Snippet", rotate: "Rotate secret", rotateWarn: "Visitors signed in by your site are signed out and must reload the page; update the secret on your server.", rotateConfirm: "Rotate now", cancel: "Cancel", deleteWarn: "Delete it? This cannot be undone.", deleteNow: "Delete now",
       revokeWarn: "Integrations using this token stop working at once.", revokeNow: "Revoke now", deactivate: "Deactivate", reactivate: "Reactivate",
-      deactivateWarn: "They are signed out at once and can no longer sign in.", deactivateNow: "Deactivate now", status: "Status", role_agent: "Agent", role_admin: "Admin", revokedAt: "revoked", secret: "Secret", shortcut: "Shortcut", content: "Content", created: "Created",
-      shown: "Copy it now: it is not shown again.", saved: "Saved.", failed: "Something went wrong.", keys: "Keyboard shortcuts", empty: "Nothing here yet.",
+      deactivateWarn: "They are signed out at once and can no longer sign in.", deactivateNow: "Deactivate now", role_agent: "Agent", role_admin: "Admin", revokedAt: "revoked", visitor: "Visitor", anonymous: "Anonymous web visitor (no name or email given)", siteUser: "Signed-in site user", secret: "Secret", shortcut: "Shortcut", content: "Content", created: "Created",
+      shown: "Copy it now: it is not shown again.", saved: "Saved.", failed: "Something went wrong.", keys: "Keyboard shortcuts", emptyTable: "Nothing here yet.",
       kNext: "next / previous conversation", kReply: "reply", kNote: "private note", kResolve: "resolve or reopen", kSearch: "search",
       kHelp: "this help", online: "Online", away: "Away", active: "Active", inactive: "Deactivated", newPassword: "Initial password",
       anyTeam: "All teams", tag: "Tag", copy: "Copy snippet", copied: "Copied.", attach: "Attach a file", tooBig: "That file is too large.", badType: "That kind of file cannot be sent.",
@@ -58,8 +58,8 @@
       role: "角色", add: "添加", create: "创建", remove: "删除", revoke: "吊销", members: "成员", kind: "类型",
       snippet: "嵌入代码", rotate: "重置密钥", rotateWarn: "由您网站登录的访客将被退出，需要刷新页面；请同时更新您服务器上的密钥。", rotateConfirm: "立即重置", cancel: "取消", deleteWarn: "确定删除？此操作无法撤销。", deleteNow: "立即删除",
       revokeWarn: "使用此令牌的集成将立即失效。", revokeNow: "立即吊销", deactivate: "停用", reactivate: "重新启用",
-      deactivateWarn: "该成员将立即退出登录，且无法再登录。", deactivateNow: "立即停用", status: "状态", role_agent: "客服", role_admin: "管理员", revokedAt: "已吊销", secret: "密钥", shortcut: "快捷词", content: "内容", created: "创建时间",
-      shown: "请立即复制：之后不会再显示。", saved: "已保存。", failed: "出错了。", keys: "快捷键", empty: "暂无内容。",
+      deactivateWarn: "该成员将立即退出登录，且无法再登录。", deactivateNow: "立即停用", role_agent: "客服", role_admin: "管理员", revokedAt: "已吊销", visitor: "访客", anonymous: "匿名网页访客（未留姓名或邮箱）", siteUser: "网站登录用户", secret: "密钥", shortcut: "快捷词", content: "内容", created: "创建时间",
+      shown: "请立即复制：之后不会再显示。", saved: "已保存。", failed: "出错了。", keys: "快捷键", emptyTable: "暂无内容。",
       kNext: "下一个 / 上一个会话", kReply: "回复", kNote: "内部备注", kResolve: "解决或重新打开", kSearch: "搜索",
       kHelp: "本帮助", online: "在线", away: "离开", active: "正常", inactive: "已停用", newPassword: "初始密码",
       anyTeam: "全部团队", tag: "标签", copy: "复制代码", copied: "已复制。", attach: "添加附件", tooBig: "文件太大。", badType: "不支持该文件类型。",
@@ -139,6 +139,15 @@
     form.addEventListener("submit", function (e) { e.preventDefault(); if (box.value.trim()) onSave(box.value.trim(), form); });
     setTimeout(function () { box.focus(); }, 0);
     return form;
+  }
+
+  // A contact without a name (an anonymous web visitor) is called "Visitor" with a short mark of its id,
+  // so that two of them can be told apart; its technical identity is said in words.
+  function contactLabel(name, id) { return name || t("visitor") + " " + String(id || "").replace(/-/g, "").slice(-4); }
+  function identityText(i) {
+    if (/^visitor:/.test(i.value)) return t("anonymous");
+    if (/^user:/.test(i.value)) return t("siteUser") + " " + i.value.slice(5);
+    return i.value;
   }
 
   var S = {
@@ -311,7 +320,7 @@
       var ch = S.channels.filter(function (x) { return x.id === c.channel_id; })[0];
       var row = h("div", { class: "item" + (S.current === c.id ? " active" : ""), role: "listitem", tabindex: "0", "data-id": c.id,
         onclick: function () { openConversation(c.id); } },
-        h("div", { class: "who", text: it.contact_name || "—" }),
+        h("div", { class: "who", text: contactLabel(it.contact_name, c.contact_id) }),
         h("div", { class: "when", text: ago(c.last_activity_at) }),
         h("div", { class: "preview", text: it.last_message ? it.last_message.excerpt || "[" + t("attach") + "]" : "" }),
         it.unread_count ? h("span", { class: "badge", "aria-label": "unread", text: String(it.unread_count) }) : h("span"),
@@ -388,7 +397,8 @@
     var tags = h("input", { "aria-label": t("tags"), placeholder: t("tags"), value: (c.tags || []).join(", ") });
     tags.addEventListener("change", function () { patch({ tags: tags.value.split(",").map(function (x) { return x.trim(); }).filter(Boolean) }); });
     var title = (S.contact && S.contact.conversation === c.id && S.contact.name) || "";
-    els.title = h("h2", { text: title || (S.items.filter(function (it) { return it.conversation.id === c.id; })[0] || {}).contact_name || "" });
+    var listed = S.items.filter(function (it) { return it.conversation.id === c.id; })[0];
+    els.title = h("h2", { text: title || (listed ? contactLabel(listed.contact_name, c.contact_id) : "") });
     els.conv.appendChild(h("header", null, h("button", { class: "ghost back", "aria-label": "back", text: "←", onclick: function () { S.current = null; els.shell.classList.remove("open"); } }), els.title,
       h("span", { class: "chip", text: t(c.status) }), assign, team, prio, snooze, status, tags));
     els.thread = h("div", { class: "thread", role: "log" });
@@ -500,14 +510,14 @@
     var c = S.contact;
     if (!els.side || !c) return;
     els.side.textContent = "";
-    if (els.title && !els.title.textContent) els.title.textContent = c.name || "";
+    if (els.title && !els.title.textContent) els.title.textContent = contactLabel(c.name, c.id);
     var attrs = Object.keys(c.attributes || {});
-    els.side.appendChild(h("h3", { text: c.name || "—" }));
+    els.side.appendChild(h("h3", { text: contactLabel(c.name, c.id) }));
     els.side.appendChild(h("div", { class: "muted" }, (c.tags || []).map(function (x) { return h("span", { class: "chip", text: x }); })));
     els.side.appendChild(h("h4", { text: t("identities") }));
     els.side.appendChild(h("dl", null, c.identities.map(function (i) {
       var ch = i.channel_id ? (S.channels.filter(function (x) { return x.id === i.channel_id; })[0] || {}).name : null;
-      return [h("dt", { text: ch || i.kind }), h("dd", { text: i.value })];
+      return [h("dt", { text: ch || i.kind }), h("dd", { text: identityText(i), title: i.value })];
     })));
     if (attrs.length) {
       els.side.appendChild(h("h4", { text: t("attributes") }));
@@ -799,7 +809,7 @@
   function fail(x) { toast((x && x.error && x.error.message) || t("failed")); }
   // A table, or a line saying that there is nothing in it yet.
   function table(head, rows) {
-    var body = rows.length ? rows : [h("tr", { class: "empty" }, h("td", { class: "muted", colspan: String(head.length), text: t("empty") }))];
+    var body = rows.length ? rows : [h("tr", { class: "empty" }, h("td", { class: "muted", colspan: String(head.length), text: t("emptyTable") }))];
     return h("table", null, h("thead", null, h("tr", null, head.map(function (x) { return h("th", { text: x }); }))), h("tbody", null, body));
   }
   function settingsAgents(body) {
