@@ -245,6 +245,8 @@ test("destructive settings actions ask first, in Chinese; the agents list shows 
   await admin.click("[aria-label=设置]");
   // A saved reply: the first click asks, Cancel keeps it, the second confirmation deletes it.
   await admin.click(".settings nav >> text=快捷回复");
+  // The demo comes with the team's saved replies, in both languages.
+  await admin.locator(".settings td", { hasText: "/refund-en" }).waitFor();
   await admin.fill(".settings input[placeholder=快捷词]", "temp-zh");
   await admin.fill(".settings input[placeholder=内容]", "临时回复，稍后删除。");
   await admin.click(".settings form button");

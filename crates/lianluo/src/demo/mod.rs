@@ -12,6 +12,7 @@ use anyhow::{Context, bail};
 use content::{PRODUCTS, SCENARIOS, Scenario, Who};
 use lianluo_domain::{
     ChannelId, ContactId, TeamId, Timestamp, UserId, WorkspaceId,
+    canned::NewCannedResponse,
     contact::{Identity, NewContact},
     conversation::{ConversationPatch, NewConversation, Priority, Status},
     directory::{ChannelKind, NewChannel, NewTeam, Role, Workspace},
@@ -122,6 +123,7 @@ pub async fn seed(store: Arc<dyn Store>, seed: u64, size: Size) -> anyhow::Resul
     let dir = directory(store.as_ref(), now).await?;
     let contacts = contacts(store.as_ref(), &dir, &mut rng, size.contacts, now).await?;
     conversations(store.clone(), &dir, &contacts, &mut rng, size.conversations, now).await?;
+    saved_replies(store.as_ref(), &dir, now).await?;
     // Queued here; the server indexes them as it starts.
     for new in knowledge::sources() {
         store.create_kb_source(dir.ws, &new, Actor::System, None, now).await?;
@@ -200,6 +202,29 @@ async fn directory(store: &dyn Store, now: Timestamp) -> anyhow::Result<Director
         channels.push((store.create_channel(ws.id, &new, sys, now).await?.id, kind));
     }
     Ok(Directory { ws: ws.id, agents, teams: [pre, after, vip], channels })
+}
+
+/// The team's saved replies (typed as `/shortcut` in the composer), in both languages.
+const SAVED_REPLIES: &[(&str, &str)] = &[
+    ("hello", "您好，这里是流明科技客服，很高兴为您服务。请问有什么可以帮您？"),
+    ("hello-en", "Hi, this is Lumio customer service. How can I help you today?"),
+    ("order-status", "我帮您查一下订单。请提供订单号（以 LM 开头），我马上为您查询物流状态。"),
+    ("order-status-en", "Let me check your order. Could you send me the order number (it starts with LM)?"),
+    ("refund", "未使用的商品在签收后30天内可以退货并全额退款，退款会在收到退货后3个工作日内原路退回。"),
+    (
+        "refund-en",
+        "Unused products can be returned within 30 days of delivery for a full refund, paid back to the original method within 3 working days of receiving the return.",
+    ),
+    ("thanks", "感谢您的耐心等待，如果还有其他问题，随时联系我们。祝您生活愉快！"),
+    ("thanks-en", "Thanks for your patience. If anything else comes up, just write to us. Have a great day!"),
+];
+
+async fn saved_replies(store: &dyn Store, dir: &Directory, now: Timestamp) -> anyhow::Result<()> {
+    for (shortcut, content) in SAVED_REPLIES {
+        let new = NewCannedResponse { shortcut: (*shortcut).into(), content: (*content).into() };
+        store.create_canned(dir.ws, &new, dir.agents[0], now).await?;
+    }
+    Ok(())
 }
 
 struct Customer {
