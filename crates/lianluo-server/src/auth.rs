@@ -214,8 +214,9 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// success clears its address's count. Kept in memory on each node.
 pub struct SignInGuard {
     free: u32,
-    per_account: u32,
     window: Duration,
+    /// Failures for one account from all addresses, per window.
+    per_account: RateLimiter,
     state: Mutex<GuardState>,
 }
 
@@ -223,8 +224,6 @@ pub struct SignInGuard {
 struct GuardState {
     /// (account, address) → failures in a row and when the last one was.
     pairs: HashMap<(String, Option<IpAddr>), (u32, Instant)>,
-    /// Account → failures from all addresses in the current window, and when the window began.
-    accounts: HashMap<String, (Instant, u32)>,
     /// (account, address) → when the account last signed in from there.
     known: HashMap<(String, Option<IpAddr>), Instant>,
 }
@@ -236,7 +235,12 @@ const GUARD_ENTRIES: usize = 100_000;
 
 impl SignInGuard {
     pub fn new(free: u32, per_account: u32, window: Duration) -> Self {
-        Self { free: free.max(1), per_account: per_account.max(1), window, state: Mutex::default() }
+        Self {
+            free: free.max(1),
+            window,
+            per_account: RateLimiter::new(per_account.max(1), window),
+            state: Mutex::default(),
+        }
     }
 
     /// Refuses, with the seconds to wait, when this address must wait for this account.
@@ -254,36 +258,29 @@ impl SignInGuard {
                 return Err(AppError::RateLimited(left.as_secs_f64().ceil().max(1.0) as u64));
             }
         }
-        if let Some((start, n)) = state.accounts.get(account)
-            && *n >= self.per_account
-            && now.duration_since(*start) < self.window
-            && state.known.get(&key).is_none_or(|at| now.duration_since(*at) >= KNOWN_FOR)
-        {
-            let left = self.window.saturating_sub(now.duration_since(*start)).as_secs().max(1);
-            return Err(AppError::RateLimited(left));
+        let known = state.known.get(&key).is_some_and(|at| now.duration_since(*at) < KNOWN_FOR);
+        drop(state);
+        match self.per_account.check(account) {
+            Err(limited) if !known => Err(limited),
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// Records a failed sign-in.
     pub fn fail(&self, account: &str, client: Option<IpAddr>) {
         let now = Instant::now();
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if state.pairs.len() > GUARD_ENTRIES || state.accounts.len() > GUARD_ENTRIES {
+        if state.pairs.len() > GUARD_ENTRIES {
             let window = self.window;
             state.pairs.retain(|_, (_, last)| now.duration_since(*last) < window);
-            state.accounts.retain(|_, (start, _)| now.duration_since(*start) < window);
         }
         let pair = state.pairs.entry((account.to_string(), client)).or_insert((0, now));
         if now.duration_since(pair.1) >= self.window {
             pair.0 = 0;
         }
         *pair = (pair.0 + 1, now);
-        let total = state.accounts.entry(account.to_string()).or_insert((now, 0));
-        if now.duration_since(total.0) >= self.window {
-            *total = (now, 0);
-        }
-        total.1 += 1;
+        drop(state);
+        self.per_account.fail(account);
     }
 
     /// Records a successful sign-in: the address's failures are forgotten and it becomes known.
@@ -343,10 +340,5 @@ impl RateLimiter {
             *entry = (now, 0);
         }
         entry.1 += 1;
-    }
-
-    /// Forgets a key (after a successful sign-in).
-    pub fn clear(&self, key: &str) {
-        self.hits.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
     }
 }
