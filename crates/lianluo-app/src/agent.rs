@@ -170,9 +170,7 @@ impl App {
             .filter(|m| m.kind == MessageKind::Incoming && m.id != message.id && !m.content.trim().is_empty())
             .map(|m| m.content.clone())
             .collect();
-        let not_helped =
-            thread.iter().filter(|m| m.kind == MessageKind::Incoming && says_not_helped(&m.content)).count()
-                + self.rated_not_helpful(ws, id).await;
+        let not_helped = self.not_helped(ws, id, &thread).await;
 
         if question.is_empty() {
             return Ok(());
@@ -305,9 +303,7 @@ impl App {
             return Ok(());
         }
         let thread = self.store.list_messages(ws, id, PageRequest::new(Some(THREAD), None)).await?.items;
-        let failures =
-            thread.iter().filter(|m| m.kind == MessageKind::Incoming && says_not_helped(&m.content)).count()
-                + self.rated_not_helpful(ws, id).await;
+        let failures = self.not_helped(ws, id, &thread).await;
         if failures >= 2 {
             self.hand_over(&conversation, language, "answers did not help twice", None, &thread).await
         } else {
@@ -315,10 +311,12 @@ impl App {
         }
     }
 
-    /// How many of the AI agent's answers in this conversation the customer rated not helpful.
-    async fn rated_not_helpful(&self, ws: WorkspaceId, id: ConversationId) -> usize {
+    /// How often the customer said, or rated, that the AI agent's answers did not help.
+    async fn not_helped(&self, ws: WorkspaceId, id: ConversationId, thread: &[Message]) -> usize {
+        let said =
+            thread.iter().filter(|m| m.kind == MessageKind::Incoming && says_not_helped(&m.content)).count();
         let questions = self.store.list_kb_questions_in(ws, id).await.unwrap_or_default();
-        questions.iter().filter(|q| q.outcome == QuestionOutcome::NotHelpful).count()
+        said + questions.iter().filter(|q| q.outcome == QuestionOutcome::NotHelpful).count()
     }
 
     async fn post(

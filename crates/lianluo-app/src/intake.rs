@@ -4,7 +4,7 @@
 //! widget calls this today; the email and WeChat channels will.
 
 use lianluo_domain::{
-    ContactId, Timestamp, WorkspaceId,
+    ChannelId, ContactId, Timestamp, WorkspaceId,
     conversation::{Conversation, NewConversation, Status},
     directory::Channel,
     event::Actor,
@@ -45,8 +45,7 @@ impl App {
     /// Whether the AI agent should answer this message in this conversation: a new customer message in a
     /// conversation that waits for it (pending, nobody assigned) on a channel where it is on.
     pub fn ai_answers(&self, channel: &Channel, conversation: &Conversation, message: &Message) -> bool {
-        self.ai_available()
-            && BotSettings::of(channel).enabled
+        self.ai_takes_new_conversations(channel)
             && message.kind == MessageKind::Incoming
             && conversation.status == Status::Pending
             && conversation.assignee_id.is_none()
@@ -56,14 +55,11 @@ impl App {
     pub async fn thread_for(
         &self,
         ws: WorkspaceId,
-        channel: &Channel,
+        channel: ChannelId,
         contact: ContactId,
     ) -> Result<Option<Conversation>> {
-        let filter = ConversationFilter {
-            contact_id: Some(contact),
-            channel_id: Some(channel.id),
-            ..Default::default()
-        };
+        let filter =
+            ConversationFilter { contact_id: Some(contact), channel_id: Some(channel), ..Default::default() };
         let page = self.store.list_conversations(ws, &filter, PageRequest::new(Some(1), None)).await?;
         Ok(page.items.into_iter().next())
     }
@@ -72,13 +68,13 @@ impl App {
     pub async fn receive_customer_message(&self, m: CustomerMessage<'_>) -> Result<Received> {
         let CustomerMessage { workspace_id: ws, channel, contact_id, message, at } = m;
         let actor = Actor::Contact { id: contact_id };
-        let (conversation, message, created) = match self.thread_for(ws, channel, contact_id).await? {
+        let (conversation, message, created) = match self.thread_for(ws, channel.id, contact_id).await? {
             Some(conv) => self.append(ws, &conv, &message, actor, at).await?,
             None => match self.open(ws, channel, contact_id, message.clone(), actor, at).await {
                 // The same first message (same key) opened the conversation a moment ago: it is that one.
                 Err(Error::Store(StoreError::Conflict(_))) if message.idempotency_key.is_some() => {
                     let conv = self
-                        .thread_for(ws, channel, contact_id)
+                        .thread_for(ws, channel.id, contact_id)
                         .await?
                         .ok_or(Error::Invariant("the conversation that refused the message is gone"))?;
                     self.append(ws, &conv, &message, actor, at).await?

@@ -234,8 +234,7 @@ fn visitor_conversation(c: &Conversation) -> VisitorConversation {
 
 /// The visitor's latest conversation on this channel, if any.
 async fn latest_conversation(state: &AppState, v: &Visitor) -> AppResult<Option<Conversation>> {
-    let channel = state.store.get_channel(v.workspace_id, v.channel_id).await?;
-    Ok(state.app.thread_for(v.workspace_id, &channel, v.contact_id).await?)
+    Ok(state.app.thread_for(v.workspace_id, v.channel_id, v.contact_id).await?)
 }
 
 async fn history(
