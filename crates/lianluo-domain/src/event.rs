@@ -22,98 +22,60 @@ pub enum Actor {
     System,
 }
 
-/// Defines [`EventKind`] from one list of variants and their wire names.
-macro_rules! event_kinds {
-    ($($(#[$doc:meta])* $variant:ident = $name:literal,)*) => {
-        /// Every kind of event: the durable ones written to the log, and the ephemeral ones sent only to
-        /// live connections (typing, presence, the AI agent's streamed pieces). The dotted names are the
-        /// wire format API clients read (`"kind": "message.created"`); they never change.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
-        pub enum EventKind {
-            $($(#[$doc])* #[serde(rename = $name)] $variant,)*
-        }
-
-        impl EventKind {
-            /// Every kind, in the order above.
-            pub const ALL: &'static [EventKind] = &[$(EventKind::$variant,)*];
-
-            /// The wire name.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $(EventKind::$variant => $name,)*
-                }
-            }
-        }
-    };
-}
-
-event_kinds! {
-    WorkspaceCreated = "workspace.created",
-    UserCreated = "user.created",
-    UserUpdated = "user.updated",
-    UserPasswordChanged = "user.password_changed",
-    TeamCreated = "team.created",
-    TeamUpdated = "team.updated",
-    TeamDeleted = "team.deleted",
-    ChannelCreated = "channel.created",
-    ChannelUpdated = "channel.updated",
-    ChannelDeleted = "channel.deleted",
-    ChannelSecretRotated = "channel.secret_rotated",
-    ContactCreated = "contact.created",
-    ContactUpdated = "contact.updated",
-    ContactDeleted = "contact.deleted",
-    ConversationCreated = "conversation.created",
-    ConversationUpdated = "conversation.updated",
-    ConversationDeleted = "conversation.deleted",
-    MessageCreated = "message.created",
-    CannedResponseCreated = "canned_response.created",
-    CannedResponseUpdated = "canned_response.updated",
-    CannedResponseDeleted = "canned_response.deleted",
-    ApiTokenCreated = "api_token.created",
-    ApiTokenRevoked = "api_token.revoked",
-    AiSettingsUpdated = "ai_settings.updated",
-    KbSourceCreated = "kb_source.created",
-    KbSourceUpdated = "kb_source.updated",
-    KbSourceDeleted = "kb_source.deleted",
-    KbSourceIndexed = "kb_source.indexed",
-    KbSourceFailed = "kb_source.failed",
-    KbChunkReleased = "kb_chunk.released",
-    KbGapResolved = "kb_gap.resolved",
-    KbAnswerRated = "kb_answer.rated",
-    KbCandidateMined = "kb_candidate.mined",
-    KbCandidateApproved = "kb_candidate.approved",
-    KbCandidateRejected = "kb_candidate.rejected",
-    JobQueued = "job.queued",
-    JobDone = "job.done",
-    JobFailed = "job.failed",
-    // Ephemeral: sent to live connections, never written to the log.
-    Typing = "typing",
-    Presence = "presence",
-    BotDelta = "bot.delta",
+wire_enum! {
+    /// Every kind of event: the durable ones written to the log, and the ephemeral ones sent only to live
+    /// connections (typing, presence, the AI agent's streamed pieces). The dotted names are the wire format
+    /// API clients read (`"kind": "message.created"`); they never change.
+    pub enum EventKind ("kind") {
+        WorkspaceCreated = "workspace.created",
+        UserCreated = "user.created",
+        UserUpdated = "user.updated",
+        UserPasswordChanged = "user.password_changed",
+        TeamCreated = "team.created",
+        TeamUpdated = "team.updated",
+        TeamDeleted = "team.deleted",
+        ChannelCreated = "channel.created",
+        ChannelUpdated = "channel.updated",
+        ChannelDeleted = "channel.deleted",
+        ChannelSecretRotated = "channel.secret_rotated",
+        ContactCreated = "contact.created",
+        ContactUpdated = "contact.updated",
+        ContactDeleted = "contact.deleted",
+        ConversationCreated = "conversation.created",
+        ConversationUpdated = "conversation.updated",
+        ConversationDeleted = "conversation.deleted",
+        MessageCreated = "message.created",
+        CannedResponseCreated = "canned_response.created",
+        CannedResponseUpdated = "canned_response.updated",
+        CannedResponseDeleted = "canned_response.deleted",
+        ApiTokenCreated = "api_token.created",
+        ApiTokenRevoked = "api_token.revoked",
+        AiSettingsUpdated = "ai_settings.updated",
+        KbSourceCreated = "kb_source.created",
+        KbSourceUpdated = "kb_source.updated",
+        KbSourceDeleted = "kb_source.deleted",
+        KbSourceIndexed = "kb_source.indexed",
+        KbSourceFailed = "kb_source.failed",
+        KbChunkReleased = "kb_chunk.released",
+        KbGapResolved = "kb_gap.resolved",
+        KbAnswerRated = "kb_answer.rated",
+        KbCandidateMined = "kb_candidate.mined",
+        KbCandidateApproved = "kb_candidate.approved",
+        KbCandidateRejected = "kb_candidate.rejected",
+        JobQueued = "job.queued",
+        JobDone = "job.done",
+        JobFailed = "job.failed",
+        // Ephemeral: sent to live connections, never written to the log.
+        Typing = "typing",
+        Presence = "presence",
+        BotDelta = "bot.delta",
+    }
 }
 
 impl EventKind {
     /// Whether events of this kind are written to the log (the others only reach live connections).
     pub fn is_durable(self) -> bool {
         !matches!(self, EventKind::Typing | EventKind::Presence | EventKind::BotDelta)
-    }
-}
-
-impl std::fmt::Display for EventKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for EventKind {
-    type Err = crate::DomainError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        EventKind::ALL
-            .iter()
-            .copied()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| crate::DomainError::new("kind", format!("unknown event kind {s:?}")))
     }
 }
 

@@ -128,69 +128,29 @@ pub struct KbSource {
     pub updated_at: Timestamp,
 }
 
-/// Why a passage is held for review.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum HeldCode {
-    /// Text addressed to an AI assistant ("Note for the AI").
-    AddressedToAssistant,
-    /// Written as an AI or system turn ("System:", chat markup).
-    AssistantTurn,
-    /// Tries to change the assistant's behaviour ("ignore previous instructions").
-    ChangesBehaviour,
-    /// Marked internal-only.
-    InternalOnly,
-    /// Looks like internal pricing ("staff price").
-    InternalPricing,
-    /// A discount or voucher code.
-    Voucher,
-    /// A private key block.
-    PrivateKey,
-    /// An API key or token.
-    ApiKey,
-    /// A login and password inside an address.
-    LoginInAddress,
-    /// A password.
-    Password,
-}
-
-impl HeldCode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HeldCode::AddressedToAssistant => "addressed_to_assistant",
-            HeldCode::AssistantTurn => "assistant_turn",
-            HeldCode::ChangesBehaviour => "changes_behaviour",
-            HeldCode::InternalOnly => "internal_only",
-            HeldCode::InternalPricing => "internal_pricing",
-            HeldCode::Voucher => "voucher",
-            HeldCode::PrivateKey => "private_key",
-            HeldCode::ApiKey => "api_key",
-            HeldCode::LoginInAddress => "login_in_address",
-            HeldCode::Password => "password",
-        }
-    }
-}
-
-impl std::str::FromStr for HeldCode {
-    type Err = DomainError;
-
-    fn from_str(s: &str) -> Result<Self, DomainError> {
-        use HeldCode::*;
-        [
-            AddressedToAssistant,
-            AssistantTurn,
-            ChangesBehaviour,
-            InternalOnly,
-            InternalPricing,
-            Voucher,
-            PrivateKey,
-            ApiKey,
-            LoginInAddress,
-            Password,
-        ]
-        .into_iter()
-        .find(|c| c.as_str() == s)
-        .ok_or_else(|| DomainError::new("held_code", format!("unknown reason {s:?}")))
+wire_enum! {
+    /// Why a passage is held for review.
+    pub enum HeldCode ("held_code") {
+        /// Text addressed to an AI assistant ("Note for the AI").
+        AddressedToAssistant = "addressed_to_assistant",
+        /// Written as an AI or system turn ("System:", chat markup).
+        AssistantTurn = "assistant_turn",
+        /// Tries to change the assistant's behaviour ("ignore previous instructions").
+        ChangesBehaviour = "changes_behaviour",
+        /// Marked internal-only.
+        InternalOnly = "internal_only",
+        /// Looks like internal pricing ("staff price").
+        InternalPricing = "internal_pricing",
+        /// A discount or voucher code.
+        Voucher = "voucher",
+        /// A private key block.
+        PrivateKey = "private_key",
+        /// An API key or token.
+        ApiKey = "api_key",
+        /// A login and password inside an address.
+        LoginInAddress = "login_in_address",
+        /// A password.
+        Password = "password",
     }
 }
 
