@@ -13,7 +13,6 @@ use lianluo_domain::{
     event::{Actor, EventKind},
     knowledge::{KbQuestion, QuestionOutcome},
     message::{Message, MessageKind, NewMessage, Sender},
-    page::PageRequest,
 };
 use lianluo_events::Notice;
 use lianluo_knowledge::lang::{self, Lang};
@@ -161,7 +160,7 @@ impl App {
         if !settings.enabled {
             return Ok(());
         }
-        let thread = self.store.list_messages(ws, id, PageRequest::new(Some(THREAD), None)).await?.items;
+        let thread = self.store.thread_end(ws, id, THREAD).await?;
         let question = message.content.trim();
         let language = lang::detect(question);
         // The customer's earlier messages, and how often they said an answer did not help.
@@ -302,7 +301,7 @@ impl App {
         if conversation.status != Status::Pending || conversation.assignee_id.is_some() {
             return Ok(());
         }
-        let thread = self.store.list_messages(ws, id, PageRequest::new(Some(THREAD), None)).await?.items;
+        let thread = self.store.thread_end(ws, id, THREAD).await?;
         let failures = self.not_helped(ws, id, &thread).await;
         if failures >= 2 {
             self.hand_over(&conversation, language, "answers did not help twice", None, &thread).await

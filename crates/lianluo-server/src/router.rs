@@ -301,9 +301,10 @@ fn api() -> Api {
                 GET,
                 "/api/v1/conversations/{id}/messages",
                 "list_messages",
-                "A conversation's messages, oldest first",
+                "A conversation's messages, oldest first; with `order=desc`, newest first (a long thread \
+                 opens at its end, and each next page goes further back)",
             )
-            .query::<PageQuery>()
+            .query::<messages::MessagesQuery>()
             .returns::<Page<Message>>(200),
             messages::list_messages,
         )

@@ -802,12 +802,18 @@ impl Tx for PgTx {
         ws: WorkspaceId,
         conv: ConversationId,
         page: PageRequest,
+        newest_first: bool,
     ) -> Result<Vec<Message>> {
-        let (sort, id) = page.after.map(|c| (c.sort, c.id)).unwrap_or((i64::MIN, Uuid::nil()));
+        let (sort, id) = match (page.after, newest_first) {
+            (Some(c), _) => (c.sort, c.id),
+            (None, false) => (i64::MIN, Uuid::nil()),
+            (None, true) => (i64::MAX, Uuid::max()),
+        };
         let limit = i64::from(page.limit) + 1;
+        let (cmp, order) = if newest_first { ("<", "DESC") } else { (">", "ASC") };
         let sql = format!(
-            "{SELECT_MESSAGE} WHERE workspace_id = $1 AND conversation_id = $2 AND (created_at, id) > ($3, $4) \
-             ORDER BY created_at, id LIMIT $5"
+            "{SELECT_MESSAGE} WHERE workspace_id = $1 AND conversation_id = $2 AND (created_at, id) {cmp} ($3, $4) \
+             ORDER BY created_at {order}, id {order} LIMIT $5"
         );
         self.all(&sql, &[&ws.0, &conv.0, &sort, &id, &limit])
             .await?

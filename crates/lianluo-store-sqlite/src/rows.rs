@@ -806,13 +806,20 @@ impl Tx for SqliteTx {
         ws: WorkspaceId,
         conv: ConversationId,
         page: PageRequest,
+        newest_first: bool,
     ) -> Result<Vec<Message>> {
-        let (sort, id) = page.after.map(|c| (c.sort, c.id.to_string())).unwrap_or((i64::MIN, String::new()));
+        let (sort, id) = match (page.after, newest_first) {
+            (Some(c), _) => (c.sort, c.id.to_string()),
+            (None, false) => (i64::MIN, String::new()),
+            // Ids are stored as hyphenated lowercase text: "g" sorts after every one of them.
+            (None, true) => (i64::MAX, "g".to_string()),
+        };
+        let (cmp, order) = if newest_first { ("<", "DESC") } else { (">", "ASC") };
         collect(
             &self.conn,
             &format!(
-                "{SELECT_MESSAGE} WHERE workspace_id = ?1 AND conversation_id = ?2 AND (created_at, id) > (?3, ?4) \
-                 ORDER BY created_at, id LIMIT ?5"
+                "{SELECT_MESSAGE} WHERE workspace_id = ?1 AND conversation_id = ?2 AND (created_at, id) {cmp} (?3, ?4) \
+                 ORDER BY created_at {order}, id {order} LIMIT ?5"
             ),
             params![s(ws), s(conv), sort, id, page.limit + 1],
             |r| columns::message(r),

@@ -635,6 +635,20 @@ pub async fn messages_update_their_conversation(store: &dyn Store) {
     let next = Cursor::decode(page.next_cursor.as_deref().unwrap()).unwrap();
     let rest = store.list_messages(f.ws, c, PageRequest::new(Some(3), Some(next))).await.unwrap();
     assert_eq!(rest.items.len(), 2);
+    // A long thread opens at its end and reads back from there.
+    let latest = store.recent_messages(f.ws, c, PageRequest::new(Some(2), None)).await.unwrap();
+    let contents: Vec<_> = latest.items.iter().map(|m| m.content.as_str()).collect();
+    assert_eq!(contents, ["又坏了", "还有问题吗？"], "newest first");
+    let before = Cursor::decode(latest.next_cursor.as_deref().unwrap()).unwrap();
+    let older = store.recent_messages(f.ws, c, PageRequest::new(Some(5), Some(before))).await.unwrap();
+    let contents: Vec<_> = older.items.iter().map(|m| m.content.as_str()).collect();
+    assert_eq!(contents, ["您好！", "VIP customer", "在吗？"], "then the ones before them");
+    assert_eq!(older.next_cursor, None, "the first message ends the thread");
+    let elsewhere = fixture(store, "recent-elsewhere").await;
+    assert!(matches!(
+        store.recent_messages(elsewhere.ws, c, PageRequest::default()).await,
+        Err(StoreError::NotFound(_))
+    ));
     assert!(matches!(
         store
             .append_message(

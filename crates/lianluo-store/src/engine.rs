@@ -817,7 +817,20 @@ impl<B: Backend> Store for SqlStore<B> {
     ) -> Result<Page<Message>> {
         let rows = read!(self, |tx| {
             found(tx.conversation(ws, conversation, false).await?, "conversation")?;
-            tx.messages(ws, conversation, page).await
+            tx.messages(ws, conversation, page, false).await
+        })?;
+        Ok(Page::from_rows(rows, page.limit, |m| Cursor { sort: m.created_at.0, id: m.id.0 }))
+    }
+
+    async fn recent_messages(
+        &self,
+        ws: WorkspaceId,
+        conversation: ConversationId,
+        page: PageRequest,
+    ) -> Result<Page<Message>> {
+        let rows = read!(self, |tx| {
+            found(tx.conversation(ws, conversation, false).await?, "conversation")?;
+            tx.messages(ws, conversation, page, true).await
         })?;
         Ok(Page::from_rows(rows, page.limit, |m| Cursor { sort: m.created_at.0, id: m.id.0 }))
     }

@@ -341,6 +341,26 @@ pub trait Store: JobQueue + Send + Sync + 'static {
         conversation: ConversationId,
         page: PageRequest,
     ) -> Result<Page<Message>>;
+    /// Newest first: the latest `page.limit` messages, and a cursor that reads the ones before them (a
+    /// long thread opens at its end; the AI agent reads the latest turns).
+    async fn recent_messages(
+        &self,
+        ws: WorkspaceId,
+        conversation: ConversationId,
+        page: PageRequest,
+    ) -> Result<Page<Message>>;
+    /// The latest `n` messages (at most 100), oldest first: the end of a thread as a reader, or the
+    /// AI agent, takes it in.
+    async fn thread_end(
+        &self,
+        ws: WorkspaceId,
+        conversation: ConversationId,
+        n: u32,
+    ) -> Result<Vec<Message>> {
+        let mut items = self.recent_messages(ws, conversation, PageRequest::new(Some(n), None)).await?.items;
+        items.reverse();
+        Ok(items)
+    }
 
     // Maintenance, across workspaces; each change is recorded in its own workspace's log.
     /// Reopens up to `limit` conversations whose snooze ended by `now`; returns them.

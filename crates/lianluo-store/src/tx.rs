@@ -208,11 +208,14 @@ pub trait Tx: crate::jobs::JobRows + Send {
         conversation: ConversationId,
         key: &str,
     ) -> impl Future<Output = Result<Option<Message>>> + Send;
+    /// A page of a conversation's messages after `page.after`: oldest first, or newest first (the
+    /// cursor then names the oldest message seen, and the page goes back from it).
     fn messages(
         &mut self,
         ws: WorkspaceId,
         conversation: ConversationId,
         page: PageRequest,
+        newest_first: bool,
     ) -> impl Future<Output = Result<Vec<Message>>> + Send;
 
     /// Snoozed conversations due to wake, oldest due first, across workspaces.

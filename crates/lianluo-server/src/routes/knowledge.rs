@@ -429,8 +429,7 @@ pub async fn suggest_reply(
     Id(id): Id<lianluo_domain::ConversationId>,
 ) -> AppResult<Out<Answer>> {
     let kb = kb(&state)?;
-    let page = lianluo_domain::page::PageRequest::new(Some(100), None);
-    let thread = state.store.list_messages(auth.workspace_id, id, page).await?.items;
+    let thread = state.store.thread_end(auth.workspace_id, id, 100).await?;
     let customer: Vec<String> = thread
         .iter()
         .filter(|m| m.kind == lianluo_domain::message::MessageKind::Incoming && !m.content.trim().is_empty())

@@ -12,7 +12,7 @@ use lianluo_domain::{
     page::Page,
 };
 
-use super::{PageQuery, page_request};
+use super::page_request;
 use crate::{
     AppState,
     auth::Auth,
@@ -31,15 +31,43 @@ pub fn idempotency_header(headers: &HeaderMap) -> AppResult<Option<String>> {
     Ok(Some(key.to_string()))
 }
 
-/// Lists a conversation's messages, oldest first.
+/// Which end of a thread a page starts from.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Order {
+    /// Oldest first.
+    #[default]
+    Asc,
+    /// Newest first.
+    Desc,
+}
+
+/// `limit`, `cursor` and `order` of a conversation's messages.
+#[derive(Debug, Default, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MessagesQuery {
+    /// Rows per page, 1 to 100 (default 25).
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page (read in the same order).
+    pub cursor: Option<String>,
+    /// `asc` (default): oldest first. `desc`: newest first.
+    #[serde(default)]
+    pub order: Order,
+}
+
+/// Lists a conversation's messages, oldest first unless `order=desc`.
 pub async fn list_messages(
     State(state): State<AppState>,
     auth: Auth,
     Id(id): Id<ConversationId>,
-    Query(q): Query<PageQuery>,
+    Query(q): Query<MessagesQuery>,
 ) -> AppResult<Out<Page<Message>>> {
     let page = page_request(q.limit, q.cursor.as_deref())?;
-    Ok(Out(state.store.list_messages(auth.workspace_id, id, page).await?))
+    let store = &state.store;
+    Ok(Out(match q.order {
+        Order::Asc => store.list_messages(auth.workspace_id, id, page).await?,
+        Order::Desc => store.recent_messages(auth.workspace_id, id, page).await?,
+    }))
 }
 
 /// Who a message of this kind is from, when the caller writes it (`None`: the conversation's contact,

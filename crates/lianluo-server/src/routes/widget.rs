@@ -25,7 +25,6 @@ use lianluo_domain::{
     directory::Channel,
     event::{Actor, EventKind},
     message::{Attachment, Message as ChatMessage, MessageKind, NewMessage, Sender},
-    page::PageRequest,
     value::{EmailAddress, Name},
 };
 use lianluo_events::{BusError, Notice};
@@ -242,11 +241,10 @@ async fn history(
     v: &Visitor,
 ) -> AppResult<(Option<VisitorConversation>, Vec<VisitorMessage>)> {
     let Some(conv) = latest_conversation(state, v).await? else { return Ok((None, Vec::new())) };
-    let page =
-        state.store.list_messages(v.workspace_id, conv.id, PageRequest::new(Some(HISTORY), None)).await?;
+    let thread = state.store.thread_end(v.workspace_id, conv.id, HISTORY).await?;
     let mut names = HashMap::new();
     let mut out = Vec::new();
-    for m in page.items.iter().filter(|m| visible(m)) {
+    for m in thread.iter().filter(|m| visible(m)) {
         out.push(for_visitor(state, v.workspace_id, m, &mut names).await);
     }
     Ok((Some(visitor_conversation(&conv)), out))

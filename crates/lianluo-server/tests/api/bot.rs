@@ -349,6 +349,11 @@ async fn agents_get_grounded_reply_suggestions(app: TestApp) {
         .as_str()
         .unwrap()
         .to_string();
+    // A long thread: the suggestion answers the customer's latest question, not one from its first page.
+    for i in 0..100 {
+        let note = json!({ "kind": "note", "content": format!("checking the order, step {i}") });
+        app.post(&format!("/api/v1/conversations/{conv}/messages"), &agent, note).await.expect(201);
+    }
     say(&app, &visitor, "what is the return window for them?").await;
     let s = app.get(&format!("/api/v1/conversations/{conv}/suggestion"), &agent).await.expect(200);
     assert_eq!(s["answered"], true, "{s}");

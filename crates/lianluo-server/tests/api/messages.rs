@@ -11,7 +11,12 @@ use crate::{
     on_both_backends,
 };
 
-on_both_backends!(thread_reads_in_order, retries_with_the_same_key_store_once, concurrent_retries_store_once);
+on_both_backends!(
+    thread_reads_in_order,
+    a_long_thread_opens_at_its_end,
+    retries_with_the_same_key_store_once,
+    concurrent_retries_store_once
+);
 
 async fn thread_reads_in_order(app: TestApp) {
     let admin = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
@@ -39,6 +44,42 @@ async fn thread_reads_in_order(app: TestApp) {
     );
     let bad = json!({"kind": "outgoing", "content": "x", "attachments": [{"name": "a", "content_type": "nope", "size_bytes": 1, "url": "javascript:alert(1)"}]});
     app.post(&path, &admin, bad).await.expect_error(422, "validation_failed");
+}
+
+/// A thread longer than a page opens at its newest messages, and each next page goes further back.
+async fn a_long_thread_opens_at_its_end(app: TestApp) {
+    let (ch, contact) = app.channel_and_contact(&app.admin).await;
+    let conv = app.conversation(&app.admin, &ch, &contact, Some("message 0")).await;
+    let path = format!("/api/v1/conversations/{conv}/messages");
+    for i in 1..130 {
+        let kind = if i % 2 == 0 { "incoming" } else { "outgoing" };
+        app.post(&path, &app.admin, json!({"kind": kind, "content": format!("message {i}")}))
+            .await
+            .expect(201);
+    }
+    let contents = |page: &Value| -> Vec<String> {
+        page["items"].as_array().unwrap().iter().map(|m| m["content"].as_str().unwrap().to_string()).collect()
+    };
+    let newest = app.get(&format!("{path}?order=desc&limit=50"), &app.admin).await.expect(200);
+    let got = contents(&newest);
+    assert_eq!((got.len(), got[0].as_str(), got[49].as_str()), (50, "message 129", "message 80"));
+    let mut seen = got;
+    let mut cursor = newest["next_cursor"].as_str().unwrap().to_string();
+    loop {
+        let page =
+            app.get(&format!("{path}?order=desc&limit=50&cursor={cursor}"), &app.admin).await.expect(200);
+        seen.extend(contents(&page));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_string(),
+            None => break,
+        }
+    }
+    let expected: Vec<String> = (0..130).rev().map(|i| format!("message {i}")).collect();
+    assert_eq!(seen, expected, "every message once, newest to oldest");
+    // The default stays oldest first.
+    let oldest = app.get(&format!("{path}?limit=2"), &app.admin).await.expect(200);
+    assert_eq!(contents(&oldest), ["message 0", "message 1"]);
+    app.get(&format!("{path}?order=sideways"), &app.admin).await.expect_error(400, "invalid_query");
 }
 
 fn keyed(caller: &Caller, path: &str, key: &str, body: &Value) -> Request<Body> {
