@@ -143,6 +143,8 @@ test("a visitor who writes faster than the limit is told politely that the team 
   await visitor.keyboard.press("Enter");
   await visitor.locator("[data-lianluo] >> .note", { hasText: "当前咨询较多" }).waitFor({ timeout: 10_000 });
   await visitor.locator("[data-lianluo] >> .msg.incoming.failed", { hasText: "还在吗？" }).waitFor();
+  // It says so on the message itself, not only in a tooltip.
+  await visitor.locator("[data-lianluo] >> .msg.incoming.failed .unsent", { hasText: "发送失败，点击重试" }).waitFor();
   await visitor.screenshot({ path: join(artifacts, "widget-busy-zh.png") });
   // Esc closes the chat.
   await visitor.keyboard.press("Escape");
@@ -553,8 +555,57 @@ test("on a tablet the inbox and the conversation take turns", async () => {
   await agent.waitForSelector(".msg");
   if (await agent.locator(".list").isVisible()) throw new Error("the list should give way to the conversation");
   await agent.screenshot({ path: join(artifacts, "agent-workspace-tablet.png") });
+  // The contact panel, not beside the thread on a tablet, opens over it and closes again.
+  if (await agent.locator(".side").isVisible()) throw new Error("the contact panel should start closed on a tablet");
+  await agent.click("[data-action=contact-panel]");
+  await agent.locator(".side h3").waitFor({ state: "visible" });
+  await agent.screenshot({ path: join(artifacts, "agent-contact-panel-tablet.png") });
+  await agent.click(".side-close");
+  await agent.locator(".side").waitFor({ state: "hidden" });
   await agent.click(".back");
   await agent.locator(".list").waitFor({ state: "visible" });
+});
+
+test("a long thread opens at its newest message with times and days, and names its own customer", async () => {
+  const agent = await newPage({ width: 1280, height: 800 }, "en-US");
+  await signIn(agent, "admin@lumio.example");
+  await agent.click(".tabs >> text=All");
+  await agent.waitForSelector(".item >> nth=1");
+  // Two conversations with different customers.
+  const rows = await agent.$$eval(".item", (els) => els.map((e) => ({ id: e.dataset.id, who: e.querySelector(".who").textContent })));
+  const first = rows[0].id, second = rows.find((r) => r.who !== rows[0].who).id;
+  // Seventy more replies make the second conversation longer than one page of the thread (50).
+  const stamp = Date.now();
+  await agent.evaluate(async ({ id, stamp }) => {
+    const me = await (await fetch("/api/v1/auth/me")).json();
+    for (let i = 1; i <= 70; i++) {
+      const r = await fetch(`/api/v1/conversations/${id}/messages`, { method: "POST", headers: { "content-type": "application/json", "x-csrf-token": me.csrf_token },
+        body: JSON.stringify({ kind: "outgoing", content: `Update ${i} of 70 (${stamp})` }) });
+      if (r.status !== 201) throw new Error(`posting a reply gave ${r.status}`);
+    }
+  }, { id: second, stamp });
+  // Open another customer's conversation first: the next one must not carry that customer's name.
+  await agent.click(`.item[data-id="${first}"]`);
+  await agent.waitForSelector(".msg.incoming");
+  const firstName = (await agent.textContent(".conv header h2")).trim();
+  await agent.click(`.item[data-id="${second}"]`);
+  await agent.locator(".msg.outgoing", { hasText: `Update 70 of 70 (${stamp})` }).waitFor();
+  const secondName = (await agent.textContent(".conv header h2")).trim();
+  if (firstName === secondName) throw new Error("the two conversations should be with different customers");
+  // The newest reply is on screen; the oldest of the page is 50 back, and earlier ones load on demand.
+  if (await agent.locator(".msg", { hasText: `Update 20 of 70 (${stamp})` }).count()) throw new Error("only the latest 50 should load first");
+  if (!(await agent.locator(".msg", { hasText: `Update 70 of 70 (${stamp})` }).isVisible())) throw new Error("the thread should open at its end");
+  if (!/^\d{1,2}:\d{2}/.test((await agent.textContent(".msg.outgoing >> nth=-1 >> time")).trim())) throw new Error("each message shows its time");
+  await agent.locator(".thread .day").first().waitFor();
+  await agent.click("[data-action=older]");
+  await agent.locator(".msg", { hasText: `Update 20 of 70 (${stamp})` }).waitFor();
+  await agent.locator(".msg", { hasText: `Update 1 of 70 (${stamp})` }).waitFor();
+  // The customer's own words, further back, carry this customer's name.
+  const customerLine = (await agent.textContent(".thread .msg.incoming .by")) || "";
+  if (!customerLine.startsWith(secondName) || customerLine.includes(firstName)) {
+    throw new Error(`the customer's messages are labelled "${customerLine}", expected ${secondName}`);
+  }
+  await agent.screenshot({ path: join(artifacts, "agent-thread-long.png") });
 });
 
 let failed = 0;

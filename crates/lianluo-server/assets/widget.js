@@ -50,7 +50,7 @@
     ".msg.outgoing,.msg.bot{align-self:flex-start;background:#fff;color:#0f172a;border:1px solid #e2e8f0;border-bottom-left-radius:4px}",
     ".msg small{display:block;font-size:11px;opacity:.7;margin-bottom:2px}",
     ".rate{margin-top:4px;font-size:11px;color:#64748b}.rate button{border:0;background:transparent;cursor:pointer;font-size:14px;padding:0 4px 0 0}",
-    ".msg.failed{opacity:.6;cursor:pointer}.note{align-self:center;font-size:12px;color:#64748b;text-align:center;padding:4px 8px}",
+    ".msg.failed{opacity:.75;cursor:pointer}.msg .unsent{display:block;margin-top:3px;font-size:11px;font-weight:600}.msg .unsent:before{content:\"\\26A0  \"}.note{align-self:center;font-size:12px;color:#64748b;text-align:center;padding:4px 8px}",
     ".typing{font-size:12px;color:#64748b;padding:0 14px 6px;min-height:18px;background:#f8fafc}",
     "form.compose{display:flex;border-top:1px solid #e2e8f0}",
     "textarea{flex:1;border:0;resize:none;padding:12px;font-size:14px;height:56px;outline:none}",
@@ -126,7 +126,12 @@
     var b = el("div", "msg " + m.kind);
     b.setAttribute("data-kind", m.kind);
     var author = m.kind === "bot" ? T.bot : m.author;
-    if (m.kind !== "incoming" && author) b.appendChild(el("small", null, author));
+    // Who wrote it (the team's side) and when, in the visitor's own clock.
+    var at = m.created_at ? new Date(m.created_at) : new Date();
+    var time = at.toLocaleTimeString(lang === "zh" ? "zh-CN" : "en", { hour: "2-digit", minute: "2-digit" });
+    var meta = el("small", null, (m.kind !== "incoming" && author ? author + " · " : "") + time);
+    meta.title = at.toLocaleString(lang === "zh" ? "zh-CN" : "en");
+    b.appendChild(meta);
     if (m.content) linkify(b, m.content);
     (m.attachments || []).forEach(function (a) {
       var href = /^https?:/.test(a.url) ? a.url : base + a.url;
@@ -248,12 +253,15 @@
     var pending = bubbleEl || show({ kind: "incoming", content: text, attachments: attachments });
     state.pending[key] = pending;
     pending.classList.remove("failed");
+    var unsent = pending.querySelector(".unsent");
+    if (unsent) unsent.remove();
     pending.onclick = null;
     api("POST", "/widget/v1/messages", { content: text, attachments: attachments || [] }, { "idempotency-key": key }).then(function (r) {
       state.seen[r.message.id] = true;
     }, function (err) {
       pending.classList.add("failed");
       pending.title = T.failed;
+      if (!pending.querySelector(".unsent")) pending.appendChild(el("span", "unsent", T.failed));
       pending.onclick = function () { deliver(text, pending, attachments, key); };
       // Too many at once: said politely, and the message can be sent again in a moment.
       if (err && err.error && (err.error.code === "rate_limited" || err.error.code === "queue_full")) note(T.busy);

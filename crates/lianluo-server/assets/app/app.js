@@ -11,7 +11,7 @@
       send: "Send", replyPh: "Write a reply… (type / for saved replies, Ctrl+Enter to send)", notePh: "Only your team sees notes.",
       resolve: "Resolve", reopen: "Reopen", snooze: "Snooze", snooze1h: "Snooze 1 hour", snoozeTomorrow: "Snooze until tomorrow",
       unassign: "Unassigned", noTeam: "No team", priority: "Priority", tags: "Tags (comma separated)", typing: "is typing…",
-      contact: "Contact", identities: "Identities", attributes: "Attributes", past: "Conversations", you: "You", bot: "Bot",
+      contact: "Contact", identities: "Identities", attributes: "Attributes", past: "Conversations", you: "You", bot: "AI agent", earlier: "Load earlier messages", today: "Today", yesterday: "Yesterday",
       agents: "Agents", teams: "Teams", channels: "Channels", canned: "Saved replies", tokens: "API tokens", name: "Name",
       jobs: "Background jobs", job_mine_conversations: "Read resolved conversations", jst_pending: "waiting", jst_running: "running", jst_done: "done", jst_failed: "failed",
       job: "Job", state: "State", attempts: "Attempts", detail: "Detail", noJobs: "No background jobs yet.", retryJob: "Retry", jobAdded: "{0} new candidates",
@@ -51,7 +51,7 @@
       send: "发送", replyPh: "输入回复…（输入 / 使用快捷回复，Ctrl+Enter 发送）", notePh: "备注仅团队可见。",
       resolve: "解决", reopen: "重新打开", snooze: "暂停", snooze1h: "暂停 1 小时", snoozeTomorrow: "暂停到明天",
       unassign: "未分配", noTeam: "无团队", priority: "优先级", tags: "标签（逗号分隔）", typing: "正在输入…",
-      contact: "客户", identities: "身份", attributes: "属性", past: "历史会话", you: "我", bot: "机器人",
+      contact: "客户", identities: "身份", attributes: "属性", past: "历史会话", you: "我", bot: "AI 客服", earlier: "加载更早的消息", today: "今天", yesterday: "昨天",
       agents: "客服", teams: "团队", channels: "渠道", canned: "快捷回复", tokens: "API 令牌", name: "名称",
       jobs: "后台任务", job_mine_conversations: "读取已解决的会话", jst_pending: "等待中", jst_running: "运行中", jst_done: "已完成", jst_failed: "失败",
       job: "任务", state: "状态", attempts: "尝试次数", detail: "详情", noJobs: "还没有后台任务。", retryJob: "重试", jobAdded: "新候选 {0} 个",
@@ -127,6 +127,15 @@
   }
   // A date and time as the reader's language writes it.
   function when(ts) { return new Date(ts).toLocaleString(lang === "zh" ? "zh-CN" : "en", { dateStyle: "medium", timeStyle: "short" }); }
+  function clock(ts) { return new Date(ts).toLocaleTimeString(lang === "zh" ? "zh-CN" : "en", { hour: "2-digit", minute: "2-digit" }); }
+  // A thread's day separator: today, yesterday, or the date.
+  function dayLabel(ts) {
+    var d = new Date(ts), now = new Date(), day = 864e5;
+    var start = new Date(now.getFullYear(), now.getMonth(), now.getDate()).getTime();
+    if (d.getTime() >= start) return t("today");
+    if (d.getTime() >= start - day) return t("yesterday");
+    return d.toLocaleDateString(lang === "zh" ? "zh-CN" : "en", { dateStyle: "medium" });
+  }
 
   // An answer written in place (a knowledge gap's, a correction of the AI): a labelled box with Save and
   // Cancel, instead of the browser's bare prompt.
@@ -251,7 +260,7 @@
       admin ? h("button", { title: t("settings"), "aria-label": t("settings"), class: S.view === "settings" ? "active" : "", onclick: function () { S.view = "settings"; renderShell(); } }, "⚙") : null,
       h("div", { class: "spacer" }),
       h("button", { title: t("away") + " / " + t("online"), "aria-label": t("online"), onclick: toggleAway }, "●", els.presence),
-      h("button", { title: "中文 / English", "aria-label": "language", onclick: function () { lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("lianluo:lang", lang); document.documentElement.lang = lang === "zh" ? "zh-CN" : "en"; renderShell(); if (S.view === "inbox") { renderList(); if (S.current) renderConversation(); } } }, lang === "zh" ? "EN" : "中"),
+      h("button", { title: "中文 / English", "aria-label": "language", onclick: function () { lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("lianluo:lang", lang); document.documentElement.lang = lang === "zh" ? "zh-CN" : "en"; renderShell(); if (S.view === "inbox") { renderList(); if (S.current) { renderConversation(); renderSide(); } } } }, lang === "zh" ? "EN" : "中"),
       h("button", { title: t("signout"), "aria-label": t("signout"), onclick: function () { api("POST", "/api/v1/auth/logout", {}).then(renderLogin, renderLogin); } }, "⎋"));
     var shell = h("div", { class: "shell" + (S.current ? " open" : "") });
     shell.appendChild(rail);
@@ -335,21 +344,60 @@
   }
 
   /* ---------- Conversation ---------- */
+  // A thread opens at its newest messages; earlier ones load on demand.
+  var THREAD_PAGE = 50;
   function openConversation(id) {
-    S.current = id; S.mode = "reply";
+    S.current = id; S.mode = "reply"; S.contact = null;
     if (els.shell) els.shell.classList.add("open");
-    Promise.all([api("GET", "/api/v1/conversations/" + id), api("GET", "/api/v1/conversations/" + id + "/messages?limit=100")]).then(function (r) {
-      S.conversation = r[0]; S.messages = r[1].items;
-      renderConversation();
-      return api("GET", "/api/v1/contacts/" + S.conversation.contact_id).then(function (c) { S.contact = c; renderSide(); });
+    Promise.all([api("GET", "/api/v1/conversations/" + id), api("GET", "/api/v1/conversations/" + id + "/messages?order=desc&limit=" + THREAD_PAGE)]).then(function (r) {
+      if (S.current !== id) return;
+      S.conversation = r[0]; S.messages = r[1].items.slice().reverse(); S.older = r[1].next_cursor;
+      // The thread names the customer, so it waits for this conversation's contact.
+      var show = function (c) { if (S.current !== id) return; S.contact = c; renderConversation(); renderSide(); };
+      return api("GET", "/api/v1/contacts/" + S.conversation.contact_id).then(show, function () { show(null); });
     });
     api("POST", "/api/v1/conversations/" + id + "/read", {}).then(function () {
       S.items.forEach(function (it) { if (it.conversation.id === id) it.unread_count = 0; });
       renderList();
     });
   }
+  // The open conversation's customer, by name once their record is loaded.
+  function customerName() {
+    var c = S.conversation;
+    if (!c) return "";
+    if (S.contact && S.contact.id === c.contact_id) return contactLabel(S.contact.name, S.contact.id);
+    var listed = S.items.filter(function (it) { return it.conversation.id === c.id; })[0];
+    return contactLabel(listed && listed.contact_name, c.contact_id);
+  }
+  function loadOlder(button) {
+    var id = S.current, cursor = S.older;
+    if (!cursor) return;
+    button.disabled = true;
+    api("GET", "/api/v1/conversations/" + id + "/messages?order=desc&limit=" + THREAD_PAGE + "&cursor=" + encodeURIComponent(cursor)).then(function (page) {
+      if (S.current !== id) return;
+      var known = {}; S.messages.forEach(function (m) { known[m.id] = true; });
+      S.messages = page.items.slice().reverse().filter(function (m) { return !known[m.id]; }).concat(S.messages);
+      S.older = page.next_cursor;
+      // Keep the reader where they were: the new messages go above.
+      var fromBottom = els.thread.scrollHeight - els.thread.scrollTop;
+      fillThread();
+      els.thread.scrollTop = els.thread.scrollHeight - fromBottom;
+    }, function (x) { button.disabled = false; fail(x); });
+  }
+  function dayEl(ts) { return h("div", { class: "day", role: "separator", "data-day": new Date(ts).toDateString(), text: dayLabel(ts) }); }
+  function fillThread() {
+    els.thread.textContent = "";
+    if (S.older) els.thread.appendChild(h("button", { class: "ghost older", "data-action": "older", text: t("earlier"), onclick: function (e) { loadOlder(e.target); } }));
+    var last = "";
+    S.messages.forEach(function (m) {
+      var day = new Date(m.created_at).toDateString();
+      if (day !== last) els.thread.appendChild(dayEl(m.created_at));
+      last = day;
+      els.thread.appendChild(messageEl(m));
+    });
+  }
   function messageEl(m) {
-    var by = m.sender.type === "user" ? (m.sender.id === S.me.id ? t("you") : userName(m.sender.id)) : m.sender.type === "bot" ? t("bot") : m.sender.type === "contact" ? (S.contact && S.contact.name) || "" : "";
+    var by = m.sender.type === "user" ? (m.sender.id === S.me.id ? t("you") : userName(m.sender.id)) : m.sender.type === "bot" ? t("bot") : m.sender.type === "contact" ? customerName() : "";
     var files = (m.attachments || []).map(function (a) {
       return /^image\//.test(a.content_type) ? h("a", { href: a.url, target: "_blank", rel: "noopener noreferrer" }, h("img", { src: a.url, alt: a.name }))
         : h("a", { href: a.url, target: "_blank", rel: "noopener noreferrer", text: "📄 " + a.name });
@@ -361,7 +409,8 @@
         api("POST", "/api/v1/kb/corrections", { message_id: m.id, answer: answer }).then(function () { form.remove(); toast(t("corrected")); }, fail);
       }, function (form) { form.remove(); }));
     } }) : null;
-    return h("div", { class: "msg " + m.kind, "data-id": m.id }, by ? h("span", { class: "by", text: by + (m.kind === "note" ? " · " + t("note") : "") }) : null, m.content, files, fix);
+    var at = h("time", { class: "at", datetime: m.created_at, title: when(m.created_at), text: clock(m.created_at) });
+    return h("div", { class: "msg " + m.kind, "data-id": m.id }, h("span", { class: "by" }, by ? by + (m.kind === "note" ? " · " + t("note") : "") + " · " : "", at), m.content, files, fix);
   }
   // Agent assist: a reply grounded in the knowledge base, with its sources, to insert and edit.
   function suggestReply(box) {
@@ -399,10 +448,13 @@
     var title = (S.contact && S.contact.conversation === c.id && S.contact.name) || "";
     var listed = S.items.filter(function (it) { return it.conversation.id === c.id; })[0];
     els.title = h("h2", { text: title || (listed ? contactLabel(listed.contact_name, c.contact_id) : "") });
+    // Below 1,200 px the contact panel is not beside the thread: this opens it over the thread.
+    var sideToggle = h("button", { class: "ghost side-toggle", "data-action": "contact-panel", "aria-label": t("contact"), title: t("contact"), text: "👤",
+      onclick: function () { els.shell.classList.toggle("show-side"); } });
     els.conv.appendChild(h("header", null, h("button", { class: "ghost back", "aria-label": "back", text: "←", onclick: function () { S.current = null; els.shell.classList.remove("open"); } }), els.title,
-      h("span", { class: "chip", text: t(c.status) }), assign, team, prio, snooze, status, tags));
+      h("span", { class: "chip", text: t(c.status) }), assign, team, prio, snooze, status, tags, sideToggle));
     els.thread = h("div", { class: "thread", role: "log" });
-    S.messages.forEach(function (m) { els.thread.appendChild(messageEl(m)); });
+    fillThread();
     els.typing = h("div", { class: "typing" });
     els.conv.appendChild(els.thread);
     els.conv.appendChild(els.typing);
@@ -502,7 +554,9 @@
   function addMessage(m) {
     if (m.conversation_id !== S.current || !els.thread) return;
     if (S.messages.some(function (x) { return x.id === m.id; })) return;
+    var prev = S.messages[S.messages.length - 1];
     S.messages.push(m);
+    if (!prev || new Date(prev.created_at).toDateString() !== new Date(m.created_at).toDateString()) els.thread.appendChild(dayEl(m.created_at));
     els.thread.appendChild(messageEl(m));
     els.thread.scrollTop = els.thread.scrollHeight;
   }
@@ -512,6 +566,7 @@
     els.side.textContent = "";
     if (els.title && !els.title.textContent) els.title.textContent = contactLabel(c.name, c.id);
     var attrs = Object.keys(c.attributes || {});
+    els.side.appendChild(h("button", { class: "ghost side-close", "aria-label": t("close"), text: "×", onclick: function () { els.shell.classList.remove("show-side"); } }));
     els.side.appendChild(h("h3", { text: contactLabel(c.name, c.id) }));
     els.side.appendChild(h("div", { class: "muted" }, (c.tags || []).map(function (x) { return h("span", { class: "chip", text: x }); })));
     els.side.appendChild(h("h4", { text: t("identities") }));
@@ -588,12 +643,23 @@
   /* ---------- Settings (admins) ---------- */
   function renderSettings() {
     var el = els.settings;
+    // Saving re-reads the section: the reader stays where they were while its rows load again.
+    var same = el.getAttribute("data-section") === S.section, y = same ? el.scrollTop : 0;
+    el.setAttribute("data-section", S.section);
+    var keep = el.scrollHeight;
     el.textContent = "";
     el.appendChild(h("nav", null, ["agents", "teams", "channels", "canned", "knowledge", "tokens", "jobs"].map(function (k) {
       return h("button", { class: S.section === k ? "primary" : "", text: t(k), onclick: function () { S.section = k; renderSettings(); } });
     })));
     var body = h("div");
     el.appendChild(body);
+    if (same) {
+      // Room below the rows while they load, so the scroll position holds; gone once they are back.
+      var spacer = h("div", { "aria-hidden": "true", style: "height:" + keep + "px" });
+      el.appendChild(spacer);
+      el.scrollTop = y;
+      setTimeout(function () { var top = el.scrollTop; spacer.remove(); el.scrollTop = top; }, 1500);
+    }
     ({ agents: settingsAgents, teams: settingsTeams, channels: settingsChannels, canned: settingsCanned, knowledge: settingsKnowledge, tokens: settingsTokens, jobs: settingsJobs })[S.section](body);
   }
   // The knowledge base: sources with their status and passages, a playground, and the gaps list.
