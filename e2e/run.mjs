@@ -113,6 +113,25 @@ test("the AI agent answers a customer in Chinese from the knowledge base, with i
   await visitor.context().close();
 });
 
+test("every label of the workspace and the widget exists in English and Chinese", async () => {
+  // The dictionaries as the server serves them, read as the browser would (object literals, no other code).
+  const dictionaries = async (path, start, end) => {
+    const src = await (await fetch(server.base + path)).text();
+    const from = src.indexOf(start), to = src.indexOf(end, from);
+    if (from < 0 || to < 0) throw new Error(`no dictionaries in ${path}`);
+    return new Function("return " + src.slice(from + start.length - 1, to + end.indexOf("}") + 1))();
+  };
+  const app = await dictionaries("/assets/app.js", "var I18N = {", "\n  };");
+  const widget = await dictionaries("/widget.js", "var T = {", "\n  }[lang];");
+  for (const [name, d] of [["workspace", app], ["widget", widget]]) {
+    const en = Object.keys(d.en), zh = Object.keys(d.zh);
+    const missing = en.filter((k) => !zh.includes(k)).map((k) => "zh." + k).concat(zh.filter((k) => !en.includes(k)).map((k) => "en." + k));
+    if (missing.length) throw new Error(`${name} labels missing: ${missing.join(", ")}`);
+    const untranslated = en.filter((k) => d.zh[k] === d.en[k] && /[a-z]{3}/.test(d.en[k]) && !/^(PDF|HTML|API|Markdown|Word|Excel)$|^https?:/.test(d.en[k]));
+    if (untranslated.length) throw new Error(`${name} labels left in English in Chinese: ${untranslated.join(", ")}`);
+  }
+});
+
 test("a visitor who writes faster than the limit is told politely that the team is busy", async () => {
   const visitor = await newPage({ width: 1000, height: 760 }, "zh-CN");
   await visitor.goto(shop.url + "/zh");
@@ -315,6 +334,9 @@ test("saved replies, private notes, assignment, shortcuts and a widget channel's
   const second = admin.locator(".settings tr", { hasText: "Second shop" });
   await second.locator("pre.snippet", { hasText: "widget.js" }).waitFor();
   await admin.screenshot({ path: join(artifacts, "settings-channels.png") });
+  // The channels table fits the 1,280 px screen, and kinds read as words.
+  if (await admin.evaluate(() => { const s = document.querySelector(".settings"); return s.scrollWidth > s.clientWidth + 1; })) throw new Error("the channels table runs off the screen");
+  await second.locator("td", { hasText: "Web widget" }).waitFor();
   // Rotating the secret asks first and says who is signed out; cancelling keeps it, confirming changes it.
   const secretOf = async () => (await second.locator(".muted", { hasText: "Secret:" }).innerText()).trim();
   const before = await secretOf();
@@ -429,8 +451,13 @@ test("admins manage knowledge, the gaps list closes, agents get suggestions and 
   // The answer is written in place, not in a browser prompt.
   await gap.locator("[data-action=write-answer]").click();
   await gap.locator("textarea").fill("No, Lumio does not sell scooters; we make audio, wearables and chargers.");
+  const scrolledTo = await admin.evaluate(() => document.querySelector(".settings").scrollTop);
   await gap.locator("[data-action=save-answer]").click();
   await admin.locator(".gaps tr", { hasText: "electric scooters" }).waitFor({ state: "detached" });
+  // Saving keeps the admin where they were on the page (the gaps list is far down), within a few rows (the
+  // answer's new source row above moves it a little), not back at the top.
+  const after = await admin.evaluate(() => document.querySelector(".settings").scrollTop);
+  if (scrolledTo < 200 || Math.abs(after - scrolledTo) > 200) throw new Error(`the page scrolled from ${scrolledTo} to ${after} on saving`);
 
   // An agent opens the handed-over conversation, gets a suggestion, and corrects the AI's answer.
   const agent = await newPage({ width: 1280, height: 800 }, "en-US");

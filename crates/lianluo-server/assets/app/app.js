@@ -18,7 +18,7 @@
       role: "Role", add: "Add", create: "Create", remove: "Delete", revoke: "Revoke", members: "Members", kind: "Kind",
       snippet: "Snippet", rotate: "Rotate secret", rotateWarn: "Visitors signed in by your site are signed out and must reload the page; update the secret on your server.", rotateConfirm: "Rotate now", cancel: "Cancel", deleteWarn: "Delete it? This cannot be undone.", deleteNow: "Delete now",
       revokeWarn: "Integrations using this token stop working at once.", revokeNow: "Revoke now", deactivate: "Deactivate", reactivate: "Reactivate",
-      deactivateWarn: "They are signed out at once and can no longer sign in.", deactivateNow: "Deactivate now", role_agent: "Agent", role_admin: "Admin", revokedAt: "revoked", visitor: "Visitor", anonymous: "Anonymous web visitor (no name or email given)", siteUser: "Signed-in site user", secret: "Secret", shortcut: "Shortcut", content: "Content", created: "Created",
+      deactivateWarn: "They are signed out at once and can no longer sign in.", deactivateNow: "Deactivate now", role_agent: "Agent", role_admin: "Admin", pr_low: "Low", pr_medium: "Medium", pr_high: "High", pr_urgent: "Urgent", sk_markdown: "Markdown", sk_text: "Plain text", sk_html: "HTML", sk_faq_csv: "FAQ (CSV)", sk_qa: "Question and answer", sk_pdf: "PDF", sk_docx: "Word", sk_xlsx: "Excel", sk_website: "Website", ch_web_widget: "Web widget", ch_email: "Email", ch_wechat: "WeChat", ch_mini_program: "Mini program", ch_douyin: "Douyin", ch_xiaohongshu: "Xiaohongshu", ch_kuaishou: "Kuaishou", ch_phone: "Phone", ch_api: "API", revokedAt: "revoked", visitor: "Visitor", anonymous: "Anonymous web visitor (no name or email given)", siteUser: "Signed-in site user", secret: "Secret", shortcut: "Shortcut", content: "Content", created: "Created",
       shown: "Copy it now: it is not shown again.", saved: "Saved.", failed: "Something went wrong.", keys: "Keyboard shortcuts", emptyTable: "Nothing here yet.",
       kNext: "next / previous conversation", kReply: "reply", kNote: "private note", kResolve: "resolve or reopen", kSearch: "search",
       kHelp: "this help", online: "Online", away: "Away", active: "Active", inactive: "Deactivated", newPassword: "Initial password",
@@ -58,7 +58,7 @@
       role: "角色", add: "添加", create: "创建", remove: "删除", revoke: "吊销", members: "成员", kind: "类型",
       snippet: "嵌入代码", rotate: "重置密钥", rotateWarn: "由您网站登录的访客将被退出，需要刷新页面；请同时更新您服务器上的密钥。", rotateConfirm: "立即重置", cancel: "取消", deleteWarn: "确定删除？此操作无法撤销。", deleteNow: "立即删除",
       revokeWarn: "使用此令牌的集成将立即失效。", revokeNow: "立即吊销", deactivate: "停用", reactivate: "重新启用",
-      deactivateWarn: "该成员将立即退出登录，且无法再登录。", deactivateNow: "立即停用", role_agent: "客服", role_admin: "管理员", revokedAt: "已吊销", visitor: "访客", anonymous: "匿名网页访客（未留姓名或邮箱）", siteUser: "网站登录用户", secret: "密钥", shortcut: "快捷词", content: "内容", created: "创建时间",
+      deactivateWarn: "该成员将立即退出登录，且无法再登录。", deactivateNow: "立即停用", role_agent: "客服", role_admin: "管理员", pr_low: "低", pr_medium: "中", pr_high: "高", pr_urgent: "紧急", sk_markdown: "Markdown", sk_text: "纯文本", sk_html: "HTML", sk_faq_csv: "常见问题（CSV）", sk_qa: "问答", sk_pdf: "PDF", sk_docx: "Word 文档", sk_xlsx: "Excel 表格", sk_website: "网站", ch_web_widget: "网站聊天窗口", ch_email: "邮件", ch_wechat: "微信", ch_mini_program: "小程序", ch_douyin: "抖音", ch_xiaohongshu: "小红书", ch_kuaishou: "快手", ch_phone: "电话", ch_api: "API", revokedAt: "已吊销", visitor: "访客", anonymous: "匿名网页访客（未留姓名或邮箱）", siteUser: "网站登录用户", secret: "密钥", shortcut: "快捷词", content: "内容", created: "创建时间",
       shown: "请立即复制：之后不会再显示。", saved: "已保存。", failed: "出错了。", keys: "快捷键", emptyTable: "暂无内容。",
       kNext: "下一个 / 上一个会话", kReply: "回复", kNote: "内部备注", kResolve: "解决或重新打开", kSearch: "搜索",
       kHelp: "本帮助", online: "在线", away: "离开", active: "正常", inactive: "已停用", newPassword: "初始密码",
@@ -122,6 +122,9 @@
 
   // A role as the reader's language says it, and a choice of roles for a form.
   function roleName(r) { return t("role_" + r) || r; }
+  // A word from a dictionary group ("pr_high"), or the value itself where the group has no entry for it.
+  function word(group, v) { var w = t(group + v); return w === group + v ? v : w; }
+  function channelKind(k) { var v = t("ch_" + k); return v === "ch_" + k ? k : v; }
   function roleSelect() {
     return h("select", null, h("option", { value: "agent", text: roleName("agent") }), h("option", { value: "admin", text: roleName("admin") }));
   }
@@ -334,7 +337,7 @@
         h("div", { class: "preview", text: it.last_message ? it.last_message.excerpt || "[" + t("attach") + "]" : "" }),
         it.unread_count ? h("span", { class: "badge", "aria-label": "unread", text: String(it.unread_count) }) : h("span"),
         h("div", { class: "meta" }, ch ? h("span", { class: "chip", text: ch.name }) : null,
-          c.priority !== "none" ? h("span", { class: "chip " + c.priority, text: c.priority }) : null,
+          c.priority !== "none" ? h("span", { class: "chip " + c.priority, text: word("pr_", c.priority) }) : null,
           c.assignee_id ? h("span", { class: "chip", text: "→ " + userName(c.assignee_id) }) : null));
       els.items.appendChild(row);
     });
@@ -435,7 +438,7 @@
     var team = h("select", { "aria-label": "team", onchange: function (e) { patch({ team_id: e.target.value || null }); } },
       [h("option", { value: "", text: t("noTeam") })].concat(S.teams.map(function (x) { return h("option", { value: x.id, selected: c.team_id === x.id, text: x.name }); })));
     var prio = h("select", { "aria-label": t("priority"), onchange: function (e) { patch({ priority: e.target.value }); } },
-      ["none", "low", "medium", "high", "urgent"].map(function (p) { return h("option", { value: p, selected: c.priority === p, text: p === "none" ? t("priority") : p }); }));
+      ["none", "low", "medium", "high", "urgent"].map(function (p) { return h("option", { value: p, selected: c.priority === p, text: p === "none" ? t("priority") : word("pr_", p) }); }));
     var snooze = h("select", { "aria-label": t("snooze"), onchange: function (e) {
       var v = e.target.value; if (!v) return;
       var until = new Date(); if (v === "1h") until = new Date(Date.now() + 3600e3); else { until.setDate(until.getDate() + 1); until.setHours(9, 0, 0, 0); }
@@ -655,7 +658,9 @@
     el.appendChild(body);
     if (same) {
       // Room below the rows while they load, so the scroll position holds; gone once they are back.
-      var spacer = h("div", { "aria-hidden": "true", style: "height:" + keep + "px" });
+      // (Set through the style object: the page's content security policy refuses style attributes.)
+      var spacer = h("div", { "aria-hidden": "true" });
+      spacer.style.height = keep + "px";
       el.appendChild(spacer);
       el.scrollTop = y;
       setTimeout(function () { var top = el.scrollTop; spacer.remove(); el.scrollTop = top; }, 1500);
@@ -665,7 +670,7 @@
   // The knowledge base: sources with their status and passages, a playground, and the gaps list.
   function settingsKnowledge(body) {
     var title = h("input", { placeholder: t("title"), required: true });
-    var kind = h("select", { "aria-label": t("kind") }, ["markdown", "text", "html", "faq_csv"].map(function (k) { return h("option", { value: k, text: k }); }));
+    var kind = h("select", { "aria-label": t("kind") }, ["markdown", "text", "html", "faq_csv"].map(function (k) { return h("option", { value: k, text: word("sk_", k) }); }));
     var url = h("input", { placeholder: t("url"), type: "url" });
     var content = h("textarea", { placeholder: t("content"), required: true, rows: "5" });
     var form = h("form", { class: "row kb-add" }, title, kind, url, content, h("button", { class: "primary", text: t("add") }));
@@ -703,7 +708,7 @@
         list.textContent = "";
         list.appendChild(table([t("title"), t("kind"), t("status"), t("passages"), ""], r.items.map(function (s) {
           var preview = h("td", { colspan: "5", class: "passages hidden" });
-          var row = h("tr", null, h("td", { text: s.title }), h("td", { text: s.kind }),
+          var row = h("tr", null, h("td", { text: s.title }), h("td", { text: word("sk_", s.kind) }),
             h("td", { class: "kb-status " + s.status, text: sourceStatus(s) }), h("td", { text: String(s.chunk_count) }),
             h("td", null, h("button", { text: t("passages"), onclick: function () {
               preview.classList.toggle("hidden");
@@ -916,7 +921,7 @@
     api("GET", "/api/v1/channels").then(function (r) {
       S.channels = r.items;
       var name = h("input", { placeholder: t("name"), required: true });
-      var kind = h("select", null, ["web_widget", "email", "wechat", "mini_program", "douyin", "xiaohongshu", "kuaishou", "phone", "api"].map(function (k) { return h("option", { value: k, text: k }); }));
+      var kind = h("select", null, ["web_widget", "email", "wechat", "mini_program", "douyin", "xiaohongshu", "kuaishou", "phone", "api"].map(function (k) { return h("option", { value: k, text: channelKind(k) }); }));
       var team = h("select", null, [h("option", { value: "", text: t("noTeam") })].concat(S.teams.map(function (x) { return h("option", { value: x.id, text: x.name }); })));
       var form = h("form", { class: "row" }, name, kind, team, h("button", { class: "primary", text: t("create") }));
       form.addEventListener("submit", function (e) { e.preventDefault(); api("POST", "/api/v1/channels", { name: name.value, kind: kind.value, team_id: team.value || null }).then(function () { renderSettings(); }, fail); });
@@ -947,7 +952,7 @@
           if (tone.value.trim()) settings.bot.tone = tone.value.trim(); else delete settings.bot.tone;
           api("PATCH", "/api/v1/channels/" + c.id, { settings: settings }).then(function (u) { c.settings = u.settings; toast(t("saved")); }, fail);
         } }));
-        return h("tr", null, h("td", { text: c.name }), h("td", { text: c.kind }), ai, cell);
+        return h("tr", null, h("td", { text: c.name }), h("td", { text: channelKind(c.kind) }), ai, cell);
       })));
     });
   }
