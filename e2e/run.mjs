@@ -99,8 +99,12 @@ test("the AI agent answers a customer in Chinese from the knowledge base, with i
   await visitor.click("[data-lianluo] >> form.prechat button");
   await visitor.waitForSelector("[data-lianluo] >> textarea");
   await visitor.locator("[data-lianluo] >> .head span", { hasText: "AI 助手" }).waitFor();
-  await visitor.fill("[data-lianluo] >> textarea", "移动电源可以带着登机吗？");
-  await visitor.keyboard.press("Enter");
+  // After the pre-chat form: a greeting and the shop's suggested questions; the customer taps one.
+  await visitor.locator("[data-lianluo] >> .note", { hasText: "请问有什么可以帮您" }).waitFor();
+  await visitor.screenshot({ path: join(artifacts, "widget-suggestions-zh.png") });
+  await visitor.click("[data-lianluo] >> .suggestions button >> text=移动电源可以带着登机吗？");
+  await visitor.locator("[data-lianluo] >> .msg.incoming", { hasText: "移动电源可以带着登机吗？" }).waitFor();
+  if (await visitor.locator("[data-lianluo] >> .suggestions").count()) throw new Error("the suggestions should go once one is asked");
   const answer = visitor.locator("[data-lianluo] >> .msg.bot", { hasText: "74Wh" });
   await answer.waitFor({ timeout: 20_000 }).catch(async (e) => {
     throw new Error(e.message + "\nthe widget shows: " + (await visitor.locator("[data-lianluo] >> .list").innerText()));

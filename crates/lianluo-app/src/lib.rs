@@ -61,6 +61,8 @@ pub struct BotSettings {
     pub enabled: bool,
     /// How answers should sound; used by generative answers.
     pub tone: Option<String>,
+    /// Questions a new visitor can ask with one tap (checked when the channel is saved).
+    pub suggestions: Vec<String>,
 }
 
 impl BotSettings {
@@ -69,6 +71,11 @@ impl BotSettings {
         Self {
             enabled: b.and_then(|b| b.get("enabled")).and_then(|v| v.as_bool()).unwrap_or(false),
             tone: b.and_then(|b| b.get("tone")).and_then(|v| v.as_str()).map(str::to_string),
+            suggestions: b
+                .and_then(|b| b.get("suggestions"))
+                .and_then(|v| v.as_array())
+                .map(|a| a.iter().filter_map(|q| q.as_str()).map(|q| q.trim().to_string()).collect())
+                .unwrap_or_default(),
         }
     }
 }

@@ -299,8 +299,13 @@ impl NewChannel {
     }
 }
 
+/// Most suggested questions a channel offers a new visitor, and their longest.
+pub const MAX_SUGGESTIONS: usize = 6;
+pub const MAX_SUGGESTION_CHARS: usize = 120;
+
 /// A channel's settings: free-form attributes, except the AI agent's `bot` object, whose `enabled` is a
-/// switch and whose `tone` is checked like the workspace's.
+/// switch, whose `tone` is checked like the workspace's, and whose `suggestions` are the questions a new
+/// visitor can ask with one tap.
 fn check_channel_settings(settings: &Map<String, Value>) -> Result<(), DomainError> {
     check_attributes("settings", settings)?;
     let Some(bot) = settings.get("bot") else { return Ok(()) };
@@ -309,6 +314,21 @@ fn check_channel_settings(settings: &Map<String, Value>) -> Result<(), DomainErr
     };
     if bot.get("enabled").is_some_and(|e| !e.is_boolean()) {
         return Err(DomainError::new("settings.bot.enabled", "true or false"));
+    }
+    if let Some(s) = bot.get("suggestions").filter(|s| !s.is_null()) {
+        let ok = s.as_array().is_some_and(|items| {
+            items.len() <= MAX_SUGGESTIONS
+                && items.iter().all(|q| {
+                    q.as_str()
+                        .is_some_and(|q| !q.trim().is_empty() && q.chars().count() <= MAX_SUGGESTION_CHARS)
+                })
+        });
+        if !ok {
+            return Err(DomainError::new(
+                "settings.bot.suggestions",
+                format!("at most {MAX_SUGGESTIONS} questions of 1 to {MAX_SUGGESTION_CHARS} characters"),
+            ));
+        }
     }
     match bot.get("tone") {
         None | Some(Value::Null) => Ok(()),

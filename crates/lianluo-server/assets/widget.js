@@ -19,13 +19,13 @@
       resolved: "This conversation was resolved. Write again any time.", typing: "Agent is typing…", botTyping: "The AI assistant is writing…", failed: "Not sent. Tap to retry.", busy: "We are busy right now. Please try again in a moment; a person will answer you.",
       unavailable: "Chat is unavailable right now.", open: "Open chat", close: "Close chat", you: "You",
       attach: "Attach a picture or file", tooBig: "That file is too large (10 MB at most).", badFile: "That kind of file cannot be sent.",
-      bot: "AI assistant", helpful: "Helpful", notHelpful: "Not helpful", thanks: "Thanks for the feedback", botOnline: "Our AI assistant answers right away; a person can take over any time" },
+      hello: "Hi! What can we help you with?", suggested: "Suggested questions", bot: "AI assistant", helpful: "Helpful", notHelpful: "Not helpful", thanks: "Thanks for the feedback", botOnline: "Our AI assistant answers right away; a person can take over any time" },
     zh: { title: "在线咨询", greeting: "您好！有什么可以帮您？可以留下称呼和邮箱，也可以直接开始。", online: "我们通常几分钟内回复", offline: "客服暂时不在线，请留言，我们会尽快回复您。",
       placeholder: "请输入消息…", send: "发送", name: "您的称呼（选填）", email: "邮箱（选填）", start: "开始咨询",
       resolved: "本次会话已结束，如有需要可随时再次留言。", typing: "客服正在输入…", botTyping: "AI 助手正在输入…", failed: "发送失败，点击重试。", busy: "当前咨询较多，请稍后再试，客服会尽快回复您。",
       unavailable: "在线咨询暂不可用。", open: "打开聊天", close: "关闭聊天", you: "我",
       attach: "发送图片或文件", tooBig: "文件太大（最大 10 MB）。", badFile: "不支持发送该类型的文件。",
-      bot: "AI 助手", helpful: "有帮助", notHelpful: "没帮助", thanks: "感谢反馈", botOnline: "AI 助手即时回复，随时可转人工" }
+      hello: "您好！请问有什么可以帮您？", suggested: "常见问题", bot: "AI 助手", helpful: "有帮助", notHelpful: "没帮助", thanks: "感谢反馈", botOnline: "AI 助手即时回复，随时可转人工" }
   }[lang];
   var storeKey = "lianluo:" + channel;
   var state = { token: localStorage.getItem(storeKey), seen: {}, pending: {}, socket: null, retry: 0, started: false, online: true };
@@ -50,6 +50,7 @@
     ".msg.outgoing,.msg.bot{align-self:flex-start;background:#fff;color:#0f172a;border:1px solid #e2e8f0;border-bottom-left-radius:4px}",
     ".msg small{display:block;font-size:11px;opacity:.7;margin-bottom:2px}",
     ".rate{margin-top:4px;font-size:11px;color:#64748b}.rate button{border:0;background:transparent;cursor:pointer;font-size:14px;padding:0 4px 0 0}",
+    ".suggestions{display:flex;flex-wrap:wrap;gap:6px;justify-content:flex-end}.suggestions button{border:1px solid #2563eb;color:#2563eb;background:#fff;border-radius:999px;padding:5px 11px;font-size:13px;cursor:pointer}",
     ".msg.failed{opacity:.75;cursor:pointer}.msg .unsent{display:block;margin-top:3px;font-size:11px;font-weight:600}.msg .unsent:before{content:\"\\26A0  \"}.note{align-self:center;font-size:12px;color:#64748b;text-align:center;padding:4px 8px}",
     ".typing{font-size:12px;color:#64748b;padding:0 14px 6px;min-height:18px;background:#f8fafc}",
     "form.compose{display:flex;border-top:1px solid #e2e8f0}",
@@ -185,6 +186,22 @@
     (session.messages || []).forEach(show);
     if (session.conversation && session.conversation.status === "resolved") note(T.resolved);
     if (!state.online && !(session.messages || []).length) note(T.offline);
+    // A new conversation starts with a greeting and, where the AI agent answers, questions to ask in one tap.
+    if (state.online && !(session.messages || []).length) {
+      note(T.hello);
+      var asks = session.suggestions || [];
+      if (asks.length) {
+        var chips = el("div", "suggestions");
+        chips.setAttribute("role", "group");
+        chips.setAttribute("aria-label", T.suggested);
+        asks.forEach(function (q) {
+          var b = el("button", null, q); b.type = "button";
+          b.onclick = function () { chips.remove(); deliver(q); };
+          chips.appendChild(b);
+        });
+        list.appendChild(chips);
+      }
+    }
   }
   function connect() {
     if (!state.token || state.socket) return;

@@ -18,7 +18,7 @@
       role: "Role", add: "Add", create: "Create", remove: "Delete", revoke: "Revoke", members: "Members", kind: "Kind",
       snippet: "Snippet", rotate: "Rotate secret", rotateWarn: "Visitors signed in by your site are signed out and must reload the page; update the secret on your server.", rotateConfirm: "Rotate now", cancel: "Cancel", deleteWarn: "Delete it? This cannot be undone.", deleteNow: "Delete now",
       revokeWarn: "Integrations using this token stop working at once.", revokeNow: "Revoke now", deactivate: "Deactivate", reactivate: "Reactivate",
-      deactivateWarn: "They are signed out at once and can no longer sign in.", deactivateNow: "Deactivate now", role_agent: "Agent", role_admin: "Admin", pr_low: "Low", pr_medium: "Medium", pr_high: "High", pr_urgent: "Urgent", sk_markdown: "Markdown", sk_text: "Plain text", sk_html: "HTML", sk_faq_csv: "FAQ (CSV)", sk_qa: "Question and answer", sk_pdf: "PDF", sk_docx: "Word", sk_xlsx: "Excel", sk_website: "Website", ch_web_widget: "Web widget", ch_email: "Email", ch_wechat: "WeChat", ch_mini_program: "Mini program", ch_douyin: "Douyin", ch_xiaohongshu: "Xiaohongshu", ch_kuaishou: "Kuaishou", ch_phone: "Phone", ch_api: "API", revokedAt: "revoked", visitor: "Visitor", anonymous: "Anonymous web visitor (no name or email given)", siteUser: "Signed-in site user", secret: "Secret", shortcut: "Shortcut", content: "Content", created: "Created",
+      deactivateWarn: "They are signed out at once and can no longer sign in.", deactivateNow: "Deactivate now", role_agent: "Agent", role_admin: "Admin", suggestions: "Suggested questions", suggestionsPh: "Suggested questions for new visitors, one per line (up to 6)", pr_low: "Low", pr_medium: "Medium", pr_high: "High", pr_urgent: "Urgent", sk_markdown: "Markdown", sk_text: "Plain text", sk_html: "HTML", sk_faq_csv: "FAQ (CSV)", sk_qa: "Question and answer", sk_pdf: "PDF", sk_docx: "Word", sk_xlsx: "Excel", sk_website: "Website", ch_web_widget: "Web widget", ch_email: "Email", ch_wechat: "WeChat", ch_mini_program: "Mini program", ch_douyin: "Douyin", ch_xiaohongshu: "Xiaohongshu", ch_kuaishou: "Kuaishou", ch_phone: "Phone", ch_api: "API", revokedAt: "revoked", visitor: "Visitor", anonymous: "Anonymous web visitor (no name or email given)", siteUser: "Signed-in site user", secret: "Secret", shortcut: "Shortcut", content: "Content", created: "Created",
       shown: "Copy it now: it is not shown again.", saved: "Saved.", failed: "Something went wrong.", keys: "Keyboard shortcuts", emptyTable: "Nothing here yet.",
       kNext: "next / previous conversation", kReply: "reply", kNote: "private note", kResolve: "resolve or reopen", kSearch: "search",
       kHelp: "this help", online: "Online", away: "Away", active: "Active", inactive: "Deactivated", newPassword: "Initial password",
@@ -58,7 +58,7 @@
       role: "角色", add: "添加", create: "创建", remove: "删除", revoke: "吊销", members: "成员", kind: "类型",
       snippet: "嵌入代码", rotate: "重置密钥", rotateWarn: "由您网站登录的访客将被退出，需要刷新页面；请同时更新您服务器上的密钥。", rotateConfirm: "立即重置", cancel: "取消", deleteWarn: "确定删除？此操作无法撤销。", deleteNow: "立即删除",
       revokeWarn: "使用此令牌的集成将立即失效。", revokeNow: "立即吊销", deactivate: "停用", reactivate: "重新启用",
-      deactivateWarn: "该成员将立即退出登录，且无法再登录。", deactivateNow: "立即停用", role_agent: "客服", role_admin: "管理员", pr_low: "低", pr_medium: "中", pr_high: "高", pr_urgent: "紧急", sk_markdown: "Markdown", sk_text: "纯文本", sk_html: "HTML", sk_faq_csv: "常见问题（CSV）", sk_qa: "问答", sk_pdf: "PDF", sk_docx: "Word 文档", sk_xlsx: "Excel 表格", sk_website: "网站", ch_web_widget: "网站聊天窗口", ch_email: "邮件", ch_wechat: "微信", ch_mini_program: "小程序", ch_douyin: "抖音", ch_xiaohongshu: "小红书", ch_kuaishou: "快手", ch_phone: "电话", ch_api: "API", revokedAt: "已吊销", visitor: "访客", anonymous: "匿名网页访客（未留姓名或邮箱）", siteUser: "网站登录用户", secret: "密钥", shortcut: "快捷词", content: "内容", created: "创建时间",
+      deactivateWarn: "该成员将立即退出登录，且无法再登录。", deactivateNow: "立即停用", role_agent: "客服", role_admin: "管理员", suggestions: "推荐问题", suggestionsPh: "给新访客的推荐问题，每行一个（最多 6 个）", pr_low: "低", pr_medium: "中", pr_high: "高", pr_urgent: "紧急", sk_markdown: "Markdown", sk_text: "纯文本", sk_html: "HTML", sk_faq_csv: "常见问题（CSV）", sk_qa: "问答", sk_pdf: "PDF", sk_docx: "Word 文档", sk_xlsx: "Excel 表格", sk_website: "网站", ch_web_widget: "网站聊天窗口", ch_email: "邮件", ch_wechat: "微信", ch_mini_program: "小程序", ch_douyin: "抖音", ch_xiaohongshu: "小红书", ch_kuaishou: "快手", ch_phone: "电话", ch_api: "API", revokedAt: "已吊销", visitor: "访客", anonymous: "匿名网页访客（未留姓名或邮箱）", siteUser: "网站登录用户", secret: "密钥", shortcut: "快捷词", content: "内容", created: "创建时间",
       shown: "请立即复制：之后不会再显示。", saved: "已保存。", failed: "出错了。", keys: "快捷键", emptyTable: "暂无内容。",
       kNext: "下一个 / 上一个会话", kReply: "回复", kNote: "内部备注", kResolve: "解决或重新打开", kSearch: "搜索",
       kHelp: "本帮助", online: "在线", away: "离开", active: "正常", inactive: "已停用", newPassword: "初始密码",
@@ -946,12 +946,16 @@
         var on = h("input", { type: "checkbox", "aria-label": t("aiAgent"), "data-action": "bot-enabled" });
         on.checked = !!bot.enabled;
         var tone = h("input", { placeholder: t("tonePh"), "aria-label": t("tone"), maxlength: "200", value: bot.tone || "" });
+        var asks = h("textarea", { placeholder: t("suggestionsPh"), "aria-label": t("suggestions"), rows: "3", "data-action": "bot-suggestions" });
+        asks.value = (bot.suggestions || []).join("\n");
         var ai = h("td", { class: "bot-settings" }, h("label", null, on, " " + t("aiAgent")), tone, h("button", { text: t("save"), onclick: function () {
           var settings = Object.assign({}, c.settings || {});
           settings.bot = Object.assign({}, bot, { enabled: on.checked });
           if (tone.value.trim()) settings.bot.tone = tone.value.trim(); else delete settings.bot.tone;
+          var questions = asks.value.split("\n").map(function (q) { return q.trim(); }).filter(Boolean);
+          if (questions.length) settings.bot.suggestions = questions; else delete settings.bot.suggestions;
           api("PATCH", "/api/v1/channels/" + c.id, { settings: settings }).then(function (u) { c.settings = u.settings; toast(t("saved")); }, fail);
-        } }));
+        } }), asks);
         return h("tr", null, h("td", { text: c.name }), h("td", { text: channelKind(c.kind) }), ai, cell);
       })));
     });

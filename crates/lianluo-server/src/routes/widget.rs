@@ -147,6 +147,9 @@ pub struct WidgetSession {
     pub agents_online: bool,
     /// Whether the AI agent answers first on this channel.
     pub bot: bool,
+    /// Questions the visitor can ask with one tap, where the AI agent answers first (the channel's
+    /// `settings.bot.suggestions`).
+    pub suggestions: Vec<String>,
     pub conversation: Option<VisitorConversation>,
     pub messages: Vec<VisitorMessage>,
 }
@@ -326,12 +329,14 @@ pub async fn start_session(
     };
     let visitor = Visitor { workspace_id: ws, channel_id: channel.id, contact_id };
     let (conversation, messages) = history(&state, &visitor).await?;
+    let bot = state.app.ai_takes_new_conversations(&channel);
     let body = WidgetSession {
         visitor_token,
         contact_id,
         channel_name: channel.name.to_string(),
         agents_online: agents_online(&state, &channel).await,
-        bot: state.app.ai_takes_new_conversations(&channel),
+        bot,
+        suggestions: if bot { lianluo_app::BotSettings::of(&channel).suggestions } else { Vec::new() },
         conversation,
         messages,
     };

@@ -281,6 +281,11 @@ async fn a_channels_ai_agent_settings_are_checked() {
         json!({ "bot": { "enabled": true, "tone": 5 } }),
         json!({ "bot": { "enabled": "yes" } }),
         json!({ "bot": "on" }),
+        json!({ "bot": { "suggestions": "How long is the warranty?" } }),
+        json!({ "bot": { "suggestions": ["ok", " "] } }),
+        json!({ "bot": { "suggestions": ["x".repeat(121)] } }),
+        json!({ "bot": { "suggestions": ["a", "b", "c", "d", "e", "f", "g"] } }),
+        json!({ "bot": { "suggestions": [5] } }),
     ] {
         let err = patch(bad.clone()).await.expect_error(422, "validation_failed");
         assert!(err.contains("bot"), "{bad}: {err}");
@@ -293,10 +298,9 @@ async fn a_channels_ai_agent_settings_are_checked() {
         )
         .await;
     made.expect_error(422, "validation_failed");
-    let saved = patch(json!({ "bot": { "enabled": true, "tone": "warm and concise" }, "greeting": "Hi" }))
-        .await
-        .expect(200);
-    assert_eq!(saved["settings"]["bot"], json!({ "enabled": true, "tone": "warm and concise" }));
+    let bot = json!({ "enabled": true, "tone": "warm and concise", "suggestions": ["保修期多长？"] });
+    let saved = patch(json!({ "bot": bot, "greeting": "Hi" })).await.expect(200);
+    assert_eq!(saved["settings"]["bot"], bot);
     assert_eq!(saved["settings"]["greeting"], "Hi", "other settings stay free-form");
 }
 

@@ -12,6 +12,7 @@ use crate::{
 
 on_both_backends!(
     the_bot_answers_first_with_sources_and_streams,
+    new_visitors_are_offered_the_channels_suggested_questions,
     the_bot_hands_over_when_it_should,
     channels_without_the_bot_go_straight_to_agents,
     an_agent_correction_answers_the_next_customer,
@@ -76,6 +77,22 @@ async fn messages_when(app: &TestApp, conv: &str, done: impl Fn(&[Value]) -> boo
 
 fn count(items: &[Value], kind: &str) -> usize {
     items.iter().filter(|m| m["kind"] == kind).count()
+}
+
+/// A new visitor on a channel where the AI agent answers first is offered the channel's suggested
+/// questions, to ask in one tap (the browser test taps one).
+async fn new_visitors_are_offered_the_channels_suggested_questions(app: TestApp) {
+    let admin = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let asks = json!(["How long do I have to return something?", "退货期限是多久？"]);
+    let (_, token, _) =
+        widget_channel(&app, &admin, None, json!({ "bot": { "enabled": true, "suggestions": asks } })).await;
+    let session = start(&app, &token, json!({})).await;
+    assert_eq!((&session["bot"], &session["suggestions"]), (&json!(true), &asks));
+    // Switched off, the AI agent offers nothing.
+    let (_, token, _) =
+        widget_channel(&app, &admin, None, json!({ "bot": { "enabled": false, "suggestions": asks } })).await;
+    let session = start(&app, &token, json!({})).await;
+    assert_eq!((&session["bot"], &session["suggestions"]), (&json!(false), &json!([])));
 }
 
 async fn the_bot_answers_first_with_sources_and_streams(app: TestApp) {
@@ -182,6 +199,11 @@ async fn channels_without_the_bot_go_straight_to_agents(app: TestApp) {
     knowledge(&app, &admin).await;
     let (_, token, _) = widget_channel(&app, &admin, None, json!({})).await;
     let session = start(&app, &token, json!({})).await;
+    assert_eq!(
+        (&session["bot"], &session["suggestions"]),
+        (&json!(false), &json!([])),
+        "no AI agent, no suggestions"
+    );
     let visitor = session["visitor_token"].as_str().unwrap().to_string();
     let sent = say(&app, &visitor, "How long do I have to return something?").await;
     assert_eq!(sent["conversation"]["status"], "open");

@@ -196,7 +196,10 @@ async fn directory(store: &dyn Store, now: Timestamp) -> anyhow::Result<Director
         // The web shop has the AI agent answer first from the brand's knowledge base.
         let mut settings = serde_json::Map::new();
         if kind == ChannelKind::WebWidget {
-            settings.insert("bot".into(), json!({ "enabled": true, "tone": "warm and concise" }));
+            settings.insert(
+                "bot".into(),
+                json!({ "enabled": true, "tone": "warm and concise", "suggestions": DEMO_SUGGESTIONS }),
+            );
         }
         let new = NewChannel { kind, name: name(n), team_id: Some(t), settings };
         channels.push((store.create_channel(ws.id, &new, sys, now).await?.id, kind));
@@ -205,6 +208,11 @@ async fn directory(store: &dyn Store, now: Timestamp) -> anyhow::Result<Director
 }
 
 /// The team's saved replies (typed as `/shortcut` in the composer), in both languages.
+/// The web shop's suggested questions for a new visitor: ones its knowledge base answers at the default
+/// confidence, in both languages.
+const DEMO_SUGGESTIONS: &[&str] =
+    &["移动电源可以带着登机吗？", "How long does delivery take?", "支持哪些付款方式？"];
+
 const SAVED_REPLIES: &[(&str, &str)] = &[
     ("hello", "您好，这里是流明科技客服，很高兴为您服务。请问有什么可以帮您？"),
     ("hello-en", "Hi, this is Lumio customer service. How can I help you today?"),
