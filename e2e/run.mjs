@@ -202,6 +202,8 @@ test("a visitor on another site chats live with an agent, who resolves it", asyn
   await agent.fill(".composer textarea", answer);
   await agent.click("[data-action=send]");
   await visitor.locator("[data-lianluo] >> .msg.outgoing", { hasText: answer }).waitFor({ timeout: 10_000 });
+  // A person has joined: the header stops promising the AI assistant.
+  await visitor.locator("[data-lianluo] >> .head span", { hasText: "We typically reply" }).waitFor();
 
   // A picture from the visitor shows up in the agent's thread.
   const png = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
@@ -223,9 +225,14 @@ test("a visitor on another site chats live with an agent, who resolves it", asyn
 
 test("a user id with a wrong hash is refused", async () => {
   const page = await newPage({ width: 1000, height: 760 }, "en-US");
+  const consoleErrors = [];
+  page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
   await page.goto(shop.url + "/forged");
   await page.click("[data-lianluo] >> .bubble");
   await page.locator("[data-lianluo] >> .note", { hasText: "unavailable" }).waitFor({ timeout: 10_000 });
+  // The header makes no promise beside "unavailable", and the site's developer is told why in the console.
+  if ((await page.textContent("[data-lianluo] >> .head span")).trim()) throw new Error("the header should not promise a reply");
+  if (!consoleErrors.some((e) => e.includes("hash does not match") && e.includes("HMAC-SHA256"))) throw new Error("no explanation in the console: " + consoleErrors.join(" | "));
   if (await page.locator("[data-lianluo] >> textarea").count()) throw new Error("the composer must not appear");
   await page.screenshot({ path: join(artifacts, "widget-wrong-identity.png") });
 });
@@ -616,7 +623,9 @@ test("a long thread opens at its newest message with times and days, and names i
     }
   }, { id: second, stamp });
   // Open another customer's conversation first: the next one must not carry that customer's name.
-  await agent.click(`.item[data-id="${first}"]`);
+  // Rows open from the keyboard too.
+  await agent.focus(`.item[data-id="${first}"]`);
+  await agent.keyboard.press("Enter");
   await agent.waitForSelector(".msg.incoming");
   const firstName = (await agent.textContent(".conv header h2")).trim();
   await agent.click(`.item[data-id="${second}"]`);

@@ -140,6 +140,8 @@
       else { var link = el("a", null, "📄 " + a.name); link.href = href; link.target = "_blank"; link.rel = "noopener noreferrer"; b.appendChild(link); }
     });
     if (m.kind === "bot" && m.id) rating(b, m.id);
+    // Once a person answers, the header no longer promises the AI assistant.
+    if (m.kind === "outgoing") sub.textContent = T.online;
     list.appendChild(b);
     scroll();
     return b;
@@ -244,9 +246,16 @@
       render(session);
       if (!panel.contains(compose)) panel.appendChild(compose);
       connect();
-    }, function () {
+    }, function (err) {
       list.textContent = "";
+      sub.textContent = "";
       note(T.unavailable);
+      // The site's developer learns why in the console; the visitor only that chat is unavailable.
+      var e = (err && err.error) || {};
+      var why = e.code === "identity_invalid"
+        ? "the signed-in user's hash does not match: compute HMAC-SHA256 of LianluoSettings.user.id with the channel's identity secret (Settings > Channels) on your server, as hex, and pass it as LianluoSettings.user.hash"
+        : (e.message || "the server refused the session");
+      if (window.console) console.error("Lianluo widget: chat is unavailable: " + why + (e.code ? " (" + e.code + ")" : ""));
     });
   }
   function prechat() {

@@ -223,8 +223,8 @@
   function renderLogin() {
     if (S.socket) { S.socket.onclose = null; S.socket.close(); S.socket = null; }
     var err = h("div", { class: "error", role: "alert" });
-    var email = h("input", { type: "email", name: "email", placeholder: t("email"), autocomplete: "username", required: true });
-    var pw = h("input", { type: "password", name: "password", placeholder: t("password"), autocomplete: "current-password", required: true });
+    var email = h("input", { type: "email", name: "email", placeholder: t("email"), "aria-label": t("email"), autocomplete: "username", required: true });
+    var pw = h("input", { type: "password", name: "password", placeholder: t("password"), "aria-label": t("password"), autocomplete: "current-password", required: true });
     var form = h("form", { "aria-label": t("signin") }, h("h1", { text: "Lianluo 联络" }), email, pw, err,
       h("button", { class: "primary", type: "submit", text: t("signin") }));
     form.addEventListener("submit", function (e) {
@@ -331,7 +331,9 @@
       var c = it.conversation;
       var ch = S.channels.filter(function (x) { return x.id === c.channel_id; })[0];
       var row = h("div", { class: "item" + (S.current === c.id ? " active" : ""), role: "listitem", tabindex: "0", "data-id": c.id,
-        onclick: function () { openConversation(c.id); } },
+        onclick: function () { openConversation(c.id); },
+        // Keyboard users open a row with Enter or Space, as with a click.
+        onkeydown: function (e) { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); openConversation(c.id); } } },
         h("div", { class: "who", text: contactLabel(it.contact_name, c.contact_id) }),
         h("div", { class: "when", text: ago(c.last_activity_at) }),
         h("div", { class: "preview", text: it.last_message ? it.last_message.excerpt || "[" + t("attach") + "]" : "" }),
