@@ -74,6 +74,16 @@ async function newPage(viewport, locale) {
   page.on("pageerror", (e) => pageErrors.push(String(e)));
   return page;
 }
+/** The fields on the page (or in `root`) that assistive technology cannot name. */
+async function unlabelled(page, root = "body") {
+  return page.evaluate((root) => {
+    const host = document.querySelector(root);
+    const scope = host.shadowRoot || host;
+    const fields = [...scope.querySelectorAll("input:not([type=hidden]):not([type=file]), textarea, select")];
+    return fields.filter((f) => !f.getAttribute("aria-label") && !f.closest("label") && !(f.id && document.querySelector(`label[for="${f.id}"]`)))
+      .map((f) => f.outerHTML.slice(0, 80));
+  }, root);
+}
 async function signIn(page, email) {
   await page.goto(server.base + "/");
   await page.fill("input[name=email]", email);
@@ -96,6 +106,9 @@ test("the AI agent answers a customer in Chinese from the knowledge base, with i
   const visitor = await newPage({ width: 1000, height: 760 }, "zh-CN");
   await visitor.goto(shop.url + "/zh");
   await visitor.click("[data-lianluo] >> .bubble");
+  await visitor.locator("[data-lianluo] >> form.prechat").waitFor();
+  const nameless = await unlabelled(visitor, "[data-lianluo]");
+  if (nameless.length) throw new Error("widget fields without a label: " + nameless.join(" | "));
   await visitor.click("[data-lianluo] >> form.prechat button");
   await visitor.waitForSelector("[data-lianluo] >> textarea");
   await visitor.locator("[data-lianluo] >> .head span", { hasText: "AI 助手" }).waitFor();
@@ -459,6 +472,8 @@ test("admins manage knowledge, the gaps list closes, agents get suggestions and 
   await admin.click(".settings nav >> text=Knowledge");
   const gap = admin.locator(".gaps tr", { hasText: "electric scooters" });
   await gap.waitFor();
+  const nameless = await unlabelled(admin, ".settings");
+  if (nameless.length) throw new Error("fields without a label: " + nameless.join(" | "));
   // The answer is written in place, not in a browser prompt.
   await gap.locator("[data-action=write-answer]").click();
   await gap.locator("textarea").fill("No, Lumio does not sell scooters; we make audio, wearables and chargers.");
@@ -646,6 +661,41 @@ test("a long thread opens at its newest message with times and days, and names i
     throw new Error(`the customer's messages are labelled "${customerLine}", expected ${secondName}`);
   }
   await agent.screenshot({ path: join(artifacts, "agent-thread-long.png") });
+});
+
+test("an agent turns notifications on and hears of a conversation assigned to them and of its new messages", async () => {
+  // The browser's Notification API, recorded instead of shown (headless Chromium has no desktop).
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "en-US" });
+  await ctx.addInitScript(() => {
+    window.__notes = [];
+    class Recorded { constructor(title, options) { window.__notes.push({ title, body: options && options.body }); } close() {} }
+    Recorded.permission = "default";
+    Recorded.requestPermission = () => { Recorded.permission = "granted"; return Promise.resolve("granted"); };
+    window.Notification = Recorded;
+  });
+  const agent = await ctx.newPage();
+  agent.on("pageerror", (e) => pageErrors.push(String(e)));
+  await signIn(agent, "xiaoyu.lin@lumio.example");
+  await agent.click("[data-action=notifications]");
+  await agent.locator("[data-action=notifications][aria-pressed=true]").waitFor();
+  // The admin assigns one of the other agents' conversations to Xiaoyu, through the API.
+  const login = await fetch(server.base + "/api/v1/auth/login", { method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email: "admin@lumio.example", password: "lumio-demo-2026" }) });
+  const { csrf_token } = await login.json();
+  const headers = { cookie: login.headers.get("set-cookie").split(";")[0], "x-csrf-token": csrf_token, "content-type": "application/json" };
+  const users = (await (await fetch(server.base + "/api/v1/users?limit=100", { headers })).json()).items;
+  const xiaoyu = users.find((u) => u.email === "xiaoyu.lin@lumio.example").id;
+  const inbox = (await (await fetch(server.base + "/api/v1/inbox?limit=50&status=open", { headers })).json()).items;
+  const conv = inbox.find((it) => it.conversation.assignee_id && it.conversation.assignee_id !== xiaoyu).conversation.id;
+  const patched = await fetch(`${server.base}/api/v1/conversations/${conv}`, { method: "PATCH", headers, body: JSON.stringify({ assignee_id: xiaoyu }) });
+  if (patched.status !== 200) throw new Error("assigning gave " + patched.status);
+  await agent.waitForFunction(() => window.__notes.some((n) => n.title === "Assigned to you"), null, { timeout: 10_000 });
+  // The customer writes again in it: Xiaoyu hears of it while looking elsewhere.
+  const words = `Any news on my order? (${Date.now()})`;
+  const posted = await fetch(`${server.base}/api/v1/conversations/${conv}/messages`, { method: "POST", headers, body: JSON.stringify({ kind: "incoming", content: words }) });
+  if (posted.status !== 201) throw new Error("posting gave " + posted.status);
+  await agent.waitForFunction((w) => window.__notes.some((n) => n.title === "New message" && n.body === w), words, { timeout: 10_000 });
+  await ctx.close();
 });
 
 let failed = 0;

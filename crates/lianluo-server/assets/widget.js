@@ -260,8 +260,8 @@
   }
   function prechat() {
     var form = el("form", "prechat");
-    var name = el("input"); name.placeholder = T.name; name.name = "name"; name.maxLength = 200;
-    var email = el("input"); email.placeholder = T.email; email.type = "email"; email.name = "email";
+    var name = el("input"); name.placeholder = T.name; name.name = "name"; name.maxLength = 200; name.setAttribute("aria-label", T.name);
+    var email = el("input"); email.placeholder = T.email; email.type = "email"; email.name = "email"; email.setAttribute("aria-label", T.email);
     var go = el("button", null, T.start); go.type = "submit";
     form.appendChild(name); form.appendChild(email); form.appendChild(go);
     form.onsubmit = function (e) {

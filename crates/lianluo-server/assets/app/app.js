@@ -18,7 +18,7 @@
       role: "Role", add: "Add", create: "Create", remove: "Delete", revoke: "Revoke", members: "Members", kind: "Kind",
       snippet: "Snippet", rotate: "Rotate secret", rotateWarn: "Visitors signed in by your site are signed out and must reload the page; update the secret on your server.", rotateConfirm: "Rotate now", cancel: "Cancel", deleteWarn: "Delete it? This cannot be undone.", deleteNow: "Delete now",
       revokeWarn: "Integrations using this token stop working at once.", revokeNow: "Revoke now", deactivate: "Deactivate", reactivate: "Reactivate",
-      deactivateWarn: "They are signed out at once and can no longer sign in.", deactivateNow: "Deactivate now", role_agent: "Agent", role_admin: "Admin", suggestions: "Suggested questions", suggestionsPh: "Suggested questions for new visitors, one per line (up to 6)", pr_low: "Low", pr_medium: "Medium", pr_high: "High", pr_urgent: "Urgent", sk_markdown: "Markdown", sk_text: "Plain text", sk_html: "HTML", sk_faq_csv: "FAQ (CSV)", sk_qa: "Question and answer", sk_pdf: "PDF", sk_docx: "Word", sk_xlsx: "Excel", sk_website: "Website", ch_web_widget: "Web widget", ch_email: "Email", ch_wechat: "WeChat", ch_mini_program: "Mini program", ch_douyin: "Douyin", ch_xiaohongshu: "Xiaohongshu", ch_kuaishou: "Kuaishou", ch_phone: "Phone", ch_api: "API", revokedAt: "revoked", visitor: "Visitor", anonymous: "Anonymous web visitor (no name or email given)", siteUser: "Signed-in site user", secret: "Secret", shortcut: "Shortcut", content: "Content", created: "Created",
+      deactivateWarn: "They are signed out at once and can no longer sign in.", deactivateNow: "Deactivate now", role_agent: "Agent", role_admin: "Admin", notify: "Notifications", notifyOn: "Notifications on: new messages in your conversations and conversations assigned to you", notifyOff: "Notifications off", notifyBlocked: "The browser blocks notifications for this site", assignedToYou: "Assigned to you", newMessage: "New message", suggestions: "Suggested questions", suggestionsPh: "Suggested questions for new visitors, one per line (up to 6)", pr_low: "Low", pr_medium: "Medium", pr_high: "High", pr_urgent: "Urgent", sk_markdown: "Markdown", sk_text: "Plain text", sk_html: "HTML", sk_faq_csv: "FAQ (CSV)", sk_qa: "Question and answer", sk_pdf: "PDF", sk_docx: "Word", sk_xlsx: "Excel", sk_website: "Website", ch_web_widget: "Web widget", ch_email: "Email", ch_wechat: "WeChat", ch_mini_program: "Mini program", ch_douyin: "Douyin", ch_xiaohongshu: "Xiaohongshu", ch_kuaishou: "Kuaishou", ch_phone: "Phone", ch_api: "API", revokedAt: "revoked", visitor: "Visitor", anonymous: "Anonymous web visitor (no name or email given)", siteUser: "Signed-in site user", secret: "Secret", shortcut: "Shortcut", content: "Content", created: "Created",
       shown: "Copy it now: it is not shown again.", saved: "Saved.", failed: "Something went wrong.", keys: "Keyboard shortcuts", emptyTable: "Nothing here yet.",
       kNext: "next / previous conversation", kReply: "reply", kNote: "private note", kResolve: "resolve or reopen", kSearch: "search",
       kHelp: "this help", online: "Online", away: "Away", active: "Active", inactive: "Deactivated", newPassword: "Initial password",
@@ -58,7 +58,7 @@
       role: "角色", add: "添加", create: "创建", remove: "删除", revoke: "吊销", members: "成员", kind: "类型",
       snippet: "嵌入代码", rotate: "重置密钥", rotateWarn: "由您网站登录的访客将被退出，需要刷新页面；请同时更新您服务器上的密钥。", rotateConfirm: "立即重置", cancel: "取消", deleteWarn: "确定删除？此操作无法撤销。", deleteNow: "立即删除",
       revokeWarn: "使用此令牌的集成将立即失效。", revokeNow: "立即吊销", deactivate: "停用", reactivate: "重新启用",
-      deactivateWarn: "该成员将立即退出登录，且无法再登录。", deactivateNow: "立即停用", role_agent: "客服", role_admin: "管理员", suggestions: "推荐问题", suggestionsPh: "给新访客的推荐问题，每行一个（最多 6 个）", pr_low: "低", pr_medium: "中", pr_high: "高", pr_urgent: "紧急", sk_markdown: "Markdown", sk_text: "纯文本", sk_html: "HTML", sk_faq_csv: "常见问题（CSV）", sk_qa: "问答", sk_pdf: "PDF", sk_docx: "Word 文档", sk_xlsx: "Excel 表格", sk_website: "网站", ch_web_widget: "网站聊天窗口", ch_email: "邮件", ch_wechat: "微信", ch_mini_program: "小程序", ch_douyin: "抖音", ch_xiaohongshu: "小红书", ch_kuaishou: "快手", ch_phone: "电话", ch_api: "API", revokedAt: "已吊销", visitor: "访客", anonymous: "匿名网页访客（未留姓名或邮箱）", siteUser: "网站登录用户", secret: "密钥", shortcut: "快捷词", content: "内容", created: "创建时间",
+      deactivateWarn: "该成员将立即退出登录，且无法再登录。", deactivateNow: "立即停用", role_agent: "客服", role_admin: "管理员", notify: "通知", notifyOn: "已开启通知：您负责的会话有新消息、有会话分配给您时提醒", notifyOff: "已关闭通知", notifyBlocked: "浏览器已禁止本站的通知", assignedToYou: "已分配给您", newMessage: "新消息", suggestions: "推荐问题", suggestionsPh: "给新访客的推荐问题，每行一个（最多 6 个）", pr_low: "低", pr_medium: "中", pr_high: "高", pr_urgent: "紧急", sk_markdown: "Markdown", sk_text: "纯文本", sk_html: "HTML", sk_faq_csv: "常见问题（CSV）", sk_qa: "问答", sk_pdf: "PDF", sk_docx: "Word 文档", sk_xlsx: "Excel 表格", sk_website: "网站", ch_web_widget: "网站聊天窗口", ch_email: "邮件", ch_wechat: "微信", ch_mini_program: "小程序", ch_douyin: "抖音", ch_xiaohongshu: "小红书", ch_kuaishou: "快手", ch_phone: "电话", ch_api: "API", revokedAt: "已吊销", visitor: "访客", anonymous: "匿名网页访客（未留姓名或邮箱）", siteUser: "网站登录用户", secret: "密钥", shortcut: "快捷词", content: "内容", created: "创建时间",
       shown: "请立即复制：之后不会再显示。", saved: "已保存。", failed: "出错了。", keys: "快捷键", emptyTable: "暂无内容。",
       kNext: "下一个 / 上一个会话", kReply: "回复", kNote: "内部备注", kResolve: "解决或重新打开", kSearch: "搜索",
       kHelp: "本帮助", online: "在线", away: "离开", active: "正常", inactive: "已停用", newPassword: "初始密码",
@@ -124,6 +124,22 @@
   function roleName(r) { return t("role_" + r) || r; }
   // A word from a dictionary group ("pr_high"), or the value itself where the group has no entry for it.
   function word(group, v) { var w = t(group + v); return w === group + v ? v : w; }
+  // A small icon drawn in SVG (emoji glyphs are missing from many systems' fonts); `slash` strikes it out.
+  var ICONS = {
+    bell: "M12 22a2.5 2.5 0 0 0 2.5-2.5h-5A2.5 2.5 0 0 0 12 22zm7-6v-5a7 7 0 0 0-5.5-6.8V3a1.5 1.5 0 0 0-3 0v1.2A7 7 0 0 0 5 11v5l-2 2v1h18v-1z",
+    person: "M12 12a5 5 0 1 0 0-10 5 5 0 0 0 0 10zm0 2c-4.4 0-8 2.2-8 5v1h16v-1c0-2.8-3.6-5-8-5z"
+  };
+  function icon(name, slash) {
+    var ns = "http://www.w3.org/2000/svg", svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24"); svg.setAttribute("width", "18"); svg.setAttribute("height", "18"); svg.setAttribute("aria-hidden", "true");
+    var path = document.createElementNS(ns, "path"); path.setAttribute("d", ICONS[name]); path.setAttribute("fill", "currentColor"); svg.appendChild(path);
+    if (slash) {
+      var line = document.createElementNS(ns, "line");
+      [["x1", 3], ["y1", 3], ["x2", 21], ["y2", 21], ["stroke", "currentColor"], ["stroke-width", 2]].forEach(function (a) { line.setAttribute(a[0], a[1]); });
+      svg.appendChild(line);
+    }
+    return svg;
+  }
   function channelKind(k) { var v = t("ch_" + k); return v === "ch_" + k ? k : v; }
   function roleSelect() {
     return h("select", null, h("option", { value: "agent", text: roleName("agent") }), h("option", { value: "admin", text: roleName("admin") }));
@@ -172,6 +188,8 @@
   function h(tag, attrs) {
     var e = document.createElement(tag);
     attrs = attrs || {};
+    // Every field has a label for assistive technology: its placeholder, where none is given.
+    if ((tag === "input" || tag === "textarea") && attrs.placeholder && !attrs["aria-label"]) attrs["aria-label"] = attrs.placeholder;
     Object.keys(attrs).forEach(function (k) {
       var v = attrs[k];
       if (v == null || v === false) return;
@@ -263,6 +281,7 @@
       admin ? h("button", { title: t("settings"), "aria-label": t("settings"), class: S.view === "settings" ? "active" : "", onclick: function () { S.view = "settings"; renderShell(); } }, "⚙") : null,
       h("div", { class: "spacer" }),
       h("button", { title: t("away") + " / " + t("online"), "aria-label": t("online"), onclick: toggleAway }, "●", els.presence),
+      h("button", { title: t("notify"), "aria-label": t("notify"), "aria-pressed": String(notifying()), "data-action": "notifications", class: notifying() ? "active" : "", onclick: toggleNotifications }, icon("bell", !notifying())),
       h("button", { title: "中文 / English", "aria-label": "language", onclick: function () { lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("lianluo:lang", lang); document.documentElement.lang = lang === "zh" ? "zh-CN" : "en"; renderShell(); if (S.view === "inbox") { renderList(); if (S.current) { renderConversation(); renderSide(); } } } }, lang === "zh" ? "EN" : "中"),
       h("button", { title: t("signout"), "aria-label": t("signout"), onclick: function () { api("POST", "/api/v1/auth/logout", {}).then(renderLogin, renderLogin); } }, "⎋"));
     var shell = h("div", { class: "shell" + (S.current ? " open" : "") });
@@ -318,6 +337,7 @@
     if (S.view !== "inbox") return;
     var url = inboxQuery() + (!reset && S.cursor ? "&cursor=" + S.cursor : "");
     api("GET", url).then(function (page) {
+      page.items.forEach(function (it) { assignees[it.conversation.id] = it.conversation.assignee_id; });
       S.items = reset ? page.items : S.items.concat(page.items);
       S.cursor = page.next_cursor;
       renderList();
@@ -454,8 +474,8 @@
     var listed = S.items.filter(function (it) { return it.conversation.id === c.id; })[0];
     els.title = h("h2", { text: title || (listed ? contactLabel(listed.contact_name, c.contact_id) : "") });
     // Below 1,200 px the contact panel is not beside the thread: this opens it over the thread.
-    var sideToggle = h("button", { class: "ghost side-toggle", "data-action": "contact-panel", "aria-label": t("contact"), title: t("contact"), text: "👤",
-      onclick: function () { els.shell.classList.toggle("show-side"); } });
+    var sideToggle = h("button", { class: "ghost side-toggle", "data-action": "contact-panel", "aria-label": t("contact"), title: t("contact"),
+      onclick: function () { els.shell.classList.toggle("show-side"); } }, icon("person"));
     els.conv.appendChild(h("header", null, h("button", { class: "ghost back", "aria-label": "back", text: "←", onclick: function () { S.current = null; els.shell.classList.remove("open"); } }), els.title,
       h("span", { class: "chip", text: t(c.status) }), assign, team, prio, snooze, status, tags, sideToggle));
     els.thread = h("div", { class: "thread", role: "log" });
@@ -620,6 +640,7 @@
   function refreshSoon() { clearTimeout(refreshTimer); refreshTimer = setTimeout(function () { loadInbox(true); }, 150); }
   function onEvent(f) {
     var d = f.data || {};
+    watchForNotifications(f, d);
     if (f.kind === "message.created" && d.message) {
       if (d.message.conversation_id === S.current) {
         addMessage(d.message);
@@ -635,6 +656,43 @@
       els.typing.textContent = d.typing ? who + " " + t("typing") : "";
     } else if (f.kind === "presence" && d.user_id) {
       S.presence[d.user_id] = d.status;
+    }
+  }
+  /* ---------- Notifications: desktop and sound, for the agent's own conversations ---------- */
+  function notifying() { return localStorage.getItem("lianluo:notify") === "1" && typeof Notification !== "undefined" && Notification.permission === "granted"; }
+  function toggleNotifications() {
+    if (notifying()) { localStorage.setItem("lianluo:notify", "0"); toast(t("notifyOff")); renderShell(); if (S.view === "inbox") renderList(); return; }
+    if (typeof Notification === "undefined") { toast(t("notifyBlocked")); return; }
+    Promise.resolve(Notification.permission === "granted" ? "granted" : Notification.requestPermission()).then(function (p) {
+      if (p !== "granted") { toast(t("notifyBlocked")); return; }
+      localStorage.setItem("lianluo:notify", "1"); toast(t("notifyOn")); renderShell(); if (S.view === "inbox") { renderList(); if (S.current) { renderConversation(); renderSide(); } }
+    });
+  }
+  var audio = null;
+  function chime() {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      var o = audio.createOscillator(), g = audio.createGain();
+      o.frequency.value = 880; g.gain.setValueAtTime(0.08, audio.currentTime); g.gain.exponentialRampToValueAtTime(0.0001, audio.currentTime + 0.35);
+      o.connect(g); g.connect(audio.destination); o.start(); o.stop(audio.currentTime + 0.35);
+    } catch (e) { /* no sound where the browser has no audio */ }
+  }
+  // Shown when the agent is not looking at that conversation: in another tab, or another conversation.
+  function notify(title, body, conversationId) {
+    if (!notifying() || (!document.hidden && conversationId === S.current)) return;
+    var n = new Notification(title, { body: body, tag: "lianluo-" + conversationId });
+    n.onclick = function () { window.focus(); S.view = "inbox"; renderShell(); loadInbox(true); openConversation(conversationId); n.close(); };
+    chime();
+  }
+  var assignees = {};
+  function watchForNotifications(f, d) {
+    if (f.kind === "message.created" && d.message && d.message.kind === "incoming") {
+      var owner = assignees[d.message.conversation_id];
+      if (owner === S.me.id) notify(t("newMessage"), d.message.content || "[" + t("attach") + "]", d.message.conversation_id);
+    } else if ((f.kind === "conversation.updated" || f.kind === "conversation.created") && d.conversation) {
+      var c = d.conversation, before = assignees[c.id];
+      assignees[c.id] = c.assignee_id;
+      if (c.assignee_id === S.me.id && before !== S.me.id) notify(t("assignedToYou"), c.subject || c.id.slice(0, 8), c.id);
     }
   }
   function toggleAway() {
