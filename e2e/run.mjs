@@ -698,6 +698,32 @@ test("an agent turns notifications on and hears of a conversation assigned to th
   await ctx.close();
 });
 
+test("an agent resolves, assigns and tags several conversations at once", async () => {
+  const agent = await newPage({ width: 1280, height: 800 }, "en-US");
+  await signIn(agent, "admin@lumio.example");
+  await agent.click(".tabs >> text=All");
+  await agent.waitForSelector(".item >> nth=3");
+  const ids = await agent.$$eval(".item", (els) => els.slice(1, 4).map((e) => e.dataset.id));
+  for (const id of ids) await agent.check(`.item[data-id="${id}"] .pick`);
+  await agent.locator(".bulk", { hasText: "3 selected" }).waitFor();
+  if (await agent.locator(".conv .msg").count()) throw new Error("ticking a row must not open it");
+  // Tag and assign the three, then resolve them: they leave the open inbox.
+  await agent.fill("[data-action=bulk-tag]", "recall-2026");
+  await agent.press("[data-action=bulk-tag]", "Enter");
+  // Done, the selection clears and the list is read again.
+  await agent.locator(".bulk").waitFor({ state: "hidden" });
+  await agent.locator(".toast", { hasText: "Updated: 3" }).first().waitFor();
+  for (const id of ids) await agent.check(`.item[data-id="${id}"] .pick`);
+  await agent.selectOption("[data-action=bulk-assign]", { label: "Sarah Cheung" });
+  for (const id of ids) await agent.locator(`.item[data-id="${id}"] .chip`, { hasText: "→ Sarah Cheung" }).waitFor();
+  for (const id of ids) await agent.check(`.item[data-id="${id}"] .pick`);
+  await agent.screenshot({ path: join(artifacts, "inbox-bulk.png") });
+  await agent.click("[data-action=bulk-resolve]");
+  for (const id of ids) await agent.locator(`.item[data-id="${id}"]`).waitFor({ state: "detached" });
+  const tagged = await agent.evaluate(async (ids) => Promise.all(ids.map(async (id) => (await (await fetch(`/api/v1/conversations/${id}`)).json()))), ids);
+  if (!tagged.every((c) => c.status === "resolved" && c.tags.includes("recall-2026"))) throw new Error("not every conversation was tagged and resolved: " + JSON.stringify(tagged.map((c) => [c.status, c.tags])));
+});
+
 let failed = 0;
 for (const t of tests) {
   const started = Date.now();

@@ -18,7 +18,7 @@
       role: "Role", add: "Add", create: "Create", remove: "Delete", revoke: "Revoke", members: "Members", kind: "Kind",
       snippet: "Snippet", rotate: "Rotate secret", rotateWarn: "Visitors signed in by your site are signed out and must reload the page; update the secret on your server.", rotateConfirm: "Rotate now", cancel: "Cancel", deleteWarn: "Delete it? This cannot be undone.", deleteNow: "Delete now",
       revokeWarn: "Integrations using this token stop working at once.", revokeNow: "Revoke now", deactivate: "Deactivate", reactivate: "Reactivate",
-      deactivateWarn: "They are signed out at once and can no longer sign in.", deactivateNow: "Deactivate now", role_agent: "Agent", role_admin: "Admin", notify: "Notifications", notifyOn: "Notifications on: new messages in your conversations and conversations assigned to you", notifyOff: "Notifications off", notifyBlocked: "The browser blocks notifications for this site", assignedToYou: "Assigned to you", newMessage: "New message", suggestions: "Suggested questions", suggestionsPh: "Suggested questions for new visitors, one per line (up to 6)", pr_low: "Low", pr_medium: "Medium", pr_high: "High", pr_urgent: "Urgent", sk_markdown: "Markdown", sk_text: "Plain text", sk_html: "HTML", sk_faq_csv: "FAQ (CSV)", sk_qa: "Question and answer", sk_pdf: "PDF", sk_docx: "Word", sk_xlsx: "Excel", sk_website: "Website", ch_web_widget: "Web widget", ch_email: "Email", ch_wechat: "WeChat", ch_mini_program: "Mini program", ch_douyin: "Douyin", ch_xiaohongshu: "Xiaohongshu", ch_kuaishou: "Kuaishou", ch_phone: "Phone", ch_api: "API", revokedAt: "revoked", visitor: "Visitor", anonymous: "Anonymous web visitor (no name or email given)", siteUser: "Signed-in site user", secret: "Secret", shortcut: "Shortcut", content: "Content", created: "Created",
+      deactivateWarn: "They are signed out at once and can no longer sign in.", deactivateNow: "Deactivate now", role_agent: "Agent", role_admin: "Admin", select: "Select", selected: "selected", assignTo: "Assign to…", addTag: "Add a tag", clearSel: "Clear", updated: "Updated", notify: "Notifications", notifyOn: "Notifications on: new messages in your conversations and conversations assigned to you", notifyOff: "Notifications off", notifyBlocked: "The browser blocks notifications for this site", assignedToYou: "Assigned to you", newMessage: "New message", suggestions: "Suggested questions", suggestionsPh: "Suggested questions for new visitors, one per line (up to 6)", pr_low: "Low", pr_medium: "Medium", pr_high: "High", pr_urgent: "Urgent", sk_markdown: "Markdown", sk_text: "Plain text", sk_html: "HTML", sk_faq_csv: "FAQ (CSV)", sk_qa: "Question and answer", sk_pdf: "PDF", sk_docx: "Word", sk_xlsx: "Excel", sk_website: "Website", ch_web_widget: "Web widget", ch_email: "Email", ch_wechat: "WeChat", ch_mini_program: "Mini program", ch_douyin: "Douyin", ch_xiaohongshu: "Xiaohongshu", ch_kuaishou: "Kuaishou", ch_phone: "Phone", ch_api: "API", revokedAt: "revoked", visitor: "Visitor", anonymous: "Anonymous web visitor (no name or email given)", siteUser: "Signed-in site user", secret: "Secret", shortcut: "Shortcut", content: "Content", created: "Created",
       shown: "Copy it now: it is not shown again.", saved: "Saved.", failed: "Something went wrong.", keys: "Keyboard shortcuts", emptyTable: "Nothing here yet.",
       kNext: "next / previous conversation", kReply: "reply", kNote: "private note", kResolve: "resolve or reopen", kSearch: "search",
       kHelp: "this help", online: "Online", away: "Away", active: "Active", inactive: "Deactivated", newPassword: "Initial password",
@@ -58,7 +58,7 @@
       role: "角色", add: "添加", create: "创建", remove: "删除", revoke: "吊销", members: "成员", kind: "类型",
       snippet: "嵌入代码", rotate: "重置密钥", rotateWarn: "由您网站登录的访客将被退出，需要刷新页面；请同时更新您服务器上的密钥。", rotateConfirm: "立即重置", cancel: "取消", deleteWarn: "确定删除？此操作无法撤销。", deleteNow: "立即删除",
       revokeWarn: "使用此令牌的集成将立即失效。", revokeNow: "立即吊销", deactivate: "停用", reactivate: "重新启用",
-      deactivateWarn: "该成员将立即退出登录，且无法再登录。", deactivateNow: "立即停用", role_agent: "客服", role_admin: "管理员", notify: "通知", notifyOn: "已开启通知：您负责的会话有新消息、有会话分配给您时提醒", notifyOff: "已关闭通知", notifyBlocked: "浏览器已禁止本站的通知", assignedToYou: "已分配给您", newMessage: "新消息", suggestions: "推荐问题", suggestionsPh: "给新访客的推荐问题，每行一个（最多 6 个）", pr_low: "低", pr_medium: "中", pr_high: "高", pr_urgent: "紧急", sk_markdown: "Markdown", sk_text: "纯文本", sk_html: "HTML", sk_faq_csv: "常见问题（CSV）", sk_qa: "问答", sk_pdf: "PDF", sk_docx: "Word 文档", sk_xlsx: "Excel 表格", sk_website: "网站", ch_web_widget: "网站聊天窗口", ch_email: "邮件", ch_wechat: "微信", ch_mini_program: "小程序", ch_douyin: "抖音", ch_xiaohongshu: "小红书", ch_kuaishou: "快手", ch_phone: "电话", ch_api: "API", revokedAt: "已吊销", visitor: "访客", anonymous: "匿名网页访客（未留姓名或邮箱）", siteUser: "网站登录用户", secret: "密钥", shortcut: "快捷词", content: "内容", created: "创建时间",
+      deactivateWarn: "该成员将立即退出登录，且无法再登录。", deactivateNow: "立即停用", role_agent: "客服", role_admin: "管理员", select: "选择", selected: "已选", assignTo: "分配给…", addTag: "添加标签", clearSel: "取消选择", updated: "已更新", notify: "通知", notifyOn: "已开启通知：您负责的会话有新消息、有会话分配给您时提醒", notifyOff: "已关闭通知", notifyBlocked: "浏览器已禁止本站的通知", assignedToYou: "已分配给您", newMessage: "新消息", suggestions: "推荐问题", suggestionsPh: "给新访客的推荐问题，每行一个（最多 6 个）", pr_low: "低", pr_medium: "中", pr_high: "高", pr_urgent: "紧急", sk_markdown: "Markdown", sk_text: "纯文本", sk_html: "HTML", sk_faq_csv: "常见问题（CSV）", sk_qa: "问答", sk_pdf: "PDF", sk_docx: "Word 文档", sk_xlsx: "Excel 表格", sk_website: "网站", ch_web_widget: "网站聊天窗口", ch_email: "邮件", ch_wechat: "微信", ch_mini_program: "小程序", ch_douyin: "抖音", ch_xiaohongshu: "小红书", ch_kuaishou: "快手", ch_phone: "电话", ch_api: "API", revokedAt: "已吊销", visitor: "访客", anonymous: "匿名网页访客（未留姓名或邮箱）", siteUser: "网站登录用户", secret: "密钥", shortcut: "快捷词", content: "内容", created: "创建时间",
       shown: "请立即复制：之后不会再显示。", saved: "已保存。", failed: "出错了。", keys: "快捷键", emptyTable: "暂无内容。",
       kNext: "下一个 / 上一个会话", kReply: "回复", kNote: "内部备注", kResolve: "解决或重新打开", kSearch: "搜索",
       kHelp: "本帮助", online: "在线", away: "离开", active: "正常", inactive: "已停用", newPassword: "初始密码",
@@ -296,6 +296,7 @@
       return;
     }
     els.items = h("div", { class: "items", role: "list" });
+    els.bulk = h("div", { class: "bulk hidden", role: "toolbar", "aria-label": t("selected") });
     els.search = h("input", { type: "search", placeholder: t("search"), value: S.q, "aria-label": t("search") });
     var timer;
     els.search.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(function () { S.q = els.search.value.trim(); loadInbox(true); }, 250); });
@@ -311,7 +312,7 @@
     var tag = h("input", { type: "search", "aria-label": t("tag"), placeholder: t("tag"), value: S.tag });
     tag.addEventListener("change", function () { S.tag = tag.value.trim().toLowerCase(); loadInbox(true); });
     shell.appendChild(h("section", { class: "list", "aria-label": t("inbox") }, h("header", null, tabs, els.search,
-      h("div", { class: "filters" }, status, channel), h("div", { class: "filters" }, team, tag)), els.items));
+      h("div", { class: "filters" }, status, channel), h("div", { class: "filters" }, team, tag)), els.bulk, els.items));
     els.conv = h("main", { class: "conv" });
     els.side = h("aside", { class: "side", "aria-label": t("contact") });
     shell.appendChild(els.conv);
@@ -343,8 +344,38 @@
       renderList();
     });
   }
+  // Bulk actions on the selected rows: assign, resolve, tag; each conversation is changed as one would by hand.
+  S.selected = S.selected || {};
+  function selectedIds() { return Object.keys(S.selected).filter(function (id) { return S.selected[id]; }); }
+  function renderBulk() {
+    if (!els.bulk) return;
+    var ids = selectedIds();
+    els.bulk.textContent = "";
+    els.bulk.classList.toggle("hidden", !ids.length);
+    if (!ids.length) return;
+    var apply = function (change) {
+      Promise.all(ids.map(function (id) {
+        var it = S.items.filter(function (x) { return x.conversation.id === id; })[0];
+        return api("PATCH", "/api/v1/conversations/" + id, change(it ? it.conversation : {}));
+      })).then(function () { toast(t("updated") + ": " + ids.length); S.selected = {}; renderBulk(); loadInbox(true); }, fail);
+    };
+    var assign = h("select", { "aria-label": t("assignTo"), "data-action": "bulk-assign", onchange: function (e) {
+      var v = e.target.value; if (v === "-") return; apply(function () { return { assignee_id: v || null }; });
+    } }, [h("option", { value: "-", text: t("assignTo") }), h("option", { value: "", text: t("unassign") })].concat(S.users.filter(function (u) { return u.active; }).map(function (u) { return h("option", { value: u.id, text: u.name }); })));
+    var tag = h("input", { placeholder: t("addTag"), "data-action": "bulk-tag" });
+    tag.addEventListener("change", function () {
+      var v = tag.value.trim().toLowerCase(); if (!v) return;
+      apply(function (c) { var tags = (c.tags || []).slice(); if (tags.indexOf(v) < 0) tags.push(v); return { tags: tags }; });
+    });
+    els.bulk.appendChild(h("span", { class: "muted", text: ids.length + " " + t("selected") }));
+    els.bulk.appendChild(assign);
+    els.bulk.appendChild(h("button", { "data-action": "bulk-resolve", text: t("resolve"), onclick: function () { apply(function () { return { status: "resolved" }; }); } }));
+    els.bulk.appendChild(tag);
+    els.bulk.appendChild(h("button", { class: "ghost", text: t("clearSel"), onclick: function () { S.selected = {}; renderList(); } }));
+  }
   function renderList() {
     if (!els.items) return;
+    renderBulk();
     els.items.textContent = "";
     if (!S.items.length) { els.items.appendChild(h("div", { class: "empty", text: t("empty") })); return; }
     S.items.forEach(function (it) {
@@ -353,8 +384,9 @@
       var row = h("div", { class: "item" + (S.current === c.id ? " active" : ""), role: "listitem", tabindex: "0", "data-id": c.id,
         onclick: function () { openConversation(c.id); },
         // Keyboard users open a row with Enter or Space, as with a click.
-        onkeydown: function (e) { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); openConversation(c.id); } } },
-        h("div", { class: "who", text: contactLabel(it.contact_name, c.contact_id) }),
+        onkeydown: function (e) { if (e.target === e.currentTarget && (e.key === "Enter" || e.key === " ")) { e.preventDefault(); openConversation(c.id); } } },
+        h("div", { class: "who" }, h("input", { type: "checkbox", class: "pick", "aria-label": t("select") + " " + contactLabel(it.contact_name, c.contact_id), checked: !!S.selected[c.id],
+          onclick: function (e) { e.stopPropagation(); S.selected[c.id] = e.target.checked; renderBulk(); } }), contactLabel(it.contact_name, c.contact_id)),
         h("div", { class: "when", text: ago(c.last_activity_at) }),
         h("div", { class: "preview", text: it.last_message ? it.last_message.excerpt || "[" + t("attach") + "]" : "" }),
         it.unread_count ? h("span", { class: "badge", "aria-label": "unread", text: String(it.unread_count) }) : h("span"),
