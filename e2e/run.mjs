@@ -297,6 +297,11 @@ test("destructive settings actions ask first, in Chinese; the agents list shows 
   await admin.click(".settings form button");
   const reply = admin.locator(".settings tr", { hasText: "/temp-zh" });
   await reply.waitFor();
+  // The same shortcut again: the server's refusal reads in Chinese.
+  await admin.fill(".settings input[placeholder=快捷词]", "temp-zh");
+  await admin.fill(".settings input[placeholder=内容]", "重复的快捷词。");
+  await admin.click(".settings form button");
+  await admin.locator(".toast", { hasText: "已存在，或已被他人修改" }).waitFor();
   await reply.locator("[data-action=delete-reply]").click();
   await reply.locator("text=确定删除？此操作无法撤销。").waitFor();
   await admin.screenshot({ path: join(artifacts, "settings-confirm-delete-zh.png") });

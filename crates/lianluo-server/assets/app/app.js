@@ -18,7 +18,7 @@
       role: "Role", add: "Add", create: "Create", remove: "Delete", revoke: "Revoke", members: "Members", kind: "Kind",
       snippet: "Snippet", rotate: "Rotate secret", rotateWarn: "Visitors signed in by your site are signed out and must reload the page; update the secret on your server.", rotateConfirm: "Rotate now", cancel: "Cancel", deleteWarn: "Delete it? This cannot be undone.", deleteNow: "Delete now",
       revokeWarn: "Integrations using this token stop working at once.", revokeNow: "Revoke now", deactivate: "Deactivate", reactivate: "Reactivate",
-      deactivateWarn: "They are signed out at once and can no longer sign in.", deactivateNow: "Deactivate now", role_agent: "Agent", role_admin: "Admin", select: "Select", selected: "selected", assignTo: "Assign to…", addTag: "Add a tag", clearSel: "Clear", updated: "Updated", notify: "Notifications", notifyOn: "Notifications on: new messages in your conversations and conversations assigned to you", notifyOff: "Notifications off", notifyBlocked: "The browser blocks notifications for this site", assignedToYou: "Assigned to you", newMessage: "New message", suggestions: "Suggested questions", suggestionsPh: "Suggested questions for new visitors, one per line (up to 6)", pr_low: "Low", pr_medium: "Medium", pr_high: "High", pr_urgent: "Urgent", sk_markdown: "Markdown", sk_text: "Plain text", sk_html: "HTML", sk_faq_csv: "FAQ (CSV)", sk_qa: "Question and answer", sk_pdf: "PDF", sk_docx: "Word", sk_xlsx: "Excel", sk_website: "Website", ch_web_widget: "Web widget", ch_email: "Email", ch_wechat: "WeChat", ch_mini_program: "Mini program", ch_douyin: "Douyin", ch_xiaohongshu: "Xiaohongshu", ch_kuaishou: "Kuaishou", ch_phone: "Phone", ch_api: "API", revokedAt: "revoked", visitor: "Visitor", anonymous: "Anonymous web visitor (no name or email given)", siteUser: "Signed-in site user", secret: "Secret", shortcut: "Shortcut", content: "Content", created: "Created",
+      deactivateWarn: "They are signed out at once and can no longer sign in.", deactivateNow: "Deactivate now", role_agent: "Agent", role_admin: "Admin", err_validation_failed: "Please check what you entered", err_conflict: "That already exists or was changed meanwhile", err_not_found: "Not found; it may have been deleted", err_forbidden: "You are not allowed to do that", err_rate_limited: "Too many requests; try again in a moment", err_payload_too_large: "That is too large", err_unsupported_file: "That file type cannot be read", err_busy: "The server is busy; try again in a moment", err_queue_full: "The server is busy; try again in a moment", err_internal: "Something went wrong on the server", err_unauthenticated: "Please sign in again", err_csrf_failed: "Please reload the page and try again", select: "Select", selected: "selected", assignTo: "Assign to…", addTag: "Add a tag", clearSel: "Clear", updated: "Updated", notify: "Notifications", notifyOn: "Notifications on: new messages in your conversations and conversations assigned to you", notifyOff: "Notifications off", notifyBlocked: "The browser blocks notifications for this site", assignedToYou: "Assigned to you", newMessage: "New message", suggestions: "Suggested questions", suggestionsPh: "Suggested questions for new visitors, one per line (up to 6)", pr_low: "Low", pr_medium: "Medium", pr_high: "High", pr_urgent: "Urgent", sk_markdown: "Markdown", sk_text: "Plain text", sk_html: "HTML", sk_faq_csv: "FAQ (CSV)", sk_qa: "Question and answer", sk_pdf: "PDF", sk_docx: "Word", sk_xlsx: "Excel", sk_website: "Website", ch_web_widget: "Web widget", ch_email: "Email", ch_wechat: "WeChat", ch_mini_program: "Mini program", ch_douyin: "Douyin", ch_xiaohongshu: "Xiaohongshu", ch_kuaishou: "Kuaishou", ch_phone: "Phone", ch_api: "API", revokedAt: "revoked", visitor: "Visitor", anonymous: "Anonymous web visitor (no name or email given)", siteUser: "Signed-in site user", secret: "Secret", shortcut: "Shortcut", content: "Content", created: "Created",
       shown: "Copy it now: it is not shown again.", saved: "Saved.", failed: "Something went wrong.", keys: "Keyboard shortcuts", emptyTable: "Nothing here yet.",
       kNext: "next / previous conversation", kReply: "reply", kNote: "private note", kResolve: "resolve or reopen", kSearch: "search",
       kHelp: "this help", online: "Online", away: "Away", active: "Active", inactive: "Deactivated", newPassword: "Initial password",
@@ -58,7 +58,7 @@
       role: "角色", add: "添加", create: "创建", remove: "删除", revoke: "吊销", members: "成员", kind: "类型",
       snippet: "嵌入代码", rotate: "重置密钥", rotateWarn: "由您网站登录的访客将被退出，需要刷新页面；请同时更新您服务器上的密钥。", rotateConfirm: "立即重置", cancel: "取消", deleteWarn: "确定删除？此操作无法撤销。", deleteNow: "立即删除",
       revokeWarn: "使用此令牌的集成将立即失效。", revokeNow: "立即吊销", deactivate: "停用", reactivate: "重新启用",
-      deactivateWarn: "该成员将立即退出登录，且无法再登录。", deactivateNow: "立即停用", role_agent: "客服", role_admin: "管理员", select: "选择", selected: "已选", assignTo: "分配给…", addTag: "添加标签", clearSel: "取消选择", updated: "已更新", notify: "通知", notifyOn: "已开启通知：您负责的会话有新消息、有会话分配给您时提醒", notifyOff: "已关闭通知", notifyBlocked: "浏览器已禁止本站的通知", assignedToYou: "已分配给您", newMessage: "新消息", suggestions: "推荐问题", suggestionsPh: "给新访客的推荐问题，每行一个（最多 6 个）", pr_low: "低", pr_medium: "中", pr_high: "高", pr_urgent: "紧急", sk_markdown: "Markdown", sk_text: "纯文本", sk_html: "HTML", sk_faq_csv: "常见问题（CSV）", sk_qa: "问答", sk_pdf: "PDF", sk_docx: "Word 文档", sk_xlsx: "Excel 表格", sk_website: "网站", ch_web_widget: "网站聊天窗口", ch_email: "邮件", ch_wechat: "微信", ch_mini_program: "小程序", ch_douyin: "抖音", ch_xiaohongshu: "小红书", ch_kuaishou: "快手", ch_phone: "电话", ch_api: "API", revokedAt: "已吊销", visitor: "访客", anonymous: "匿名网页访客（未留姓名或邮箱）", siteUser: "网站登录用户", secret: "密钥", shortcut: "快捷词", content: "内容", created: "创建时间",
+      deactivateWarn: "该成员将立即退出登录，且无法再登录。", deactivateNow: "立即停用", role_agent: "客服", role_admin: "管理员", err_validation_failed: "输入有误，请检查", err_conflict: "已存在，或已被他人修改", err_not_found: "未找到，可能已被删除", err_forbidden: "您没有权限执行此操作", err_rate_limited: "请求过于频繁，请稍后再试", err_payload_too_large: "内容过大", err_unsupported_file: "无法读取此类文件", err_busy: "服务器繁忙，请稍后再试", err_queue_full: "服务器繁忙，请稍后再试", err_internal: "服务器出错了", err_unauthenticated: "请重新登录", err_csrf_failed: "请刷新页面后重试", select: "选择", selected: "已选", assignTo: "分配给…", addTag: "添加标签", clearSel: "取消选择", updated: "已更新", notify: "通知", notifyOn: "已开启通知：您负责的会话有新消息、有会话分配给您时提醒", notifyOff: "已关闭通知", notifyBlocked: "浏览器已禁止本站的通知", assignedToYou: "已分配给您", newMessage: "新消息", suggestions: "推荐问题", suggestionsPh: "给新访客的推荐问题，每行一个（最多 6 个）", pr_low: "低", pr_medium: "中", pr_high: "高", pr_urgent: "紧急", sk_markdown: "Markdown", sk_text: "纯文本", sk_html: "HTML", sk_faq_csv: "常见问题（CSV）", sk_qa: "问答", sk_pdf: "PDF", sk_docx: "Word 文档", sk_xlsx: "Excel 表格", sk_website: "网站", ch_web_widget: "网站聊天窗口", ch_email: "邮件", ch_wechat: "微信", ch_mini_program: "小程序", ch_douyin: "抖音", ch_xiaohongshu: "小红书", ch_kuaishou: "快手", ch_phone: "电话", ch_api: "API", revokedAt: "已吊销", visitor: "访客", anonymous: "匿名网页访客（未留姓名或邮箱）", siteUser: "网站登录用户", secret: "密钥", shortcut: "快捷词", content: "内容", created: "创建时间",
       shown: "请立即复制：之后不会再显示。", saved: "已保存。", failed: "出错了。", keys: "快捷键", emptyTable: "暂无内容。",
       kNext: "下一个 / 上一个会话", kReply: "回复", kNote: "内部备注", kResolve: "解决或重新打开", kSearch: "搜索",
       kHelp: "本帮助", online: "在线", away: "离开", active: "正常", inactive: "已停用", newPassword: "初始密码",
@@ -519,7 +519,7 @@
     els.thread.scrollTop = els.thread.scrollHeight;
   }
   function patch(body) {
-    api("PATCH", "/api/v1/conversations/" + S.current, body).then(function (c) { S.conversation = c; renderConversation(); }, function (x) { toast((x.error && x.error.message) || t("failed")); });
+    api("PATCH", "/api/v1/conversations/" + S.current, body).then(function (c) { S.conversation = c; renderConversation(); }, fail);
   }
   function toggleResolved() { if (S.conversation) patch({ status: S.conversation.status === "resolved" ? "open" : "resolved" }); }
   function composer() {
@@ -540,7 +540,7 @@
       api("POST", "/api/v1/conversations/" + conversation + "/messages", { kind: S.mode === "note" ? "note" : "outgoing", content: text, idempotency_key: key })
         .then(function (m) { S.unsent = null; addMessage(m); }, function (x) {
           S.unsent = { conversation: conversation, text: text, key: key };
-          input.value = text; toast((x.error && x.error.message) || t("failed"));
+          input.value = text; toast(errorText(x));
         });
     }
     var asked = 0;
@@ -601,7 +601,7 @@
         .then(function (att) {
           return api("POST", "/api/v1/conversations/" + S.current + "/messages", { kind: S.mode === "note" ? "note" : "outgoing", content: input.value.trim(), attachments: [att] })
             .then(function (m) { input.value = ""; addMessage(m); });
-        }, function (x) { toast((x.error && x.error.message) || t("badType")); });
+        }, function (x) { toast(errorText(x, "badType")); });
     });
     box.appendChild(h("div", { class: "actions" }, h("span", null, h("button", { class: "ghost", "aria-label": t("attach"), title: t("attach"), text: "+", onclick: function () { picker.click(); } }), picker, h("span", { class: "muted", text: " Ctrl+Enter" })),
       h("span", null, h("button", { class: "ghost", "data-action": "suggest", text: t("suggest"), onclick: function () { suggestReply(box); } }),
@@ -969,7 +969,14 @@
       })));
     }, fail);
   }
-  function fail(x) { toast((x && x.error && x.error.message) || t("failed")); }
+  // A server error in the interface's language: the sentence for its code, with the server's detail (which
+  // names the field or the limit) after it; the detail alone where the code has no sentence.
+  function errorText(x, fallback) {
+    var e = (x && x.error) || {}, said = e.code ? word("err_", e.code) : "";
+    if (said && said !== e.code) return lang === "zh" && e.message ? said + "（" + e.message + "）" : said + (e.message ? ": " + e.message : "");
+    return e.message || t(fallback || "failed");
+  }
+  function fail(x) { toast(errorText(x)); }
   // A table, or a line saying that there is nothing in it yet.
   function table(head, rows) {
     var body = rows.length ? rows : [h("tr", { class: "empty" }, h("td", { class: "muted", colspan: String(head.length), text: t("emptyTable") }))];
