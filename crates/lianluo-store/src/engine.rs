@@ -196,6 +196,23 @@ fn replay(new: &NewMessage, existing: Message) -> Result<(Message, bool)> {
     }
 }
 
+impl<B: Backend> SqlStore<B> {
+    /// A page of a conversation's messages in either direction (the cursor names the last message seen).
+    async fn messages_page(
+        &self,
+        ws: WorkspaceId,
+        conversation: ConversationId,
+        page: PageRequest,
+        newest_first: bool,
+    ) -> Result<Page<Message>> {
+        let rows = read!(self, |tx| {
+            found(tx.conversation(ws, conversation, false).await?, "conversation")?;
+            tx.messages(ws, conversation, page, newest_first).await
+        })?;
+        Ok(Page::from_rows(rows, page.limit, |m| Cursor { sort: m.created_at.0, id: m.id.0 }))
+    }
+}
+
 #[async_trait]
 impl<B: Backend> Store for SqlStore<B> {
     fn backend(&self) -> &'static str {
@@ -815,11 +832,7 @@ impl<B: Backend> Store for SqlStore<B> {
         conversation: ConversationId,
         page: PageRequest,
     ) -> Result<Page<Message>> {
-        let rows = read!(self, |tx| {
-            found(tx.conversation(ws, conversation, false).await?, "conversation")?;
-            tx.messages(ws, conversation, page, false).await
-        })?;
-        Ok(Page::from_rows(rows, page.limit, |m| Cursor { sort: m.created_at.0, id: m.id.0 }))
+        self.messages_page(ws, conversation, page, false).await
     }
 
     async fn recent_messages(
@@ -828,11 +841,7 @@ impl<B: Backend> Store for SqlStore<B> {
         conversation: ConversationId,
         page: PageRequest,
     ) -> Result<Page<Message>> {
-        let rows = read!(self, |tx| {
-            found(tx.conversation(ws, conversation, false).await?, "conversation")?;
-            tx.messages(ws, conversation, page, true).await
-        })?;
-        Ok(Page::from_rows(rows, page.limit, |m| Cursor { sort: m.created_at.0, id: m.id.0 }))
+        self.messages_page(ws, conversation, page, true).await
     }
 
     async fn wake_snoozed(&self, now: Timestamp, limit: u32) -> Result<Vec<Conversation>> {

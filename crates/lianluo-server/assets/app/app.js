@@ -121,7 +121,7 @@
   }
 
   // A role as the reader's language says it, and a choice of roles for a form.
-  function roleName(r) { return t("role_" + r) || r; }
+  function roleName(r) { return word("role_", r); }
   // A word from a dictionary group ("pr_high"), or the value itself where the group has no entry for it.
   function word(group, v) { var w = t(group + v); return w === group + v ? v : w; }
   // A small icon drawn in SVG (emoji glyphs are missing from many systems' fonts); `slash` strikes it out.
@@ -140,7 +140,7 @@
     }
     return svg;
   }
-  function channelKind(k) { var v = t("ch_" + k); return v === "ch_" + k ? k : v; }
+  function channelKind(k) { return word("ch_", k); }
   function roleSelect() {
     return h("select", null, h("option", { value: "agent", text: roleName("agent") }), h("option", { value: "admin", text: roleName("admin") }));
   }
@@ -502,9 +502,7 @@
     var status = h("button", { class: resolved ? "" : "primary", "data-action": "resolve", text: resolved ? t("reopen") : t("resolve"), onclick: toggleResolved });
     var tags = h("input", { "aria-label": t("tags"), placeholder: t("tags"), value: (c.tags || []).join(", ") });
     tags.addEventListener("change", function () { patch({ tags: tags.value.split(",").map(function (x) { return x.trim(); }).filter(Boolean) }); });
-    var title = (S.contact && S.contact.conversation === c.id && S.contact.name) || "";
-    var listed = S.items.filter(function (it) { return it.conversation.id === c.id; })[0];
-    els.title = h("h2", { text: title || (listed ? contactLabel(listed.contact_name, c.contact_id) : "") });
+    els.title = h("h2", { text: customerName() });
     // Below 1,200 px the contact panel is not beside the thread: this opens it over the thread.
     var sideToggle = h("button", { class: "ghost side-toggle", "data-action": "contact-panel", "aria-label": t("contact"), title: t("contact"),
       onclick: function () { els.shell.classList.toggle("show-side"); } }, icon("person"));
@@ -621,7 +619,6 @@
     var c = S.contact;
     if (!els.side || !c) return;
     els.side.textContent = "";
-    if (els.title && !els.title.textContent) els.title.textContent = contactLabel(c.name, c.id);
     var attrs = Object.keys(c.attributes || {});
     els.side.appendChild(h("button", { class: "ghost side-close", "aria-label": t("close"), text: "×", onclick: function () { els.shell.classList.remove("show-side"); } }));
     els.side.appendChild(h("h3", { text: contactLabel(c.name, c.id) }));
