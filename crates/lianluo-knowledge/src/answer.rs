@@ -610,9 +610,11 @@ impl Answerer {
             s.features = f;
             s.logit = model.logit(&f);
         }
-        // Equal scores go to the passage the search ranked higher, then to the earlier sentence.
+        // An entry a person wrote goes before a passage that fits as well; equal scores go to the passage
+        // the search ranked higher, then to the earlier sentence.
+        let order = |s: &Scored| s.logit + rerank::CURATED_PREFERENCE * s.features[rerank::CURATED];
         scored.sort_by(|a, b| {
-            b.logit.total_cmp(&a.logit).then(a.passage.cmp(&b.passage)).then(a.sentence.cmp(&b.sentence))
+            order(b).total_cmp(&order(a)).then(a.passage.cmp(&b.passage)).then(a.sentence.cmp(&b.sentence))
         });
         let confidence = scored.first().map(|s| model.confidence(s.logit)).unwrap_or(0.0);
         Ranking { query, vector: question_vector, language, passages, sentences: scored, confidence }

@@ -73,6 +73,10 @@ pub struct Common {
     /// Print every question with its answer (to standard error).
     #[arg(long)]
     verbose: bool,
+    /// Write every question's first candidates (logit, language, passage, right, features) as JSON lines
+    /// to this file.
+    #[arg(long)]
+    dump: Option<PathBuf>,
     /// Use these fitted numbers instead of the built-in ones (the `--fit` output's last line: the weights,
     /// the bias, the two Platt numbers and the two vector weights, separated by commas).
     #[arg(long)]
@@ -231,6 +235,8 @@ struct Outcome {
     quote: String,
     /// The best sentence's features, for `--verbose`.
     features: Vec<f32>,
+    /// The first candidates: (logit, language, passage, right, features), for `--dump`.
+    top: Vec<(f32, &'static str, usize, bool, [f32; FEATURES])>,
 }
 
 const LISTS: [&str; 4] = ["words (BM25)", "vectors", "fused", "re-ranked"];
@@ -257,7 +263,18 @@ async fn run_case(bench: &Bench, case: &Case, model: &Model, fusion: SearchOptio
         None => (false, String::new()),
     };
     let features = ranking.sentences.first().map(|s| s.features.to_vec()).unwrap_or_default();
+    let top = ranking
+        .sentences
+        .iter()
+        .take(200)
+        .map(|s| {
+            let hit = &ranking.passages[s.passage];
+            let ok = case.answer_ok(hit, &s.text);
+            (s.logit, lianluo_knowledge::lang::detect(&s.text).as_str(), s.passage, ok, s.features)
+        })
+        .collect();
     Outcome {
+        top,
         ranks,
         relevant: bench.relevant_total(case),
         confidence: ranking.confidence,
@@ -470,6 +487,19 @@ async fn evaluate(bench: &Bench, cases: &[Case], common: &Common, title: &str) -
             eprintln!("{} of {} questions", i + 1, cases.len());
         }
         results.push((case, o));
+    }
+    if let Some(path) = &common.dump {
+        let lines: Vec<String> = results
+            .iter()
+            .map(|(c, o)| {
+                serde_json::json!({
+                    "lang": c.lang, "kind": c.kind, "answerable": c.judge.is_some(),
+                    "confidence": o.confidence, "right": o.right, "top": o.top,
+                })
+                .to_string()
+            })
+            .collect();
+        std::fs::write(path, lines.join("\n") + "\n")?;
     }
     let threshold = common.threshold.unwrap_or(bench.kb.answerer.min_confidence);
     println!(
