@@ -73,8 +73,8 @@ pub struct Common {
     /// Print every question with its answer (to standard error).
     #[arg(long)]
     verbose: bool,
-    /// Write every question's first candidates (logit, language, passage, right, features) as JSON lines
-    /// to this file.
+    /// Write every question's candidates (logit, language, passage, right, features) as JSON lines to
+    /// this file.
     #[arg(long)]
     dump: Option<PathBuf>,
     /// Use these fitted numbers instead of the built-in ones (the `--fit` output's last line: the weights,
@@ -233,9 +233,8 @@ struct Outcome {
     right: bool,
     /// What would be quoted, for `--verbose`.
     quote: String,
-    /// The best sentence's features, for `--verbose`.
-    features: Vec<f32>,
-    /// The first candidates: (logit, language, passage, right, features), for `--dump`.
+    /// The candidates, best first: (logit, language, passage, right, features), for `--verbose` (the
+    /// best one's features) and `--dump`.
     top: Vec<(f32, &'static str, usize, bool, [f32; FEATURES])>,
 }
 
@@ -262,26 +261,16 @@ async fn run_case(bench: &Bench, case: &Case, model: &Model, fusion: SearchOptio
         Some((hit, quote)) => (case.answer_ok(hit, &quote), quote),
         None => (false, String::new()),
     };
-    let features = ranking.sentences.first().map(|s| s.features.to_vec()).unwrap_or_default();
     let top = ranking
         .sentences
         .iter()
-        .take(200)
         .map(|s| {
             let hit = &ranking.passages[s.passage];
             let ok = case.answer_ok(hit, &s.text);
             (s.logit, lianluo_knowledge::lang::detect(&s.text).as_str(), s.passage, ok, s.features)
         })
         .collect();
-    Outcome {
-        top,
-        ranks,
-        relevant: bench.relevant_total(case),
-        confidence: ranking.confidence,
-        right,
-        quote,
-        features,
-    }
+    Outcome { top, ranks, relevant: bench.relevant_total(case), confidence: ranking.confidence, right, quote }
 }
 
 fn best_answer(ranking: &Ranking) -> Option<(&Hit, String)> {
@@ -481,7 +470,7 @@ async fn evaluate(bench: &Bench, cases: &[Case], common: &Common, title: &str) -
                 },
                 o.quote.chars().take(100).collect::<String>()
             );
-            eprintln!("    features {:.2?}", o.features);
+            eprintln!("    features {:.2?}", o.top.first().map(|c| c.4.to_vec()).unwrap_or_default());
         }
         if (i + 1) % 500 == 0 {
             eprintln!("{} of {} questions", i + 1, cases.len());

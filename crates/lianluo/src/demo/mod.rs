@@ -207,12 +207,12 @@ async fn directory(store: &dyn Store, now: Timestamp) -> anyhow::Result<Director
     Ok(Directory { ws: ws.id, agents, teams: [pre, after, vip], channels })
 }
 
-/// The team's saved replies (typed as `/shortcut` in the composer), in both languages.
 /// The web shop's suggested questions for a new visitor: ones its knowledge base answers at the default
 /// confidence, in both languages.
 const DEMO_SUGGESTIONS: &[&str] =
     &["移动电源可以带着登机吗？", "How long does delivery take?", "支持哪些付款方式？"];
 
+/// The team's saved replies (typed as `/shortcut` in the composer), in both languages.
 const SAVED_REPLIES: &[(&str, &str)] = &[
     ("hello", "您好，这里是流明科技客服，很高兴为您服务。请问有什么可以帮您？"),
     ("hello-en", "Hi, this is Lumio customer service. How can I help you today?"),
