@@ -601,6 +601,10 @@ test("admins upload knowledge files, crawl a help centre and approve answers min
   const job = admin.locator(".settings tr.job.done", { hasText: "Read resolved conversations" }).first();
   await job.waitFor();
   if (!/\d+ new candidates/.test(await job.innerText())) throw new Error("the job does not say what it found: " + (await job.innerText()));
+  // So was each source's indexing, named by its source, with the passages it stored.
+  const crawl = admin.locator(".settings tr.job.done", { hasText: "Index a knowledge source: Shop help centre" });
+  await crawl.waitFor();
+  if (!/\d+ passages/.test(await crawl.innerText())) throw new Error("the indexing job does not say what it stored: " + (await crawl.innerText()));
   await admin.screenshot({ path: join(artifacts, "jobs.png") });
   await admin.context().close();
 });

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{JobId, Timestamp, WorkspaceId};
+use crate::{JobId, KbSourceId, Timestamp, WorkspaceId};
 
 /// What a job does, with its typed input. Stored as `kind` plus a JSON `payload`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -17,6 +17,12 @@ pub enum JobSpec {
         /// How many resolved conversations to read, newest first.
         conversations: u32,
     },
+    /// Read a knowledge source (crawling a website first), cut it into passages, embed and store them,
+    /// and put them in the search index. Also how a source is embedded again when the embedder changes.
+    IndexSource {
+        /// The source, in the job's workspace.
+        source: KbSourceId,
+    },
 }
 
 impl JobSpec {
@@ -24,6 +30,7 @@ impl JobSpec {
     pub fn kind(&self) -> JobKind {
         match self {
             JobSpec::MineConversations { .. } => JobKind::MineConversations,
+            JobSpec::IndexSource { .. } => JobKind::IndexSource,
         }
     }
 
@@ -43,15 +50,19 @@ impl JobSpec {
     /// How many times the job is tried before it stays failed.
     pub fn max_attempts(&self) -> i64 {
         match self {
-            JobSpec::MineConversations { .. } => 3,
+            JobSpec::MineConversations { .. } | JobSpec::IndexSource { .. } => 3,
         }
     }
 
-    /// Whether at most one job of this kind may wait or run per workspace at a time (asking again
-    /// returns the one already queued).
-    pub fn one_at_a_time(&self) -> bool {
+    /// What at most one job may wait or run for, per workspace, at a time (asking again returns the one
+    /// already queued): one mining run per workspace, one indexing run per source. A source edited while
+    /// it is being indexed is indexed again by the same job, which sees that its version changed.
+    pub fn active_key(&self) -> Option<String> {
         match self {
-            JobSpec::MineConversations { .. } => true,
+            JobSpec::MineConversations { .. } => Some(JobKind::MineConversations.as_str().to_string()),
+            JobSpec::IndexSource { source } => {
+                Some(format!("{}:{}", JobKind::IndexSource.as_str(), source.0))
+            }
         }
     }
 }
@@ -61,18 +72,21 @@ impl JobSpec {
 #[serde(rename_all = "snake_case")]
 pub enum JobKind {
     MineConversations,
+    IndexSource,
 }
 
 impl JobKind {
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::MineConversations => "mine_conversations",
+            JobKind::IndexSource => "index_source",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "mine_conversations" => JobKind::MineConversations,
+            "index_source" => JobKind::IndexSource,
             _ => return None,
         })
     }
@@ -176,6 +190,10 @@ mod tests {
         assert_eq!(spec.payload(), serde_json::json!({ "conversations": 200 }));
         assert_eq!(JobSpec::from_parts("mine_conversations", spec.payload()), Some(spec));
         assert_eq!(JobSpec::from_parts("unknown", Value::Null), None);
+        let source = KbSourceId(uuid::Uuid::nil());
+        let index = JobSpec::IndexSource { source };
+        assert_eq!(index.payload(), serde_json::json!({ "source": uuid::Uuid::nil() }));
+        assert_eq!(JobSpec::from_parts("index_source", index.payload()), Some(index));
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //! workspace, renews its lease while it runs, and records the outcome. Work queued here survives a
 //! restart: a job whose worker stopped is taken over once its lease passes.
 //!
-//! `lianluo serve` runs one worker per node ([`spawn`]); tests call [`run_until_idle`] to run what is
-//! queued, deterministically, instead of waiting for it.
+//! `lianluo serve` runs `ServerConfig::job_workers` workers per node ([`spawn`]); a workspace may run one
+//! fewer at a time, and the workspace running the fewest is served first, so one workspace's long queue
+//! never holds back another's. Tests call [`run_until_idle`] to run what is queued, deterministically,
+//! instead of waiting for it.
 
 use std::{
     sync::{Arc, Mutex},
@@ -23,6 +25,16 @@ use crate::AppState;
 /// How often an idle worker looks for due jobs (retries whose back-off passed, leases that ran out)
 /// when nothing woke it.
 const IDLE_POLL: Duration = Duration::from_secs(5);
+
+/// The number of cores, from 1 to 4.
+pub fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4)
+}
+
+/// How many jobs one workspace may run at once with `workers` per node.
+fn per_workspace(workers: usize) -> i64 {
+    workers.saturating_sub(1).max(1) as i64
+}
 
 /// Queues a job and wakes this node's worker. A kind that runs one at a time per workspace returns the
 /// job already waiting or running (`false`).
@@ -49,9 +61,12 @@ pub async fn run_until_idle(state: &AppState) -> Result<usize, StoreError> {
 /// Claims the next due job and runs it to its end; `false` when none was due.
 pub async fn run_next(state: &AppState) -> Result<bool, StoreError> {
     let lease_ms = state.config.job_lease_secs.max(1) as i64 * 1000;
-    let Some(job) = state.store.claim_job(Timestamp::now(), lease_ms).await? else {
+    let share = per_workspace(state.config.job_workers);
+    let Some(job) = state.store.claim_job(Timestamp::now(), lease_ms, share).await? else {
         return Ok(false);
     };
+    // More may be due: another idle worker looks while this one runs.
+    state.jobs_wake.notify_one();
     tracing::info!(job = %job.id, kind = job.spec.kind().as_str(), attempt = job.attempts, "job started");
     if job.attempts > job.max_attempts {
         // Its worker stopped during every attempt (a crash, or a job that brings the node down).
@@ -95,7 +110,13 @@ fn renew_while_running(
         let every = Duration::from_millis((lease_ms / 3).max(100) as u64);
         loop {
             tokio::time::sleep(every).await;
-            let now_progress = progress.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            let now_progress = match (&job.spec, &state.knowledge) {
+                // Indexing reports its progress on the source; the job shows the same.
+                (JobSpec::IndexSource { source }, Some(kb)) => {
+                    kb.progress(*source).and_then(|p| serde_json::to_value(p).ok()).unwrap_or(Value::Null)
+                }
+                _ => progress.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            };
             if let Err(e) = state.store.renew_job(&job, now_progress, Timestamp::now(), lease_ms).await {
                 tracing::warn!(job = %job.id, error = %e, "renewing a job's lease failed");
             }
@@ -120,20 +141,69 @@ async fn run(state: &AppState, job: &Job, progress: &Arc<Mutex<Value>>) -> Resul
                 }
             }
         }
+        JobSpec::IndexSource { source } => index(state, job, *source).await,
     }
 }
 
-/// Runs this node's worker until the task is aborted: a job at a time, woken by [`enqueue`] or every few
-/// seconds for retries and jobs whose worker stopped.
+/// Indexes a source until the version read is the one stored: a source edited during the run is read
+/// again by the same job (asking to index it meanwhile returned this job).
+async fn index(state: &AppState, job: &Job, source: lianluo_domain::KbSourceId) -> Result<Value, String> {
+    use crate::knowledge::Indexed;
+    let kb = state.knowledge.as_ref().ok_or("the knowledge models are not loaded on this server")?;
+    loop {
+        match state.store.get_kb_source(job.workspace_id, source).await {
+            Err(StoreError::NotFound(_)) => return Ok(json!({ "status": "deleted" })),
+            Err(e) => {
+                tracing::warn!(job = %job.id, error = %e, "reading a knowledge source failed");
+                return Err("the source could not be read from the database; it is tried again".into());
+            }
+            Ok(_) => {}
+        }
+        match kb.index_source(job.workspace_id, source).await {
+            Ok(Indexed::Stored { passages }) => {
+                return Ok(json!({ "status": "indexed", "passages": passages }));
+            }
+            // The reason is on the source, where the admin reads it; trying again would not help.
+            Ok(Indexed::Failed(reason)) => return Ok(json!({ "status": "failed", "reason": reason })),
+            Ok(Indexed::Superseded) => continue,
+            Err(e) => {
+                tracing::warn!(job = %job.id, source = %source, error = %e, "indexing a knowledge source failed");
+                return Err(
+                    "indexing stopped on a storage error; it is tried again, and the server log says why"
+                        .into(),
+                );
+            }
+        }
+    }
+}
+
+/// Runs this node's `job_workers` workers until the task is aborted: each runs a job at a time, woken by
+/// [`enqueue`] or every few seconds for retries and jobs whose worker stopped.
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        loop {
-            match run_next(&state).await {
-                Ok(true) => continue,
-                Ok(false) => {}
-                Err(e) => tracing::warn!(error = %e, "the job queue could not be read"),
-            }
-            let _ = tokio::time::timeout(IDLE_POLL, state.jobs_wake.notified()).await;
-        }
+        let workers: Vec<_> =
+            (0..state.config.job_workers.max(1)).map(|_| tokio::spawn(work(state.clone()))).collect();
+        // Aborting this task ends the workers with it.
+        let _stop = AbortOnDrop(workers);
+        std::future::pending::<()>().await;
     })
+}
+
+struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.iter().for_each(tokio::task::JoinHandle::abort);
+    }
+}
+
+async fn work(state: AppState) {
+    loop {
+        match run_next(&state).await {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "the job queue could not be read"),
+        }
+        let _ = tokio::time::timeout(IDLE_POLL, state.jobs_wake.notified()).await;
+    }
 }

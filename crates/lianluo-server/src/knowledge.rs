@@ -1,7 +1,7 @@
-//! The knowledge service: keeps the search index in step with the store and indexes sources in the
-//! background (parse, chunk, embed, store, index). Sources are indexed several at once, as many as
-//! `Settings::indexing_concurrency` allows, with one fewer per workspace so that one workspace's long
-//! queue never holds back another's; each running source reports its progress.
+//! The knowledge service: keeps the search index in step with the store and indexes sources (parse,
+//! chunk, embed, store, index) as durable jobs (`JobSpec::IndexSource`, run by `crate::jobs`): they
+//! survive a restart, several run at once, and one workspace's long queue never holds back another's.
+//! Each running source reports its progress.
 
 use std::sync::Arc;
 
@@ -9,6 +9,7 @@ use lianluo_domain::{
     KbChunkId, KbSourceId, Timestamp, WorkspaceId,
     knowledge::{KbChunk, KbSource, SourceKind},
 };
+use lianluo_domain::{event::Actor, job::JobSpec};
 use lianluo_knowledge::{
     AnswerMode, Answerer, Hit, HybridIndex, chunk_sections,
     crawl::{CrawlOptions, crawl, crawl_client},
@@ -18,7 +19,7 @@ use lianluo_knowledge::{
 };
 use lianluo_models::{ChatModel, Embedder};
 use lianluo_store::Store;
-use tokio::sync::Semaphore;
+use tokio::sync::Notify;
 
 /// The models and index behind the knowledge base.
 pub struct Knowledge {
@@ -26,9 +27,8 @@ pub struct Knowledge {
     store: Arc<dyn Store>,
     /// Each workspace's chat model and answer mode, from its AI settings (dropped when they change).
     generation: std::sync::Mutex<std::collections::HashMap<WorkspaceId, Generation>>,
-    indexing: Semaphore,
-    /// Each workspace's share of `indexing`.
-    indexing_per_workspace: std::sync::Mutex<std::collections::HashMap<WorkspaceId, Arc<Semaphore>>>,
+    /// Wakes the node's job workers when a source is queued (shared with `AppState::jobs_wake`).
+    jobs_wake: Arc<Notify>,
     /// What the strength check found for each chat model (by address and name), or `None` while it runs.
     strength:
         std::sync::Mutex<std::collections::HashMap<String, Option<lianluo_knowledge::strength::Strength>>>,
@@ -66,9 +66,6 @@ pub struct Settings {
     /// the server send requests, and the workspace's key, into the server's network. The node's own
     /// configured endpoints are the operator's and always allowed.
     pub private_model_providers: bool,
-    /// How many sources are indexed at once (at least 1); each workspace may use one fewer unless this
-    /// is 1. Defaults to the number of cores, at most 4.
-    pub indexing_concurrency: usize,
 }
 
 impl Default for Settings {
@@ -77,14 +74,20 @@ impl Default for Settings {
             answer_mode: AnswerMode::Extractive,
             crawl_private_networks: false,
             private_model_providers: false,
-            indexing_concurrency: default_indexing_concurrency(),
         }
     }
 }
 
-/// The number of cores, from 1 to 4.
-pub fn default_indexing_concurrency() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4)
+/// How an indexing run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Indexed {
+    /// The passages are stored and searchable.
+    Stored { passages: usize },
+    /// The source could not be read (a broken file, a website that did not answer); the reason is on the
+    /// source for the admin.
+    Failed(String),
+    /// The source was edited while it was read: nothing was stored, and the newer version is to be read.
+    Superseded,
 }
 
 /// How far the indexing of a source has got, while it runs.
@@ -194,8 +197,7 @@ impl Knowledge {
             answerer: Answerer::new(index, embedder, chat, settings.answer_mode),
             store,
             generation: Default::default(),
-            indexing: Semaphore::new(settings.indexing_concurrency.max(1)),
-            indexing_per_workspace: Default::default(),
+            jobs_wake: Arc::new(Notify::new()),
             strength: Default::default(),
             progress: Default::default(),
             candidate_vectors: Default::default(),
@@ -208,23 +210,27 @@ impl Knowledge {
             tracing::info!(sources = restale.len(), "embedding sources again with the configured embedder");
         }
         for (ws, id) in pending.into_iter().chain(restale) {
-            this.spawn_index(ws, id);
+            this.queue_index(ws, id, Actor::System).await?;
         }
         Ok(this)
+    }
+
+    /// What wakes the node's job workers when this service queues work.
+    pub fn jobs_wake(&self) -> Arc<Notify> {
+        self.jobs_wake.clone()
     }
 
     pub fn index(&self) -> &HybridIndex {
         &self.answerer.index
     }
 
-    /// Indexes a source in the background; its status tells how it went.
-    pub fn spawn_index(self: &Arc<Self>, ws: WorkspaceId, id: KbSourceId) {
-        let this = self.clone();
-        tokio::spawn(async move {
-            if let Err(e) = this.index_source(ws, id).await {
-                tracing::warn!(source = %id, error = %e, "indexing a knowledge source failed");
-            }
-        });
+    /// Queues a source for indexing as a job (one per source: a source already waiting or running is
+    /// not queued twice); its status tells how it went.
+    pub async fn queue_index(&self, ws: WorkspaceId, id: KbSourceId, actor: Actor) -> Result<(), String> {
+        let spec = JobSpec::IndexSource { source: id };
+        self.store.enqueue_job(ws, spec, actor, Timestamp::now()).await.map_err(|e| e.to_string())?;
+        self.jobs_wake.notify_one();
+        Ok(())
     }
 
     /// How far a source being indexed has got; `None` when it is not running.
@@ -245,15 +251,9 @@ impl Knowledge {
         })
     }
 
-    /// Parses, chunks and embeds a source, stores the passages and updates the index.
-    pub async fn index_source(&self, ws: WorkspaceId, id: KbSourceId) -> Result<(), String> {
-        let share = {
-            let mut shares = self.indexing_per_workspace.lock().unwrap_or_else(|p| p.into_inner());
-            let per_workspace = self.settings.indexing_concurrency.saturating_sub(1).max(1);
-            shares.entry(ws).or_insert_with(|| Arc::new(Semaphore::new(per_workspace))).clone()
-        };
-        let _share = share.acquire().await.map_err(|e| e.to_string())?;
-        let _turn = self.indexing.acquire().await.map_err(|e| e.to_string())?;
+    /// Parses, chunks and embeds a source, stores the passages and updates the index. `Err` is a fault
+    /// of the store (worth another try); a source that cannot be read is `Indexed::Failed`.
+    pub async fn index_source(&self, ws: WorkspaceId, id: KbSourceId) -> Result<Indexed, String> {
         let source = self.store.start_kb_source(ws, id).await.map_err(|e| e.to_string())?;
         let progress = Arc::new(Progress::default());
         self.progress.lock().unwrap_or_else(|p| p.into_inner()).insert(id, progress.clone());
@@ -273,11 +273,10 @@ impl Knowledge {
         match (stored, chunks) {
             (Some(_), Some(chunks)) => {
                 self.index().replace_source(ws, id, &chunks);
-                Ok(())
+                Ok(Indexed::Stored { passages: chunks.len() })
             }
-            (Some(_), None) => Err(failed.unwrap_or_default()),
-            // Edited while indexing: the newer version's own run takes over.
-            (None, _) => Ok(()),
+            (Some(_), None) => Ok(Indexed::Failed(failed.unwrap_or_default())),
+            (None, _) => Ok(Indexed::Superseded),
         }
     }
 
@@ -598,7 +597,7 @@ impl Knowledge {
         if new_embedder {
             self.index().forget_vectors(ws);
             for s in self.store.list_kb_sources(ws).await.map_err(|e| e.to_string())? {
-                self.spawn_index(ws, s.id);
+                self.queue_index(ws, s.id, Actor::System).await?;
             }
         }
         Ok(())

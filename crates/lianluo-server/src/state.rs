@@ -47,6 +47,10 @@ pub struct ServerConfig {
     /// How long a worker holds a background job before another may take it over, unless it renews the
     /// lease (it does, every third of it, while it runs): after a crash, work resumes within this time.
     pub job_lease_secs: u64,
+    /// How many background jobs (indexing, crawling, mining) this node runs at once; one workspace may run
+    /// one fewer at a time across all nodes (unless this is 1), so that its long queue never holds back
+    /// another workspace's work. Defaults to the number of cores, at most 4.
+    pub job_workers: usize,
     /// Where attachments are kept: `DATA_DIR/uploads` when serving (set from the data directory).
     #[serde(skip)]
     pub uploads_dir: Option<std::path::PathBuf>,
@@ -77,6 +81,7 @@ impl Default for ServerConfig {
             max_upload_bytes: 10 * 1024 * 1024,
             max_sockets_per_visitor: 8,
             job_lease_secs: 60,
+            job_workers: crate::jobs::default_workers(),
             uploads_dir: None,
         }
     }
@@ -182,6 +187,7 @@ impl AppState {
 
     /// Adds the knowledge base.
     pub fn with_knowledge(mut self, knowledge: Arc<crate::knowledge::Knowledge>) -> Self {
+        self.jobs_wake = knowledge.jobs_wake();
         self.knowledge = Some(knowledge.clone());
         let answers = Arc::new(crate::knowledge::AnswersOf(knowledge));
         self.app = Arc::new(Self::app_of(&self.store, &self.realtime, &self.config, Some(answers)));

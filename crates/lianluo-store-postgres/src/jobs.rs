@@ -1,5 +1,6 @@
-//! The job queue's rows in PostgreSQL: a claim skips rows another worker holds locked, so workers on
-//! several nodes claim side by side without waiting for each other.
+//! The job queue's rows in PostgreSQL: claims take turns under a transaction-level advisory lock, so each
+//! sees what the others claimed (the per-workspace share holds exactly), and skip rows another transaction
+//! holds locked (a job being retried or failed) instead of waiting for them.
 
 use lianluo_domain::{
     JobId, Timestamp, WorkspaceId,
@@ -7,11 +8,14 @@ use lianluo_domain::{
 };
 use lianluo_store::{
     Result,
-    jobs::{JobRows, SELECT_JOB, job_row},
+    jobs::{JobRows, SELECT_JOB, claim_job_sql, job_row},
 };
 use tokio_postgres::types::Json;
 
 use crate::rows::{PgRow, PgTx, lock};
+
+/// The advisory lock that serialises claims (any fixed number; migrations use another).
+const CLAIM_LOCK: i64 = 7_275_737_402;
 
 fn result_json(job: &Job) -> Json<&serde_json::Value> {
     static NULL: serde_json::Value = serde_json::Value::Null;
@@ -52,12 +56,9 @@ impl JobRows for PgTx {
         self.one(&sql, &[&ws.0, &id.0]).await?.as_ref().map(|r| job_row(&PgRow(r))).transpose()
     }
 
-    async fn active_job(&mut self, ws: WorkspaceId, kind: JobKind) -> Result<Option<Job>> {
-        let sql = format!(
-            "{SELECT_JOB} WHERE workspace_id = $1 AND kind = $2 AND state IN ('pending', 'running') \
-             ORDER BY created_at, id LIMIT 1"
-        );
-        self.one(&sql, &[&ws.0, &kind.as_str()]).await?.as_ref().map(|r| job_row(&PgRow(r))).transpose()
+    async fn active_job(&mut self, ws: WorkspaceId, key: &str) -> Result<Option<Job>> {
+        let sql = format!("{SELECT_JOB} WHERE workspace_id = $1 AND active_key = $2");
+        self.one(&sql, &[&ws.0, &key]).await?.as_ref().map(|r| job_row(&PgRow(r))).transpose()
     }
 
     async fn latest_job(&mut self, ws: WorkspaceId, kind: JobKind) -> Result<Option<Job>> {
@@ -76,15 +77,21 @@ impl JobRows for PgTx {
         rows.iter().map(|r| job_row(&PgRow(r))).collect()
     }
 
-    async fn claim_job(&mut self, now: Timestamp, lease_until: Timestamp) -> Result<Option<Job>> {
-        let columns = SELECT_JOB.trim_start_matches("SELECT ").trim_end_matches(" FROM jobs");
-        let sql = format!(
-            "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $2, updated_at = $1 \
-             WHERE id = (SELECT id FROM jobs WHERE (state = 'pending' AND run_after <= $1) \
-             OR (state = 'running' AND lease_until <= $1) ORDER BY run_after, id LIMIT 1 FOR UPDATE SKIP LOCKED) \
-             RETURNING {columns}"
-        );
-        self.one(&sql, &[&now.0, &lease_until.0]).await?.as_ref().map(|r| job_row(&PgRow(r))).transpose()
+    async fn claim_job(
+        &mut self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        per_workspace: i64,
+    ) -> Result<Option<Job>> {
+        // Claims from every worker of every node take turns (a few milliseconds each), so that each sees
+        // the jobs the others claimed and no workspace runs more than its share.
+        self.exec("SELECT pg_advisory_xact_lock($1)", &[&CLAIM_LOCK]).await?;
+        let sql = claim_job_sql("$1", "$2", "$3", " FOR UPDATE SKIP LOCKED");
+        self.one(&sql, &[&now.0, &lease_until.0, &per_workspace])
+            .await?
+            .as_ref()
+            .map(|r| job_row(&PgRow(r)))
+            .transpose()
     }
 
     async fn save_job(&mut self, j: &Job, active_key: Option<&str>) -> Result<()> {

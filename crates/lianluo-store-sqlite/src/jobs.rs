@@ -8,7 +8,7 @@ use lianluo_domain::{
 use lianluo_store::{
     Result,
     columns::Columns,
-    jobs::{JobRows, SELECT_JOB, job_row},
+    jobs::{JobRows, SELECT_JOB, claim_job_sql, job_row},
 };
 use rusqlite::params;
 
@@ -53,16 +53,9 @@ impl JobRows for SqliteTx {
         })
     }
 
-    async fn active_job(&mut self, ws: WorkspaceId, kind: JobKind) -> Result<Option<Job>> {
-        first(
-            &self.conn,
-            &format!(
-                "{SELECT_JOB} WHERE workspace_id = ?1 AND kind = ?2 AND state IN ('pending', 'running') \
-                 ORDER BY created_at, id LIMIT 1"
-            ),
-            params![s(ws), kind.as_str()],
-            |r| job_row(r),
-        )
+    async fn active_job(&mut self, ws: WorkspaceId, key: &str) -> Result<Option<Job>> {
+        let sql = format!("{SELECT_JOB} WHERE workspace_id = ?1 AND active_key = ?2");
+        first(&self.conn, &sql, params![s(ws), key], |r| job_row(r))
     }
 
     async fn latest_job(&mut self, ws: WorkspaceId, kind: JobKind) -> Result<Option<Job>> {
@@ -88,19 +81,15 @@ impl JobRows for SqliteTx {
         )
     }
 
-    async fn claim_job(&mut self, now: Timestamp, lease_until: Timestamp) -> Result<Option<Job>> {
-        let columns = SELECT_JOB.trim_start_matches("SELECT ").trim_end_matches(" FROM jobs");
-        first(
-            &self.conn,
-            &format!(
-                "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?2, updated_at = ?1 \
-                 WHERE id = (SELECT id FROM jobs WHERE (state = 'pending' AND run_after <= ?1) \
-                 OR (state = 'running' AND lease_until <= ?1) ORDER BY run_after, id LIMIT 1) \
-                 RETURNING {columns}"
-            ),
-            [now.0, lease_until.0],
-            |r| job_row(r),
-        )
+    async fn claim_job(
+        &mut self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        per_workspace: i64,
+    ) -> Result<Option<Job>> {
+        first(&self.conn, &claim_job_sql("?1", "?2", "?3", ""), [now.0, lease_until.0, per_workspace], |r| {
+            job_row(r)
+        })
     }
 
     async fn save_job(&mut self, j: &Job, active_key: Option<&str>) -> Result<()> {

@@ -1,8 +1,9 @@
 //! The durable job queue: what a backend keeps ([`JobRows`]) and what workers and the API do with it
 //! ([`JobQueue`]), written once over both SQL backends.
 //!
-//! A worker claims the next due job of any workspace with a lease (PostgreSQL skips rows another worker
-//! has locked, so several nodes can claim side by side), renews the lease while it runs, and reports the
+//! A worker claims the next due job with a lease, fairly: from the workspace with the fewest jobs running,
+//! and never from one already running its share (so one workspace's long queue never holds back another's;
+//! claims from several nodes take turns, each in a few milliseconds), renews the lease while it runs, and reports the
 //! outcome for the attempt it claimed: a worker whose lease ran out and whose job was taken over cannot
 //! overwrite the newer attempt. A failed attempt waits longer before each retry ([`Job::backoff_ms`]);
 //! after the last one the job stays failed until an admin retries it.
@@ -29,8 +30,8 @@ pub const DEFAULT_LEASE_MS: i64 = 60_000;
 
 /// Row primitives of the job queue, in one transaction (part of every backend's [`Tx`]).
 pub trait JobRows: Send {
-    /// Stores a new job; `active_key` is set for a job that runs one at a time per workspace (a second
-    /// one waiting or running is a `Conflict`).
+    /// Stores a new job; `active_key` is set while a job with a [`JobSpec::active_key`] waits or runs (a
+    /// second one with the same key in the workspace is a `Conflict`).
     fn insert_job(&mut self, job: &Job, active_key: Option<&str>) -> impl Future<Output = Result<()>> + Send;
     fn job(
         &mut self,
@@ -38,12 +39,8 @@ pub trait JobRows: Send {
         id: JobId,
         lock: bool,
     ) -> impl Future<Output = Result<Option<Job>>> + Send;
-    /// The job of a kind waiting or running in a workspace, if any.
-    fn active_job(
-        &mut self,
-        ws: WorkspaceId,
-        kind: JobKind,
-    ) -> impl Future<Output = Result<Option<Job>>> + Send;
+    /// The job waiting or running in a workspace under an active key, if any.
+    fn active_job(&mut self, ws: WorkspaceId, key: &str) -> impl Future<Output = Result<Option<Job>>> + Send;
     /// The newest job of a kind in a workspace.
     fn latest_job(
         &mut self,
@@ -57,12 +54,15 @@ pub trait JobRows: Send {
         state: Option<JobState>,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<Job>>> + Send;
-    /// Claims the next due job of any workspace (pending with `run_after` passed, or running with its
-    /// lease run out): it becomes running, its attempts grow by one and it is leased until `lease_until`.
+    /// Claims the next due job (pending with `run_after` passed, or running with its lease run out) of a
+    /// workspace with fewer than `per_workspace` jobs running under a live lease, taking the workspaces
+    /// with the fewest running first, then the longest due: it becomes running, its attempts grow by one
+    /// and it is leased until `lease_until`.
     fn claim_job(
         &mut self,
         now: Timestamp,
         lease_until: Timestamp,
+        per_workspace: i64,
     ) -> impl Future<Output = Result<Option<Job>>> + Send;
     /// Writes a job's state back (everything but its id, workspace, spec and creation time) with its
     /// active key (see [`JobRows::insert_job`]).
@@ -79,8 +79,8 @@ pub const FINISHED_JOBS_KEPT_MS: i64 = 30 * 24 * 3600 * 1000;
 /// The job queue's use cases.
 #[async_trait]
 pub trait JobQueue: Send + Sync + 'static {
-    /// Queues a job. A kind that runs one at a time per workspace returns the job already waiting or
-    /// running instead (`false`: nothing new was queued).
+    /// Queues a job. A job with an active key already waiting or running is returned instead (`false`:
+    /// nothing new was queued).
     async fn enqueue_job(
         &self,
         ws: WorkspaceId,
@@ -88,8 +88,9 @@ pub trait JobQueue: Send + Sync + 'static {
         actor: Actor,
         now: Timestamp,
     ) -> Result<(Job, bool)>;
-    /// Claims the next due job of any workspace for `lease_ms`. Never exposed to a workspace.
-    async fn claim_job(&self, now: Timestamp, lease_ms: i64) -> Result<Option<Job>>;
+    /// Claims the next due job for `lease_ms`, from a workspace running fewer than `per_workspace` (see
+    /// [`JobRows::claim_job`]). Never exposed to a workspace.
+    async fn claim_job(&self, now: Timestamp, lease_ms: i64, per_workspace: i64) -> Result<Option<Job>>;
     /// Renews the lease of the attempt a worker claimed and records its progress. `Conflict` when the
     /// attempt lost its lease to another worker.
     async fn renew_job(&self, claimed: &Job, progress: Value, now: Timestamp, lease_ms: i64) -> Result<Job>;
@@ -109,9 +110,9 @@ pub trait JobQueue: Send + Sync + 'static {
     async fn delete_old_jobs(&self, now: Timestamp) -> Result<u64>;
 }
 
-fn active_key(job: &Job) -> Option<&'static str> {
+fn active_key(job: &Job) -> Option<String> {
     let waiting = matches!(job.state, JobState::Pending | JobState::Running);
-    (waiting && job.spec.one_at_a_time()).then(|| job.spec.kind().as_str())
+    job.spec.active_key().filter(|_| waiting)
 }
 
 /// The attempt `claimed` still holds its job, read and locked in this transaction.
@@ -153,29 +154,30 @@ impl<B: Backend> JobQueue for SqlStore<B> {
         actor: Actor,
         now: Timestamp,
     ) -> Result<(Job, bool)> {
-        let kind = spec.kind();
-        let one_at_a_time = spec.one_at_a_time();
+        let key = spec.active_key();
         let outcome = write!(self, |tx| {
-            if one_at_a_time && let Some(active) = tx.active_job(ws, kind).await? {
+            if let Some(key) = &spec.active_key()
+                && let Some(active) = tx.active_job(ws, key).await?
+            {
                 return Ok((active, false));
             }
             let job = Job::new(ws, spec, now);
-            tx.insert_job(&job, active_key(&job)).await?;
+            tx.insert_job(&job, active_key(&job).as_deref()).await?;
             tx.insert_event(ws, &event(actor, EventKind::JobQueued, &job), now).await?;
             Ok((job, true))
         });
-        match outcome {
-            // Another request queued the same kind at the same moment: that one is the job.
-            Err(StoreError::Conflict(_)) if one_at_a_time => {
-                let active = read!(self, |tx| tx.active_job(ws, kind).await)?;
+        match (outcome, key) {
+            // Another request queued the same job at the same moment: that one is the job.
+            (Err(StoreError::Conflict(_)), Some(key)) => {
+                let active = read!(self, |tx| tx.active_job(ws, &key).await)?;
                 Ok((active.ok_or(StoreError::Busy)?, false))
             }
-            other => other,
+            (other, _) => other,
         }
     }
 
-    async fn claim_job(&self, now: Timestamp, lease_ms: i64) -> Result<Option<Job>> {
-        write!(self, |tx| tx.claim_job(now, Timestamp(now.0 + lease_ms)).await)
+    async fn claim_job(&self, now: Timestamp, lease_ms: i64, per_workspace: i64) -> Result<Option<Job>> {
+        write!(self, |tx| tx.claim_job(now, Timestamp(now.0 + lease_ms), per_workspace.max(1)).await)
     }
 
     async fn renew_job(&self, claimed: &Job, progress: Value, now: Timestamp, lease_ms: i64) -> Result<Job> {
@@ -185,7 +187,7 @@ impl<B: Backend> JobQueue for SqlStore<B> {
             job.progress = progress;
             job.lease_until = Some(Timestamp(now.0 + lease_ms));
             job.updated_at = now;
-            tx.save_job(&job, active_key(&job)).await?;
+            tx.save_job(&job, active_key(&job).as_deref()).await?;
             Ok(job)
         })
     }
@@ -201,7 +203,7 @@ impl<B: Backend> JobQueue for SqlStore<B> {
             job.lease_until = None;
             job.updated_at = now;
             job.finished_at = Some(now);
-            tx.save_job(&job, active_key(&job)).await?;
+            tx.save_job(&job, active_key(&job).as_deref()).await?;
             tx.insert_event(job.workspace_id, &event(Actor::System, EventKind::JobDone, &job), now).await?;
             Ok(job)
         })
@@ -221,7 +223,7 @@ impl<B: Backend> JobQueue for SqlStore<B> {
                 job.state = JobState::Pending;
                 job.run_after = Timestamp(now.0 + Job::backoff_ms(job.attempts));
             }
-            tx.save_job(&job, active_key(&job)).await?;
+            tx.save_job(&job, active_key(&job).as_deref()).await?;
             if job.state == JobState::Failed {
                 tx.insert_event(job.workspace_id, &event(Actor::System, EventKind::JobFailed, &job), now)
                     .await?;
@@ -256,10 +258,12 @@ impl<B: Backend> JobQueue for SqlStore<B> {
             job.run_after = now;
             job.finished_at = None;
             job.updated_at = now;
-            if job.spec.one_at_a_time() && tx.active_job(ws, job.spec.kind()).await?.is_some() {
-                return Err(StoreError::Conflict("a job of this kind is already waiting or running".into()));
+            if let Some(key) = job.spec.active_key()
+                && tx.active_job(ws, &key).await?.is_some()
+            {
+                return Err(StoreError::Conflict("the same job is already waiting or running".into()));
             }
-            tx.save_job(&job, active_key(&job)).await?;
+            tx.save_job(&job, active_key(&job).as_deref()).await?;
             tx.insert_event(ws, &event(actor, EventKind::JobQueued, &job), now).await?;
             Ok(job)
         })
@@ -272,6 +276,24 @@ impl<B: Backend> JobQueue for SqlStore<B> {
     async fn delete_old_jobs(&self, now: Timestamp) -> Result<u64> {
         write!(self, |tx| tx.delete_finished_jobs(Timestamp(now.0 - FINISHED_JOBS_KEPT_MS)).await)
     }
+}
+
+/// The claim both backends run ([`JobRows::claim_job`]), given their placeholders for the time, the new
+/// lease's end and the per-workspace limit, and the row lock PostgreSQL adds to skip rows another worker
+/// holds. The jobs a workspace has running are counted in the same statement; claims must not overlap for
+/// the count to hold (SQLite has one writer at a time; PostgreSQL's claims take an advisory lock first).
+pub fn claim_job_sql(now: &str, lease_until: &str, per_workspace: &str, lock: &str) -> String {
+    let columns = SELECT_JOB.trim_start_matches("SELECT ").trim_end_matches(" FROM jobs");
+    let running = format!(
+        "(SELECT count(*) FROM jobs r WHERE r.workspace_id = j.workspace_id AND r.state = 'running' \
+         AND r.lease_until > {now})"
+    );
+    format!(
+        "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = {lease_until}, updated_at = {now} \
+         WHERE id = (SELECT j.id FROM jobs j WHERE ((j.state = 'pending' AND j.run_after <= {now}) \
+         OR (j.state = 'running' AND j.lease_until <= {now})) AND {running} < {per_workspace} \
+         ORDER BY {running}, j.run_after, j.id LIMIT 1{lock}) RETURNING {columns}"
+    )
 }
 
 /// The stored columns of a job, in [`SELECT_JOB`]'s order.

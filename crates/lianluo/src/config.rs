@@ -64,10 +64,6 @@ pub struct KnowledgeConfig {
     /// Lets website sources on private, loopback and link-local addresses be crawled, for an intranet
     /// help centre (LIANLUO_CRAWL_PRIVATE_NETWORKS). Off, an admin cannot make the server read its network.
     pub crawl_private_networks: bool,
-    /// How many sources are indexed at once (LIANLUO_INDEXING_CONCURRENCY); each workspace may use one
-    /// fewer, so that one workspace's long queue never holds back another's. Absent: the number of
-    /// cores, at most 4.
-    pub indexing_concurrency: Option<usize>,
     /// Lets workspaces use their own chat and embedding providers on private, loopback and link-local
     /// addresses (LIANLUO_PRIVATE_MODEL_PROVIDERS). Off, a workspace admin cannot make the server send
     /// requests and keys into its network; the endpoints in `[models]` are always allowed.
@@ -158,11 +154,6 @@ impl Config {
             answer_mode: self.models.answer_mode,
             crawl_private_networks: self.knowledge.crawl_private_networks,
             private_model_providers: self.knowledge.private_model_providers,
-            indexing_concurrency: self
-                .knowledge
-                .indexing_concurrency
-                .unwrap_or_else(lianluo_server::knowledge::default_indexing_concurrency)
-                .max(1),
         }
     }
 
@@ -216,10 +207,9 @@ impl Config {
         if let Some(v) = env("LIANLUO_PRIVATE_MODEL_PROVIDERS") {
             self.knowledge.private_model_providers = matches!(v.as_str(), "1" | "true" | "yes");
         }
-        if let Some(v) = env("LIANLUO_INDEXING_CONCURRENCY") {
-            self.knowledge.indexing_concurrency = Some(
-                v.parse().map_err(|_| anyhow::anyhow!("LIANLUO_INDEXING_CONCURRENCY must be a number"))?,
-            );
+        if let Some(v) = env("LIANLUO_JOB_WORKERS") {
+            self.server.job_workers =
+                v.parse().map_err(|_| anyhow::anyhow!("LIANLUO_JOB_WORKERS must be a number"))?;
         }
         Ok(())
     }

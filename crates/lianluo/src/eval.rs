@@ -34,7 +34,7 @@ use lianluo_knowledge::{
     rerank::{self, FEATURES, Model},
 };
 use lianluo_models::Embedder;
-use lianluo_server::knowledge::Knowledge;
+use lianluo_server::knowledge::{Indexed, Knowledge};
 use lianluo_store::Store;
 use serde::Deserialize;
 
@@ -201,7 +201,11 @@ impl Bench {
                     lianluo_domain::Timestamp::now(),
                 )
                 .await?;
-            kb.index_source(ws.id, s.id).await.map_err(|e| anyhow::anyhow!(e))?;
+            if let Indexed::Failed(reason) =
+                kb.index_source(ws.id, s.id).await.map_err(|e| anyhow::anyhow!(e))?
+            {
+                bail!("{}: {reason}", s.title);
+            }
             let source = store.get_kb_source(ws.id, s.id).await?;
             if let Some(reason) = source.error {
                 bail!("{} could not be indexed: {reason}", new.title);

@@ -74,7 +74,7 @@ pub async fn create_source(
         .store
         .create_kb_source(auth.workspace_id, &new, auth.actor(), Some(auth.user_id), Timestamp::now())
         .await?;
-    kb.spawn_index(auth.workspace_id, source.id);
+    kb.queue_index(auth.workspace_id, source.id, auth.actor()).await.map_err(AppError::Internal)?;
     Ok(Created(source))
 }
 
@@ -110,7 +110,7 @@ async fn save_patch(
     let source =
         state.store.update_kb_source(auth.workspace_id, id, patch, auth.actor(), Timestamp::now()).await?;
     if source.status == lianluo_domain::knowledge::SourceStatus::Queued {
-        kb.spawn_index(auth.workspace_id, id);
+        kb.queue_index(auth.workspace_id, id, auth.actor()).await.map_err(AppError::Internal)?;
     }
     Ok(Out(source))
 }
@@ -170,7 +170,7 @@ pub async fn upload_source(
         .store
         .create_kb_source(auth.workspace_id, &new, auth.actor(), Some(auth.user_id), Timestamp::now())
         .await?;
-    kb.spawn_index(auth.workspace_id, source.id);
+    kb.queue_index(auth.workspace_id, source.id, auth.actor()).await.map_err(AppError::Internal)?;
     Ok(Created(source))
 }
 
@@ -215,7 +215,7 @@ pub async fn sync_source(
 ) -> AppResult<(StatusCode, Out<KbSource>)> {
     let kb = kb(&state)?;
     let source = state.store.get_kb_source(auth.workspace_id, id).await?;
-    kb.spawn_index(auth.workspace_id, id);
+    kb.queue_index(auth.workspace_id, id, auth.actor()).await.map_err(AppError::Internal)?;
     Ok((StatusCode::ACCEPTED, Out(source)))
 }
 
@@ -538,7 +538,11 @@ pub async fn decide_candidate(
         .await?;
     let source = match source {
         Some(s) => {
-            kb.index_source(auth.workspace_id, s.id).await.map_err(AppError::Internal)?;
+            if let crate::knowledge::Indexed::Failed(reason) =
+                kb.index_source(auth.workspace_id, s.id).await.map_err(AppError::Internal)?
+            {
+                return Err(AppError::Internal(reason));
+            }
             Some(state.store.get_kb_source(auth.workspace_id, s.id).await?)
         }
         None => None,

@@ -36,13 +36,8 @@ async fn knowledge(app: &TestApp, admin: &Caller) {
         .await
         .expect(201);
     let id = s["id"].as_str().unwrap();
-    for _ in 0..500 {
-        if app.get(&format!("/api/v1/kb/sources/{id}"), admin).await.expect(200)["status"] == "indexed" {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    panic!("not indexed");
+    let s = crate::helpers::wait_indexed(app, admin, id, std::time::Duration::from_secs(10)).await;
+    assert_eq!(s["status"], "indexed", "{s}");
 }
 
 async fn say(app: &TestApp, visitor: &str, text: &str) -> Value {

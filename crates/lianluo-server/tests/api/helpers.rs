@@ -138,7 +138,7 @@ impl TestApp {
     }
 
     /// An app on SQLite with given knowledge settings (the others run with what the tests need:
-    /// websites and model providers on 127.0.0.1 allowed, two sources indexed at once).
+    /// websites and model providers on 127.0.0.1 allowed).
     pub async fn sqlite_with_knowledge(settings: lianluo_server::knowledge::Settings) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = lianluo_store_sqlite::open_in_dir(dir.path()).unwrap();
@@ -150,8 +150,6 @@ impl TestApp {
         let settings = lianluo_server::knowledge::Settings {
             crawl_private_networks: true,
             private_model_providers: true,
-            // Two at once, one per workspace, whatever the machine's cores.
-            indexing_concurrency: 2,
             ..Default::default()
         };
         Self::with_settings(store, cleanup, config, settings).await
@@ -533,10 +531,12 @@ pub async fn scripted_provider(
     addr
 }
 
-/// Waits until a knowledge source has been indexed (or has failed), for at most `within`, and returns it.
+/// Runs the queued jobs (indexing among them) until a knowledge source has been indexed (or has failed),
+/// for at most `within`, and returns it.
 pub async fn wait_indexed(app: &TestApp, caller: &Caller, id: &str, within: std::time::Duration) -> Value {
     let started = std::time::Instant::now();
     while started.elapsed() < within {
+        lianluo_server::jobs::run_until_idle(&app.state).await.unwrap();
         let s = app.get(&format!("/api/v1/kb/sources/{id}"), caller).await.expect(200);
         if s["status"] == "indexed" || s["status"] == "failed" {
             return s;

@@ -47,7 +47,7 @@ async fn work_survives_a_stopped_worker(app: TestApp) {
 
     // A worker claims the job and stops without a word (a crash, kill -9): the job shows as running
     // until its lease (1 s here) runs out, then the next worker takes it over and finishes it.
-    let stopped = app.store.claim_job(lianluo_domain::Timestamp::now(), 1_000).await.unwrap().unwrap();
+    let stopped = app.store.claim_job(lianluo_domain::Timestamp::now(), 1_000, 1).await.unwrap().unwrap();
     assert_eq!(stopped.id.to_string(), job_id);
     assert_eq!(app.get("/api/v1/kb/candidates/mine", &app.admin).await.expect(200)["state"], "running");
     assert_eq!(lianluo_server::jobs::run_until_idle(&app.state).await.unwrap(), 0, "its lease still holds");

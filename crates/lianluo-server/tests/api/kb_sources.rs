@@ -611,6 +611,11 @@ async fn long_sources_show_progress_and_workspaces_index_side_by_side(app: TestA
     let a1 = add(app.admin.clone(), "Repair").await;
     let a2 = add(app.admin.clone(), "Returns").await;
     let b1 = add(b.clone(), "Setup").await;
+    // A node with two job workers (a workspace may run one job at a time), whatever the machine's cores.
+    let mut node = app.state.clone();
+    node.config =
+        std::sync::Arc::new(lianluo_server::ServerConfig { job_workers: 2, ..(*node.config).clone() });
+    let workers = lianluo_server::jobs::spawn(node);
 
     let mut seen_progress = Vec::new(); // (passages done, total) of A's first source
     let mut side_by_side = false;
@@ -653,10 +658,28 @@ async fn long_sources_show_progress_and_workspaces_index_side_by_side(app: TestA
         seen_progress.windows(2).all(|w| w[0].0 <= w[1].0),
         "progress only moves forward: {seen_progress:?}"
     );
+    // The last job is recorded done just after its source is indexed.
+    let started = std::time::Instant::now();
+    while app.store.unfinished_jobs().await.unwrap() > 0 {
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "the jobs did not end");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    workers.abort();
     assert!(side_by_side, "the two workspaces' sources were indexed at the same time");
     assert!(a_waited_for_b1, "workspace B did not wait for all of workspace A's queue");
     let one = app.get(&format!("/api/v1/kb/sources/{a1}"), &app.admin).await.expect(200);
     assert!(one.get("progress").is_none() && one["status"] == "indexed", "{one}");
+    // Each source was one job, done, and the admins see them in their own workspace's queue.
+    for (caller, ids) in [(&app.admin, vec![&a1, &a2]), (&b, vec![&b1])] {
+        let jobs = app.get("/api/v1/jobs", caller).await.expect(200)["items"].clone();
+        let jobs = jobs.as_array().unwrap();
+        assert_eq!(jobs.len(), ids.len(), "{jobs:?}");
+        for job in jobs {
+            assert_eq!((job["kind"].as_str(), job["state"].as_str()), (Some("index_source"), Some("done")));
+            assert!(ids.iter().any(|id| job["payload"]["source"] == id.as_str()), "{job}");
+            assert_eq!(job["result"]["passages"], 96, "{job}");
+        }
+    }
 }
 
 on_both_backends!(
