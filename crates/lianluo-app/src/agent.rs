@@ -143,10 +143,28 @@ fn rephrase_text(l: Lang) -> &'static str {
 /// Conversation history read to decide and to summarize.
 const THREAD: u32 = 100;
 
+/// Whether the AI agent wrote after `message` and before the customer's next message.
+fn answered_already(thread: &[Message], message: &Message) -> bool {
+    thread
+        .iter()
+        .skip_while(|m| m.id != message.id)
+        .skip(1)
+        .take_while(|m| m.kind != MessageKind::Incoming)
+        .any(|m| m.kind == MessageKind::Bot)
+}
+
 impl App {
     /// The AI agent's answer to a customer's message (see the module documentation). Does nothing when
-    /// the AI agent cannot answer here or a person holds the conversation.
-    pub async fn ai_turn(&self, ws: WorkspaceId, id: ConversationId, message: &Message) -> Result<()> {
+    /// the AI agent cannot answer here or a person holds the conversation. `resumed` is a second try after
+    /// an attempt that stopped midway (its node stopped): when the AI agent already wrote after the
+    /// message, before the customer's next one, that attempt got as far as answering and nothing is done.
+    pub async fn ai_turn(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        message: &Message,
+        resumed: bool,
+    ) -> Result<()> {
         let Some(kb) = self.answers.clone() else { return Ok(()) };
         if message.kind != MessageKind::Incoming {
             return Ok(());
@@ -161,6 +179,9 @@ impl App {
             return Ok(());
         }
         let thread = self.store.thread_end(ws, id, THREAD).await?;
+        if resumed && answered_already(&thread, message) {
+            return Ok(());
+        }
         let question = message.content.trim();
         let language = lang::detect(question);
         // The customer's earlier messages, and how often they said an answer did not help.

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{JobId, KbSourceId, Timestamp, WorkspaceId};
+use crate::{ConversationId, JobId, KbSourceId, MessageId, Timestamp, WorkspaceId};
 
 /// What a job does, with its typed input. Stored as `kind` plus a JSON `payload`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -23,6 +23,33 @@ pub enum JobSpec {
         /// The source, in the job's workspace.
         source: KbSourceId,
     },
+    /// The AI agent's turn after a customer's message: answer it, ask to rephrase, or hand over.
+    AnswerCustomer {
+        conversation: ConversationId,
+        /// The customer's message to answer.
+        message: MessageId,
+    },
+}
+
+/// Which workers run a job: a customer waiting for the AI agent must never wait behind a long indexing
+/// queue, so each lane has workers of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Lane {
+    /// A customer is waiting (the AI agent's answers): seconds matter.
+    Interactive,
+    /// Work an admin started or the system needs (indexing, crawling, mining): minutes are fine.
+    Background,
+}
+
+impl Lane {
+    /// The kinds of job in this lane.
+    pub fn kinds(self) -> &'static [JobKind] {
+        match self {
+            Lane::Interactive => &[JobKind::AnswerCustomer],
+            Lane::Background => &[JobKind::MineConversations, JobKind::IndexSource],
+        }
+    }
 }
 
 impl JobSpec {
@@ -31,6 +58,7 @@ impl JobSpec {
         match self {
             JobSpec::MineConversations { .. } => JobKind::MineConversations,
             JobSpec::IndexSource { .. } => JobKind::IndexSource,
+            JobSpec::AnswerCustomer { .. } => JobKind::AnswerCustomer,
         }
     }
 
@@ -51,6 +79,9 @@ impl JobSpec {
     pub fn max_attempts(&self) -> i64 {
         match self {
             JobSpec::MineConversations { .. } | JobSpec::IndexSource { .. } => 3,
+            // A customer is waiting: one more try (after a storage fault, or a node that stopped), then the
+            // conversation waits for a person as it would without the AI agent.
+            JobSpec::AnswerCustomer { .. } => 2,
         }
     }
 
@@ -63,7 +94,15 @@ impl JobSpec {
             JobSpec::IndexSource { source } => {
                 Some(format!("{}:{}", JobKind::IndexSource.as_str(), source.0))
             }
+            JobSpec::AnswerCustomer { message, .. } => {
+                Some(format!("{}:{}", JobKind::AnswerCustomer.as_str(), message.0))
+            }
         }
+    }
+
+    /// The workers that run it.
+    pub fn lane(&self) -> Lane {
+        self.kind().lane()
     }
 }
 
@@ -73,6 +112,7 @@ impl JobSpec {
 pub enum JobKind {
     MineConversations,
     IndexSource,
+    AnswerCustomer,
 }
 
 impl JobKind {
@@ -80,6 +120,14 @@ impl JobKind {
         match self {
             JobKind::MineConversations => "mine_conversations",
             JobKind::IndexSource => "index_source",
+            JobKind::AnswerCustomer => "answer_customer",
+        }
+    }
+
+    pub fn lane(self) -> Lane {
+        match self {
+            JobKind::AnswerCustomer => Lane::Interactive,
+            JobKind::MineConversations | JobKind::IndexSource => Lane::Background,
         }
     }
 
@@ -87,6 +135,7 @@ impl JobKind {
         Some(match s {
             "mine_conversations" => JobKind::MineConversations,
             "index_source" => JobKind::IndexSource,
+            "answer_customer" => JobKind::AnswerCustomer,
             _ => return None,
         })
     }
@@ -194,6 +243,14 @@ mod tests {
         let index = JobSpec::IndexSource { source };
         assert_eq!(index.payload(), serde_json::json!({ "source": uuid::Uuid::nil() }));
         assert_eq!(JobSpec::from_parts("index_source", index.payload()), Some(index));
+    }
+
+    #[test]
+    fn every_kind_is_in_the_lane_it_names() {
+        for kind in [JobKind::MineConversations, JobKind::IndexSource, JobKind::AnswerCustomer] {
+            assert!(kind.lane().kinds().contains(&kind), "{kind:?}");
+            assert_eq!(JobKind::parse(kind.as_str()), Some(kind));
+        }
     }
 
     #[test]

@@ -1,21 +1,22 @@
-//! Runs the AI agent's turn (`lianluo_app::agent`) in the background, after a request has answered.
+//! Runs the AI agent's turn (`lianluo_app::agent`) after a request has answered: as a durable job for a
+//! customer's message, in the background for the follow-up to a rating.
 
-use lianluo_domain::{ConversationId, WorkspaceId, message::Message};
+use lianluo_domain::{ConversationId, WorkspaceId, event::Actor, job::JobSpec, message::Message};
 use lianluo_knowledge::lang::Lang;
 
 use crate::AppState;
 
-/// Runs the AI agent for a customer's message, in the background.
-pub fn spawn(state: &AppState, ws: WorkspaceId, conversation: ConversationId, message: &Message) {
+/// Queues the AI agent's turn for a customer's message as a job in the interactive lane (`crate::jobs`),
+/// so that it survives a restart and any node may run it.
+pub async fn queue(state: &AppState, ws: WorkspaceId, conversation: ConversationId, message: &Message) {
     if !state.app.ai_available() {
         return;
     }
-    let (app, message) = (state.app.clone(), message.clone());
-    tokio::spawn(async move {
-        if let Err(e) = app.ai_turn(ws, conversation, &message).await {
-            tracing::warn!(conversation = %conversation, error = %e, "the AI agent could not answer");
-        }
-    });
+    let spec = JobSpec::AnswerCustomer { conversation, message: message.id };
+    if let Err(e) = crate::jobs::enqueue(state, ws, spec, Actor::System).await {
+        // The message is stored; the conversation waits for a person as it would without the AI agent.
+        tracing::warn!(conversation = %conversation, error = %e, "the AI agent's turn could not be queued");
+    }
 }
 
 /// After the customer rates an answer not helpful: ask to rephrase the first time, hand over after that.

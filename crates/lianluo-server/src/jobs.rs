@@ -2,10 +2,12 @@
 //! workspace, renews its lease while it runs, and records the outcome. Work queued here survives a
 //! restart: a job whose worker stopped is taken over once its lease passes.
 //!
-//! `lianluo serve` runs `ServerConfig::job_workers` workers per node ([`spawn`]); a workspace may run one
-//! fewer at a time, and the workspace running the fewest is served first, so one workspace's long queue
-//! never holds back another's. Tests call [`run_until_idle`] to run what is queued, deterministically,
-//! instead of waiting for it.
+//! Each lane has its own workers, so that a customer waiting for the AI agent never waits behind a long
+//! indexing queue: `lianluo serve` runs `ServerConfig::job_workers` background workers and
+//! `ServerConfig::ai_workers` interactive ones per node ([`spawn`]). In each lane a workspace may run a
+//! share of the workers at a time, and the workspace running the fewest is served first, so one
+//! workspace's long queue never holds back another's. Tests call [`run_until_idle`] to run what is
+//! queued, deterministically, instead of waiting for it.
 
 use std::{
     sync::{Arc, Mutex},
@@ -15,10 +17,11 @@ use std::{
 use lianluo_domain::{
     Timestamp, WorkspaceId,
     event::Actor,
-    job::{Job, JobSpec},
+    job::{Job, JobSpec, Lane},
 };
 use lianluo_store::StoreError;
 use serde_json::{Value, json};
+use tokio::sync::Notify;
 
 use crate::AppState;
 
@@ -31,42 +34,85 @@ pub fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4)
 }
 
-/// How many jobs one workspace may run at once with `workers` per node.
-fn per_workspace(workers: usize) -> i64 {
-    workers.saturating_sub(1).max(1) as i64
+/// Wakes a lane's idle workers on this node when a job is queued.
+#[derive(Debug, Default)]
+pub struct Wake {
+    interactive: Notify,
+    background: Notify,
 }
 
-/// Queues a job and wakes this node's worker. A kind that runs one at a time per workspace returns the
-/// job already waiting or running (`false`).
+impl Wake {
+    fn of(&self, lane: Lane) -> &Notify {
+        match lane {
+            Lane::Interactive => &self.interactive,
+            Lane::Background => &self.background,
+        }
+    }
+
+    /// Wakes one idle worker of the lane (or the next to go idle).
+    pub fn notify(&self, lane: Lane) {
+        self.of(lane).notify_one();
+    }
+}
+
+/// How many workers a lane has on this node (0: another node runs that lane).
+fn workers(state: &AppState, lane: Lane) -> usize {
+    match lane {
+        Lane::Interactive => state.config.ai_workers,
+        Lane::Background => state.config.job_workers,
+    }
+}
+
+/// How many jobs of a lane one workspace may run at once (across nodes): background, one fewer than the
+/// workers (at least one); interactive, three quarters of them, so that a burst of customers in one
+/// workspace leaves room for others'.
+fn per_workspace(state: &AppState, lane: Lane) -> i64 {
+    let n = workers(state, lane).max(1);
+    match lane {
+        Lane::Interactive => (n - n / 4).max(1) as i64,
+        Lane::Background => n.saturating_sub(1).max(1) as i64,
+    }
+}
+
+/// Queues a job and wakes a worker of its lane. A job with an active key already waiting or running
+/// comes back instead (`false`).
 pub async fn enqueue(
     state: &AppState,
     ws: WorkspaceId,
     spec: JobSpec,
     actor: Actor,
 ) -> Result<(Job, bool), StoreError> {
+    let lane = spec.lane();
     let queued = state.store.enqueue_job(ws, spec, actor, Timestamp::now()).await?;
-    state.jobs_wake.notify_one();
+    state.jobs_wake.notify(lane);
     Ok(queued)
 }
 
-/// Runs queued jobs until none is due; returns how many ran.
+/// Runs queued jobs of both lanes until none is due; returns how many ran.
 pub async fn run_until_idle(state: &AppState) -> Result<usize, StoreError> {
     let mut ran = 0;
-    while run_next(state).await? {
-        ran += 1;
+    loop {
+        let before = ran;
+        for lane in [Lane::Interactive, Lane::Background] {
+            while run_next(state, lane).await? {
+                ran += 1;
+            }
+        }
+        if ran == before {
+            return Ok(ran);
+        }
     }
-    Ok(ran)
 }
 
-/// Claims the next due job and runs it to its end; `false` when none was due.
-pub async fn run_next(state: &AppState) -> Result<bool, StoreError> {
+/// Claims the next due job of a lane and runs it to its end; `false` when none was due.
+pub async fn run_next(state: &AppState, lane: Lane) -> Result<bool, StoreError> {
     let lease_ms = state.config.job_lease_secs.max(1) as i64 * 1000;
-    let share = per_workspace(state.config.job_workers);
-    let Some(job) = state.store.claim_job(Timestamp::now(), lease_ms, share).await? else {
+    let share = per_workspace(state, lane);
+    let Some(job) = state.store.claim_job(Timestamp::now(), lease_ms, share, lane).await? else {
         return Ok(false);
     };
     // More may be due: another idle worker looks while this one runs.
-    state.jobs_wake.notify_one();
+    state.jobs_wake.notify(lane);
     tracing::info!(job = %job.id, kind = job.spec.kind().as_str(), attempt = job.attempts, "job started");
     if job.attempts > job.max_attempts {
         // Its worker stopped during every attempt (a crash, or a job that brings the node down).
@@ -142,6 +188,25 @@ async fn run(state: &AppState, job: &Job, progress: &Arc<Mutex<Value>>) -> Resul
             }
         }
         JobSpec::IndexSource { source } => index(state, job, *source).await,
+        JobSpec::AnswerCustomer { conversation, message } => {
+            let message = match state.store.get_message(job.workspace_id, *message).await {
+                Ok(m) => m,
+                Err(StoreError::NotFound(_)) => return Ok(json!({ "status": "deleted" })),
+                Err(e) => {
+                    tracing::warn!(job = %job.id, error = %e, "reading a customer's message failed");
+                    return Err("the message could not be read from the database; it is tried again".into());
+                }
+            };
+            // A later attempt first checks that the earlier one did not answer before it stopped.
+            let resumed = job.attempts > 1;
+            match state.app.ai_turn(job.workspace_id, *conversation, &message, resumed).await {
+                Ok(()) => Ok(Value::Null),
+                Err(e) => {
+                    tracing::warn!(conversation = %conversation, error = %e, "the AI agent could not answer");
+                    Err("the AI agent could not answer; the server log says why".into())
+                }
+            }
+        }
     }
 }
 
@@ -177,12 +242,21 @@ async fn index(state: &AppState, job: &Job, source: lianluo_domain::KbSourceId) 
     }
 }
 
-/// Runs this node's `job_workers` workers until the task is aborted: each runs a job at a time, woken by
-/// [`enqueue`] or every few seconds for retries and jobs whose worker stopped.
+/// Runs this node's workers of both lanes until the task is aborted.
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
+    spawn_lanes(state, &[Lane::Interactive, Lane::Background])
+}
+
+/// Runs this node's workers of the given lanes until the task is aborted: each runs a job at a time,
+/// woken by [`enqueue`] or every few seconds for retries and jobs whose worker stopped.
+pub fn spawn_lanes(state: AppState, lanes: &[Lane]) -> tokio::task::JoinHandle<()> {
+    let lanes = lanes.to_vec();
     tokio::spawn(async move {
-        let workers: Vec<_> =
-            (0..state.config.job_workers.max(1)).map(|_| tokio::spawn(work(state.clone()))).collect();
+        let workers: Vec<_> = lanes
+            .iter()
+            .flat_map(|&lane| (0..workers(&state, lane)).map(move |_| lane))
+            .map(|lane| tokio::spawn(work(state.clone(), lane)))
+            .collect();
         // Aborting this task ends the workers with it.
         let _stop = AbortOnDrop(workers);
         std::future::pending::<()>().await;
@@ -197,13 +271,13 @@ impl Drop for AbortOnDrop {
     }
 }
 
-async fn work(state: AppState) {
+async fn work(state: AppState, lane: Lane) {
     loop {
-        match run_next(&state).await {
+        match run_next(&state, lane).await {
             Ok(true) => continue,
             Ok(false) => {}
             Err(e) => tracing::warn!(error = %e, "the job queue could not be read"),
         }
-        let _ = tokio::time::timeout(IDLE_POLL, state.jobs_wake.notified()).await;
+        let _ = tokio::time::timeout(IDLE_POLL, state.jobs_wake.of(lane).notified()).await;
     }
 }

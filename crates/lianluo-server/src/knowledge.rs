@@ -19,7 +19,6 @@ use lianluo_knowledge::{
 };
 use lianluo_models::{ChatModel, Embedder};
 use lianluo_store::Store;
-use tokio::sync::Notify;
 
 /// The models and index behind the knowledge base.
 pub struct Knowledge {
@@ -28,7 +27,7 @@ pub struct Knowledge {
     /// Each workspace's chat model and answer mode, from its AI settings (dropped when they change).
     generation: std::sync::Mutex<std::collections::HashMap<WorkspaceId, Generation>>,
     /// Wakes the node's job workers when a source is queued (shared with `AppState::jobs_wake`).
-    jobs_wake: Arc<Notify>,
+    jobs_wake: Arc<crate::jobs::Wake>,
     /// What the strength check found for each chat model (by address and name), or `None` while it runs.
     strength:
         std::sync::Mutex<std::collections::HashMap<String, Option<lianluo_knowledge::strength::Strength>>>,
@@ -197,7 +196,7 @@ impl Knowledge {
             answerer: Answerer::new(index, embedder, chat, settings.answer_mode),
             store,
             generation: Default::default(),
-            jobs_wake: Arc::new(Notify::new()),
+            jobs_wake: Default::default(),
             strength: Default::default(),
             progress: Default::default(),
             candidate_vectors: Default::default(),
@@ -216,7 +215,7 @@ impl Knowledge {
     }
 
     /// What wakes the node's job workers when this service queues work.
-    pub fn jobs_wake(&self) -> Arc<Notify> {
+    pub fn jobs_wake(&self) -> Arc<crate::jobs::Wake> {
         self.jobs_wake.clone()
     }
 
@@ -229,7 +228,7 @@ impl Knowledge {
     pub async fn queue_index(&self, ws: WorkspaceId, id: KbSourceId, actor: Actor) -> Result<(), String> {
         let spec = JobSpec::IndexSource { source: id };
         self.store.enqueue_job(ws, spec, actor, Timestamp::now()).await.map_err(|e| e.to_string())?;
-        self.jobs_wake.notify_one();
+        self.jobs_wake.notify(lianluo_domain::job::Lane::Background);
         Ok(())
     }
 

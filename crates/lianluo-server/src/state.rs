@@ -49,8 +49,12 @@ pub struct ServerConfig {
     pub job_lease_secs: u64,
     /// How many background jobs (indexing, crawling, mining) this node runs at once; one workspace may run
     /// one fewer at a time across all nodes (unless this is 1), so that its long queue never holds back
-    /// another workspace's work. Defaults to the number of cores, at most 4.
+    /// another workspace's work. Defaults to the number of cores, at most 4; 0 leaves background work to
+    /// other nodes.
     pub job_workers: usize,
+    /// How many of the AI agent's turns this node runs at once (they wait mostly on the models); one
+    /// workspace may take three quarters of them at a time. 0 leaves them to other nodes.
+    pub ai_workers: usize,
     /// Where attachments are kept: `DATA_DIR/uploads` when serving (set from the data directory).
     #[serde(skip)]
     pub uploads_dir: Option<std::path::PathBuf>,
@@ -82,6 +86,7 @@ impl Default for ServerConfig {
             max_sockets_per_visitor: 8,
             job_lease_secs: 60,
             job_workers: crate::jobs::default_workers(),
+            ai_workers: 16,
             uploads_dir: None,
         }
     }
@@ -142,8 +147,8 @@ pub struct AppState {
     pub revoked: tokio::sync::broadcast::Sender<lianluo_domain::WorkspaceId>,
     /// The knowledge base, when its models are loaded.
     pub knowledge: Option<Arc<crate::knowledge::Knowledge>>,
-    /// Wakes this node's job worker when a job is queued (`crate::jobs`).
-    pub jobs_wake: Arc<tokio::sync::Notify>,
+    /// Wakes this node's job workers when a job is queued (`crate::jobs`).
+    pub jobs_wake: Arc<crate::jobs::Wake>,
 }
 
 impl AppState {
@@ -181,7 +186,7 @@ impl AppState {
             store,
             config: Arc::new(config),
             knowledge: None,
-            jobs_wake: Arc::new(tokio::sync::Notify::new()),
+            jobs_wake: Arc::new(crate::jobs::Wake::default()),
         }
     }
 

@@ -4,11 +4,11 @@
 
 use lianluo_domain::{
     JobId, Timestamp, WorkspaceId,
-    job::{Job, JobKind, JobState},
+    job::{Job, JobKind, JobState, Lane},
 };
 use lianluo_store::{
     Result,
-    jobs::{JobRows, SELECT_JOB, claim_job_sql, job_row},
+    jobs::{JobRows, SELECT_JOB, claim_job_sql, job_row, lane_kinds_sql},
 };
 use tokio_postgres::types::Json;
 
@@ -68,9 +68,16 @@ impl JobRows for PgTx {
         self.one(&sql, &[&ws.0, &kind.as_str()]).await?.as_ref().map(|r| job_row(&PgRow(r))).transpose()
     }
 
-    async fn jobs(&mut self, ws: WorkspaceId, state: Option<JobState>, limit: u32) -> Result<Vec<Job>> {
+    async fn jobs(
+        &mut self,
+        ws: WorkspaceId,
+        state: Option<JobState>,
+        lane: Option<Lane>,
+        limit: u32,
+    ) -> Result<Vec<Job>> {
+        let in_lane = lane.map(|l| format!(" AND kind IN ({})", lane_kinds_sql(l))).unwrap_or_default();
         let sql = format!(
-            "{SELECT_JOB} WHERE workspace_id = $1 AND ($2::text IS NULL OR state = $2) \
+            "{SELECT_JOB} WHERE workspace_id = $1 AND ($2::text IS NULL OR state = $2){in_lane} \
              ORDER BY created_at DESC, id DESC LIMIT $3"
         );
         let rows = self.all(&sql, &[&ws.0, &state.map(JobState::as_str), &i64::from(limit)]).await?;
@@ -82,11 +89,12 @@ impl JobRows for PgTx {
         now: Timestamp,
         lease_until: Timestamp,
         per_workspace: i64,
+        lane: Lane,
     ) -> Result<Option<Job>> {
         // Claims from every worker of every node take turns (a few milliseconds each), so that each sees
         // the jobs the others claimed and no workspace runs more than its share.
         self.exec("SELECT pg_advisory_xact_lock($1)", &[&CLAIM_LOCK]).await?;
-        let sql = claim_job_sql("$1", "$2", "$3", " FOR UPDATE SKIP LOCKED");
+        let sql = claim_job_sql("$1", "$2", "$3", " FOR UPDATE SKIP LOCKED", lane);
         self.one(&sql, &[&now.0, &lease_until.0, &per_workspace])
             .await?
             .as_ref()
@@ -122,8 +130,11 @@ impl JobRows for PgTx {
         Ok(row.map(|r| r.get::<_, i64>(0)).unwrap_or(0))
     }
 
-    async fn delete_finished_jobs(&mut self, before: Timestamp) -> Result<u64> {
-        self.exec("DELETE FROM jobs WHERE state IN ('done', 'failed') AND finished_at < $1", &[&before.0])
-            .await
+    async fn delete_finished_jobs(&mut self, before: Timestamp, lane: Lane) -> Result<u64> {
+        let sql = format!(
+            "DELETE FROM jobs WHERE state IN ('done', 'failed') AND finished_at < $1 AND kind IN ({})",
+            lane_kinds_sql(lane)
+        );
+        self.exec(&sql, &[&before.0]).await
     }
 }

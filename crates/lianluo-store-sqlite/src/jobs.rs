@@ -3,12 +3,12 @@
 
 use lianluo_domain::{
     JobId, Timestamp, WorkspaceId,
-    job::{Job, JobKind, JobState},
+    job::{Job, JobKind, JobState, Lane},
 };
 use lianluo_store::{
     Result,
     columns::Columns,
-    jobs::{JobRows, SELECT_JOB, claim_job_sql, job_row},
+    jobs::{JobRows, SELECT_JOB, claim_job_sql, job_row, lane_kinds_sql},
 };
 use rusqlite::params;
 
@@ -69,11 +69,18 @@ impl JobRows for SqliteTx {
         )
     }
 
-    async fn jobs(&mut self, ws: WorkspaceId, state: Option<JobState>, limit: u32) -> Result<Vec<Job>> {
+    async fn jobs(
+        &mut self,
+        ws: WorkspaceId,
+        state: Option<JobState>,
+        lane: Option<Lane>,
+        limit: u32,
+    ) -> Result<Vec<Job>> {
+        let in_lane = lane.map(|l| format!(" AND kind IN ({})", lane_kinds_sql(l))).unwrap_or_default();
         collect(
             &self.conn,
             &format!(
-                "{SELECT_JOB} WHERE workspace_id = ?1 AND (?2 IS NULL OR state = ?2) \
+                "{SELECT_JOB} WHERE workspace_id = ?1 AND (?2 IS NULL OR state = ?2){in_lane} \
                  ORDER BY created_at DESC, id DESC LIMIT ?3"
             ),
             params![s(ws), state.map(JobState::as_str), limit],
@@ -86,10 +93,14 @@ impl JobRows for SqliteTx {
         now: Timestamp,
         lease_until: Timestamp,
         per_workspace: i64,
+        lane: Lane,
     ) -> Result<Option<Job>> {
-        first(&self.conn, &claim_job_sql("?1", "?2", "?3", ""), [now.0, lease_until.0, per_workspace], |r| {
-            job_row(r)
-        })
+        first(
+            &self.conn,
+            &claim_job_sql("?1", "?2", "?3", "", lane),
+            [now.0, lease_until.0, per_workspace],
+            |r| job_row(r),
+        )
     }
 
     async fn save_job(&mut self, j: &Job, active_key: Option<&str>) -> Result<()> {
@@ -120,12 +131,11 @@ impl JobRows for SqliteTx {
             .map(|n| n.unwrap_or(0))
     }
 
-    async fn delete_finished_jobs(&mut self, before: Timestamp) -> Result<u64> {
-        exec(
-            &self.conn,
-            "DELETE FROM jobs WHERE state IN ('done', 'failed') AND finished_at < ?1",
-            [before.0],
-        )
-        .map(|n| n as u64)
+    async fn delete_finished_jobs(&mut self, before: Timestamp, lane: Lane) -> Result<u64> {
+        let sql = format!(
+            "DELETE FROM jobs WHERE state IN ('done', 'failed') AND finished_at < ?1 AND kind IN ({})",
+            lane_kinds_sql(lane)
+        );
+        exec(&self.conn, &sql, [before.0]).map(|n| n as u64)
     }
 }

@@ -37,7 +37,8 @@ macro_rules! conformance_tests {
             failed_attempts_back_off_then_fail_for_good, an_expired_lease_is_taken_over,
             concurrent_claims_take_different_jobs, jobs_stay_in_their_workspace,
             index_jobs_are_one_per_source, claims_are_fair_across_workspaces,
-            the_workspace_running_fewest_goes_first, concurrent_claims_keep_each_workspace_to_its_share);
+            the_workspace_running_fewest_goes_first, concurrent_claims_keep_each_workspace_to_its_share,
+            lanes_have_their_own_queue_and_share);
     };
     (@jobs $make:expr; $($case:ident),*) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

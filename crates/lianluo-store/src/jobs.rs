@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use lianluo_domain::{
     JobId, Timestamp, WorkspaceId,
     event::{Actor, EventKind, NewEvent},
-    job::{Job, JobKind, JobSpec, JobState},
+    job::{Job, JobKind, JobSpec, JobState, Lane},
 };
 use serde_json::{Value, json};
 
@@ -47,34 +47,49 @@ pub trait JobRows: Send {
         ws: WorkspaceId,
         kind: JobKind,
     ) -> impl Future<Output = Result<Option<Job>>> + Send;
-    /// A workspace's jobs, newest first, optionally in one state.
+    /// A workspace's jobs, newest first, optionally in one state and one lane.
     fn jobs(
         &mut self,
         ws: WorkspaceId,
         state: Option<JobState>,
+        lane: Option<Lane>,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<Job>>> + Send;
-    /// Claims the next due job (pending with `run_after` passed, or running with its lease run out) of a
-    /// workspace with fewer than `per_workspace` jobs running under a live lease, taking the workspaces
-    /// with the fewest running first, then the longest due: it becomes running, its attempts grow by one
-    /// and it is leased until `lease_until`.
+    /// Claims the next due job of a lane (pending with `run_after` passed, or running with its lease run
+    /// out) of a workspace with fewer than `per_workspace` jobs of the lane running under a live lease,
+    /// taking the workspaces with the fewest running first, then the longest due: it becomes running, its
+    /// attempts grow by one and it is leased until `lease_until`.
     fn claim_job(
         &mut self,
         now: Timestamp,
         lease_until: Timestamp,
         per_workspace: i64,
+        lane: Lane,
     ) -> impl Future<Output = Result<Option<Job>>> + Send;
     /// Writes a job's state back (everything but its id, workspace, spec and creation time) with its
     /// active key (see [`JobRows::insert_job`]).
     fn save_job(&mut self, job: &Job, active_key: Option<&str>) -> impl Future<Output = Result<()>> + Send;
     /// Jobs of every workspace waiting or running. Never exposed to a workspace.
     fn unfinished_jobs(&mut self) -> impl Future<Output = Result<i64>> + Send;
-    /// Deletes the jobs of every workspace that finished (done or failed) before `before`.
-    fn delete_finished_jobs(&mut self, before: Timestamp) -> impl Future<Output = Result<u64>> + Send;
+    /// Deletes the jobs of a lane, in every workspace, that finished (done or failed) before `before`.
+    fn delete_finished_jobs(
+        &mut self,
+        before: Timestamp,
+        lane: Lane,
+    ) -> impl Future<Output = Result<u64>> + Send;
 }
 
-/// How long finished jobs stay listed before maintenance deletes them: 30 days.
+/// How long finished background jobs stay listed before maintenance deletes them: 30 days.
 pub const FINISHED_JOBS_KEPT_MS: i64 = 30 * 24 * 3600 * 1000;
+
+/// How long the AI agent's finished turns stay (one per customer message; the answers themselves are
+/// messages): a day.
+pub const FINISHED_TURNS_KEPT_MS: i64 = 24 * 3600 * 1000;
+
+/// A lane's kinds as an SQL list (`'a', 'b'`): this crate's own fixed names, never input.
+pub fn lane_kinds_sql(lane: Lane) -> String {
+    lane.kinds().iter().map(|k| format!("'{}'", k.as_str())).collect::<Vec<_>>().join(", ")
+}
 
 /// The job queue's use cases.
 #[async_trait]
@@ -88,9 +103,15 @@ pub trait JobQueue: Send + Sync + 'static {
         actor: Actor,
         now: Timestamp,
     ) -> Result<(Job, bool)>;
-    /// Claims the next due job for `lease_ms`, from a workspace running fewer than `per_workspace` (see
-    /// [`JobRows::claim_job`]). Never exposed to a workspace.
-    async fn claim_job(&self, now: Timestamp, lease_ms: i64, per_workspace: i64) -> Result<Option<Job>>;
+    /// Claims the next due job of a lane for `lease_ms`, from a workspace running fewer than
+    /// `per_workspace` of the lane (see [`JobRows::claim_job`]). Never exposed to a workspace.
+    async fn claim_job(
+        &self,
+        now: Timestamp,
+        lease_ms: i64,
+        per_workspace: i64,
+        lane: Lane,
+    ) -> Result<Option<Job>>;
     /// Renews the lease of the attempt a worker claimed and records its progress. `Conflict` when the
     /// attempt lost its lease to another worker.
     async fn renew_job(&self, claimed: &Job, progress: Value, now: Timestamp, lease_ms: i64) -> Result<Job>;
@@ -101,12 +122,19 @@ pub trait JobQueue: Send + Sync + 'static {
     async fn fail_job(&self, claimed: &Job, error: &str, now: Timestamp) -> Result<Job>;
     async fn get_job(&self, ws: WorkspaceId, id: JobId) -> Result<Job>;
     async fn latest_job(&self, ws: WorkspaceId, kind: JobKind) -> Result<Option<Job>>;
-    async fn list_jobs(&self, ws: WorkspaceId, state: Option<JobState>, limit: u32) -> Result<Vec<Job>>;
+    async fn list_jobs(
+        &self,
+        ws: WorkspaceId,
+        state: Option<JobState>,
+        lane: Option<Lane>,
+        limit: u32,
+    ) -> Result<Vec<Job>>;
     /// Queues a failed job again with fresh attempts. `Conflict` unless it failed.
     async fn retry_job(&self, ws: WorkspaceId, id: JobId, actor: Actor, now: Timestamp) -> Result<Job>;
     /// Jobs of every workspace waiting or running. Never exposed to a workspace.
     async fn unfinished_jobs(&self) -> Result<i64>;
-    /// Deletes jobs that finished more than [`FINISHED_JOBS_KEPT_MS`] before `now`; returns how many.
+    /// Deletes background jobs that finished more than [`FINISHED_JOBS_KEPT_MS`] before `now`, and the AI
+    /// agent's turns after [`FINISHED_TURNS_KEPT_MS`]; returns how many.
     async fn delete_old_jobs(&self, now: Timestamp) -> Result<u64>;
 }
 
@@ -124,13 +152,16 @@ async fn held<T: Tx>(tx: &mut T, claimed: &Job) -> Result<Job> {
     }
 }
 
-fn event(actor: Actor, kind: EventKind, job: &Job) -> NewEvent {
-    NewEvent::new(
-        actor,
-        kind,
-        job.id,
-        json!({ "kind": job.spec.kind().as_str(), "state": job.state.as_str(), "attempts": job.attempts }),
-    )
+/// Records a job's change in the workspace's event log. The AI agent's turns (one per customer message)
+/// are recorded only when one fails for good: their answers are events already, and a queued and a done
+/// event per message would double the log.
+async fn record<T: Tx>(tx: &mut T, actor: Actor, kind: EventKind, job: &Job, now: Timestamp) -> Result<()> {
+    if job.spec.lane() == Lane::Interactive && kind != EventKind::JobFailed {
+        return Ok(());
+    }
+    let data =
+        json!({ "kind": job.spec.kind().as_str(), "state": job.state.as_str(), "attempts": job.attempts });
+    tx.insert_event(job.workspace_id, &NewEvent::new(actor, kind, job.id, data), now).await
 }
 
 macro_rules! write {
@@ -163,7 +194,7 @@ impl<B: Backend> JobQueue for SqlStore<B> {
             }
             let job = Job::new(ws, spec, now);
             tx.insert_job(&job, active_key(&job).as_deref()).await?;
-            tx.insert_event(ws, &event(actor, EventKind::JobQueued, &job), now).await?;
+            record(tx, actor, EventKind::JobQueued, &job, now).await?;
             Ok((job, true))
         });
         match (outcome, key) {
@@ -176,8 +207,14 @@ impl<B: Backend> JobQueue for SqlStore<B> {
         }
     }
 
-    async fn claim_job(&self, now: Timestamp, lease_ms: i64, per_workspace: i64) -> Result<Option<Job>> {
-        write!(self, |tx| tx.claim_job(now, Timestamp(now.0 + lease_ms), per_workspace.max(1)).await)
+    async fn claim_job(
+        &self,
+        now: Timestamp,
+        lease_ms: i64,
+        per_workspace: i64,
+        lane: Lane,
+    ) -> Result<Option<Job>> {
+        write!(self, |tx| tx.claim_job(now, Timestamp(now.0 + lease_ms), per_workspace.max(1), lane).await)
     }
 
     async fn renew_job(&self, claimed: &Job, progress: Value, now: Timestamp, lease_ms: i64) -> Result<Job> {
@@ -204,7 +241,7 @@ impl<B: Backend> JobQueue for SqlStore<B> {
             job.updated_at = now;
             job.finished_at = Some(now);
             tx.save_job(&job, active_key(&job).as_deref()).await?;
-            tx.insert_event(job.workspace_id, &event(Actor::System, EventKind::JobDone, &job), now).await?;
+            record(tx, Actor::System, EventKind::JobDone, &job, now).await?;
             Ok(job)
         })
     }
@@ -225,8 +262,7 @@ impl<B: Backend> JobQueue for SqlStore<B> {
             }
             tx.save_job(&job, active_key(&job).as_deref()).await?;
             if job.state == JobState::Failed {
-                tx.insert_event(job.workspace_id, &event(Actor::System, EventKind::JobFailed, &job), now)
-                    .await?;
+                record(tx, Actor::System, EventKind::JobFailed, &job, now).await?;
             }
             Ok(job)
         })
@@ -240,8 +276,14 @@ impl<B: Backend> JobQueue for SqlStore<B> {
         read!(self, |tx| tx.latest_job(ws, kind).await)
     }
 
-    async fn list_jobs(&self, ws: WorkspaceId, state: Option<JobState>, limit: u32) -> Result<Vec<Job>> {
-        read!(self, |tx| tx.jobs(ws, state, limit.clamp(1, 200)).await)
+    async fn list_jobs(
+        &self,
+        ws: WorkspaceId,
+        state: Option<JobState>,
+        lane: Option<Lane>,
+        limit: u32,
+    ) -> Result<Vec<Job>> {
+        read!(self, |tx| tx.jobs(ws, state, lane, limit.clamp(1, 200)).await)
     }
 
     async fn retry_job(&self, ws: WorkspaceId, id: JobId, actor: Actor, now: Timestamp) -> Result<Job> {
@@ -264,7 +306,7 @@ impl<B: Backend> JobQueue for SqlStore<B> {
                 return Err(StoreError::Conflict("the same job is already waiting or running".into()));
             }
             tx.save_job(&job, active_key(&job).as_deref()).await?;
-            tx.insert_event(ws, &event(actor, EventKind::JobQueued, &job), now).await?;
+            record(tx, actor, EventKind::JobQueued, &job, now).await?;
             Ok(job)
         })
     }
@@ -274,24 +316,31 @@ impl<B: Backend> JobQueue for SqlStore<B> {
     }
 
     async fn delete_old_jobs(&self, now: Timestamp) -> Result<u64> {
-        write!(self, |tx| tx.delete_finished_jobs(Timestamp(now.0 - FINISHED_JOBS_KEPT_MS)).await)
+        write!(self, |tx| {
+            let jobs =
+                tx.delete_finished_jobs(Timestamp(now.0 - FINISHED_JOBS_KEPT_MS), Lane::Background).await?;
+            let turns =
+                tx.delete_finished_jobs(Timestamp(now.0 - FINISHED_TURNS_KEPT_MS), Lane::Interactive).await?;
+            Ok(jobs + turns)
+        })
     }
 }
 
-/// The claim both backends run ([`JobRows::claim_job`]), given their placeholders for the time, the new
-/// lease's end and the per-workspace limit, and the row lock PostgreSQL adds to skip rows another worker
+/// The claim both backends run ([`JobRows::claim_job`]) for a lane, given their placeholders for the time,
+/// the new lease's end and the per-workspace limit, and the row lock PostgreSQL adds to skip rows another worker
 /// holds. The jobs a workspace has running are counted in the same statement; claims must not overlap for
 /// the count to hold (SQLite has one writer at a time; PostgreSQL's claims take an advisory lock first).
-pub fn claim_job_sql(now: &str, lease_until: &str, per_workspace: &str, lock: &str) -> String {
+pub fn claim_job_sql(now: &str, lease_until: &str, per_workspace: &str, lock: &str, lane: Lane) -> String {
     let columns = SELECT_JOB.trim_start_matches("SELECT ").trim_end_matches(" FROM jobs");
+    let kinds = lane_kinds_sql(lane);
     let running = format!(
         "(SELECT count(*) FROM jobs r WHERE r.workspace_id = j.workspace_id AND r.state = 'running' \
-         AND r.lease_until > {now})"
+         AND r.lease_until > {now} AND r.kind IN ({kinds}))"
     );
     format!(
         "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = {lease_until}, updated_at = {now} \
          WHERE id = (SELECT j.id FROM jobs j WHERE ((j.state = 'pending' AND j.run_after <= {now}) \
-         OR (j.state = 'running' AND j.lease_until <= {now})) AND {running} < {per_workspace} \
+         OR (j.state = 'running' AND j.lease_until <= {now})) AND j.kind IN ({kinds}) AND {running} < {per_workspace} \
          ORDER BY {running}, j.run_after, j.id LIMIT 1{lock}) RETURNING {columns}"
     )
 }

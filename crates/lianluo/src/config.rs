@@ -207,6 +207,10 @@ impl Config {
         if let Some(v) = env("LIANLUO_PRIVATE_MODEL_PROVIDERS") {
             self.knowledge.private_model_providers = matches!(v.as_str(), "1" | "true" | "yes");
         }
+        if let Some(v) = env("LIANLUO_AI_WORKERS") {
+            self.server.ai_workers =
+                v.parse().map_err(|_| anyhow::anyhow!("LIANLUO_AI_WORKERS must be a number"))?;
+        }
         if let Some(v) = env("LIANLUO_JOB_WORKERS") {
             self.server.job_workers =
                 v.parse().map_err(|_| anyhow::anyhow!("LIANLUO_JOB_WORKERS must be a number"))?;

@@ -1095,7 +1095,7 @@
   function settingsJobs(body) {
     // Indexing jobs name their source: the titles come from the knowledge sources (none without models).
     var sources = api("GET", "/api/v1/kb/sources").then(function (r) { return r.items; }, function () { return []; });
-    Promise.all([api("GET", "/api/v1/jobs"), sources]).then(function (got) {
+    Promise.all([api("GET", "/api/v1/jobs?lane=background"), sources]).then(function (got) {
       var r = got[0], titles = {};
       got[1].forEach(function (s) { titles[s.id] = s.title; });
       if (!r.items.length) { body.appendChild(h("p", { class: "muted", text: t("noJobs") })); return; }

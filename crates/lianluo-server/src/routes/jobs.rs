@@ -3,7 +3,7 @@
 use axum::{Json as Out, extract::State};
 use lianluo_domain::{
     JobId, Timestamp,
-    job::{Job, JobState},
+    job::{Job, JobState, Lane},
 };
 use serde::Deserialize;
 
@@ -20,6 +20,9 @@ use crate::{
 pub struct JobQuery {
     /// Only jobs in this state: `pending`, `running`, `done` or `failed`.
     pub state: Option<JobState>,
+    /// Only jobs of this lane: `background` (indexing, crawling, mining) or `interactive` (the AI agent's
+    /// turns, one per customer message, kept a day).
+    pub lane: Option<Lane>,
     /// At most this many, newest first (1 to 200, default 50).
     pub limit: Option<u32>,
 }
@@ -34,7 +37,7 @@ pub async fn list_jobs(
     if !(1..=200).contains(&limit) {
         return Err(lianluo_domain::DomainError::new("limit", "1 to 200").into());
     }
-    Ok(Out(List { items: state.store.list_jobs(auth.workspace_id, q.state, limit).await? }))
+    Ok(Out(List { items: state.store.list_jobs(auth.workspace_id, q.state, q.lane, limit).await? }))
 }
 
 pub async fn get_job(
@@ -52,6 +55,6 @@ pub async fn retry_job(
     Id(id): Id<JobId>,
 ) -> AppResult<Out<Job>> {
     let job = state.store.retry_job(auth.workspace_id, id, auth.actor(), Timestamp::now()).await?;
-    state.jobs_wake.notify_one();
+    state.jobs_wake.notify(job.spec.lane());
     Ok(Out(job))
 }

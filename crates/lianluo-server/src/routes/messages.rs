@@ -111,7 +111,7 @@ pub async fn create_message(
         .await?;
     if appended.created {
         // A customer's message reaching us through an integration is answered by the AI agent too.
-        crate::bot::spawn(&state, auth.workspace_id, id, &appended.message);
+        crate::bot::queue(&state, auth.workspace_id, id, &appended.message).await;
     }
     let status = if appended.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Out(appended.message)).into_response())

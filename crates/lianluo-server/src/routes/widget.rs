@@ -444,7 +444,7 @@ pub async fn post_visitor_message(
         .await?;
     // A retried post (same idempotency key) is not answered twice.
     if ai_answers {
-        crate::bot::spawn(&state, v.workspace_id, conversation.id, &message);
+        crate::bot::queue(&state, v.workspace_id, conversation.id, &message).await;
     }
     let mut names = HashMap::new();
     let body = VisitorPosted {

@@ -23,6 +23,12 @@ on_both_backends!(
     every_entry_point_meets_the_same_intake,
 );
 
+// A node that runs no AI turns itself (the test plays its workers), with leases of a second.
+on_both_backends!(
+    config = lianluo_server::ServerConfig { ai_workers: 0, job_lease_secs: 1, ..Default::default() };
+    an_interrupted_answer_is_resumed_once,
+);
+
 const POLICY: &str = "# Returns\nUnused products can be returned within 30 days of delivery for a full refund.\n\n\
     # 退货\n未使用的商品在签收后30天内可以退货并全额退款。";
 
@@ -505,4 +511,46 @@ async fn a_silent_model_costs_the_customer_a_few_seconds_at_most(app: TestApp) {
     let question = json!({ "question": "How long do I have to return something?" });
     let a = app.post("/api/v1/kb/answer", &admin, question).await.expect(200);
     assert_eq!(a["method"], "extractive", "{a}");
+}
+
+/// The AI agent's turn is a durable job: a turn whose worker stopped is taken over once its lease passes,
+/// and answered; a turn whose worker stopped just after answering is not answered twice.
+async fn an_interrupted_answer_is_resumed_once(app: TestApp) {
+    use lianluo_domain::job::{JobSpec, Lane};
+    let admin = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    knowledge(&app, &admin).await;
+    let (_, token, _) = widget_channel(&app, &admin, None, json!({ "bot": { "enabled": true } })).await;
+    let session = start(&app, &token, json!({})).await;
+    let visitor = session["visitor_token"].as_str().unwrap().to_string();
+    let claim = || async {
+        let now = lianluo_domain::Timestamp::now();
+        app.store.claim_job(now, 1_000, 12, Lane::Interactive).await.unwrap().expect("the turn is queued")
+    };
+    let lease_passes = || tokio::time::sleep(std::time::Duration::from_millis(1_100));
+
+    // A worker takes the turn and stops before answering (a crash, kill -9).
+    let sent = say(&app, &visitor, "How long do I have to return something?").await;
+    let conv = sent["conversation"]["id"].as_str().unwrap().to_string();
+    let stopped = claim().await;
+    assert!(matches!(stopped.spec, JobSpec::AnswerCustomer { .. }), "{stopped:?}");
+    lease_passes().await;
+    assert_eq!(lianluo_server::jobs::run_until_idle(&app.state).await.unwrap(), 1);
+    let items = messages_when(&app, &conv, |m| count(m, "bot") >= 1).await;
+    assert!(items.iter().any(|m| m["kind"] == "bot" && m["content"].as_str().unwrap().contains("30 days")));
+    let job = app.store.get_job(stopped.workspace_id, stopped.id).await.unwrap();
+    assert_eq!((job.state.as_str(), job.attempts), ("done", 2), "the second attempt answered");
+
+    // A worker answers the next question and stops before it can mark the turn done.
+    say(&app, &visitor, "签收多少天内可以退货？").await;
+    let answered = claim().await;
+    let JobSpec::AnswerCustomer { conversation, message } = answered.spec else { unreachable!() };
+    let message = app.store.get_message(answered.workspace_id, message).await.unwrap();
+    app.state.app.ai_turn(answered.workspace_id, conversation, &message, false).await.unwrap();
+    lease_passes().await;
+    assert_eq!(lianluo_server::jobs::run_until_idle(&app.state).await.unwrap(), 1);
+    let items = messages_when(&app, &conv, |_| true).await;
+    assert_eq!(count(&items, "bot"), 2, "the customer got one answer per question: {items:?}");
+    let job = app.store.get_job(answered.workspace_id, answered.id).await.unwrap();
+    assert_eq!((job.state.as_str(), job.attempts), ("done", 2));
+    assert_eq!(app.store.unfinished_jobs().await.unwrap(), 0);
 }

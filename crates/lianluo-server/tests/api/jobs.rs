@@ -36,7 +36,19 @@ async fn work_survives_a_stopped_worker(app: TestApp) {
     let again = app.post("/api/v1/kb/candidates/mine", &app.admin, json!({})).await.expect(202);
     assert_eq!(again["job_id"], job_id.as_str(), "a run already queued is returned, not queued twice");
 
-    let listed = app.get("/api/v1/jobs", &app.admin).await.expect(200);
+    // The customer's message above was the AI agent's turn, a job of the interactive lane; admins list
+    // the background lane apart.
+    let started = std::time::Instant::now();
+    loop {
+        let turns = app.get("/api/v1/jobs?lane=interactive", &app.admin).await.expect(200);
+        assert_eq!(turns["items"][0]["kind"], "answer_customer", "{turns}");
+        if turns["items"][0]["state"] == "done" {
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "the AI agent's turn did not end");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let listed = app.get("/api/v1/jobs?lane=background", &app.admin).await.expect(200);
     let items = listed["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "{listed}");
     assert_eq!(items[0]["kind"], "mine_conversations");
@@ -47,7 +59,12 @@ async fn work_survives_a_stopped_worker(app: TestApp) {
 
     // A worker claims the job and stops without a word (a crash, kill -9): the job shows as running
     // until its lease (1 s here) runs out, then the next worker takes it over and finishes it.
-    let stopped = app.store.claim_job(lianluo_domain::Timestamp::now(), 1_000, 1).await.unwrap().unwrap();
+    let stopped = app
+        .store
+        .claim_job(lianluo_domain::Timestamp::now(), 1_000, 1, lianluo_domain::job::Lane::Background)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stopped.id.to_string(), job_id);
     assert_eq!(app.get("/api/v1/kb/candidates/mine", &app.admin).await.expect(200)["state"], "running");
     assert_eq!(lianluo_server::jobs::run_until_idle(&app.state).await.unwrap(), 0, "its lease still holds");
