@@ -113,7 +113,7 @@ pub async fn run_next(state: &AppState, lane: Lane) -> Result<bool, StoreError> 
     };
     // More may be due: another idle worker looks while this one runs.
     state.jobs_wake.notify(lane);
-    tracing::info!(job = %job.id, kind = job.spec.kind().as_str(), attempt = job.attempts, "job started");
+    log(lane, &job, "job started");
     if job.attempts > job.max_attempts {
         // Its worker stopped during every attempt (a crash, or a job that brings the node down).
         state.store.fail_job(&job, "the job was interrupted on every attempt", Timestamp::now()).await?;
@@ -135,7 +135,7 @@ pub async fn run_next(state: &AppState, lane: Lane) -> Result<bool, StoreError> 
         }
     };
     match recorded {
-        Ok(()) => tracing::info!(job = %job.id, kind = job.spec.kind().as_str(), "job ended"),
+        Ok(()) => log(lane, &job, "job ended"),
         // Taken over by another worker while this one was too slow to renew: the newer attempt counts.
         Err(StoreError::Conflict(_)) => {
             tracing::warn!(job = %job.id, "the job's lease passed to another worker; this attempt's outcome is dropped")
@@ -143,6 +143,16 @@ pub async fn run_next(state: &AppState, lane: Lane) -> Result<bool, StoreError> 
         Err(e) => return Err(e),
     }
     Ok(true)
+}
+
+/// A job's start and end: `info` in the background lane; `debug` for the AI agent's turns, one per
+/// customer message, whose answers the request log already shows.
+fn log(lane: Lane, job: &Job, what: &'static str) {
+    let kind = job.spec.kind().as_str();
+    match lane {
+        Lane::Background => tracing::info!(job = %job.id, kind, attempt = job.attempts, "{what}"),
+        Lane::Interactive => tracing::debug!(job = %job.id, kind, attempt = job.attempts, "{what}"),
+    }
 }
 
 /// Renews the job's lease (with its latest progress) every third of the lease until aborted.
