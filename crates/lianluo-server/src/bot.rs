@@ -13,7 +13,9 @@ pub async fn queue(state: &AppState, ws: WorkspaceId, conversation: Conversation
         return;
     }
     let spec = JobSpec::AnswerCustomer { conversation, message: message.id };
-    if let Err(e) = crate::jobs::enqueue(state, ws, spec, Actor::System).await {
+    if let Err(e) =
+        crate::jobs::enqueue(state.store.as_ref(), &state.jobs_wake, ws, spec, Actor::System).await
+    {
         // The message is stored; the conversation waits for a person as it would without the AI agent.
         tracing::warn!(conversation = %conversation, error = %e, "the AI agent's turn could not be queued");
     }

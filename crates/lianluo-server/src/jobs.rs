@@ -19,7 +19,7 @@ use lianluo_domain::{
     event::Actor,
     job::{Job, JobSpec, Lane},
 };
-use lianluo_store::StoreError;
+use lianluo_store::{Store, StoreError};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
@@ -77,14 +77,15 @@ fn per_workspace(state: &AppState, lane: Lane) -> i64 {
 /// Queues a job and wakes a worker of its lane. A job with an active key already waiting or running
 /// comes back instead (`false`).
 pub async fn enqueue(
-    state: &AppState,
+    store: &dyn Store,
+    wake: &Wake,
     ws: WorkspaceId,
     spec: JobSpec,
     actor: Actor,
 ) -> Result<(Job, bool), StoreError> {
     let lane = spec.lane();
-    let queued = state.store.enqueue_job(ws, spec, actor, Timestamp::now()).await?;
-    state.jobs_wake.notify(lane);
+    let queued = store.enqueue_job(ws, spec, actor, Timestamp::now()).await?;
+    wake.notify(lane);
     Ok(queued)
 }
 
@@ -226,14 +227,6 @@ async fn index(state: &AppState, job: &Job, source: lianluo_domain::KbSourceId) 
     use crate::knowledge::Indexed;
     let kb = state.knowledge.as_ref().ok_or("the knowledge models are not loaded on this server")?;
     loop {
-        match state.store.get_kb_source(job.workspace_id, source).await {
-            Err(StoreError::NotFound(_)) => return Ok(json!({ "status": "deleted" })),
-            Err(e) => {
-                tracing::warn!(job = %job.id, error = %e, "reading a knowledge source failed");
-                return Err("the source could not be read from the database; it is tried again".into());
-            }
-            Ok(_) => {}
-        }
         match kb.index_source(job.workspace_id, source).await {
             Ok(Indexed::Stored { passages }) => {
                 return Ok(json!({ "status": "indexed", "passages": passages }));
@@ -241,6 +234,7 @@ async fn index(state: &AppState, job: &Job, source: lianluo_domain::KbSourceId) 
             // The reason is on the source, where the admin reads it; trying again would not help.
             Ok(Indexed::Failed(reason)) => return Ok(json!({ "status": "failed", "reason": reason })),
             Ok(Indexed::Superseded) => continue,
+            Ok(Indexed::Deleted) => return Ok(json!({ "status": "deleted" })),
             Err(e) => {
                 tracing::warn!(job = %job.id, source = %source, error = %e, "indexing a knowledge source failed");
                 return Err(

@@ -87,6 +87,8 @@ pub enum Indexed {
     Failed(String),
     /// The source was edited while it was read: nothing was stored, and the newer version is to be read.
     Superseded,
+    /// The source was deleted: there is nothing to read.
+    Deleted,
 }
 
 /// How far the indexing of a source has got, while it runs.
@@ -227,9 +229,10 @@ impl Knowledge {
     /// not queued twice); its status tells how it went.
     pub async fn queue_index(&self, ws: WorkspaceId, id: KbSourceId, actor: Actor) -> Result<(), String> {
         let spec = JobSpec::IndexSource { source: id };
-        self.store.enqueue_job(ws, spec, actor, Timestamp::now()).await.map_err(|e| e.to_string())?;
-        self.jobs_wake.notify(lianluo_domain::job::Lane::Background);
-        Ok(())
+        crate::jobs::enqueue(self.store.as_ref(), &self.jobs_wake, ws, spec, actor)
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
     }
 
     /// How far a source being indexed has got; `None` when it is not running.
@@ -253,7 +256,10 @@ impl Knowledge {
     /// Parses, chunks and embeds a source, stores the passages and updates the index. `Err` is a fault
     /// of the store (worth another try); a source that cannot be read is `Indexed::Failed`.
     pub async fn index_source(&self, ws: WorkspaceId, id: KbSourceId) -> Result<Indexed, String> {
-        let source = self.store.start_kb_source(ws, id).await.map_err(|e| e.to_string())?;
+        let source = match self.store.start_kb_source(ws, id).await {
+            Err(lianluo_store::StoreError::NotFound(_)) => return Ok(Indexed::Deleted),
+            started => started.map_err(|e| e.to_string())?,
+        };
         let progress = Arc::new(Progress::default());
         self.progress.lock().unwrap_or_else(|p| p.into_inner()).insert(id, progress.clone());
         let _running = Running { knowledge: self, id };

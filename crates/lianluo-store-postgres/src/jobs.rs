@@ -8,7 +8,7 @@ use lianluo_domain::{
 };
 use lianluo_store::{
     Result,
-    jobs::{JobRows, SELECT_JOB, claim_job_sql, job_row, lane_kinds_sql},
+    jobs::{JobRows, SELECT_JOB, claim_job_sql, in_lane_sql, job_row},
 };
 use tokio_postgres::types::Json;
 
@@ -75,7 +75,7 @@ impl JobRows for PgTx {
         lane: Option<Lane>,
         limit: u32,
     ) -> Result<Vec<Job>> {
-        let in_lane = lane.map(|l| format!(" AND kind IN ({})", lane_kinds_sql(l))).unwrap_or_default();
+        let in_lane = in_lane_sql(lane);
         let sql = format!(
             "{SELECT_JOB} WHERE workspace_id = $1 AND ($2::text IS NULL OR state = $2){in_lane} \
              ORDER BY created_at DESC, id DESC LIMIT $3"
@@ -132,8 +132,8 @@ impl JobRows for PgTx {
 
     async fn delete_finished_jobs(&mut self, before: Timestamp, lane: Lane) -> Result<u64> {
         let sql = format!(
-            "DELETE FROM jobs WHERE state IN ('done', 'failed') AND finished_at < $1 AND kind IN ({})",
-            lane_kinds_sql(lane)
+            "DELETE FROM jobs WHERE state IN ('done', 'failed') AND finished_at < $1{}",
+            in_lane_sql(Some(lane))
         );
         self.exec(&sql, &[&before.0]).await
     }

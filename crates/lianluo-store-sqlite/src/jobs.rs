@@ -8,7 +8,7 @@ use lianluo_domain::{
 use lianluo_store::{
     Result,
     columns::Columns,
-    jobs::{JobRows, SELECT_JOB, claim_job_sql, job_row, lane_kinds_sql},
+    jobs::{JobRows, SELECT_JOB, claim_job_sql, in_lane_sql, job_row},
 };
 use rusqlite::params;
 
@@ -76,7 +76,7 @@ impl JobRows for SqliteTx {
         lane: Option<Lane>,
         limit: u32,
     ) -> Result<Vec<Job>> {
-        let in_lane = lane.map(|l| format!(" AND kind IN ({})", lane_kinds_sql(l))).unwrap_or_default();
+        let in_lane = in_lane_sql(lane);
         collect(
             &self.conn,
             &format!(
@@ -133,8 +133,8 @@ impl JobRows for SqliteTx {
 
     async fn delete_finished_jobs(&mut self, before: Timestamp, lane: Lane) -> Result<u64> {
         let sql = format!(
-            "DELETE FROM jobs WHERE state IN ('done', 'failed') AND finished_at < ?1 AND kind IN ({})",
-            lane_kinds_sql(lane)
+            "DELETE FROM jobs WHERE state IN ('done', 'failed') AND finished_at < ?1{}",
+            in_lane_sql(Some(lane))
         );
         exec(&self.conn, &sql, [before.0]).map(|n| n as u64)
     }

@@ -91,6 +91,11 @@ pub fn lane_kinds_sql(lane: Lane) -> String {
     lane.kinds().iter().map(|k| format!("'{}'", k.as_str())).collect::<Vec<_>>().join(", ")
 }
 
+/// The condition ` AND kind IN (…)` that keeps a statement on `jobs` to a lane; empty for every lane.
+pub fn in_lane_sql(lane: Option<Lane>) -> String {
+    lane.map(|l| format!(" AND kind IN ({})", lane_kinds_sql(l))).unwrap_or_default()
+}
+
 /// The job queue's use cases.
 #[async_trait]
 pub trait JobQueue: Send + Sync + 'static {
@@ -186,8 +191,9 @@ impl<B: Backend> JobQueue for SqlStore<B> {
         now: Timestamp,
     ) -> Result<(Job, bool)> {
         let key = spec.active_key();
+        let check = key.clone();
         let outcome = write!(self, |tx| {
-            if let Some(key) = &spec.active_key()
+            if let Some(key) = &check
                 && let Some(active) = tx.active_job(ws, key).await?
             {
                 return Ok((active, false));

@@ -500,7 +500,9 @@ pub async fn mine_candidates(
         return Err(lianluo_domain::DomainError::new("conversations", "1 to 1000").into());
     }
     let spec = lianluo_domain::job::JobSpec::MineConversations { conversations: limit as u32 };
-    let (job, _) = crate::jobs::enqueue(&state, auth.workspace_id, spec, auth.actor()).await?;
+    let (job, _) =
+        crate::jobs::enqueue(state.store.as_ref(), &state.jobs_wake, auth.workspace_id, spec, auth.actor())
+            .await?;
     Ok((StatusCode::ACCEPTED, Out(crate::knowledge::MineRun::of(Some(&job)))))
 }
 
