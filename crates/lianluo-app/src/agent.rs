@@ -8,7 +8,7 @@
 //! Once a person holds the conversation (assigned, or no longer pending) it stays silent.
 
 use lianluo_domain::{
-    ConversationId, KbQuestionId, Timestamp, WorkspaceId,
+    ConversationId, KbQuestionId, MessageId, Timestamp, WorkspaceId,
     conversation::{Conversation, ConversationPatch, Status},
     event::{Actor, EventKind},
     knowledge::{KbQuestion, QuestionOutcome},
@@ -170,7 +170,7 @@ impl App {
             return Ok(());
         }
         let conversation = self.store.get_conversation(ws, id).await?;
-        if conversation.status != Status::Pending || conversation.assignee_id.is_some() {
+        if !conversation.waits_for_ai_agent() {
             return Ok(());
         }
         let channel = self.store.get_channel(ws, conversation.channel_id).await?;
@@ -310,19 +310,26 @@ impl App {
         Ok(())
     }
 
-    /// After the customer rates an answer not helpful: ask to rephrase the first time, hand over after
-    /// that.
+    /// After the customer rates `answer` not helpful: ask to rephrase the first time, hand over after
+    /// that. `resumed` is a second try after an attempt that stopped midway: when the AI agent already
+    /// wrote after the answer, that attempt got as far as following up and nothing is done.
     pub async fn ai_after_not_helpful(
         &self,
         ws: WorkspaceId,
         id: ConversationId,
+        answer: MessageId,
         language: Lang,
+        resumed: bool,
     ) -> Result<()> {
         let conversation = self.store.get_conversation(ws, id).await?;
-        if conversation.status != Status::Pending || conversation.assignee_id.is_some() {
+        if !conversation.waits_for_ai_agent() {
             return Ok(());
         }
         let thread = self.store.thread_end(ws, id, THREAD).await?;
+        let wrote_after = |m: &Message| matches!(m.kind, MessageKind::Bot | MessageKind::System);
+        if resumed && thread.iter().skip_while(|m| m.id != answer).skip(1).any(wrote_after) {
+            return Ok(());
+        }
         let failures = self.not_helped(ws, id, &thread).await;
         if failures >= 2 {
             self.hand_over(&conversation, language, "answers did not help twice", None, &thread).await
@@ -416,10 +423,5 @@ impl App {
 
 /// A message the AI agent writes; long texts are cut rather than refused.
 fn written(kind: MessageKind, content: String) -> NewMessage {
-    NewMessage {
-        kind,
-        content: content.chars().take(4_000).collect(),
-        attachments: vec![],
-        idempotency_key: None,
-    }
+    NewMessage::text(kind, content.chars().take(4_000).collect::<String>())
 }

@@ -4,14 +4,14 @@
 //! widget calls this today; the email and WeChat channels will.
 
 use lianluo_domain::{
-    ChannelId, ContactId, Timestamp, WorkspaceId,
-    conversation::{Conversation, NewConversation, Status},
+    ChannelId, ContactId, ConversationId, Timestamp, WorkspaceId,
+    conversation::{Conversation, NewConversation},
     directory::Channel,
     event::Actor,
-    message::{Message, MessageKind, NewMessage},
+    message::{Message, MessageKind, NewMessage, Sender},
     page::PageRequest,
 };
-use lianluo_store::{ConversationFilter, StoreError};
+use lianluo_store::{Appended, ConversationFilter, StoreError};
 
 use crate::{App, BotSettings, Error, Result};
 
@@ -31,7 +31,7 @@ pub struct Received {
     pub message: Message,
     /// False when the message was a retry (same idempotency key) of one already stored.
     pub created: bool,
-    /// Whether the AI agent should now answer the message.
+    /// Whether the AI agent answers the message: its turn was queued in the message's transaction.
     pub ai_answers: bool,
 }
 
@@ -42,13 +42,11 @@ impl App {
         self.ai_available() && BotSettings::of(channel).enabled
     }
 
-    /// Whether the AI agent should answer this message in this conversation: a new customer message in a
-    /// conversation that waits for it (pending, nobody assigned) on a channel where it is on.
+    /// Whether the AI agent answers this message, just stored in this conversation: a customer's, in a
+    /// conversation that waits for it (pending, nobody assigned), on a channel where it is on. The store
+    /// queued its turn in the message's transaction by the same rule.
     pub fn ai_answers(&self, channel: &Channel, conversation: &Conversation, message: &Message) -> bool {
-        self.ai_takes_new_conversations(channel)
-            && message.kind == MessageKind::Incoming
-            && conversation.status == Status::Pending
-            && conversation.assignee_id.is_none()
+        conversation.ai_answers(self.ai_takes_new_conversations(channel), message)
     }
 
     /// The contact's conversation on the channel that a new message belongs to: their latest one there.
@@ -66,7 +64,8 @@ impl App {
 
     /// The one way in for a customer's message, whatever the channel.
     pub async fn receive_customer_message(&self, m: CustomerMessage<'_>) -> Result<Received> {
-        let CustomerMessage { workspace_id: ws, channel, contact_id, message, at } = m;
+        let CustomerMessage { workspace_id: ws, channel, contact_id, mut message, at } = m;
+        message.ai_answers = self.ai_takes_new_conversations(channel);
         let actor = Actor::Contact { id: contact_id };
         let (conversation, message, created) = match self.thread_for(ws, channel.id, contact_id).await? {
             Some(conv) => self.append(ws, &conv, &message, actor, at).await?,
@@ -84,6 +83,25 @@ impl App {
         };
         let ai_answers = created && self.ai_answers(channel, &conversation, &message);
         Ok(Received { conversation, message, created, ai_answers })
+    }
+
+    /// A message posted to a conversation through the API (by an agent, or an integration writing for a
+    /// customer): a customer's message is answered by the AI agent when the conversation waits for it.
+    pub async fn post_message(
+        &self,
+        ws: WorkspaceId,
+        conversation: ConversationId,
+        mut message: NewMessage,
+        sender: Option<Sender>,
+        actor: Actor,
+        at: Timestamp,
+    ) -> Result<Appended> {
+        if message.kind == MessageKind::Incoming && self.ai_available() {
+            let conv = self.store.get_conversation(ws, conversation).await?;
+            let channel = self.store.get_channel(ws, conv.channel_id).await?;
+            message.ai_answers = self.ai_takes_new_conversations(&channel);
+        }
+        Ok(self.store.append_message(ws, conversation, &message, sender, actor, at).await?)
     }
 
     async fn append(
@@ -140,6 +158,10 @@ impl App {
         let from_customer = new.message.as_ref().is_some_and(|m| m.kind == MessageKind::Incoming);
         new.waits_for_bot =
             from_customer && new.assignee_id.is_none() && self.ai_takes_new_conversations(channel);
+        // Its turn is queued with the conversation, in one transaction.
+        if let Some(m) = &mut new.message {
+            m.ai_answers = new.waits_for_bot;
+        }
         if !new.waits_for_bot && new.assignee_id.is_none() {
             new.assignee_id =
                 self.routing.assignee_for_new(self.store.as_ref(), channel, new.team_id).await?;

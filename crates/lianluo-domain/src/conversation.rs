@@ -95,6 +95,21 @@ pub struct Conversation {
     pub message_count: i64,
 }
 
+impl Conversation {
+    /// Whether the AI agent holds the conversation: pending, with nobody assigned.
+    pub fn waits_for_ai_agent(&self) -> bool {
+        self.status == Status::Pending && self.assignee_id.is_none()
+    }
+
+    /// Whether the AI agent answers `message`, just stored here by a request that asked for it
+    /// ([`NewMessage::ai_answers`](crate::message::NewMessage::ai_answers)): a customer's, while the AI
+    /// agent still holds the conversation. The store queues the turn by this rule, in the message's
+    /// transaction.
+    pub fn ai_answers(&self, asked: bool, message: &crate::message::Message) -> bool {
+        asked && message.kind == crate::message::MessageKind::Incoming && self.waits_for_ai_agent()
+    }
+}
+
 /// Longest subject accepted.
 pub const MAX_SUBJECT_CHARS: usize = 500;
 

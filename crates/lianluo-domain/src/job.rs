@@ -29,6 +29,15 @@ pub enum JobSpec {
         /// The customer's message to answer.
         message: MessageId,
     },
+    /// The AI agent's turn after a customer rated one of its answers not helpful: ask to rephrase the
+    /// first time, hand over to a person after that.
+    FollowUpRating {
+        conversation: ConversationId,
+        /// The answer rated.
+        answer: MessageId,
+        /// The language of the question it answered (`en`, `zh`), for what the AI agent writes.
+        language: String,
+    },
 }
 
 /// Which workers run a job: a customer waiting for the AI agent must never wait behind a long indexing
@@ -46,7 +55,7 @@ impl Lane {
     /// The kinds of job in this lane.
     pub fn kinds(self) -> &'static [JobKind] {
         match self {
-            Lane::Interactive => &[JobKind::AnswerCustomer],
+            Lane::Interactive => &[JobKind::AnswerCustomer, JobKind::FollowUpRating],
             Lane::Background => &[JobKind::MineConversations, JobKind::IndexSource],
         }
     }
@@ -59,6 +68,7 @@ impl JobSpec {
             JobSpec::MineConversations { .. } => JobKind::MineConversations,
             JobSpec::IndexSource { .. } => JobKind::IndexSource,
             JobSpec::AnswerCustomer { .. } => JobKind::AnswerCustomer,
+            JobSpec::FollowUpRating { .. } => JobKind::FollowUpRating,
         }
     }
 
@@ -81,7 +91,7 @@ impl JobSpec {
             JobSpec::MineConversations { .. } | JobSpec::IndexSource { .. } => 3,
             // A customer is waiting: one more try (after a storage fault, or a node that stopped), then the
             // conversation waits for a person as it would without the AI agent.
-            JobSpec::AnswerCustomer { .. } => 2,
+            JobSpec::AnswerCustomer { .. } | JobSpec::FollowUpRating { .. } => 2,
         }
     }
 
@@ -96,6 +106,9 @@ impl JobSpec {
             }
             JobSpec::AnswerCustomer { message, .. } => {
                 Some(format!("{}:{}", JobKind::AnswerCustomer.as_str(), message.0))
+            }
+            JobSpec::FollowUpRating { answer, .. } => {
+                Some(format!("{}:{}", JobKind::FollowUpRating.as_str(), answer.0))
             }
         }
     }
@@ -113,6 +126,7 @@ pub enum JobKind {
     MineConversations,
     IndexSource,
     AnswerCustomer,
+    FollowUpRating,
 }
 
 impl JobKind {
@@ -121,12 +135,13 @@ impl JobKind {
             JobKind::MineConversations => "mine_conversations",
             JobKind::IndexSource => "index_source",
             JobKind::AnswerCustomer => "answer_customer",
+            JobKind::FollowUpRating => "follow_up_rating",
         }
     }
 
     pub fn lane(self) -> Lane {
         match self {
-            JobKind::AnswerCustomer => Lane::Interactive,
+            JobKind::AnswerCustomer | JobKind::FollowUpRating => Lane::Interactive,
             JobKind::MineConversations | JobKind::IndexSource => Lane::Background,
         }
     }
@@ -136,6 +151,7 @@ impl JobKind {
             "mine_conversations" => JobKind::MineConversations,
             "index_source" => JobKind::IndexSource,
             "answer_customer" => JobKind::AnswerCustomer,
+            "follow_up_rating" => JobKind::FollowUpRating,
             _ => return None,
         })
     }
@@ -247,7 +263,12 @@ mod tests {
 
     #[test]
     fn every_kind_is_in_the_lane_it_names() {
-        for kind in [JobKind::MineConversations, JobKind::IndexSource, JobKind::AnswerCustomer] {
+        for kind in [
+            JobKind::MineConversations,
+            JobKind::IndexSource,
+            JobKind::AnswerCustomer,
+            JobKind::FollowUpRating,
+        ] {
             assert!(kind.lane().kinds().contains(&kind), "{kind:?}");
             assert_eq!(JobKind::parse(kind.as_str()), Some(kind));
         }

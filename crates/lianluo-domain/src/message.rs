@@ -123,9 +123,20 @@ pub struct NewMessage {
     /// May also be sent as the `Idempotency-Key` header.
     #[serde(default)]
     pub idempotency_key: Option<String>,
+    /// The AI agent answers this message if its conversation still waits for it once the message is
+    /// stored (pending, nobody assigned): its turn is then queued in the same transaction, so a stored
+    /// customer message is never left without one. Set by the intake, never by API clients.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub ai_answers: bool,
 }
 
 impl NewMessage {
+    /// A message of text alone.
+    pub fn text(kind: MessageKind, content: impl Into<String>) -> Self {
+        Self { kind, content: content.into(), attachments: vec![], idempotency_key: None, ai_answers: false }
+    }
+
     pub fn validate(&mut self) -> Result<(), DomainError> {
         if self.content.chars().count() > MAX_CONTENT_CHARS {
             return Err(DomainError::new("content", format!("at most {MAX_CONTENT_CHARS} characters")));

@@ -19,6 +19,7 @@ use lianluo_domain::{
     event::Actor,
     job::{Job, JobSpec, Lane},
 };
+use lianluo_knowledge::lang::Lang;
 use lianluo_store::{Store, StoreError};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
@@ -215,6 +216,21 @@ async fn run(state: &AppState, job: &Job, progress: &Arc<Mutex<Value>>) -> Resul
                 Err(e) => {
                     tracing::warn!(conversation = %conversation, error = %e, "the AI agent could not answer");
                     Err("the AI agent could not answer; the server log says why".into())
+                }
+            }
+        }
+        JobSpec::FollowUpRating { conversation, answer, language } => {
+            let language = if language == "zh" { Lang::Zh } else { Lang::En };
+            let resumed = job.attempts > 1;
+            match state
+                .app
+                .ai_after_not_helpful(job.workspace_id, *conversation, *answer, language, resumed)
+                .await
+            {
+                Ok(()) => Ok(Value::Null),
+                Err(e) => {
+                    tracing::warn!(conversation = %conversation, error = %e, "the AI agent could not follow up a rating");
+                    Err("the AI agent could not follow up the rating; the server log says why".into())
                 }
             }
         }

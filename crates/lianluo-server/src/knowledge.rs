@@ -85,7 +85,8 @@ pub enum Indexed {
     /// The source could not be read (a broken file, a website that did not answer); the reason is on the
     /// source for the admin.
     Failed(String),
-    /// The source was edited while it was read: nothing was stored, and the newer version is to be read.
+    /// The source was edited while it was read (nothing was stored), or the workspace's embedder changed
+    /// meanwhile: it is to be read again.
     Superseded,
     /// The source was deleted: there is nothing to read.
     Deleted,
@@ -277,6 +278,13 @@ impl Knowledge {
             .map_err(|e| e.to_string())?;
         match (stored, chunks) {
             (Some(_), Some(chunks)) => {
+                // The workspace's embedder changed while this ran (asking to index the source again
+                // returned this job): its passages are read again with the new one, and the index keeps
+                // the previous ones meanwhile.
+                let embedder = self.generation(ws).await?.embedder;
+                if chunks.first().is_some_and(|c| c.model != embedder.id()) {
+                    return Ok(Indexed::Superseded);
+                }
                 self.index().replace_source(ws, id, &chunks);
                 Ok(Indexed::Stored { passages: chunks.len() })
             }

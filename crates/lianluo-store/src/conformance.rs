@@ -31,7 +31,8 @@ macro_rules! conformance_tests {
             snoozes_end_and_sessions_expire, widget_channels_and_visitors, inbox_unread_and_search,
             canned_responses, knowledge_sources_and_chunks, website_sources_keep_page_addresses,
             questions_ratings_and_gaps, mined_candidates_need_approval, ai_settings_and_usage,
-            a_hand_over_is_written_whole, a_bot_answer_is_written_whole);
+            a_hand_over_is_written_whole, a_bot_answer_is_written_whole,
+            the_ai_agents_turn_is_queued_with_the_message);
         $crate::conformance_tests!(@jobs $make;
             jobs_are_claimed_once_and_finished, one_at_a_time_jobs_are_not_queued_twice,
             failed_attempts_back_off_then_fail_for_good, an_expired_lease_is_taken_over,
@@ -75,7 +76,7 @@ fn tag(s: &str) -> Tag {
 }
 
 fn text(kind: MessageKind, content: &str) -> NewMessage {
-    NewMessage { kind, content: content.into(), attachments: vec![], idempotency_key: None }
+    NewMessage::text(kind, content)
 }
 
 /// A workspace with one admin, one channel and one contact.
@@ -1642,4 +1643,88 @@ pub async fn a_bot_answer_is_written_whole(store: &dyn Store) {
     assert_eq!(rated.answer_message_id, Some(posted.id), "the question points at its answer");
     let other = fixture(store, "bravo").await;
     assert!(store.record_bot_answer(other.ws, id, &answer, &note, &question, t(14)).await.is_err());
+}
+
+/// A customer's message that the AI agent answers has its turn queued in the message's own transaction
+/// (so a stored message is never left without one), once; any other message queues nothing. So does an
+/// answer's first rating as not helpful, for the AI agent's follow-up.
+pub async fn the_ai_agents_turn_is_queued_with_the_message(store: &dyn Store) {
+    use lianluo_domain::{
+        KbQuestionId,
+        job::{JobSpec, Lane},
+        knowledge::{KbQuestion, QuestionOutcome},
+    };
+    let f = fixture(store, "acme").await;
+    let turns = || async { store.list_jobs(f.ws, None, Some(Lane::Interactive), 50).await.unwrap() };
+    let customer = Actor::Contact { id: f.contact };
+    let asked = |content: &str| NewMessage { ai_answers: true, ..text(MessageKind::Incoming, content) };
+    let new = NewConversation {
+        channel_id: f.channel,
+        contact_id: f.contact,
+        subject: None,
+        priority: None,
+        assignee_id: None,
+        team_id: None,
+        tags: vec![],
+        message: Some(asked("How long is the warranty?")),
+        waits_for_bot: true,
+    };
+    let (conv, first) = store.create_conversation(f.ws, &new, None, customer, t(2)).await.unwrap();
+    let first = first.unwrap();
+    let queued = turns().await;
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].spec, JobSpec::AnswerCustomer { conversation: conv.id, message: first.id });
+
+    // A retried post (same key) stores nothing and queues nothing; a new one queues its own turn.
+    let keyed = NewMessage { idempotency_key: Some("k-1".into()), ..asked("And the watch?") };
+    let a = store.append_message(f.ws, conv.id, &keyed, None, customer, t(3)).await.unwrap();
+    let again = store.append_message(f.ws, conv.id, &keyed, None, customer, t(3)).await.unwrap();
+    assert!(a.created && !again.created);
+    assert_eq!(turns().await.len(), 2);
+    // Not asked for (an agent's note, a message of a channel without the AI agent): nothing queued.
+    store
+        .append_message(f.ws, conv.id, &text(MessageKind::Incoming, "hello?"), None, customer, t(4))
+        .await
+        .unwrap();
+    let note = NewMessage { ai_answers: true, ..text(MessageKind::Note, "checking") };
+    store
+        .append_message(f.ws, conv.id, &note, Some(Sender::User { id: f.admin }), f.actor(), t(4))
+        .await
+        .unwrap();
+    assert_eq!(turns().await.len(), 2);
+    // An answer rated not helpful gets the AI agent's follow-up, queued with the rating, once.
+    let question = KbQuestion {
+        id: KbQuestionId::new(),
+        workspace_id: f.ws,
+        conversation_id: Some(conv.id),
+        answer_message_id: None,
+        question: "How long is the warranty?".into(),
+        language: "en".into(),
+        outcome: QuestionOutcome::Answered,
+        source_id: None,
+        resolved_by: None,
+        created_at: t(4),
+        updated_at: t(4),
+    };
+    let answer = text(MessageKind::Bot, "Two years.");
+    let note = text(MessageKind::Note, "AI answer");
+    let posted = store.record_bot_answer(f.ws, conv.id, &answer, &note, &question, t(4)).await.unwrap();
+    store.rate_kb_answer(f.ws, posted.id, false, customer, t(5)).await.unwrap();
+    store.rate_kb_answer(f.ws, posted.id, false, customer, t(5)).await.unwrap();
+    let follow_up =
+        JobSpec::FollowUpRating { conversation: conv.id, answer: posted.id, language: "en".into() };
+    assert_eq!(turns().await.iter().filter(|j| j.spec == follow_up).count(), 1);
+    assert_eq!(turns().await.len(), 3);
+    // Once a person holds the conversation, the AI agent no longer answers there.
+    let take = ConversationPatch { assignee_id: Some(Some(f.admin)), ..Default::default() };
+    store.update_conversation(f.ws, conv.id, &take, f.actor(), t(5)).await.unwrap();
+    store.append_message(f.ws, conv.id, &asked("anyone?"), None, customer, t(6)).await.unwrap();
+    let again = KbQuestion { id: KbQuestionId::new(), ..question };
+    let second = store.record_bot_answer(f.ws, conv.id, &answer, &note, &again, t(6)).await.unwrap();
+    store.rate_kb_answer(f.ws, second.id, false, customer, t(6)).await.unwrap();
+    assert_eq!(turns().await.len(), 3);
+    // Nor in a conversation that opened routed to a person.
+    let routed = conversation(store, &f, t(7)).await;
+    store.append_message(f.ws, routed, &asked("hello"), None, customer, t(8)).await.unwrap();
+    assert_eq!(turns().await.len(), 3);
 }

@@ -14,6 +14,7 @@ use lianluo_domain::{
         Workspace,
     },
     event::{Actor, Event, EventKind, NewEvent},
+    job::JobSpec,
     knowledge::{
         CandidateDecision, CandidateStatus, KbCandidate, KbChunk, KbQuestion, KbSource, KbSourcePatch,
         NewKbSource, QuestionOutcome, SourceStatus,
@@ -179,6 +180,10 @@ async fn append<T: Tx>(
             now,
         )
         .await?;
+    }
+    if conv.ai_answers(new.ai_answers, &message) {
+        let turn = JobSpec::AnswerCustomer { conversation: conv.id, message: message.id };
+        crate::jobs::queue(tx, ws, turn, actor, now).await?;
     }
     Ok((message, true))
 }
@@ -1205,11 +1210,22 @@ impl<B: Backend> Store for SqlStore<B> {
             if q.outcome == QuestionOutcome::Unanswered {
                 return Err(StoreError::Conflict("only answers can be rated".into()));
             }
+            let newly_unhelpful = !helpful && q.outcome != QuestionOutcome::NotHelpful;
             q.outcome = if helpful { QuestionOutcome::Helpful } else { QuestionOutcome::NotHelpful };
             q.updated_at = now;
             tx.save_kb_question(&q).await?;
             let data = json!({ "helpful": helpful, "message_id": answer });
             tx.insert_event(ws, &NewEvent::new(actor, EventKind::KbAnswerRated, q.id, data), now).await?;
+            // The AI agent follows up an answer rated not helpful where it still holds the conversation;
+            // queued with the rating, once per answer.
+            if newly_unhelpful && let Some(id) = q.conversation_id {
+                let conv = tx.conversation(ws, id, false).await?;
+                if conv.is_some_and(|c| c.waits_for_ai_agent()) {
+                    let spec =
+                        JobSpec::FollowUpRating { conversation: id, answer, language: q.language.clone() };
+                    crate::jobs::queue(tx, ws, spec, actor, now).await?;
+                }
+            }
             Ok(q)
         })
     }

@@ -148,6 +148,26 @@ fn active_key(job: &Job) -> Option<String> {
     job.spec.active_key().filter(|_| waiting)
 }
 
+/// Queues a job in a transaction (with the change that asks for it, or alone): a job with an active key
+/// already waiting or running is returned instead (`false`: nothing new was queued).
+pub(crate) async fn queue<T: Tx>(
+    tx: &mut T,
+    ws: WorkspaceId,
+    spec: JobSpec,
+    actor: Actor,
+    now: Timestamp,
+) -> Result<(Job, bool)> {
+    if let Some(key) = spec.active_key()
+        && let Some(active) = tx.active_job(ws, &key).await?
+    {
+        return Ok((active, false));
+    }
+    let job = Job::new(ws, spec, now);
+    tx.insert_job(&job, active_key(&job).as_deref()).await?;
+    record(tx, actor, EventKind::JobQueued, &job, now).await?;
+    Ok((job, true))
+}
+
 /// The attempt `claimed` still holds its job, read and locked in this transaction.
 async fn held<T: Tx>(tx: &mut T, claimed: &Job) -> Result<Job> {
     match tx.job(claimed.workspace_id, claimed.id, true).await? {
@@ -191,18 +211,7 @@ impl<B: Backend> JobQueue for SqlStore<B> {
         now: Timestamp,
     ) -> Result<(Job, bool)> {
         let key = spec.active_key();
-        let check = key.clone();
-        let outcome = write!(self, |tx| {
-            if let Some(key) = &check
-                && let Some(active) = tx.active_job(ws, key).await?
-            {
-                return Ok((active, false));
-            }
-            let job = Job::new(ws, spec, now);
-            tx.insert_job(&job, active_key(&job).as_deref()).await?;
-            record(tx, actor, EventKind::JobQueued, &job, now).await?;
-            Ok((job, true))
-        });
+        let outcome = write!(self, |tx| queue(tx, ws, spec, actor, now).await);
         match (outcome, key) {
             // Another request queued the same job at the same moment: that one is the job.
             (Err(StoreError::Conflict(_)), Some(key)) => {

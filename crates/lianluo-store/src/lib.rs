@@ -484,7 +484,9 @@ pub trait Store: JobQueue + Send + Sync + 'static {
         question: &KbQuestion,
         now: Timestamp,
     ) -> Result<Message>;
-    /// The customer's rating of a bot answer; `NotFound` when the message is not a recorded answer.
+    /// The customer's rating of a bot answer; `NotFound` when the message is not a recorded answer. An
+    /// answer newly rated not helpful, in a conversation the AI agent still holds, queues the AI agent's
+    /// follow-up ([`JobSpec::FollowUpRating`](lianluo_domain::job::JobSpec)) in the same transaction.
     async fn rate_kb_answer(
         &self,
         ws: WorkspaceId,

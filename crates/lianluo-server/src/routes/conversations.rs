@@ -138,7 +138,7 @@ pub async fn create_conversation(
     if let Some(m) = &message
         && state.app.ai_answers(&channel, &conversation, m)
     {
-        crate::bot::queue(&state, auth.workspace_id, conversation.id, m).await;
+        crate::bot::turn_queued(&state);
     }
     Ok(Created(CreatedConversation { conversation, message }))
 }

@@ -105,13 +105,11 @@ pub async fn create_message(
     new.validate()?;
     let sender = sender_for(new.kind, &auth)?;
     super::uploads::check_attachments(&state, auth.workspace_id, &new.attachments, false).await?;
-    let appended = state
-        .store
-        .append_message(auth.workspace_id, id, &new, sender, auth.actor(), Timestamp::now())
-        .await?;
-    if appended.created {
-        // A customer's message reaching us through an integration is answered by the AI agent too.
-        crate::bot::queue(&state, auth.workspace_id, id, &appended.message).await;
+    // A customer's message reaching us through an integration is answered by the AI agent too.
+    let appended =
+        state.app.post_message(auth.workspace_id, id, new, sender, auth.actor(), Timestamp::now()).await?;
+    if appended.created && appended.message.kind == MessageKind::Incoming {
+        crate::bot::turn_queued(&state);
     }
     let status = if appended.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Out(appended.message)).into_response())

@@ -428,6 +428,7 @@ pub async fn post_visitor_message(
         content: body.content,
         attachments: body.attachments,
         idempotency_key: key,
+        ai_answers: false,
     };
     new.validate()?;
     super::uploads::check_attachments(&state, v.workspace_id, &new.attachments, true).await?;
@@ -444,7 +445,7 @@ pub async fn post_visitor_message(
         .await?;
     // A retried post (same idempotency key) is not answered twice.
     if ai_answers {
-        crate::bot::queue(&state, v.workspace_id, conversation.id, &message).await;
+        crate::bot::turn_queued(&state);
     }
     let mut names = HashMap::new();
     let body = VisitorPosted {
@@ -598,13 +599,9 @@ pub async fn rate_answer(
         .store
         .rate_kb_answer(v.workspace_id, id, f.helpful, Actor::Contact { id: v.contact_id }, Timestamp::now())
         .await?;
-    if !f.helpful {
-        let language = if q.language == "zh" {
-            lianluo_knowledge::lang::Lang::Zh
-        } else {
-            lianluo_knowledge::lang::Lang::En
-        };
-        crate::bot::spawn_after_not_helpful(&state, v.workspace_id, conversation.id, language);
+    // The AI agent's follow-up, when one was queued with the rating.
+    if !f.helpful && q.conversation_id.is_some() {
+        crate::bot::turn_queued(&state);
     }
     Ok(StatusCode::NO_CONTENT)
 }

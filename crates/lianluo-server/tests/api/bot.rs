@@ -328,6 +328,9 @@ async fn ratings_and_the_knowledge_gaps_list(app: TestApp) {
             .unwrap()
             .contains("other words")
     );
+    // The follow-up ran as a job of the interactive lane, queued with the rating.
+    let turns = app.get("/api/v1/jobs?lane=interactive", &admin).await.expect(200);
+    assert!(turns["items"].as_array().unwrap().iter().any(|j| j["kind"] == "follow_up_rating"), "{turns}");
     // Another visitor cannot rate this conversation's answers.
     let stranger = new_visitor(&app, &token).await;
     assert_eq!(rate(&stranger, bot["id"].as_str().unwrap(), true).await.status.as_u16(), 404);

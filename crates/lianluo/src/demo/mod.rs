@@ -439,12 +439,7 @@ fn plan(dir: &Directory, c: &Customer, rng: &mut Rng, now: Timestamp) -> Plan {
         assignee_id: None,
         team_id: Some(team),
         tags: vec![],
-        message: Some(NewMessage {
-            kind: MessageKind::Incoming,
-            content: first,
-            attachments: vec![],
-            idempotency_key: None,
-        }),
+        message: Some(NewMessage::text(MessageKind::Incoming, first)),
         waits_for_bot: false,
     };
     let patch_at = turns.last().map(|x| x.2).unwrap_or(first_at).plus_millis(rng.range(2, 30) * 60_000);
@@ -461,7 +456,7 @@ async fn write_plan(store: &dyn Store, ws: WorkspaceId, p: Plan) -> anyhow::Resu
             Who::Agent => (MessageKind::Outgoing, Sender::User { id: p.agent }, agent),
             Who::Note => (MessageKind::Note, Sender::User { id: p.agent }, agent),
         };
-        let m = NewMessage { kind, content: text, attachments: vec![], idempotency_key: None };
+        let m = NewMessage::text(kind, text);
         store.append_message(ws, conv.id, &m, Some(sender), actor, at).await?;
     }
     store.update_conversation(ws, conv.id, &p.patch, agent, p.patch_at).await?;
