@@ -452,6 +452,7 @@ impl Answerer {
         let mut o = SearchOptions {
             vector_weight_en: tuned.vector_weight_en,
             vector_weight_zh: tuned.vector_weight_zh,
+            vector_weight_entries: tuned.vector_weight_entries,
             ..self.search
         };
         if !embedder.calibration().multilingual {

@@ -152,6 +152,10 @@ pub struct SearchOptions {
     /// English-only embedder gets 0 in Chinese (`Answerer::search_options`); measured in EVALUATION.md.
     pub vector_weight_en: f32,
     pub vector_weight_zh: f32,
+    /// Weight of the vector list for entries a person wrote (FAQ rows, corrections, question banks),
+    /// where the list has a vote at all: a question matched against questions leans on meaning more
+    /// than on shared words (measured in EVALUATION.md).
+    pub vector_weight_entries: f32,
 }
 
 impl Default for SearchOptions {
@@ -163,6 +167,7 @@ impl Default for SearchOptions {
             bm25_weight: 1.0,
             vector_weight_en: 1.0,
             vector_weight_zh: 1.0,
+            vector_weight_entries: 1.0,
         }
     }
 }
@@ -490,11 +495,19 @@ impl HybridIndex {
                 url: s.url.clone(),
             }))
         }
+        // Entries a person wrote mix the two lists in their own proportion, scaled so that a match first
+        // in both lists scores the same as a passage's: neither kind crowds the other out.
+        let (passages_vw, entries_vw) =
+            if vector.is_empty() { (0.0, 0.0) } else { (vw, opts.vector_weight_entries) };
+        let scale = (opts.bm25_weight + passages_vw) / (opts.bm25_weight + entries_vw).max(f32::EPSILON);
+        let weights = |curated: bool| {
+            if curated { (opts.bm25_weight * scale, entries_vw * scale) } else { (opts.bm25_weight, vw) }
+        };
         let best_words = words.iter().map(|w| w.1).fold(0.0f32, f32::max);
         for (rank, (slot, score)) in words.iter().enumerate() {
             if let Some(h) = entry(&mut fused, &space, *slot) {
                 if best_words > 0.0 {
-                    h.score += opts.bm25_weight * score / best_words;
+                    h.score += weights(h.curated).0 * score / best_words;
                 }
                 h.bm25_rank = Some(rank + 1);
                 h.bm25_score = Some(*score);
@@ -503,7 +516,7 @@ impl HybridIndex {
         let (low, high) = vector.iter().fold((f32::MAX, f32::MIN), |(l, h), v| (l.min(v.1), h.max(v.1)));
         for (rank, (slot, sim)) in vector.iter().enumerate() {
             if let Some(h) = entry(&mut fused, &space, *slot) {
-                h.score += vw * if high > low { (sim - low) / (high - low) } else { 1.0 };
+                h.score += weights(h.curated).1 * if high > low { (sim - low) / (high - low) } else { 1.0 };
                 h.vector_rank = Some(rank + 1);
                 h.similarity = Some(*sim);
             }
@@ -565,5 +578,40 @@ mod tests {
         index.remove_source(ws, source);
         index.remove_source(ws, other);
         assert_eq!(index.vocabulary_len(ws), 0);
+    }
+
+    /// Entries a person wrote lean on the vector list more than passages do, on the same scale: a
+    /// passage first in both lists stays ahead of an entry second in both, and among entries the closer
+    /// meaning wins over more shared words.
+    #[test]
+    fn entries_weigh_meaning_more_on_the_passages_scale() {
+        let index = HybridIndex::new();
+        let (ws, docs, faq) = (WorkspaceId::new(), KbSourceId::new(), KbSourceId::new());
+        let unit = |x: f32| vec![x, (1.0 - x * x).sqrt()];
+        let doc = KbChunk {
+            embedding: unit(0.95),
+            ..passage(ws, docs, "Gift cards never expire and can be used for any order")
+        };
+        let entry =
+            |text: &str, x: f32| KbChunk { curated: true, embedding: unit(x), ..passage(ws, faq, text) };
+        // Shares the question's words but means something else; the other means the same in other words.
+        let words_alike = entry("Do gift cards expire when a gift order is cancelled?", 0.2);
+        let meaning_alike = entry("How long can a present voucher be used?", 0.85);
+        index.replace_source(ws, docs, &[doc]);
+        index.replace_source(ws, faq, &[words_alike, meaning_alike]);
+        let opts = SearchOptions { vector_weight_entries: 8.0, ..SearchOptions::default() };
+        let hits = index.search(ws, "do gift cards expire", Some(&unit(0.95)), opts);
+        let order: Vec<&str> = hits.iter().map(|h| h.text.as_str()).collect();
+        assert_eq!(
+            order,
+            [
+                "Gift cards never expire and can be used for any order",
+                "How long can a present voucher be used?",
+                "Do gift cards expire when a gift order is cancelled?",
+            ]
+        );
+        // With the passages' weight, the entry sharing words would come first among entries.
+        let even = index.search(ws, "do gift cards expire", Some(&unit(0.95)), SearchOptions::default());
+        assert!(even[1].text.starts_with("Do gift cards"), "{even:?}");
     }
 }

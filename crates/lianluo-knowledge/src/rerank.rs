@@ -432,12 +432,14 @@ pub const CURATED: usize = 7;
 pub const CURATED_PREFERENCE: f32 = 1.0;
 
 /// What is fitted per embedder: the re-ranker and the fusion weights of the vector list (the word list's
-/// weight is 1), per language.
+/// weight is 1), per language for passages of documents, and for entries a person wrote.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Tuned {
     pub model: Model,
     pub vector_weight_en: f32,
     pub vector_weight_zh: f32,
+    /// Fitted on our FAQ training set (`lianluo eval faq … eval/faq-lumio/train.jsonl --fit`).
+    pub vector_weight_entries: f32,
 }
 
 /// Fitted for the default embedder (multilingual-e5-small) on `eval/kb-lumio-train.jsonl`.
@@ -454,6 +456,7 @@ pub const E5_SMALL: Tuned = Tuned {
     },
     vector_weight_en: 2.0,
     vector_weight_zh: 3.0,
+    vector_weight_entries: 8.0,
 };
 
 /// Fitted for all-MiniLM-L6-v2 (English embedder) on the same training set; its vectors get no vote on
@@ -470,6 +473,7 @@ pub const MINILM: Tuned = Tuned {
     },
     vector_weight_en: 2.0,
     vector_weight_zh: 0.0,
+    vector_weight_entries: 16.0,
 };
 
 /// What was fitted for an embedder, by its id; an HTTP provider's embedder is read like the default's.

@@ -78,7 +78,7 @@ pub struct Common {
     #[arg(long)]
     dump: Option<PathBuf>,
     /// Use these fitted numbers instead of the built-in ones (the `--fit` output's last line: the weights,
-    /// the bias, the two Platt numbers and the two vector weights, separated by commas).
+    /// the bias, the two Platt numbers and the three vector weights, separated by commas).
     #[arg(long)]
     tuned: Option<String>,
 }
@@ -87,8 +87,8 @@ impl Common {
     fn tuned(&self, embedder: &dyn Embedder) -> anyhow::Result<rerank::Tuned> {
         let Some(spec) = &self.tuned else { return Ok(rerank::tuned_for(embedder.id())) };
         let n: Vec<f32> = spec.split(',').map(|x| x.trim().parse()).collect::<Result<_, _>>()?;
-        if n.len() != FEATURES + 5 {
-            bail!("--tuned takes {} numbers", FEATURES + 5);
+        if n.len() != FEATURES + 6 {
+            bail!("--tuned takes {} numbers", FEATURES + 6);
         }
         let mut weights = [0f32; FEATURES];
         weights.copy_from_slice(&n[..FEATURES]);
@@ -96,6 +96,7 @@ impl Common {
             model: Model { weights, bias: n[FEATURES], platt: (n[FEATURES + 1], n[FEATURES + 2]) },
             vector_weight_en: n[FEATURES + 3],
             vector_weight_zh: n[FEATURES + 4],
+            vector_weight_entries: n[FEATURES + 5],
         })
     }
 }
@@ -243,6 +244,8 @@ struct Outcome {
 }
 
 const LISTS: [&str; 4] = ["words (BM25)", "vectors", "fused", "re-ranked"];
+/// The vector weights a fit tries.
+const GRID: [f32; 12] = [0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 16.0];
 const DEPTH: usize = 50;
 
 async fn run_case(bench: &Bench, case: &Case, model: &Model, fusion: SearchOptions) -> Outcome {
@@ -453,6 +456,7 @@ async fn evaluate(bench: &Bench, cases: &[Case], common: &Common, title: &str) -
         } else {
             0.0
         },
+        vector_weight_entries: tuned.vector_weight_entries,
         ..bench.kb.answerer.search_options(bench.embedder.as_ref())
     };
     let mut results = Vec::with_capacity(cases.len());
@@ -496,10 +500,11 @@ async fn evaluate(bench: &Bench, cases: &[Case], common: &Common, title: &str) -
     }
     let threshold = common.threshold.unwrap_or(bench.kb.answerer.min_confidence);
     println!(
-        "Embedder {}; fusion weights: words 1, vectors {} (en) / {} (zh); {} passages.\n",
+        "Embedder {}; fusion weights: words 1, vectors {} (en) / {} (zh) / {} (entries a person wrote); {} passages.\n",
         bench.embedder.id(),
         fusion.vector_weight_en,
         fusion.vector_weight_zh,
+        fusion.vector_weight_entries,
         bench.passages.len()
     );
     report(title, &results, threshold);
@@ -571,7 +576,6 @@ pub async fn kb(cfg: &Config, args: KbArgs) -> anyhow::Result<()> {
 async fn fit(bench: &Bench, cases: &[Case]) -> anyhow::Result<()> {
     let answerer = &bench.kb.answerer;
     let base = answerer.search_options(bench.embedder.as_ref());
-    let grid = [0.0f32, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 16.0];
     let mut queries = Vec::new();
     for case in cases {
         let query = answerer.follow_up(bench.ws, &case.question, &case.turns);
@@ -581,7 +585,7 @@ async fn fit(bench: &Bench, cases: &[Case]) -> anyhow::Result<()> {
     let mut best_weight = HashMap::new();
     for lang in ["en", "zh"] {
         let mut scores = Vec::new();
-        for w in grid {
+        for w in GRID {
             let opts = SearchOptions {
                 vector_weight_en: w,
                 vector_weight_zh: w,
@@ -658,7 +662,14 @@ async fn fit(bench: &Bench, cases: &[Case]) -> anyhow::Result<()> {
     let numbers: Vec<String> = model
         .weights
         .iter()
-        .chain(&[model.bias, model.platt.0, model.platt.1, fusion.vector_weight_en, fusion.vector_weight_zh])
+        .chain(&[
+            model.bias,
+            model.platt.0,
+            model.platt.1,
+            fusion.vector_weight_en,
+            fusion.vector_weight_zh,
+            fusion.vector_weight_entries,
+        ])
         .map(|x| format!("{x:.4}"))
         .collect();
     println!("--tuned {}", numbers.join(","));
@@ -786,4 +797,121 @@ pub async fn banking77(cfg: &Config, args: PublicArgs) -> anyhow::Result<()> {
         .collect();
     let bench = Bench::new(cfg, bank_sources("BANKING77 training questions", &kept)).await?;
     evaluate(&bench, &cases, &args.common, "BANKING77 as question matching").await
+}
+
+#[derive(Args)]
+pub struct FaqArgs {
+    /// The FAQ table (CSV: id, lang, question, answer; rows of one id say the same in each language).
+    bank: PathBuf,
+    /// The customer questions (JSONL: question, lang, match: the ids that answer it or null, kind).
+    queries: PathBuf,
+    /// Import the bank's questions alone (a question bank, as the public sets are framed).
+    #[arg(long)]
+    questions_only: bool,
+    /// Fit the vector list's weight for entries on QUERIES (then a training set) and print it.
+    #[arg(long)]
+    fit: bool,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Deserialize)]
+struct FaqLine {
+    question: String,
+    lang: String,
+    #[serde(rename = "match")]
+    matches: Option<Vec<String>>,
+    kind: String,
+}
+
+/// Our FAQ set: the demo brand's FAQ table imported as it is, and customer questions matched against it;
+/// a match is right when it is an entry of the labelled ids (in either language).
+pub async fn faq(cfg: &Config, args: FaqArgs) -> anyhow::Result<()> {
+    let content = std::fs::read_to_string(&args.bank)
+        .with_context(|| format!("cannot read {}", args.bank.display()))?;
+    let mut rows = csv::Reader::from_reader(content.as_bytes());
+    // What an entry's passage holds: its answer, or its question when imported alone.
+    let mut entry_text: HashMap<String, HashSet<String>> = HashMap::new();
+    let mut questions = Vec::new();
+    for row in rows.records() {
+        let row = row?;
+        let (id, question, answer) =
+            (row.get(0).unwrap_or_default(), row.get(2).unwrap_or_default(), row.get(3).unwrap_or_default());
+        let text = if args.questions_only { question } else { answer };
+        entry_text.entry(id.to_string()).or_default().insert(squash(text));
+        questions.push(question.to_string());
+    }
+    let text = std::fs::read_to_string(&args.queries)
+        .with_context(|| format!("cannot read {}", args.queries.display()))?;
+    let mut cases = Vec::new();
+    for (i, l) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let line: FaqLine = serde_json::from_str(l).with_context(|| format!("line {}", i + 1))?;
+        let judge = match line.matches {
+            Some(ids) => {
+                let mut right = HashSet::new();
+                for id in &ids {
+                    let texts =
+                        entry_text.get(id).with_context(|| format!("line {}: no entry {id}", i + 1))?;
+                    right.extend(texts.iter().cloned());
+                }
+                Some(Judge::Entries(right))
+            }
+            None => None,
+        };
+        cases.push(Case {
+            question: line.question,
+            turns: Vec::new(),
+            lang: line.lang,
+            kind: line.kind,
+            judge,
+        });
+    }
+    let sources = if args.questions_only {
+        bank_sources("Lumio FAQ questions", &questions)
+    } else {
+        vec![NewKbSource {
+            kind: SourceKind::FaqCsv,
+            title: "Lumio FAQ".into(),
+            content,
+            url: None,
+            page_limit: None,
+        }]
+    };
+    let bench = Bench::new(cfg, sources).await?;
+    if args.fit {
+        return fit_entries(&bench, &cases).await;
+    }
+    let title = format!(
+        "Our FAQ set: {}{}",
+        args.queries.display(),
+        if args.questions_only { ", questions only" } else { "" }
+    );
+    evaluate(&bench, &cases, &args.common, &title).await
+}
+
+/// Fits the vector list's weight for entries a person wrote, by MAP of the fused list over a training
+/// set's answerable questions (the passages of documents keep their own weights), and prints it.
+async fn fit_entries(bench: &Bench, cases: &[Case]) -> anyhow::Result<()> {
+    let answerer = &bench.kb.answerer;
+    let base = answerer.search_options(bench.embedder.as_ref());
+    let mut queries = Vec::new();
+    for case in cases.iter().filter(|c| c.judge.is_some()) {
+        let vector = answerer.embed_query(&bench.embedder, &case.question).await;
+        queries.push((case, vector));
+    }
+    let mut best = (f64::MIN, base.vector_weight_entries);
+    for w in GRID {
+        let opts = SearchOptions { vector_weight_entries: w, limit: DEPTH, depth: DEPTH, ..base };
+        let mut t = Tally::default();
+        for (case, vector) in &queries {
+            let hits = answerer.index.search(bench.ws, &case.question, vector.as_deref(), opts);
+            t.add(&case.ranks(&hits), bench.relevant_total(case));
+        }
+        println!("entries: vector weight {w}: {}", t.row());
+        if t.ap > best.0 {
+            best = (t.ap, w);
+        }
+    }
+    println!("\nvector_weight_entries: {}", best.1);
+    Ok(())
 }

@@ -49,6 +49,8 @@ enum Command {
 enum EvalCommand {
     /// Retrieval, re-ranking and answers on our own labelled questions (JSONL), or `--fit` on a training set.
     Kb(eval::KbArgs),
+    /// The same measures on our FAQ set: a FAQ table (CSV) and customer questions matched against it (JSONL).
+    Faq(eval::FaqArgs),
     /// The same measures on PAWS-X Chinese framed as FAQ retrieval (the folder of faq_bank.tsv and the rest).
     Pawsx(eval::PublicArgs),
     /// The same measures on BANKING77 framed as question matching (the folder of train.csv and test.csv).
@@ -318,6 +320,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Eval(EvalCommand::Kb(args)) => {
             let cfg = Config::load(cfg_file)?;
             eval::kb(&cfg, args).await
+        }
+        Command::Eval(EvalCommand::Faq(args)) => {
+            let cfg = Config::load(cfg_file)?;
+            eval::faq(&cfg, args).await
         }
         Command::Eval(EvalCommand::Pawsx(args)) => {
             let cfg = Config::load(cfg_file)?;

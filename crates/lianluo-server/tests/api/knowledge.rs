@@ -202,6 +202,34 @@ async fn faq_entries_answer_only_the_questions_they_hold(app: TestApp) {
     }
 }
 
+/// A customer's question is matched to the FAQ entry that means the same, not to a neighbour that shares
+/// its words: the vector list weighs more for entries (fitted on our FAQ training set). With the
+/// documents' weight, "how to pare buds pro 2 with my andriod" got the two-devices entry at 0.75, a
+/// confidently wrong answer.
+async fn faq_questions_are_matched_by_meaning(app: TestApp) {
+    let csv = "\
+        question,answer\n\
+        How do I pair the Buds Pro 2 with my phone?,\"With the earbuds in the case, open the lid and hold the button on the back of the case for 3 seconds until the light flashes white, then choose Lumio Buds Pro 2 in your phone's Bluetooth settings. After that, opening the case reconnects automatically.\"\n\
+        Can the Buds Pro 2 connect to two devices at the same time?,\"Yes, Buds Pro 2 can stay connected to two devices at once. To add a second device, put the earbuds into pairing mode again the same way.\"\n\
+        How long does the Buds Pro 2 battery last?,\"The earbuds play for 7 hours with noise cancelling on, or 9 hours with it off. The charging case adds another 21 hours.\"\n\
+        Do the Buds Pro 2 support fast charging?,Yes. Ten minutes of charging gives 2 hours of playback.\n\
+        How long does the Buds Pro 2 charging case take to charge fully?,The case charges over USB-C in about 1.5 hours. It also supports wireless charging.\n\
+        Can I wear the Buds Pro 2 swimming or in the shower?,\"No. The earbuds are rated IPX4, so they resist sweat and splashes but must not be worn swimming or in the shower.\"\n\
+        One of my Buds Pro 2 earbuds has no sound. How do I reset them?,Put both earbuds in the case and hold the case button for 15 seconds until the light flashes red three times. Then pair them again.\n\
+        How do I connect the Watch S3 to my phone?,\"Install the Lumio app, turn on Bluetooth and tap Add Device, then hold the watch near the phone and confirm the 6-digit code shown on the watch. The watch works with Android 8 or later and iOS 14 or later.\"\n\
+        How long does the Watch S3 battery last?,\"A full charge lasts up to 14 days in typical use, or 30 hours with GPS on all the time.\"\n\
+        How long does the Watch S3 take to charge?,The magnetic charger fills the battery in about 2 hours.\n\
+        Can I wear the Watch S3 while swimming?,\"Yes, in a pool. Watch S3 is water resistant to 5 ATM (50 metres), but it must not be worn diving or in a sauna.\"\n\
+        How do I update the Watch S3 firmware?,\"In the Lumio app, go to Device > Firmware update. Keep the watch on its charger with at least 30% battery while it updates.\"\n\
+        ";
+    let s = add_source(&app, &app.admin, json!({ "kind": "faq_csv", "title": "Lumio FAQ", "content": csv }))
+        .await;
+    assert_eq!(s["status"], "indexed", "{s}");
+    let a = answer(&app, "how to pare buds pro 2 with my andriod", &[]).await;
+    assert_eq!(a["answered"], true, "{a}");
+    assert!(a["text"].as_str().unwrap().contains("hold the button on the back of the case"), "{a}");
+}
+
 async fn a_bad_source_fails_alone_with_a_reason(app: TestApp) {
     answer_from_low_confidence(&app).await;
     let good = add_source(
@@ -454,6 +482,7 @@ on_both_backends!(
     edits_and_deletions_take_effect_at_once,
     faq_tables_answer_with_their_answer,
     faq_entries_answer_only_the_questions_they_hold,
+    faq_questions_are_matched_by_meaning,
     a_bad_source_fails_alone_with_a_reason,
     workspaces_only_see_their_own_knowledge,
     instructions_inside_documents_are_held_for_review,
