@@ -149,8 +149,9 @@ async fn fixture(store: &dyn Store, slug: &str) -> Fixture {
     Fixture { ws, admin, channel, contact }
 }
 
-async fn conversation(store: &dyn Store, f: &Fixture, at: Timestamp) -> ConversationId {
-    let new = NewConversation {
+/// A conversation with the fixture's contact on its channel, without a first message, routed.
+fn new_conversation(f: &Fixture) -> NewConversation {
+    NewConversation {
         channel_id: f.channel,
         contact_id: f.contact,
         subject: None,
@@ -160,8 +161,11 @@ async fn conversation(store: &dyn Store, f: &Fixture, at: Timestamp) -> Conversa
         tags: vec![],
         message: None,
         waits_for_bot: false,
-    };
-    store.create_conversation(f.ws, &new, None, f.actor(), at).await.unwrap().0.id
+    }
+}
+
+async fn conversation(store: &dyn Store, f: &Fixture, at: Timestamp) -> ConversationId {
+    store.create_conversation(f.ws, &new_conversation(f), None, f.actor(), at).await.unwrap().0.id
 }
 
 pub async fn workspaces(store: &dyn Store) {
@@ -1605,27 +1609,32 @@ pub async fn a_hand_over_is_written_whole(store: &dyn Store) {
 }
 
 /// The AI agent's answer, the question it answered and the agents' note are written together or not at all.
-pub async fn a_bot_answer_is_written_whole(store: &dyn Store) {
-    use lianluo_domain::{
-        KbQuestionId,
-        knowledge::{KbQuestion, QuestionOutcome},
-    };
-    let f = fixture(store, "acme").await;
-    let id = conversation(store, &f, t(10)).await;
-    let before = store.list_messages(f.ws, id, PageRequest::default()).await.unwrap().items.len();
-    let question = KbQuestion {
-        id: KbQuestionId::new(),
-        workspace_id: f.ws,
-        conversation_id: Some(id),
+/// A question the AI agent answered in a conversation, as its answer records it.
+fn answered_question(
+    ws: WorkspaceId,
+    conversation: ConversationId,
+    at: Timestamp,
+) -> lianluo_domain::knowledge::KbQuestion {
+    lianluo_domain::knowledge::KbQuestion {
+        id: lianluo_domain::KbQuestionId::new(),
+        workspace_id: ws,
+        conversation_id: Some(conversation),
         answer_message_id: None,
         question: "How long is the warranty?".into(),
         language: "en".into(),
-        outcome: QuestionOutcome::Answered,
+        outcome: lianluo_domain::knowledge::QuestionOutcome::Answered,
         source_id: None,
         resolved_by: None,
-        created_at: t(11),
-        updated_at: t(11),
-    };
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+pub async fn a_bot_answer_is_written_whole(store: &dyn Store) {
+    let f = fixture(store, "acme").await;
+    let id = conversation(store, &f, t(10)).await;
+    let before = store.list_messages(f.ws, id, PageRequest::default()).await.unwrap().items.len();
+    let question = answered_question(f.ws, id, t(11));
     let answer = text(MessageKind::Bot, "Every Lumio device has a two-year warranty.");
     // A note the rules refuse: neither the answer nor the question is kept.
     let bad_note = text(MessageKind::Note, " ");
@@ -1649,25 +1658,15 @@ pub async fn a_bot_answer_is_written_whole(store: &dyn Store) {
 /// (so a stored message is never left without one), once; any other message queues nothing. So does an
 /// answer's first rating as not helpful, for the AI agent's follow-up.
 pub async fn the_ai_agents_turn_is_queued_with_the_message(store: &dyn Store) {
-    use lianluo_domain::{
-        KbQuestionId,
-        job::{JobSpec, Lane},
-        knowledge::{KbQuestion, QuestionOutcome},
-    };
+    use lianluo_domain::job::{JobSpec, Lane};
     let f = fixture(store, "acme").await;
     let turns = || async { store.list_jobs(f.ws, None, Some(Lane::Interactive), 50).await.unwrap() };
     let customer = Actor::Contact { id: f.contact };
     let asked = |content: &str| NewMessage { ai_answers: true, ..text(MessageKind::Incoming, content) };
     let new = NewConversation {
-        channel_id: f.channel,
-        contact_id: f.contact,
-        subject: None,
-        priority: None,
-        assignee_id: None,
-        team_id: None,
-        tags: vec![],
         message: Some(asked("How long is the warranty?")),
         waits_for_bot: true,
+        ..new_conversation(&f)
     };
     let (conv, first) = store.create_conversation(f.ws, &new, None, customer, t(2)).await.unwrap();
     let first = first.unwrap();
@@ -1693,19 +1692,7 @@ pub async fn the_ai_agents_turn_is_queued_with_the_message(store: &dyn Store) {
         .unwrap();
     assert_eq!(turns().await.len(), 2);
     // An answer rated not helpful gets the AI agent's follow-up, queued with the rating, once.
-    let question = KbQuestion {
-        id: KbQuestionId::new(),
-        workspace_id: f.ws,
-        conversation_id: Some(conv.id),
-        answer_message_id: None,
-        question: "How long is the warranty?".into(),
-        language: "en".into(),
-        outcome: QuestionOutcome::Answered,
-        source_id: None,
-        resolved_by: None,
-        created_at: t(4),
-        updated_at: t(4),
-    };
+    let question = answered_question(f.ws, conv.id, t(4));
     let answer = text(MessageKind::Bot, "Two years.");
     let note = text(MessageKind::Note, "AI answer");
     let posted = store.record_bot_answer(f.ws, conv.id, &answer, &note, &question, t(4)).await.unwrap();
@@ -1719,7 +1706,7 @@ pub async fn the_ai_agents_turn_is_queued_with_the_message(store: &dyn Store) {
     let take = ConversationPatch { assignee_id: Some(Some(f.admin)), ..Default::default() };
     store.update_conversation(f.ws, conv.id, &take, f.actor(), t(5)).await.unwrap();
     store.append_message(f.ws, conv.id, &asked("anyone?"), None, customer, t(6)).await.unwrap();
-    let again = KbQuestion { id: KbQuestionId::new(), ..question };
+    let again = answered_question(f.ws, conv.id, t(6));
     let second = store.record_bot_answer(f.ws, conv.id, &answer, &note, &again, t(6)).await.unwrap();
     store.rate_kb_answer(f.ws, second.id, false, customer, t(6)).await.unwrap();
     assert_eq!(turns().await.len(), 3);
