@@ -8,7 +8,7 @@ use lianluo_domain::{
 };
 use lianluo_store::{
     Result,
-    jobs::{JobRows, SELECT_JOB, claim_job_sql, in_lane_sql, job_row},
+    jobs::{JobRows, SELECT_JOB, claim_job_sql, in_lane_sql, job_row, list_jobs_sql},
 };
 use tokio_postgres::types::Json;
 
@@ -75,11 +75,7 @@ impl JobRows for PgTx {
         lane: Option<Lane>,
         limit: u32,
     ) -> Result<Vec<Job>> {
-        let in_lane = in_lane_sql(lane);
-        let sql = format!(
-            "{SELECT_JOB} WHERE workspace_id = $1 AND ($2::text IS NULL OR state = $2){in_lane} \
-             ORDER BY created_at DESC, id DESC LIMIT $3"
-        );
+        let sql = list_jobs_sql("$1", "$2::text", "$3", lane);
         let rows = self.all(&sql, &[&ws.0, &state.map(JobState::as_str), &i64::from(limit)]).await?;
         rows.iter().map(|r| job_row(&PgRow(r))).collect()
     }

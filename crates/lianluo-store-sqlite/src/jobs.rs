@@ -8,7 +8,7 @@ use lianluo_domain::{
 use lianluo_store::{
     Result,
     columns::Columns,
-    jobs::{JobRows, SELECT_JOB, claim_job_sql, in_lane_sql, job_row},
+    jobs::{JobRows, SELECT_JOB, claim_job_sql, in_lane_sql, job_row, list_jobs_sql},
 };
 use rusqlite::params;
 
@@ -76,13 +76,9 @@ impl JobRows for SqliteTx {
         lane: Option<Lane>,
         limit: u32,
     ) -> Result<Vec<Job>> {
-        let in_lane = in_lane_sql(lane);
         collect(
             &self.conn,
-            &format!(
-                "{SELECT_JOB} WHERE workspace_id = ?1 AND (?2 IS NULL OR state = ?2){in_lane} \
-                 ORDER BY created_at DESC, id DESC LIMIT ?3"
-            ),
+            &list_jobs_sql("?1", "?2", "?3", lane),
             params![s(ws), state.map(JobState::as_str), limit],
             |r| job_row(r),
         )

@@ -341,6 +341,17 @@ impl<B: Backend> JobQueue for SqlStore<B> {
     }
 }
 
+/// The listing both backends run ([`JobRows::jobs`]): a workspace's jobs, newest first, given their
+/// placeholders for the workspace, the state (null for any; typed where the backend needs it) and the
+/// limit.
+pub fn list_jobs_sql(ws: &str, state: &str, limit: &str, lane: Option<Lane>) -> String {
+    format!(
+        "{SELECT_JOB} WHERE workspace_id = {ws} AND ({state} IS NULL OR state = {state}){} \
+         ORDER BY created_at DESC, id DESC LIMIT {limit}",
+        in_lane_sql(lane)
+    )
+}
+
 /// The claim both backends run ([`JobRows::claim_job`]) for a lane, given their placeholders for the time,
 /// the new lease's end and the per-workspace limit, and the row lock PostgreSQL adds to skip rows another worker
 /// holds. The jobs a workspace has running are counted in the same statement; claims must not overlap for

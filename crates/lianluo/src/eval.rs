@@ -577,37 +577,19 @@ async fn fit(bench: &Bench, cases: &[Case]) -> anyhow::Result<()> {
     let answerer = &bench.kb.answerer;
     let base = answerer.search_options(bench.embedder.as_ref());
     let mut queries = Vec::new();
-    for case in cases {
+    for case in cases.iter().filter(|c| c.judge.is_some()) {
         let query = answerer.follow_up(bench.ws, &case.question, &case.turns);
         let vector = answerer.embed_query(&bench.embedder, &query).await;
-        queries.push((query, vector));
+        queries.push(Query { case, text: query, vector });
     }
     let mut best_weight = HashMap::new();
     for lang in ["en", "zh"] {
-        let mut scores = Vec::new();
-        for w in GRID {
-            let opts = SearchOptions {
-                vector_weight_en: w,
-                vector_weight_zh: w,
-                limit: DEPTH,
-                depth: DEPTH,
-                ..base
-            };
-            let mut t = Tally::default();
-            for (case, (query, vector)) in
-                cases.iter().zip(&queries).filter(|(c, _)| c.lang == lang && c.judge.is_some())
-            {
-                let hits = answerer.index.search(bench.ws, query, vector.as_deref(), opts);
-                t.add(&case.ranks(&hits), bench.relevant_total(case));
-            }
-            println!("fusion {lang}: vector weight {w}: {}", t.row());
-            scores.push((w, t.ap));
-        }
-        let w = scores
-            .iter()
-            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.total_cmp(&a.0)))
-            .map(|s| s.0)
-            .unwrap_or(1.0);
+        let of_lang: Vec<&Query> = queries.iter().filter(|q| q.case.lang == lang).collect();
+        let w = best_vector_weight(bench, &format!("fusion {lang}"), &of_lang, |w| SearchOptions {
+            vector_weight_en: w,
+            vector_weight_zh: w,
+            ..base
+        });
         best_weight.insert(lang, w);
     }
     let mut fusion =
@@ -897,21 +879,42 @@ async fn fit_entries(bench: &Bench, cases: &[Case]) -> anyhow::Result<()> {
     let mut queries = Vec::new();
     for case in cases.iter().filter(|c| c.judge.is_some()) {
         let vector = answerer.embed_query(&bench.embedder, &case.question).await;
-        queries.push((case, vector));
+        queries.push(Query { case, text: case.question.clone(), vector });
     }
-    let mut best = (f64::MIN, base.vector_weight_entries);
+    let all: Vec<&Query> = queries.iter().collect();
+    let w =
+        best_vector_weight(bench, "entries", &all, |w| SearchOptions { vector_weight_entries: w, ..base });
+    println!("\nvector_weight_entries: {w}");
+    Ok(())
+}
+
+/// An answerable question as searched: its standalone text and vector.
+struct Query<'c> {
+    case: &'c Case,
+    text: String,
+    vector: Option<Vec<f32>>,
+}
+
+/// The weight of [`GRID`] whose fused list has the best MAP over `queries` (the smaller on a tie), with
+/// the search options each weight gives; prints every weight's row under `label`.
+fn best_vector_weight(
+    bench: &Bench,
+    label: &str,
+    queries: &[&Query],
+    options: impl Fn(f32) -> SearchOptions,
+) -> f32 {
+    let mut best = (f64::MIN, 1.0);
     for w in GRID {
-        let opts = SearchOptions { vector_weight_entries: w, limit: DEPTH, depth: DEPTH, ..base };
+        let opts = SearchOptions { limit: DEPTH, depth: DEPTH, ..options(w) };
         let mut t = Tally::default();
-        for (case, vector) in &queries {
-            let hits = answerer.index.search(bench.ws, &case.question, vector.as_deref(), opts);
-            t.add(&case.ranks(&hits), bench.relevant_total(case));
+        for q in queries {
+            let hits = bench.kb.answerer.index.search(bench.ws, &q.text, q.vector.as_deref(), opts);
+            t.add(&q.case.ranks(&hits), bench.relevant_total(q.case));
         }
-        println!("entries: vector weight {w}: {}", t.row());
+        println!("{label}: vector weight {w}: {}", t.row());
         if t.ap > best.0 {
             best = (t.ap, w);
         }
     }
-    println!("\nvector_weight_entries: {}", best.1);
-    Ok(())
+    best.1
 }
