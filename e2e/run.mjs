@@ -327,6 +327,14 @@ test("destructive settings actions ask first, in Chinese; the agents list shows 
   await admin.screenshot({ path: join(artifacts, "settings-agents-zh.png") });
   await member.locator("[data-action=reactivate]").click();
   await member.locator("td", { hasText: "正常" }).waitFor();
+  // The demo's knowledge was indexed as background jobs: each names its source and the passages stored.
+  await admin.click(".settings nav >> text=后台任务");
+  const indexed = admin.locator(".settings tr.job.done", { hasText: "索引知识来源：" }).first();
+  await indexed.waitFor({ timeout: 60_000 });
+  if (!/已完成/.test(await indexed.innerText()) || !/\d+ 个段落/.test(await indexed.innerText())) {
+    throw new Error("the indexing job does not read in Chinese: " + (await indexed.innerText()));
+  }
+  await admin.screenshot({ path: join(artifacts, "jobs-zh.png") });
   // A new API token: its secret is shown once and the list gains its row at once, with the role and the
   // date in Chinese; revoking asks first.
   await admin.click(".settings nav >> text=API 令牌");
