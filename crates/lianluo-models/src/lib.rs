@@ -18,6 +18,7 @@ mod llama;
 mod minilm;
 pub mod net;
 mod openai;
+mod q4;
 mod requantize;
 
 pub use e5::E5Small;

