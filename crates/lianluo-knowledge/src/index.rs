@@ -10,6 +10,7 @@ use std::{
 };
 
 use lianluo_domain::{KbChunkId, KbSourceId, WorkspaceId, knowledge::KbChunk};
+use lianluo_models::dot;
 
 use crate::lang::{self, Lang};
 
@@ -66,20 +67,6 @@ pub fn terms(text: &str) -> Vec<String> {
         }
     }
     out
-}
-
-/// A dot product in eight independent lanes, which the compiler turns into SIMD (a single running sum
-/// cannot be reordered, so it stays scalar).
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut lanes = [0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
-    for (x, y) in ca.zip(cb) {
-        for i in 0..8 {
-            lanes[i] += x[i] * y[i];
-        }
-    }
-    lanes.iter().sum::<f32>() + tail
 }
 
 /// A passage as the index keeps it.

@@ -1,11 +1,7 @@
 //! The contract every [`Embedder`] and [`ChatModel`] keeps, run against each implementation (the
 //! embedded models directly, and the HTTP client against an OpenAI-compatible server).
 
-use crate::{ChatMessage, ChatModel, ChatRequest, Embedder, Role};
-
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
+use crate::{ChatMessage, ChatModel, ChatRequest, Embedder, Role, dot};
 
 /// Vectors have the announced length and unit norm, come back in input order, and put a paraphrase
 /// nearer than an unrelated sentence.

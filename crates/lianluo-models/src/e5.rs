@@ -11,9 +11,10 @@ use std::{collections::HashMap, path::Path, sync::Arc};
 use async_trait::async_trait;
 use rayon::prelude::*;
 
-use crate::{Calibration, Embedder, ModelError, Result};
-
-use crate::q4::{BLOCK_BYTES, Q4Matrix, Q8Rows, QK};
+use crate::{
+    Calibration, Embedder, ModelError, Result, dot,
+    q4::{BLOCK_BYTES, Q4Matrix, Q8Rows, QK, dequantize},
+};
 
 /// Texts handed to the cores at once (sorted by length, so those side by side take similar time);
 /// between two groups another caller's text gets its turn.
@@ -155,19 +156,6 @@ impl WordTable {
     }
 }
 
-/// Expands Q4_0 blocks into `out` (byte j of a block holds value j in its low and j+16 in its high
-/// nibble, both offset by 8).
-fn dequantize(blocks: &[u8], out: &mut [f32]) {
-    for (b, o) in blocks.chunks_exact(BLOCK_BYTES).zip(out.chunks_exact_mut(QK)) {
-        let d = half::f16::from_bits(u16::from_le_bytes([b[0], b[1]])).to_f32();
-        for j in 0..16 {
-            let q = b[2 + j];
-            o[j] = ((q & 0x0f) as f32 - 8.0) * d;
-            o[j + 16] = ((q >> 4) as f32 - 8.0) * d;
-        }
-    }
-}
-
 /// One encoder layer.
 struct Layer {
     /// Query, key and value stacked: one product.
@@ -213,19 +201,6 @@ fn gelu(x: f32) -> f32 {
     0.5 * x * (1.0 + erf)
 }
 
-/// A dot product in eight independent sums (which the compiler keeps in one vector register).
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let rest: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
-    for (x, y) in ca.zip(cb) {
-        for i in 0..8 {
-            acc[i] += x[i] * y[i];
-        }
-    }
-    acc.iter().sum::<f32>() + rest
-}
-
 /// The encoder over the file's 4-bit weights, one text at a time: no padding, and each weight row is
 /// read once per four tokens from the first-level cache (see `q4`).
 struct Encoder {
@@ -263,9 +238,9 @@ impl Encoder {
                     }
                     let out = &mut context[i * h + at..i * h + at + dh];
                     for (j, s) in scores.iter().enumerate() {
-                        let v = &qkv[j * w + 2 * h + at..j * w + 2 * h + at + dh];
+                        let (p, v) = (s / total, &qkv[j * w + 2 * h + at..j * w + 2 * h + at + dh]);
                         for (o, v) in out.iter_mut().zip(v) {
-                            *o += s / total * v;
+                            *o += p * v;
                         }
                     }
                 }

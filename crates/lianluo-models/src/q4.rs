@@ -20,6 +20,27 @@ fn padded(blocks: usize) -> usize {
     blocks.div_ceil(8) * 8
 }
 
+/// One Q4_0 block's 32 values (0..16, offset by 8) into `out`, and its scale: byte j of the block holds
+/// value j in its low and j+16 in its high nibble.
+fn unpack(block: &[u8], out: &mut [u8]) -> f32 {
+    for j in 0..16 {
+        out[j] = block[2 + j] & 0x0f;
+        out[j + 16] = block[2 + j] >> 4;
+    }
+    half::f16::from_bits(u16::from_le_bytes([block[0], block[1]])).to_f32()
+}
+
+/// Expands Q4_0 blocks into `out` as floats (the word table's rows, one token at a time).
+pub(crate) fn dequantize(blocks: &[u8], out: &mut [f32]) {
+    let mut q = [0u8; QK];
+    for (b, o) in blocks.chunks_exact(BLOCK_BYTES).zip(out.chunks_exact_mut(QK)) {
+        let d = unpack(b, &mut q);
+        for (o, q) in o.iter_mut().zip(q) {
+            *o = (f32::from(q) - 8.0) * d;
+        }
+    }
+}
+
 /// A `rows × cols` weight matrix in Q4_0 blocks: value = (q − 8) × d, q in 0..16.
 pub(crate) struct Q4Matrix {
     rows: usize,
@@ -31,18 +52,14 @@ pub(crate) struct Q4Matrix {
 }
 
 impl Q4Matrix {
-    /// From the file's blocks (byte j of a block holds value j in its low and j+16 in its high nibble).
+    /// From the file's blocks.
     pub(crate) fn from_blocks(blocks: &[u8], rows: usize, cols: usize) -> Self {
         assert!(cols.is_multiple_of(QK) && blocks.len() >= rows * cols / QK * BLOCK_BYTES);
         let nb = cols / QK;
         let mut q = vec![0u8; rows * cols];
         let mut d = vec![0.0f32; rows * padded(nb)];
         for (i, (b, out)) in blocks.chunks_exact(BLOCK_BYTES).zip(q.chunks_exact_mut(QK)).enumerate() {
-            d[i / nb * padded(nb) + i % nb] = half::f16::from_bits(u16::from_le_bytes([b[0], b[1]])).to_f32();
-            for j in 0..16 {
-                out[j] = b[2 + j] & 0x0f;
-                out[j + 16] = b[2 + j] >> 4;
-            }
+            d[i / nb * padded(nb) + i % nb] = unpack(b, out);
         }
         Self { rows, cols, q, d }
     }
