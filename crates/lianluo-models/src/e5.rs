@@ -12,8 +12,9 @@ use async_trait::async_trait;
 use rayon::prelude::*;
 
 use crate::{
-    Calibration, Embedder, ModelError, Result, dot,
-    q4::{BLOCK_BYTES, Q4Matrix, Q8Rows, QK, dequantize},
+    Calibration, Embedder, ModelError, Result, dot, max,
+    q4::{BLOCK_BYTES, Q4Matrix, Q8Rows, QK, dequantize, vectorized},
+    sum,
 };
 
 /// Texts handed to the cores at once (sorted by length, so those side by side take similar time);
@@ -177,15 +178,28 @@ struct Norm {
 }
 
 impl Norm {
+    /// `x + residual`, normalised.
+    #[inline(always)]
+    fn add_and_apply(&self, x: &mut [f32], residual: &[f32], eps: f32) {
+        for (a, r) in x.iter_mut().zip(residual) {
+            *a += r;
+        }
+        self.apply(x, eps);
+    }
+
     /// Layer normalisation of each row of `x`, as BERT's (biased variance, `eps` inside the root).
+    #[inline(always)]
     fn apply(&self, x: &mut [f32], eps: f32) {
         let h = self.weight.len();
         for row in x.chunks_exact_mut(h) {
-            let mean = row.iter().sum::<f32>() / h as f32;
-            let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / h as f32;
+            let mean = sum(row) / h as f32;
+            for v in row.iter_mut() {
+                *v -= mean;
+            }
+            let var = dot(row, row) / h as f32;
             let inv = 1.0 / (var + eps).sqrt();
             for ((v, w), b) in row.iter_mut().zip(&self.weight).zip(&self.bias) {
-                *v = (*v - mean) * inv * w + b;
+                *v = *v * inv * w + b;
             }
         }
     }
@@ -193,12 +207,30 @@ impl Norm {
 
 /// GELU, `x·Φ(x)`, with the error function by Abramowitz and Stegun's 7.1.26 (absolute error under
 /// 1.5e-7, about a float's precision): one exponential instead of the series of an exact `erf`.
+#[inline(always)]
 fn gelu(x: f32) -> f32 {
     let z = (x * std::f32::consts::FRAC_1_SQRT_2).abs();
     let t = 1.0 / (1.0 + 0.327_591_1 * z);
     let poly = ((((1.061_405_4 * t - 1.453_152) * t + 1.421_413_8) * t - 0.284_496_72) * t + 0.254_829_6) * t;
-    let erf = (1.0 - poly * (-z * z).exp()).copysign(x);
+    let erf = (1.0 - poly * exp(-z * z)).copysign(x);
     0.5 * x * (1.0 + erf)
+}
+
+/// `e^x` by Cephes' `expf`: `x = n·ln 2 + r` with |r| ≤ ln 2 / 2, `e^r` by a polynomial of degree 6
+/// (within two units in the last place), `2^n` put in the exponent's bits. Plain arithmetic, which the
+/// compiler vectorises inside [`vectorized`], where a call to the C library's `expf` would stay scalar.
+/// Below −87 it returns 2^−126 instead of a smaller number, which no sum here can tell from zero.
+#[inline(always)]
+fn exp(x: f32) -> f32 {
+    let x = x.clamp(-87.0, 88.0);
+    let n = (x * std::f32::consts::LOG2_E + 0.5).floor();
+    let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
+    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
+        + 1.666_666_5e-1)
+        * r
+        + 0.5;
+    // n is within −126..=127 after the clamp, so the biased exponent fits its 8 bits.
+    (p * r * r + r + 1.0) * f32::from_bits(((n as i32).wrapping_add(127) as u32) << 23)
 }
 
 /// The encoder over the file's 4-bit weights, one text at a time: no padding, and each weight row is
@@ -214,50 +246,26 @@ impl Encoder {
     /// The mean-pooled, normalised vector of one sequence whose summed embeddings are `x` (`n × h`).
     fn forward(&self, mut x: Vec<f32>, h: usize) -> Vec<f32> {
         let n = x.len() / h;
-        let dh = h / self.heads;
-        let scale = 1.0 / (dh as f32).sqrt();
         self.embed_norm.apply(&mut x, self.eps);
-        let mut scores = vec![0.0f32; n];
         for l in &self.layers {
             let qkv = l.qkv.matmul(&Q8Rows::quantize(&x, h), &l.qkv_bias);
-            let w = 3 * h;
-            let mut context = vec![0.0f32; n * h];
-            for head in 0..self.heads {
-                let at = head * dh;
-                for i in 0..n {
-                    let q = &qkv[i * w + at..i * w + at + dh];
-                    for (j, s) in scores.iter_mut().enumerate() {
-                        let k = &qkv[j * w + h + at..j * w + h + at + dh];
-                        *s = dot(q, k) * scale;
-                    }
-                    let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                    let mut total = 0.0;
-                    for s in scores.iter_mut() {
-                        *s = (*s - max).exp();
-                        total += *s;
-                    }
-                    let out = &mut context[i * h + at..i * h + at + dh];
-                    for (j, s) in scores.iter().enumerate() {
-                        let (p, v) = (s / total, &qkv[j * w + 2 * h + at..j * w + 2 * h + at + dh]);
-                        for (o, v) in out.iter_mut().zip(v) {
-                            *o += p * v;
-                        }
-                    }
-                }
-            }
+            let context = vectorized(
+                #[inline(always)]
+                || self.attend(&qkv, n, h),
+            );
             let mut attended = l.attention_out.matmul(&Q8Rows::quantize(&context, h), &l.attention_out_bias);
-            for (a, r) in attended.iter_mut().zip(&x) {
-                *a += r;
-            }
-            l.attention_norm.apply(&mut attended, self.eps);
+            vectorized(
+                #[inline(always)]
+                || l.attention_norm.add_and_apply(&mut attended, &x, self.eps),
+            );
             let ff = l.intermediate.rows();
             let inner =
                 l.intermediate.matmul_then(&Q8Rows::quantize(&attended, h), &l.intermediate_bias, gelu);
             x = l.output.matmul(&Q8Rows::quantize(&inner, ff), &l.output_bias);
-            for (a, r) in x.iter_mut().zip(&attended) {
-                *a += r;
-            }
-            l.output_norm.apply(&mut x, self.eps);
+            vectorized(
+                #[inline(always)]
+                || l.output_norm.add_and_apply(&mut x, &attended, self.eps),
+            );
         }
         let mut mean = vec![0.0f32; h];
         for row in x.chunks_exact(h) {
@@ -267,6 +275,38 @@ impl Encoder {
         }
         let norm = mean.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
         mean.iter().map(|v| v / norm).collect()
+    }
+    /// Self-attention of `n` tokens over the stacked query, key and value rows (`n × 3h`): each head's
+    /// softmax-weighted sum of values, `n × h`.
+    #[inline(always)]
+    fn attend(&self, qkv: &[f32], n: usize, h: usize) -> Vec<f32> {
+        let (w, dh) = (3 * h, h / self.heads);
+        let scale = 1.0 / (dh as f32).sqrt();
+        let mut scores = vec![0.0f32; n];
+        let mut context = vec![0.0f32; n * h];
+        for head in 0..self.heads {
+            let at = head * dh;
+            for i in 0..n {
+                let q = &qkv[i * w + at..i * w + at + dh];
+                for (j, s) in scores.iter_mut().enumerate() {
+                    let k = &qkv[j * w + h + at..j * w + h + at + dh];
+                    *s = dot(q, k) * scale;
+                }
+                let max = max(&scores);
+                for s in scores.iter_mut() {
+                    *s = exp(*s - max);
+                }
+                let total = sum(&scores);
+                let out = &mut context[i * h + at..i * h + at + dh];
+                for (j, s) in scores.iter().enumerate() {
+                    let (p, v) = (s / total, &qkv[j * w + 2 * h + at..j * w + 2 * h + at + dh]);
+                    for (o, v) in out.iter_mut().zip(v) {
+                        *o += p * v;
+                    }
+                }
+            }
+        }
+        context
     }
 }
 
@@ -377,12 +417,13 @@ impl E5Small {
         let positions = floats("emb.pos", max_positions * hidden)?;
         let token_type = floats("emb.type", hidden)?;
 
-        let q4 = |n: &str, rows: usize, cols: usize| -> Result<Q4Matrix> {
+        let blocks = |n: &str, rows: usize, cols: usize| -> Result<&[u8]> {
             let b = raw(n)?;
-            if b.len() < rows * cols / QK * BLOCK_BYTES {
-                return Err(bad(format!("tensor {n} is short")));
-            }
-            Ok(Q4Matrix::from_blocks(b, rows, cols))
+            let len = rows * cols / QK * BLOCK_BYTES;
+            b.get(..len).ok_or_else(|| bad(format!("tensor {n} is short")))
+        };
+        let q4 = |n: &str, rows: usize, cols: usize| -> Result<Q4Matrix> {
+            Ok(Q4Matrix::from_blocks(blocks(n, rows, cols)?, rows, cols))
         };
         let norm = |n: &str| -> Result<Norm> {
             Ok(Norm { weight: floats(&format!("{n}.w"), hidden)?, bias: floats(&format!("{n}.b"), hidden)? })
@@ -391,11 +432,16 @@ impl E5Small {
         for l in 0..layers {
             let bias = |n: &str, len: usize| floats(&format!("l{l}.{n}.b"), len);
             encoder_layers.push(Layer {
-                qkv: Q4Matrix::stack(vec![
-                    q4(&format!("l{l}.q.w"), hidden, hidden)?,
-                    q4(&format!("l{l}.k.w"), hidden, hidden)?,
-                    q4(&format!("l{l}.v.w"), hidden, hidden)?,
-                ]),
+                qkv: Q4Matrix::from_blocks(
+                    &[
+                        blocks(&format!("l{l}.q.w"), hidden, hidden)?,
+                        blocks(&format!("l{l}.k.w"), hidden, hidden)?,
+                        blocks(&format!("l{l}.v.w"), hidden, hidden)?,
+                    ]
+                    .concat(),
+                    3 * hidden,
+                    hidden,
+                ),
                 qkv_bias: [bias("q", hidden)?, bias("k", hidden)?, bias("v", hidden)?].concat(),
                 attention_out: q4(&format!("l{l}.ao.w"), hidden, hidden)?,
                 attention_out_bias: bias("ao", hidden)?,

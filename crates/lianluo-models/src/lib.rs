@@ -105,6 +105,7 @@ impl Calibration {
 
 /// A dot product in eight independent lanes, which the compiler turns into SIMD (a single running sum
 /// cannot be reordered, so it stays scalar): the similarity of two unit vectors.
+#[inline]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut lanes = [0f32; 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
@@ -115,6 +116,31 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
         }
     }
     lanes.iter().sum::<f32>() + tail
+}
+
+/// A sum in eight independent lanes, as [`dot`]'s.
+#[inline(always)]
+pub(crate) fn sum(xs: &[f32]) -> f32 {
+    lanes(xs, 0.0, |a, b| a + b)
+}
+
+/// The largest value (−∞ for none), in eight lanes.
+#[inline(always)]
+pub(crate) fn max(xs: &[f32]) -> f32 {
+    lanes(xs, f32::NEG_INFINITY, f32::max)
+}
+
+#[inline(always)]
+fn lanes(xs: &[f32], init: f32, op: impl Fn(f32, f32) -> f32) -> f32 {
+    let mut lanes = [init; 8];
+    let chunks = xs.chunks_exact(8);
+    let tail = chunks.remainder().iter().fold(init, |a, &b| op(a, b));
+    for c in chunks {
+        for i in 0..8 {
+            lanes[i] = op(lanes[i], c[i]);
+        }
+    }
+    lanes.into_iter().fold(tail, op)
 }
 
 /// Runs `forward` over batches of inputs of similar length (less work on padding) and returns one vector

@@ -1,9 +1,10 @@
-//! Matrix products over 4-bit weights for short inputs, as the C engine that ships with the E5 model
-//! computes them: the weights stay in their Q4_0 blocks (32 values sharing one scale, unpacked once to a
-//! byte per value), each input row is quantized to 8 bits per block of 32, and every block's product is
-//! a sum of byte products (AVX2's `maddubs` where the CPU has it, plain integer loops elsewhere), scaled
-//! once. A question of a dozen tokens then reads each weight once per token from the first-level cache,
-//! instead of a general f32 matrix product packing the whole weight matrix for a few rows.
+//! Matrix products over 4-bit weights for short inputs: the weights stay in their Q4_0 blocks (32 values
+//! sharing one scale), unpacked once to a byte per value and interleaved eight output rows at a time;
+//! each input row is quantized to 8 bits per block of 32. A vector then holds one block's integer sums
+//! for eight output rows at once (AVX2's `maddubs` where the CPU has it, plain integer loops elsewhere),
+//! so each block's sums are converted and scaled once per eight rows rather than once per row. A question
+//! of a dozen tokens reads each weight once per four tokens from the first-level cache, instead of a
+//! general f32 matrix product packing the whole weight matrix for a few rows.
 
 use rayon::prelude::*;
 
@@ -11,14 +12,12 @@ use rayon::prelude::*;
 pub(crate) const QK: usize = 32;
 /// Bytes per Q4_0 block in the file: an f16 scale and 16 bytes of nibbles.
 pub(crate) const BLOCK_BYTES: usize = 18;
+/// Output rows interleaved in one group.
+const GROUP: usize = 8;
+/// Bytes of one group's block: eight rows' 32 values, as eight chunks of four values per row.
+const GROUP_BLOCK: usize = GROUP * QK;
 /// Output rows per parallel task.
 const ROWS_PER_TASK: usize = 32;
-
-/// Blocks of a row rounded up to a whole vector of eight scales (the rest zeros), so the kernel folds
-/// the weights' offset in with vector products.
-fn padded(blocks: usize) -> usize {
-    blocks.div_ceil(8) * 8
-}
 
 /// One Q4_0 block's 32 values (0..16, offset by 8) into `out`, and its scale: byte j of the block holds
 /// value j in its low and j+16 in its high nibble.
@@ -45,35 +44,32 @@ pub(crate) fn dequantize(blocks: &[u8], out: &mut [f32]) {
 pub(crate) struct Q4Matrix {
     rows: usize,
     cols: usize,
-    /// One byte per value, row-major.
+    /// One byte per value, by group of eight rows, then block, then chunk of four columns, then row:
+    /// `q[((g·blocks + b)·8 + c)·32 + r·4 + i]` is the value of row 8g+r at column 32b+4c+i. Rows past
+    /// the last are zeros.
     q: Vec<u8>,
-    /// One scale per block of 32 values, each row padded with zeros to [`padded`] blocks.
+    /// One scale per block, by group, then block, then row: `d[(g·blocks + b)·8 + r]`.
     d: Vec<f32>,
 }
 
 impl Q4Matrix {
-    /// From the file's blocks.
+    /// From the file's blocks, row after row.
     pub(crate) fn from_blocks(blocks: &[u8], rows: usize, cols: usize) -> Self {
         assert!(cols.is_multiple_of(QK) && blocks.len() >= rows * cols / QK * BLOCK_BYTES);
         let nb = cols / QK;
-        let mut q = vec![0u8; rows * cols];
-        let mut d = vec![0.0f32; rows * padded(nb)];
-        for (i, (b, out)) in blocks.chunks_exact(BLOCK_BYTES).zip(q.chunks_exact_mut(QK)).enumerate() {
-            d[i / nb * padded(nb) + i % nb] = unpack(b, out);
-        }
-        Self { rows, cols, q, d }
-    }
-
-    /// The matrices' rows one after another (query, key and value as one product).
-    pub(crate) fn stack(parts: Vec<Q4Matrix>) -> Self {
-        let cols = parts[0].cols;
-        assert!(parts.iter().all(|p| p.cols == cols));
-        let rows = parts.iter().map(|p| p.rows).sum();
-        let mut q = Vec::with_capacity(rows * cols);
-        let mut d = Vec::with_capacity(rows * padded(cols / QK));
-        for p in parts {
-            q.extend(p.q);
-            d.extend(p.d);
+        let groups = rows.div_ceil(GROUP);
+        let mut q = vec![0u8; groups * nb * GROUP_BLOCK];
+        let mut d = vec![0.0f32; groups * nb * GROUP];
+        let mut values = [0u8; QK];
+        for (i, b) in blocks.chunks_exact(BLOCK_BYTES).take(rows * nb).enumerate() {
+            let (row, block) = (i / nb, i % nb);
+            let (g, r) = (row / GROUP, row % GROUP);
+            let at = (g * nb + block) * GROUP;
+            d[at + r] = unpack(b, &mut values);
+            for (c, chunk) in values.chunks_exact(4).enumerate() {
+                let o = (at + c) * QK + r * 4;
+                q[o..o + 4].copy_from_slice(chunk);
+            }
         }
         Self { rows, cols, q, d }
     }
@@ -89,31 +85,42 @@ impl Q4Matrix {
 
     /// `f(x · Wᵀ + bias)` element by element, `f` applied inside the parallel tasks.
     pub(crate) fn matmul_then(&self, x: &Q8Rows, bias: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
+        self.product(Kernel::detect(), x, bias, f)
+    }
+
+    fn product(&self, kernel: Kernel, x: &Q8Rows, bias: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
         assert_eq!(x.cols, self.cols);
         assert_eq!(bias.len(), self.rows);
-        let n = x.n;
-        let kernel = Kernel::detect();
-        let nbp = padded(self.cols / QK);
-        // Feature-major while the tasks write their rows, token-major for the caller.
-        let mut by_row = vec![0.0f32; self.rows * n];
-        by_row.par_chunks_mut(ROWS_PER_TASK * n).enumerate().for_each(|(task, chunk)| {
-            for (r, out) in chunk.chunks_exact_mut(n).enumerate() {
-                let o = task * ROWS_PER_TASK + r;
-                kernel.row(
-                    &self.q[o * self.cols..(o + 1) * self.cols],
-                    &self.d[o * nbp..(o + 1) * nbp],
-                    x,
-                    out,
-                );
-                for v in out.iter_mut() {
-                    *v = f(*v + bias[o]);
-                }
+        let (n, nb) = (x.n, self.cols / QK);
+        let groups = self.rows.div_ceil(GROUP);
+        // Each task's rows for every token, token-major within the task.
+        let mut by_task = vec![0.0f32; self.rows.div_ceil(ROWS_PER_TASK) * n * ROWS_PER_TASK];
+        by_task.par_chunks_mut(n * ROWS_PER_TASK).enumerate().for_each(|(task, buf)| {
+            let first = task * ROWS_PER_TASK / GROUP;
+            for g in first..groups.min(first + ROWS_PER_TASK / GROUP) {
+                let wq = &self.q[g * nb * GROUP_BLOCK..(g + 1) * nb * GROUP_BLOCK];
+                let wd = &self.d[g * nb * GROUP..(g + 1) * nb * GROUP];
+                kernel.group(wq, wd, x, &mut buf[(g - first) * GROUP..], ROWS_PER_TASK);
             }
+            let start = task * ROWS_PER_TASK;
+            let bias = &bias[start..self.rows.min(start + ROWS_PER_TASK)];
+            vectorized(
+                #[inline(always)]
+                || {
+                    for token in buf.chunks_exact_mut(ROWS_PER_TASK) {
+                        for (v, b) in token.iter_mut().zip(bias) {
+                            *v = f(*v + b);
+                        }
+                    }
+                },
+            );
         });
         let mut out = vec![0.0f32; n * self.rows];
-        for (o, col) in by_row.chunks_exact(n).enumerate() {
-            for (t, v) in col.iter().enumerate() {
-                out[t * self.rows + o] = *v;
+        for (task, buf) in by_task.chunks_exact(n * ROWS_PER_TASK).enumerate() {
+            let start = task * ROWS_PER_TASK;
+            let width = ROWS_PER_TASK.min(self.rows - start);
+            for (t, token) in buf.chunks_exact(ROWS_PER_TASK).enumerate() {
+                out[t * self.rows + start..t * self.rows + start + width].copy_from_slice(&token[..width]);
             }
         }
         out
@@ -126,8 +133,7 @@ pub(crate) struct Q8Rows {
     cols: usize,
     q: Vec<i8>,
     d: Vec<f32>,
-    /// Per block, −8 × d × Σq: what the weights' offset of 8 takes from the block's product; each row
-    /// padded with zeros to [`padded`] blocks.
+    /// Per block, −8 × d × Σq: what the weights' offset of 8 takes from the block's product.
     offsets: Vec<f32>,
 }
 
@@ -135,11 +141,20 @@ impl Q8Rows {
     /// Quantizes `x` (rows of `cols` values) block by block, each to its largest magnitude.
     pub(crate) fn quantize(x: &[f32], cols: usize) -> Self {
         assert!(cols.is_multiple_of(QK) && x.len().is_multiple_of(cols));
-        let (n, nb) = (x.len() / cols, cols / QK);
+        let n = x.len() / cols;
         let mut q = vec![0i8; x.len()];
-        let mut d = Vec::with_capacity(n * nb);
-        let mut offsets = vec![0.0f32; n * padded(nb)];
-        for (i, (xb, qb)) in x.chunks_exact(QK).zip(q.chunks_exact_mut(QK)).enumerate() {
+        let mut d = Vec::with_capacity(x.len() / QK);
+        let mut offsets = Vec::with_capacity(x.len() / QK);
+        vectorized(
+            #[inline(always)]
+            || Self::quantize_into(x, &mut q, &mut d, &mut offsets),
+        );
+        Self { n, cols, q, d, offsets }
+    }
+
+    #[inline(always)]
+    fn quantize_into(x: &[f32], q: &mut [i8], d: &mut Vec<f32>, offsets: &mut Vec<f32>) {
+        for (xb, qb) in x.chunks_exact(QK).zip(q.chunks_exact_mut(QK)) {
             // The largest magnitude in eight lanes, which the compiler keeps in one vector register.
             let mut lanes = [0.0f32; 8];
             for c in xb.chunks_exact(8) {
@@ -155,51 +170,81 @@ impl Q8Rows {
                 sum += i32::from(*out);
             }
             d.push(scale);
-            offsets[i / nb * padded(nb) + i % nb] = -8.0 * scale * sum as f32;
+            offsets.push(-8.0 * scale * sum as f32);
         }
-        Self { n, cols, q, d, offsets }
     }
 }
 
-/// How one weight row's products with every input row are computed: `out[t] = Σ (w − 8)·x` over the row,
-/// given the row's 4-bit values and its padded scales.
+/// Runs `f` compiled for AVX2 and FMA where the CPU has them, so that the compiler's own vectorisation
+/// of plain loops inlined into `f` (mark them `#[inline(always)]`) uses eight lanes and fused
+/// multiply-adds; elsewhere `f` as it is.
+pub(crate) fn vectorized<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(simd) = pulp::x86::V3::try_new() {
+        return simd.vectorize(f);
+    }
+    f()
+}
+
+/// How one group's products with every input row are computed: for token t and row r of the group,
+/// `out[t·stride + r] = Σ (w − 8)·x` over the row, given the group's interleaved values and scales.
 #[derive(Clone, Copy)]
 enum Kernel {
+    #[cfg(target_arch = "x86_64")]
+    Vnni(vnni::Vnni),
     #[cfg(target_arch = "x86_64")]
     Avx2(pulp::x86::V3),
     Portable,
 }
 
 impl Kernel {
+    /// The fastest this CPU runs.
     fn detect() -> Self {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(simd) = pulp::x86::V3::try_new() {
-            return Kernel::Avx2(simd);
-        }
-        Kernel::Portable
+        Self::available()[0]
     }
 
-    fn row(self, wq: &[u8], wd: &[f32], x: &Q8Rows, out: &mut [f32]) {
+    /// Every kernel this CPU can run, fastest first.
+    fn available() -> Vec<Self> {
+        let mut kernels = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            kernels.extend(vnni::Vnni::try_new().map(Kernel::Vnni));
+            kernels.extend(pulp::x86::V3::try_new().map(Kernel::Avx2));
+        }
+        kernels.push(Kernel::Portable);
+        kernels
+    }
+
+    fn group(self, wq: &[u8], wd: &[f32], x: &Q8Rows, out: &mut [f32], stride: usize) {
         match self {
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx2(simd) => avx2::row(simd, wq, wd, x, out),
-            Kernel::Portable => row_portable(wq, wd, x, out),
+            Kernel::Vnni(proof) => vnni::group(proof, wq, wd, x, out, stride),
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2(simd) => avx2::group(simd, wq, wd, x, out, stride),
+            Kernel::Portable => group_portable(wq, wd, x, out, stride),
         }
     }
 }
 
-fn row_portable(wq: &[u8], wd: &[f32], x: &Q8Rows, out: &mut [f32]) {
+fn group_portable(wq: &[u8], wd: &[f32], x: &Q8Rows, out: &mut [f32], stride: usize) {
     let nb = x.cols / QK;
-    for (t, o) in out.iter_mut().enumerate() {
+    for t in 0..x.n {
         let xq = &x.q[t * x.cols..(t + 1) * x.cols];
-        let mut acc = 0.0f32;
+        let mut acc = [0.0f32; GROUP];
         for b in 0..nb {
-            let w = &wq[b * QK..(b + 1) * QK];
-            let xs = &xq[b * QK..(b + 1) * QK];
-            let dot: i32 = w.iter().zip(xs).map(|(&a, &c)| (i32::from(a) - 8) * i32::from(c)).sum();
-            acc += wd[b] * x.d[t * nb + b] * dot as f32;
+            let mut sums = [0i32; GROUP];
+            for (c, xc) in xq[b * QK..(b + 1) * QK].chunks_exact(4).enumerate() {
+                let w = &wq[(b * GROUP + c) * QK..(b * GROUP + c + 1) * QK];
+                for (s, wr) in sums.iter_mut().zip(w.chunks_exact(4)) {
+                    *s += wr.iter().zip(xc).map(|(&a, &v)| i32::from(a) * i32::from(v)).sum::<i32>();
+                }
+            }
+            let (xd, offset) = (x.d[t * nb + b], x.offsets[t * nb + b]);
+            for ((a, s), d) in acc.iter_mut().zip(sums).zip(&wd[b * GROUP..(b + 1) * GROUP]) {
+                *a += (s as f32 * xd + offset) * d;
+            }
         }
-        *o = acc;
+        out[t * stride..t * stride + GROUP].copy_from_slice(&acc);
     }
 }
 
@@ -209,76 +254,202 @@ mod avx2 {
 
     use pulp::{bytemuck, x86::V3};
 
-    use super::{Q8Rows, QK};
+    use super::{GROUP, Q8Rows, QK};
 
-    pub(super) fn row(simd: V3, wq: &[u8], wd: &[f32], x: &Q8Rows, out: &mut [f32]) {
+    pub(super) fn group(simd: V3, wq: &[u8], wd: &[f32], x: &Q8Rows, out: &mut [f32], stride: usize) {
         let w: &[[u8; QK]] = bytemuck::cast_slice(wq);
-        let xq: &[[u8; QK]] = bytemuck::cast_slice(&x.q);
-        let (nb, nbp) = (w.len(), wd.len());
-        assert!(nbp == super::padded(nb) && xq.len() == x.n * nb && x.d.len() == xq.len());
-        assert!(x.offsets.len() == x.n * nbp && out.len() == x.n);
+        let wd: &[[f32; GROUP]] = bytemuck::cast_slice(wd);
+        let xq: &[[u8; 4]] = bytemuck::cast_slice(&x.q);
+        let nb = wd.len();
+        assert!(w.len() == nb * GROUP && x.cols == nb * QK && xq.len() == x.n * nb * GROUP);
+        assert!(x.d.len() == x.n * nb && x.offsets.len() == x.n * nb);
+        assert!(out.len() >= (x.n - 1) * stride + GROUP);
         simd.vectorize(
             #[inline(always)]
             || {
                 let mut t = 0;
                 while t + 4 <= x.n {
-                    tile::<4>(simd, w, wd, x, xq, t, &mut out[t..t + 4]);
+                    tile::<4>(simd, w, wd, x, xq, t, out, stride);
                     t += 4;
                 }
                 match x.n - t {
-                    3 => tile::<3>(simd, w, wd, x, xq, t, &mut out[t..]),
-                    2 => tile::<2>(simd, w, wd, x, xq, t, &mut out[t..]),
-                    1 => tile::<1>(simd, w, wd, x, xq, t, &mut out[t..]),
+                    3 => tile::<3>(simd, w, wd, x, xq, t, out, stride),
+                    2 => tile::<2>(simd, w, wd, x, xq, t, out, stride),
+                    1 => tile::<1>(simd, w, wd, x, xq, t, out, stride),
                     _ => {}
                 }
             },
         )
     }
 
-    /// Input rows `t..t + M` against one weight row: each block's 32 byte products summed in integers
-    /// and scaled, then the offset's share of every block subtracted in vectors of eight blocks.
+    /// Input rows `t..t + M` against the group's eight weight rows. Per block, each chunk of four
+    /// columns is one `maddubs` of the eight rows' values against the chunk broadcast, summed in 16 bits
+    /// over the block's eight chunks (at most 8·2·15·127 = 30480, no overflow), widened to eight 32-bit
+    /// sums, one per row, then scaled and the offset's share added.
     #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     fn tile<const M: usize>(
         simd: V3,
         w: &[[u8; QK]],
-        wd: &[f32],
+        wd: &[[f32; GROUP]],
         x: &Q8Rows,
-        xq: &[[u8; QK]],
+        xq: &[[u8; 4]],
         t: usize,
         out: &mut [f32],
+        stride: usize,
     ) {
-        let (nb, nbp) = (w.len(), wd.len());
-        let rows: [&[[u8; QK]]; M] = std::array::from_fn(|k| &xq[(t + k) * nb..(t + k + 1) * nb]);
-        let scales: [&[f32]; M] = std::array::from_fn(|k| &x.d[(t + k) * nb..(t + k + 1) * nb]);
+        let nb = wd.len();
+        let (mut rows, mut scales, mut offsets) = ([&xq[..0]; M], [&x.d[..0]; M], [&x.offsets[..0]; M]);
+        for k in 0..M {
+            rows[k] = &xq[(t + k) * nb * GROUP..(t + k + 1) * nb * GROUP];
+            scales[k] = &x.d[(t + k) * nb..(t + k + 1) * nb];
+            offsets[k] = &x.offsets[(t + k) * nb..(t + k + 1) * nb];
+        }
         let ones = simd.avx._mm256_set1_epi16(1);
         let mut acc: [__m256; M] = [simd.avx._mm256_setzero_ps(); M];
         for b in 0..nb {
-            let wv: __m256i = bytemuck::cast(w[b]);
-            let wdb = simd.avx._mm256_set1_ps(wd[b]);
+            let mut sums: [__m256i; M] = [simd.avx._mm256_setzero_si256(); M];
+            for c in 0..GROUP {
+                let wv: __m256i = bytemuck::cast(w[b * GROUP + c]);
+                for k in 0..M {
+                    let xv = simd.avx._mm256_set1_epi32(i32::from_ne_bytes(rows[k][b * GROUP + c]));
+                    sums[k] = simd.avx2._mm256_add_epi16(sums[k], simd.avx2._mm256_maddubs_epi16(wv, xv));
+                }
+            }
+            let wdv: __m256 = bytemuck::cast(wd[b]);
             for k in 0..M {
-                let xv: __m256i = bytemuck::cast(rows[k][b]);
-                // Unsigned weights (0..16) times signed inputs, pairs summed to 16 bits (at most
-                // 2·15·127, no saturation), then to eight 32-bit sums.
-                let p = simd.avx2._mm256_madd_epi16(simd.avx2._mm256_maddubs_epi16(wv, xv), ones);
-                let scaled = simd
-                    .avx
-                    ._mm256_mul_ps(simd.avx._mm256_cvtepi32_ps(p), simd.avx._mm256_set1_ps(scales[k][b]));
-                acc[k] = simd.fma._mm256_fmadd_ps(scaled, wdb, acc[k]);
+                let s = simd.avx._mm256_cvtepi32_ps(simd.avx2._mm256_madd_epi16(sums[k], ones));
+                let s = simd.fma._mm256_fmadd_ps(
+                    s,
+                    simd.avx._mm256_set1_ps(scales[k][b]),
+                    simd.avx._mm256_set1_ps(offsets[k][b]),
+                );
+                acc[k] = simd.fma._mm256_fmadd_ps(s, wdv, acc[k]);
             }
         }
-        let wdv: &[[f32; 8]] = bytemuck::cast_slice(wd);
-        for (k, a) in acc.iter_mut().enumerate() {
-            let offsets: &[[f32; 8]] = bytemuck::cast_slice(&x.offsets[(t + k) * nbp..(t + k + 1) * nbp]);
-            for (wc, oc) in wdv.iter().zip(offsets) {
-                *a = simd.fma._mm256_fmadd_ps(bytemuck::cast(*wc), bytemuck::cast(*oc), *a);
+        for (k, a) in acc.iter().enumerate() {
+            let at = (t + k) * stride;
+            out[at..at + GROUP].copy_from_slice(&bytemuck::cast::<__m256, [f32; GROUP]>(*a));
+        }
+    }
+}
+
+/// The same products with AVX-512's VNNI on 256-bit vectors: one `vpdpbusd` multiplies a chunk's bytes,
+/// sums them in fours and adds the sums to the accumulator, where AVX2 needs `maddubs`, an addition and,
+/// per block, `madd`. This is the one place in the workspace with `unsafe`: `pulp` wraps no VNNI
+/// instruction, so the kernel is a `#[target_feature]` function, entered once the CPU is known to have
+/// the features (see `scripts/check-architecture`).
+#[cfg(target_arch = "x86_64")]
+mod vnni {
+    use std::arch::x86_64::{
+        __m256, __m256i, _mm256_cvtepi32_ps, _mm256_dpbusd_epi32, _mm256_fmadd_ps, _mm256_set1_epi32,
+        _mm256_set1_ps, _mm256_setzero_ps, _mm256_setzero_si256,
+    };
+
+    use pulp::bytemuck;
+
+    use super::{GROUP, Q8Rows, QK};
+
+    /// Proof that this CPU has the features [`group_with_vnni`] is compiled for.
+    #[derive(Clone, Copy)]
+    pub(super) struct Vnni(());
+
+    impl Vnni {
+        pub(super) fn try_new() -> Option<Self> {
+            let present = is_x86_feature_detected!("avx2")
+                && is_x86_feature_detected!("fma")
+                && is_x86_feature_detected!("avx512f")
+                && is_x86_feature_detected!("avx512vl")
+                && is_x86_feature_detected!("avx512vnni");
+            present.then_some(Vnni(()))
+        }
+    }
+
+    #[allow(unsafe_code)]
+    pub(super) fn group(_: Vnni, wq: &[u8], wd: &[f32], x: &Q8Rows, out: &mut [f32], stride: usize) {
+        let w: &[[u8; QK]] = bytemuck::cast_slice(wq);
+        let wd: &[[f32; GROUP]] = bytemuck::cast_slice(wd);
+        let xq: &[[u8; 4]] = bytemuck::cast_slice(&x.q);
+        let nb = wd.len();
+        assert!(w.len() == nb * GROUP && x.cols == nb * QK && xq.len() == x.n * nb * GROUP);
+        assert!(x.d.len() == x.n * nb && x.offsets.len() == x.n * nb);
+        assert!(out.len() >= (x.n - 1) * stride + GROUP);
+        // SAFETY: a `Vnni` exists only where the CPU has every feature `group_with_vnni` enables; the
+        // function itself is safe Rust (it reads through slices only).
+        unsafe { group_with_vnni(w, wd, x, xq, out, stride) }
+    }
+
+    #[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512vnni")]
+    fn group_with_vnni(
+        w: &[[u8; QK]],
+        wd: &[[f32; GROUP]],
+        x: &Q8Rows,
+        xq: &[[u8; 4]],
+        out: &mut [f32],
+        stride: usize,
+    ) {
+        let mut t = 0;
+        while t + 8 <= x.n {
+            tile::<8>(w, wd, x, xq, t, out, stride);
+            t += 8;
+        }
+        if x.n - t >= 4 {
+            tile::<4>(w, wd, x, xq, t, out, stride);
+            t += 4;
+        }
+        if x.n - t >= 2 {
+            tile::<2>(w, wd, x, xq, t, out, stride);
+            t += 2;
+        }
+        if x.n > t {
+            tile::<1>(w, wd, x, xq, t, out, stride);
+        }
+    }
+
+    /// Input rows `t..t + M` against the group's eight weight rows: per block, eight `vpdpbusd` (one per
+    /// chunk of four columns) leave each row's 32-bit sum in its lane, then scaled and the offset's share
+    /// added, as in the AVX2 kernel.
+    #[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512vnni")]
+    #[inline]
+    fn tile<const M: usize>(
+        w: &[[u8; QK]],
+        wd: &[[f32; GROUP]],
+        x: &Q8Rows,
+        xq: &[[u8; 4]],
+        t: usize,
+        out: &mut [f32],
+        stride: usize,
+    ) {
+        let nb = wd.len();
+        let (mut rows, mut scales, mut offsets) = ([&xq[..0]; M], [&x.d[..0]; M], [&x.offsets[..0]; M]);
+        for k in 0..M {
+            rows[k] = &xq[(t + k) * nb * GROUP..(t + k + 1) * nb * GROUP];
+            scales[k] = &x.d[(t + k) * nb..(t + k + 1) * nb];
+            offsets[k] = &x.offsets[(t + k) * nb..(t + k + 1) * nb];
+        }
+        let mut acc: [__m256; M] = [_mm256_setzero_ps(); M];
+        for b in 0..nb {
+            let mut sums: [__m256i; M] = [_mm256_setzero_si256(); M];
+            for c in 0..GROUP {
+                let wv: __m256i = bytemuck::cast(w[b * GROUP + c]);
+                for k in 0..M {
+                    let xv = _mm256_set1_epi32(i32::from_ne_bytes(rows[k][b * GROUP + c]));
+                    sums[k] = _mm256_dpbusd_epi32(sums[k], wv, xv);
+                }
+            }
+            let wdv: __m256 = bytemuck::cast(wd[b]);
+            for k in 0..M {
+                let s = _mm256_fmadd_ps(
+                    _mm256_cvtepi32_ps(sums[k]),
+                    _mm256_set1_ps(scales[k][b]),
+                    _mm256_set1_ps(offsets[k][b]),
+                );
+                acc[k] = _mm256_fmadd_ps(s, wdv, acc[k]);
             }
         }
-        for (a, o) in acc.iter().zip(out.iter_mut()) {
-            let hi = simd.avx._mm256_extractf128_ps::<1>(*a);
-            let s = simd.sse._mm_add_ps(simd.avx._mm256_castps256_ps128(*a), hi);
-            let s = simd.sse._mm_add_ps(s, simd.sse._mm_movehl_ps(s, s));
-            let s = simd.sse._mm_add_ss(s, simd.sse3._mm_movehdup_ps(s));
-            *o = simd.sse._mm_cvtss_f32(s);
+        for (k, a) in acc.iter().enumerate() {
+            let at = (t + k) * stride;
+            out[at..at + GROUP].copy_from_slice(&bytemuck::cast::<__m256, [f32; GROUP]>(*a));
         }
     }
 }
@@ -314,29 +485,36 @@ mod tests {
         (bytes, dense)
     }
 
-    /// The quantized product matches the product of the expanded weights, on both kernels, for every
-    /// input length a tile can end with.
+    /// The quantized product matches the product of the expanded weights, on every kernel this CPU runs,
+    /// for every input length a tile can end with.
     #[test]
     fn products_match_the_expanded_weights() {
         let (rows, cols) = (70, 96);
         let (bytes, dense) = blocks(rows, cols);
         let w = Q4Matrix::from_blocks(&bytes, rows, cols);
         let bias = numbers(3, rows);
-        let nbp = padded(cols / QK);
-        for n in [1, 2, 3, 4, 5, 11, 12] {
+        let kernels = Kernel::available();
+        for n in [1, 2, 3, 4, 5, 7, 8, 11, 12, 15, 17] {
             let x = numbers(n as u64, n * cols);
             let q8 = Q8Rows::quantize(&x, cols);
-            let got = w.matmul(&q8, &bias);
-            let mut portable = vec![0.0; n];
-            for o in 0..rows {
-                let (wq, wd) = (&w.q[o * cols..(o + 1) * cols], &w.d[o * nbp..(o + 1) * nbp]);
-                Kernel::Portable.row(wq, wd, &q8, &mut portable);
-                for t in 0..n {
-                    let want: f32 =
-                        (0..cols).map(|c| dense[o * cols + c] * x[t * cols + c]).sum::<f32>() + bias[o];
-                    let fast = got[t * rows + o];
-                    assert!((fast - want).abs() < 0.01, "n {n} t {t} o {o}: {fast} against {want}");
-                    assert!((portable[t] + bias[o] - fast).abs() < 1e-4, "n {n} t {t} o {o}: kernels differ");
+            let portable = w.product(Kernel::Portable, &q8, &bias, |v| v);
+            for (which, kernel) in kernels.iter().enumerate() {
+                let got = w.product(*kernel, &q8, &bias, |v| v);
+                for o in 0..rows {
+                    for t in 0..n {
+                        let want: f32 =
+                            (0..cols).map(|c| dense[o * cols + c] * x[t * cols + c]).sum::<f32>() + bias[o];
+                        let fast = got[t * rows + o];
+                        assert!(
+                            (fast - want).abs() < 0.01,
+                            "kernel {which} n {n} t {t} o {o}: {fast} against {want}"
+                        );
+                        let same = portable[t * rows + o];
+                        assert!(
+                            (same - fast).abs() < 1e-4,
+                            "kernel {which} n {n} t {t} o {o}: {fast} against {same}"
+                        );
+                    }
                 }
             }
         }
