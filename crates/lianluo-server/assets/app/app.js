@@ -15,7 +15,7 @@
       agents: "Agents", teams: "Teams", channels: "Channels", canned: "Saved replies", tokens: "API tokens", name: "Name",
       jobs: "Background jobs", job_mine_conversations: "Read resolved conversations", job_index_source: "Index a knowledge source", jobOf: "{0}: {1}", jobPassages: "{0} passages", jobPassage: "1 passage", jobUnreadable: "could not be read: {0}", jobSourceGone: "the source was deleted", jst_pending: "waiting", jst_running: "running", jst_done: "done", jst_failed: "failed",
       job: "Job", state: "State", attempts: "Attempts", detail: "Detail", noJobs: "No background jobs yet.", retryJob: "Retry", jobAdded: "{0} new candidates",
-      role: "Role", add: "Add", create: "Create", remove: "Delete", revoke: "Revoke", members: "Members", kind: "Kind",
+      role: "Role", add: "Add", create: "Create", remove: "Delete", revoke: "Revoke", members: "Members", saveMembers: "Save members", kind: "Kind",
       snippet: "Snippet", rotate: "Rotate secret", rotateWarn: "Visitors signed in by your site are signed out and must reload the page; update the secret on your server.", rotateConfirm: "Rotate now", cancel: "Cancel", deleteWarn: "Delete it? This cannot be undone.", deleteNow: "Delete now",
       revokeWarn: "Integrations using this token stop working at once.", revokeNow: "Revoke now", deactivate: "Deactivate", reactivate: "Reactivate",
       deactivateWarn: "They are signed out at once and can no longer sign in.", deactivateNow: "Deactivate now", role_agent: "Agent", role_admin: "Admin", err_validation_failed: "Please check what you entered", err_conflict: "That already exists or was changed meanwhile", err_not_found: "Not found; it may have been deleted", err_forbidden: "You are not allowed to do that", err_rate_limited: "Too many requests; try again in a moment", err_payload_too_large: "That is too large", err_unsupported_file: "That file type cannot be read", err_busy: "The server is busy; try again in a moment", err_queue_full: "The server is busy; try again in a moment", err_internal: "Something went wrong on the server", err_unauthenticated: "Please sign in again", err_csrf_failed: "Please reload the page and try again", select: "Select", selected: "selected", assignTo: "Assign to…", addTag: "Add a tag", clearSel: "Clear", updated: "Updated", notify: "Notifications", notifyOn: "Notifications on: new messages in your conversations and conversations assigned to you", notifyOff: "Notifications off", notifyBlocked: "The browser blocks notifications for this site", assignedToYou: "Assigned to you", newMessage: "New message", suggestions: "Suggested questions", suggestionsPh: "Suggested questions for new visitors, one per line (up to 6)", pr_low: "Low", pr_medium: "Medium", pr_high: "High", pr_urgent: "Urgent", sk_markdown: "Markdown", sk_text: "Plain text", sk_html: "HTML", sk_faq_csv: "FAQ (CSV)", sk_qa: "Question and answer", sk_pdf: "PDF", sk_docx: "Word", sk_xlsx: "Excel", sk_website: "Website", ch_web_widget: "Web widget", ch_email: "Email", ch_wechat: "WeChat", ch_mini_program: "Mini program", ch_douyin: "Douyin", ch_xiaohongshu: "Xiaohongshu", ch_kuaishou: "Kuaishou", ch_phone: "Phone", ch_api: "API", revokedAt: "revoked", visitor: "Visitor", anonymous: "Anonymous web visitor (no name or email given)", siteUser: "Signed-in site user", secret: "Secret", shortcut: "Shortcut", content: "Content", created: "Created",
@@ -55,7 +55,7 @@
       agents: "客服", teams: "团队", channels: "渠道", canned: "快捷回复", tokens: "API 令牌", name: "名称",
       jobs: "后台任务", job_mine_conversations: "读取已解决的会话", job_index_source: "索引知识来源", jobOf: "{0}：{1}", jobPassages: "{0} 个段落", jobPassage: "1 个段落", jobUnreadable: "无法读取：{0}", jobSourceGone: "来源已删除", jst_pending: "等待中", jst_running: "运行中", jst_done: "已完成", jst_failed: "失败",
       job: "任务", state: "状态", attempts: "尝试次数", detail: "详情", noJobs: "还没有后台任务。", retryJob: "重试", jobAdded: "新候选 {0} 个",
-      role: "角色", add: "添加", create: "创建", remove: "删除", revoke: "吊销", members: "成员", kind: "类型",
+      role: "角色", add: "添加", create: "创建", remove: "删除", revoke: "吊销", members: "成员", saveMembers: "保存成员", kind: "类型",
       snippet: "嵌入代码", rotate: "重置密钥", rotateWarn: "由您网站登录的访客将被退出，需要刷新页面；请同时更新您服务器上的密钥。", rotateConfirm: "立即重置", cancel: "取消", deleteWarn: "确定删除？此操作无法撤销。", deleteNow: "立即删除",
       revokeWarn: "使用此令牌的集成将立即失效。", revokeNow: "立即吊销", deactivate: "停用", reactivate: "重新启用",
       deactivateWarn: "该成员将立即退出登录，且无法再登录。", deactivateNow: "立即停用", role_agent: "客服", role_admin: "管理员", err_validation_failed: "输入有误，请检查", err_conflict: "已存在，或已被他人修改", err_not_found: "未找到，可能已被删除", err_forbidden: "您没有权限执行此操作", err_rate_limited: "请求过于频繁，请稍后再试", err_payload_too_large: "内容过大", err_unsupported_file: "无法读取此类文件", err_busy: "服务器繁忙，请稍后再试", err_queue_full: "服务器繁忙，请稍后再试", err_internal: "服务器出错了", err_unauthenticated: "请重新登录", err_csrf_failed: "请刷新页面后重试", select: "选择", selected: "已选", assignTo: "分配给…", addTag: "添加标签", clearSel: "取消选择", updated: "已更新", notify: "通知", notifyOn: "已开启通知：您负责的会话有新消息、有会话分配给您时提醒", notifyOff: "已关闭通知", notifyBlocked: "浏览器已禁止本站的通知", assignedToYou: "已分配给您", newMessage: "新消息", suggestions: "推荐问题", suggestionsPh: "给新访客的推荐问题，每行一个（最多 6 个）", pr_low: "低", pr_medium: "中", pr_high: "高", pr_urgent: "紧急", sk_markdown: "Markdown", sk_text: "纯文本", sk_html: "HTML", sk_faq_csv: "常见问题（CSV）", sk_qa: "问答", sk_pdf: "PDF", sk_docx: "Word 文档", sk_xlsx: "Excel 表格", sk_website: "网站", ch_web_widget: "网站聊天窗口", ch_email: "邮件", ch_wechat: "微信", ch_mini_program: "小程序", ch_douyin: "抖音", ch_xiaohongshu: "小红书", ch_kuaishou: "快手", ch_phone: "电话", ch_api: "API", revokedAt: "已吊销", visitor: "访客", anonymous: "匿名网页访客（未留姓名或邮箱）", siteUser: "网站登录用户", secret: "密钥", shortcut: "快捷词", content: "内容", created: "创建时间",
@@ -206,10 +206,16 @@
     for (var i = 2; i < arguments.length; i++) add(arguments[i]);
     return e;
   }
+  // Notices stack in one live region at the bottom, newest last, so two in a row never cover each other.
   function toast(msg) {
-    var el = h("div", { class: "toast", role: "status", text: msg });
-    document.body.appendChild(el);
-    setTimeout(function () { el.remove(); }, 2500);
+    var stack = document.querySelector(".toasts");
+    if (!stack) {
+      stack = h("div", { class: "toasts", role: "status", "aria-live": "polite" });
+      document.body.appendChild(stack);
+    }
+    var el = h("div", { class: "toast", text: msg });
+    stack.appendChild(el);
+    setTimeout(function () { el.remove(); }, 4000);
   }
   function api(method, path, body) {
     var headers = {};
@@ -1007,8 +1013,19 @@
       form.addEventListener("submit", function (e) { e.preventDefault(); api("POST", "/api/v1/teams", { name: name.value }).then(function () { renderSettings(); }, fail); });
       body.appendChild(form);
       body.appendChild(table([t("name"), t("members"), ""], r.items.map(function (team) {
-        var pick = h("select", { multiple: true, size: "4", "aria-label": t("members") }, S.users.map(function (u) { return h("option", { value: u.id, selected: team.member_ids.indexOf(u.id) >= 0, text: u.name }); }));
-        pick.addEventListener("change", function () { api("PATCH", "/api/v1/teams/" + team.id, { member_ids: Array.prototype.filter.call(pick.options, function (o) { return o.selected; }).map(function (o) { return o.value; }) }).then(function () { toast(t("saved")); }, fail); });
+        // Ticking a member changes nothing until "Save members": one click never replaces the team.
+        var boxes = S.users.map(function (u) { return h("input", { type: "checkbox", value: u.id, checked: team.member_ids.indexOf(u.id) >= 0 }); });
+        var ticked = function () { return boxes.filter(function (b) { return b.checked; }).map(function (b) { return b.value; }); };
+        var save = h("button", { class: "primary", "data-action": "save-members", disabled: true, text: t("saveMembers") });
+        var pick = h("div", { class: "member-pick", role: "group", "aria-label": t("members") + " · " + team.name },
+          h("div", { class: "checks" }, boxes.map(function (b, i) { return h("label", null, b, " " + S.users[i].name + (S.users[i].active ? "" : " (" + t("inactive") + ")")); })), save);
+        var changed = function () { return ticked().slice().sort().join() !== team.member_ids.slice().sort().join(); };
+        boxes.forEach(function (b) { b.addEventListener("change", function () { save.disabled = !changed(); }); });
+        save.addEventListener("click", function () {
+          var ids = ticked();
+          save.disabled = true;
+          api("PATCH", "/api/v1/teams/" + team.id, { member_ids: ids }).then(function () { team.member_ids = ids; toast(t("saved")); }, function (x) { save.disabled = false; fail(x); });
+        });
         return h("tr", null, h("td", { text: team.name }), h("td", null, pick), h("td", null, confirmButton(t("remove"), "delete-team", t("deleteWarn"), t("deleteNow"), function () { api("DELETE", "/api/v1/teams/" + team.id).then(function () { renderSettings(); }, fail); })));
       })));
     });
