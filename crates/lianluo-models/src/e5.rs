@@ -13,7 +13,7 @@ use rayon::prelude::*;
 
 use crate::{
     Calibration, Embedder, ModelError, Result, dot, max,
-    q4::{BLOCK_BYTES, Q4Matrix, Q8Rows, QK, dequantize, vectorized},
+    q4::{BLOCK_BYTES, Q4Matrix, Q8Rows, QK, dequantize},
     sum,
 };
 
@@ -179,7 +179,6 @@ struct Norm {
 
 impl Norm {
     /// `x + residual`, normalised.
-    #[inline(always)]
     fn add_and_apply(&self, x: &mut [f32], residual: &[f32], eps: f32) {
         for (a, r) in x.iter_mut().zip(residual) {
             *a += r;
@@ -188,7 +187,6 @@ impl Norm {
     }
 
     /// Layer normalisation of each row of `x`, as BERT's (biased variance, `eps` inside the root).
-    #[inline(always)]
     fn apply(&self, x: &mut [f32], eps: f32) {
         let h = self.weight.len();
         for row in x.chunks_exact_mut(h) {
@@ -218,7 +216,7 @@ fn gelu(x: f32) -> f32 {
 
 /// `e^x` by Cephes' `expf`: `x = n·ln 2 + r` with |r| ≤ ln 2 / 2, `e^r` by a polynomial of degree 6
 /// (within two units in the last place), `2^n` put in the exponent's bits. Plain arithmetic, which the
-/// compiler vectorises inside [`vectorized`], where a call to the C library's `expf` would stay scalar.
+/// compiler vectorises, where a call to the C library's `expf` would stay scalar.
 /// Below −87 it returns 2^−126 instead of a smaller number, which no sum here can tell from zero.
 #[inline(always)]
 fn exp(x: f32) -> f32 {
@@ -249,23 +247,14 @@ impl Encoder {
         self.embed_norm.apply(&mut x, self.eps);
         for l in &self.layers {
             let qkv = l.qkv.matmul(&Q8Rows::quantize(&x, h), &l.qkv_bias);
-            let context = vectorized(
-                #[inline(always)]
-                || self.attend(&qkv, n, h),
-            );
+            let context = self.attend(&qkv, n, h);
             let mut attended = l.attention_out.matmul(&Q8Rows::quantize(&context, h), &l.attention_out_bias);
-            vectorized(
-                #[inline(always)]
-                || l.attention_norm.add_and_apply(&mut attended, &x, self.eps),
-            );
+            l.attention_norm.add_and_apply(&mut attended, &x, self.eps);
             let ff = l.intermediate.rows();
             let inner =
                 l.intermediate.matmul_then(&Q8Rows::quantize(&attended, h), &l.intermediate_bias, gelu);
             x = l.output.matmul(&Q8Rows::quantize(&inner, ff), &l.output_bias);
-            vectorized(
-                #[inline(always)]
-                || l.output_norm.add_and_apply(&mut x, &attended, self.eps),
-            );
+            l.output_norm.add_and_apply(&mut x, &attended, self.eps);
         }
         let mut mean = vec![0.0f32; h];
         for row in x.chunks_exact(h) {
@@ -278,7 +267,6 @@ impl Encoder {
     }
     /// Self-attention of `n` tokens over the stacked query, key and value rows (`n × 3h`): each head's
     /// softmax-weighted sum of values, `n × h`.
-    #[inline(always)]
     fn attend(&self, qkv: &[f32], n: usize, h: usize) -> Vec<f32> {
         let (w, dh) = (3 * h, h / self.heads);
         let scale = 1.0 / (dh as f32).sqrt();

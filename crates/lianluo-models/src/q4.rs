@@ -104,16 +104,11 @@ impl Q4Matrix {
             }
             let start = task * ROWS_PER_TASK;
             let bias = &bias[start..self.rows.min(start + ROWS_PER_TASK)];
-            vectorized(
-                #[inline(always)]
-                || {
-                    for token in buf.chunks_exact_mut(ROWS_PER_TASK) {
-                        for (v, b) in token.iter_mut().zip(bias) {
-                            *v = f(*v + b);
-                        }
-                    }
-                },
-            );
+            for token in buf.chunks_exact_mut(ROWS_PER_TASK) {
+                for (v, b) in token.iter_mut().zip(bias) {
+                    *v = f(*v + b);
+                }
+            }
         });
         let mut out = vec![0.0f32; n * self.rows];
         for (task, buf) in by_task.chunks_exact(n * ROWS_PER_TASK).enumerate() {
@@ -145,15 +140,6 @@ impl Q8Rows {
         let mut q = vec![0i8; x.len()];
         let mut d = Vec::with_capacity(x.len() / QK);
         let mut offsets = Vec::with_capacity(x.len() / QK);
-        vectorized(
-            #[inline(always)]
-            || Self::quantize_into(x, &mut q, &mut d, &mut offsets),
-        );
-        Self { n, cols, q, d, offsets }
-    }
-
-    #[inline(always)]
-    fn quantize_into(x: &[f32], q: &mut [i8], d: &mut Vec<f32>, offsets: &mut Vec<f32>) {
         for (xb, qb) in x.chunks_exact(QK).zip(q.chunks_exact_mut(QK)) {
             // The largest magnitude in eight lanes, which the compiler keeps in one vector register.
             let mut lanes = [0.0f32; 8];
@@ -172,18 +158,8 @@ impl Q8Rows {
             d.push(scale);
             offsets.push(-8.0 * scale * sum as f32);
         }
+        Self { n, cols, q, d, offsets }
     }
-}
-
-/// Runs `f` compiled for AVX2 and FMA where the CPU has them, so that the compiler's own vectorisation
-/// of plain loops inlined into `f` (mark them `#[inline(always)]`) uses eight lanes and fused
-/// multiply-adds; elsewhere `f` as it is.
-pub(crate) fn vectorized<R>(f: impl FnOnce() -> R) -> R {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(simd) = pulp::x86::V3::try_new() {
-        return simd.vectorize(f);
-    }
-    f()
 }
 
 /// How one group's products with every input row are computed: for token t and row r of the group,
