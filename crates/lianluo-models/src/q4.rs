@@ -224,34 +224,81 @@ fn group_portable(wq: &[u8], wd: &[f32], x: &Q8Rows, out: &mut [f32], stride: us
     }
 }
 
+/// One group's products as the vector kernels read them: the weights in chunks of 32 bytes, the scales
+/// in rows of eight, the input rows in chunks of four bytes; the lengths checked once.
+#[cfg(target_arch = "x86_64")]
+struct GroupView<'a> {
+    w: &'a [[u8; QK]],
+    wd: &'a [[f32; GROUP]],
+    xq: &'a [[u8; 4]],
+    x: &'a Q8Rows,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl<'a> GroupView<'a> {
+    fn new(wq: &'a [u8], wd: &'a [f32], x: &'a Q8Rows, out: &[f32], stride: usize) -> Self {
+        use pulp::bytemuck;
+        let (w, wd): (&[[u8; QK]], &[[f32; GROUP]]) = (bytemuck::cast_slice(wq), bytemuck::cast_slice(wd));
+        let xq: &[[u8; 4]] = bytemuck::cast_slice(&x.q);
+        let nb = wd.len();
+        assert!(w.len() == nb * GROUP && x.cols == nb * QK && xq.len() == x.n * nb * GROUP);
+        assert!(x.d.len() == x.n * nb && x.offsets.len() == x.n * nb);
+        assert!(out.len() >= (x.n - 1) * stride + GROUP);
+        Self { w, wd, xq, x }
+    }
+
+    fn blocks(&self) -> usize {
+        self.wd.len()
+    }
+
+    /// Input rows `t..t + M`: their chunks, their blocks' scales and their blocks' offsets.
+    #[inline(always)]
+    #[allow(clippy::type_complexity)]
+    fn tokens<const M: usize>(&self, t: usize) -> ([&'a [[u8; 4]]; M], [&'a [f32]; M], [&'a [f32]; M]) {
+        let nb = self.blocks();
+        let (mut rows, mut scales, mut offsets) =
+            ([&self.xq[..0]; M], [&self.x.d[..0]; M], [&self.x.offsets[..0]; M]);
+        for k in 0..M {
+            rows[k] = &self.xq[(t + k) * nb * GROUP..(t + k + 1) * nb * GROUP];
+            scales[k] = &self.x.d[(t + k) * nb..(t + k + 1) * nb];
+            offsets[k] = &self.x.offsets[(t + k) * nb..(t + k + 1) * nb];
+        }
+        (rows, scales, offsets)
+    }
+}
+
+/// Eight rows' results for each of tokens `t..t + M` into `out`, token `t + k` at `(t + k) · stride`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn store<const M: usize>(acc: [std::arch::x86_64::__m256; M], t: usize, out: &mut [f32], stride: usize) {
+    for (k, a) in acc.iter().enumerate() {
+        let at = (t + k) * stride;
+        out[at..at + GROUP].copy_from_slice(&pulp::bytemuck::cast::<_, [f32; GROUP]>(*a));
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use std::arch::x86_64::{__m256, __m256i};
 
     use pulp::{bytemuck, x86::V3};
 
-    use super::{GROUP, Q8Rows, QK};
+    use super::{GROUP, GroupView, Q8Rows, store};
 
     pub(super) fn group(simd: V3, wq: &[u8], wd: &[f32], x: &Q8Rows, out: &mut [f32], stride: usize) {
-        let w: &[[u8; QK]] = bytemuck::cast_slice(wq);
-        let wd: &[[f32; GROUP]] = bytemuck::cast_slice(wd);
-        let xq: &[[u8; 4]] = bytemuck::cast_slice(&x.q);
-        let nb = wd.len();
-        assert!(w.len() == nb * GROUP && x.cols == nb * QK && xq.len() == x.n * nb * GROUP);
-        assert!(x.d.len() == x.n * nb && x.offsets.len() == x.n * nb);
-        assert!(out.len() >= (x.n - 1) * stride + GROUP);
+        let view = GroupView::new(wq, wd, x, out, stride);
         simd.vectorize(
             #[inline(always)]
             || {
                 let mut t = 0;
                 while t + 4 <= x.n {
-                    tile::<4>(simd, w, wd, x, xq, t, out, stride);
+                    tile::<4>(simd, &view, t, out, stride);
                     t += 4;
                 }
                 match x.n - t {
-                    3 => tile::<3>(simd, w, wd, x, xq, t, out, stride),
-                    2 => tile::<2>(simd, w, wd, x, xq, t, out, stride),
-                    1 => tile::<1>(simd, w, wd, x, xq, t, out, stride),
+                    3 => tile::<3>(simd, &view, t, out, stride),
+                    2 => tile::<2>(simd, &view, t, out, stride),
+                    1 => tile::<1>(simd, &view, t, out, stride),
                     _ => {}
                 }
             },
@@ -263,24 +310,9 @@ mod avx2 {
     /// over the block's eight chunks (at most 8·2·15·127 = 30480, no overflow), widened to eight 32-bit
     /// sums, one per row, then scaled and the offset's share added.
     #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
-    fn tile<const M: usize>(
-        simd: V3,
-        w: &[[u8; QK]],
-        wd: &[[f32; GROUP]],
-        x: &Q8Rows,
-        xq: &[[u8; 4]],
-        t: usize,
-        out: &mut [f32],
-        stride: usize,
-    ) {
-        let nb = wd.len();
-        let (mut rows, mut scales, mut offsets) = ([&xq[..0]; M], [&x.d[..0]; M], [&x.offsets[..0]; M]);
-        for k in 0..M {
-            rows[k] = &xq[(t + k) * nb * GROUP..(t + k + 1) * nb * GROUP];
-            scales[k] = &x.d[(t + k) * nb..(t + k + 1) * nb];
-            offsets[k] = &x.offsets[(t + k) * nb..(t + k + 1) * nb];
-        }
+    fn tile<const M: usize>(simd: V3, view: &GroupView, t: usize, out: &mut [f32], stride: usize) {
+        let (w, wd, nb) = (view.w, view.wd, view.blocks());
+        let (rows, scales, offsets) = view.tokens::<M>(t);
         let ones = simd.avx._mm256_set1_epi16(1);
         let mut acc: [__m256; M] = [simd.avx._mm256_setzero_ps(); M];
         for b in 0..nb {
@@ -303,10 +335,7 @@ mod avx2 {
                 acc[k] = simd.fma._mm256_fmadd_ps(s, wdv, acc[k]);
             }
         }
-        for (k, a) in acc.iter().enumerate() {
-            let at = (t + k) * stride;
-            out[at..at + GROUP].copy_from_slice(&bytemuck::cast::<__m256, [f32; GROUP]>(*a));
-        }
+        store(acc, t, out, stride);
     }
 }
 
@@ -324,7 +353,7 @@ mod vnni {
 
     use pulp::bytemuck;
 
-    use super::{GROUP, Q8Rows, QK};
+    use super::{GROUP, GroupView, Q8Rows, store};
 
     /// Proof that this CPU has the features [`group_with_vnni`] is compiled for.
     #[derive(Clone, Copy)]
@@ -343,42 +372,30 @@ mod vnni {
 
     #[allow(unsafe_code)]
     pub(super) fn group(_: Vnni, wq: &[u8], wd: &[f32], x: &Q8Rows, out: &mut [f32], stride: usize) {
-        let w: &[[u8; QK]] = bytemuck::cast_slice(wq);
-        let wd: &[[f32; GROUP]] = bytemuck::cast_slice(wd);
-        let xq: &[[u8; 4]] = bytemuck::cast_slice(&x.q);
-        let nb = wd.len();
-        assert!(w.len() == nb * GROUP && x.cols == nb * QK && xq.len() == x.n * nb * GROUP);
-        assert!(x.d.len() == x.n * nb && x.offsets.len() == x.n * nb);
-        assert!(out.len() >= (x.n - 1) * stride + GROUP);
+        let view = GroupView::new(wq, wd, x, out, stride);
         // SAFETY: a `Vnni` exists only where the CPU has every feature `group_with_vnni` enables; the
         // function itself is safe Rust (it reads through slices only).
-        unsafe { group_with_vnni(w, wd, x, xq, out, stride) }
+        unsafe { group_with_vnni(&view, out, stride) }
     }
 
     #[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512vnni")]
-    fn group_with_vnni(
-        w: &[[u8; QK]],
-        wd: &[[f32; GROUP]],
-        x: &Q8Rows,
-        xq: &[[u8; 4]],
-        out: &mut [f32],
-        stride: usize,
-    ) {
+    fn group_with_vnni(view: &GroupView, out: &mut [f32], stride: usize) {
+        let n = view.x.n;
         let mut t = 0;
-        while t + 8 <= x.n {
-            tile::<8>(w, wd, x, xq, t, out, stride);
+        while t + 8 <= n {
+            tile::<8>(view, t, out, stride);
             t += 8;
         }
-        if x.n - t >= 4 {
-            tile::<4>(w, wd, x, xq, t, out, stride);
+        if n - t >= 4 {
+            tile::<4>(view, t, out, stride);
             t += 4;
         }
-        if x.n - t >= 2 {
-            tile::<2>(w, wd, x, xq, t, out, stride);
+        if n - t >= 2 {
+            tile::<2>(view, t, out, stride);
             t += 2;
         }
-        if x.n > t {
-            tile::<1>(w, wd, x, xq, t, out, stride);
+        if n > t {
+            tile::<1>(view, t, out, stride);
         }
     }
 
@@ -387,22 +404,9 @@ mod vnni {
     /// added, as in the AVX2 kernel.
     #[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512vnni")]
     #[inline]
-    fn tile<const M: usize>(
-        w: &[[u8; QK]],
-        wd: &[[f32; GROUP]],
-        x: &Q8Rows,
-        xq: &[[u8; 4]],
-        t: usize,
-        out: &mut [f32],
-        stride: usize,
-    ) {
-        let nb = wd.len();
-        let (mut rows, mut scales, mut offsets) = ([&xq[..0]; M], [&x.d[..0]; M], [&x.offsets[..0]; M]);
-        for k in 0..M {
-            rows[k] = &xq[(t + k) * nb * GROUP..(t + k + 1) * nb * GROUP];
-            scales[k] = &x.d[(t + k) * nb..(t + k + 1) * nb];
-            offsets[k] = &x.offsets[(t + k) * nb..(t + k + 1) * nb];
-        }
+    fn tile<const M: usize>(view: &GroupView, t: usize, out: &mut [f32], stride: usize) {
+        let (w, wd, nb) = (view.w, view.wd, view.blocks());
+        let (rows, scales, offsets) = view.tokens::<M>(t);
         let mut acc: [__m256; M] = [_mm256_setzero_ps(); M];
         for b in 0..nb {
             let mut sums: [__m256i; M] = [_mm256_setzero_si256(); M];
@@ -423,10 +427,7 @@ mod vnni {
                 acc[k] = _mm256_fmadd_ps(s, wdv, acc[k]);
             }
         }
-        for (k, a) in acc.iter().enumerate() {
-            let at = (t + k) * stride;
-            out[at..at + GROUP].copy_from_slice(&bytemuck::cast::<__m256, [f32; GROUP]>(*a));
-        }
+        store(acc, t, out, stride);
     }
 }
 
