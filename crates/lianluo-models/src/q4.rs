@@ -1,10 +1,11 @@
 //! Matrix products over 4-bit weights for short inputs: the weights stay in their Q4_0 blocks (32 values
 //! sharing one scale), unpacked once to a byte per value and interleaved eight output rows at a time;
 //! each input row is quantized to 8 bits per block of 32. A vector then holds one block's integer sums
-//! for eight output rows at once (AVX2's `maddubs` where the CPU has it, plain integer loops elsewhere),
-//! so each block's sums are converted and scaled once per eight rows rather than once per row. A question
-//! of a dozen tokens reads each weight once per four tokens from the first-level cache, instead of a
-//! general f32 matrix product packing the whole weight matrix for a few rows.
+//! for eight output rows at once (AVX-512 VNNI's `vpdpbusd` or AVX2's `maddubs` where the CPU has them,
+//! plain integer loops elsewhere), so each block's sums are converted and scaled once per eight rows
+//! rather than once per row. A question of a dozen tokens reads each weight once per tile of four (AVX2)
+//! or eight (VNNI) tokens from the first-level cache, instead of a general f32 matrix product packing the
+//! whole weight matrix for a few rows.
 
 use rayon::prelude::*;
 
