@@ -335,21 +335,24 @@ test("destructive settings actions ask first, in Chinese; the agents list shows 
   const teamMeanwhile = (await admin.evaluate(async () => (await (await fetch("/api/v1/teams")).json()).items[0]));
   if (teamMeanwhile.member_ids.length !== teamBefore.member_ids.length) throw new Error("ticking a member saved at once");
   await admin.screenshot({ path: join(artifacts, "settings-team-members-zh.png") });
+  // The team as the server has it once it holds `count` members (the save is asynchronous).
+  const teamWith = async (count) => {
+    for (let tries = 0; ; tries++) {
+      const now = await admin.evaluate(async () => (await (await fetch("/api/v1/teams")).json()).items[0]);
+      if (now.member_ids.length === count || tries > 50) return now;
+      await admin.waitForTimeout(100);
+    }
+  };
   await pick.locator("[data-action=save-members]", { hasText: "保存成员" }).click();
-  await admin.locator(".toast", { hasText: "已保存" }).waitFor();
-  const teamAfter = (await admin.evaluate(async () => (await (await fetch("/api/v1/teams")).json()).items[0]));
+  await admin.locator(".toast", { hasText: "已保存" }).last().waitFor();
+  const teamAfter = await teamWith(teamBefore.member_ids.length + 1);
   if (teamAfter.member_ids.length !== teamBefore.member_ids.length + 1 || !teamBefore.member_ids.every((id) => teamAfter.member_ids.includes(id))) {
     throw new Error("saving the members did not add exactly the one ticked: " + JSON.stringify([teamBefore.member_ids, teamAfter.member_ids]));
   }
   // Back as it was, so that routing in other tests is not changed.
   await pick.locator("label", { hasText: "临时客服" }).locator("input").uncheck();
   await pick.locator("[data-action=save-members]").click();
-  for (let tries = 0; ; tries++) {
-    const now = await admin.evaluate(async () => (await (await fetch("/api/v1/teams")).json()).items[0]);
-    if (now.member_ids.length === teamBefore.member_ids.length) break;
-    if (tries > 50) throw new Error("the team's members were not restored");
-    await admin.waitForTimeout(100);
-  }
+  if ((await teamWith(teamBefore.member_ids.length)).member_ids.length !== teamBefore.member_ids.length) throw new Error("the team's members were not restored");
   // The demo's knowledge was indexed as background jobs: each names its source and the passages stored.
   await admin.click(".settings nav >> text=后台任务");
   const indexed = admin.locator(".settings tr.job.done", { hasText: "索引知识来源：" }).first();
@@ -589,7 +592,7 @@ test("admins upload knowledge files, crawl a help centre and approve answers min
   await candidate.scrollIntoViewIfNeeded();
   await admin.screenshot({ path: join(artifacts, "knowledge-candidates.png") });
   await candidate.locator("[data-action=approve]").click();
-  await admin.locator(".toast", { hasText: "Saved" }).waitFor();
+  await admin.locator(".toast", { hasText: "Saved" }).last().waitFor();
   await admin.locator(".settings tr", { hasText: question.slice(0, 40) }).locator("td.kb-status", { hasText: "indexed" }).first().waitFor({ timeout: 20_000 });
 
   // The playground answers from the uploaded table.
@@ -758,8 +761,10 @@ test("an agent resolves, assigns and tags several conversations at once", async 
   for (const id of ids) await agent.locator(`.item[data-id="${id}"] .chip`, { hasText: "→ Sarah Cheung" }).waitFor();
   // Two notices in a row stack instead of covering each other.
   await agent.locator(".toast", { hasText: "Updated: 3" }).nth(1).waitFor();
-  const [first, second] = await agent.locator(".toast").evaluateAll((els) => els.map((e) => e.getBoundingClientRect().toJSON()));
-  if (first.bottom > second.top) throw new Error(`notices overlap: ${JSON.stringify([first, second])}`);
+  const boxes = await agent.locator(".toast").evaluateAll((els) => els.map((e) => e.getBoundingClientRect().toJSON()));
+  for (let i = 1; i < boxes.length; i++) {
+    if (boxes[i - 1].bottom > boxes[i].top) throw new Error(`notices overlap: ${JSON.stringify(boxes)}`);
+  }
   for (const id of ids) await agent.check(`.item[data-id="${id}"] .pick`);
   await agent.screenshot({ path: join(artifacts, "inbox-bulk.png") });
   await agent.click("[data-action=bulk-resolve]");
