@@ -330,19 +330,19 @@ test("destructive settings actions ask first, in Chinese; the agents list shows 
   // Adding the new agent to a team: ticking saves nothing until "保存成员", and one click replaces no one.
   await admin.click(".settings nav >> text=团队");
   const pick = admin.locator(".member-pick").first();
-  const teamBefore = (await admin.evaluate(async () => (await (await fetch("/api/v1/teams")).json()).items[0]));
-  await pick.locator("label", { hasText: "临时客服" }).locator("input").check();
-  const teamMeanwhile = (await admin.evaluate(async () => (await (await fetch("/api/v1/teams")).json()).items[0]));
-  if (teamMeanwhile.member_ids.length !== teamBefore.member_ids.length) throw new Error("ticking a member saved at once");
-  await admin.screenshot({ path: join(artifacts, "settings-team-members-zh.png") });
-  // The team as the server has it once it holds `count` members (the save is asynchronous).
+  // The first team as the server has it; with `count`, once it holds that many members (saves are asynchronous).
+  const firstTeam = () => admin.evaluate(async () => (await (await fetch("/api/v1/teams")).json()).items[0]);
   const teamWith = async (count) => {
     for (let tries = 0; ; tries++) {
-      const now = await admin.evaluate(async () => (await (await fetch("/api/v1/teams")).json()).items[0]);
+      const now = await firstTeam();
       if (now.member_ids.length === count || tries > 50) return now;
       await admin.waitForTimeout(100);
     }
   };
+  const teamBefore = await firstTeam();
+  await pick.locator("label", { hasText: "临时客服" }).locator("input").check();
+  if ((await firstTeam()).member_ids.length !== teamBefore.member_ids.length) throw new Error("ticking a member saved at once");
+  await admin.screenshot({ path: join(artifacts, "settings-team-members-zh.png") });
   await pick.locator("[data-action=save-members]", { hasText: "保存成员" }).click();
   await admin.locator(".toast", { hasText: "已保存" }).last().waitFor();
   const teamAfter = await teamWith(teamBefore.member_ids.length + 1);

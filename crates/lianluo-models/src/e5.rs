@@ -232,7 +232,7 @@ fn exp(x: f32) -> f32 {
 }
 
 /// The encoder over the file's 4-bit weights, one text at a time: no padding, and each weight row is
-/// read once per four tokens from the first-level cache (see `q4`).
+/// read once per tile of four or eight tokens from the first-level cache (see `q4`).
 struct Encoder {
     layers: Vec<Layer>,
     embed_norm: Norm,
@@ -265,6 +265,7 @@ impl Encoder {
         let norm = mean.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
         mean.iter().map(|v| v / norm).collect()
     }
+
     /// Self-attention of `n` tokens over the stacked query, key and value rows (`n × 3h`): each head's
     /// softmax-weighted sum of values, `n × h`.
     fn attend(&self, qkv: &[f32], n: usize, h: usize) -> Vec<f32> {
@@ -280,9 +281,9 @@ impl Encoder {
                     let k = &qkv[j * w + h + at..j * w + h + at + dh];
                     *s = dot(q, k) * scale;
                 }
-                let max = max(&scores);
+                let top = max(&scores);
                 for s in scores.iter_mut() {
-                    *s = exp(*s - max);
+                    *s = exp(*s - top);
                 }
                 let total = sum(&scores);
                 let out = &mut context[i * h + at..i * h + at + dh];

@@ -130,8 +130,10 @@ pub(crate) fn max(xs: &[f32]) -> f32 {
     lanes(xs, f32::NEG_INFINITY, f32::max)
 }
 
+/// `op` folded over `xs` in eight independent lanes (which the compiler keeps in one vector register),
+/// then over the lanes: for operations whose order does not matter, or matters only in the last bits.
 #[inline(always)]
-fn lanes(xs: &[f32], init: f32, op: impl Fn(f32, f32) -> f32) -> f32 {
+pub(crate) fn lanes(xs: &[f32], init: f32, op: impl Fn(f32, f32) -> f32) -> f32 {
     let mut lanes = [init; 8];
     let chunks = xs.chunks_exact(8);
     let tail = chunks.remainder().iter().fold(init, |a, &b| op(a, b));

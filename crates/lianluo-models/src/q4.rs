@@ -9,6 +9,8 @@
 
 use rayon::prelude::*;
 
+use crate::lanes;
+
 /// Values per block.
 pub(crate) const QK: usize = 32;
 /// Bytes per Q4_0 block in the file: an f16 scale and 16 bytes of nibbles.
@@ -142,14 +144,7 @@ impl Q8Rows {
         let mut d = Vec::with_capacity(x.len() / QK);
         let mut offsets = Vec::with_capacity(x.len() / QK);
         for (xb, qb) in x.chunks_exact(QK).zip(q.chunks_exact_mut(QK)) {
-            // The largest magnitude in eight lanes, which the compiler keeps in one vector register.
-            let mut lanes = [0.0f32; 8];
-            for c in xb.chunks_exact(8) {
-                for (m, v) in lanes.iter_mut().zip(c) {
-                    *m = m.max(v.abs());
-                }
-            }
-            let scale = lanes.iter().fold(0.0f32, |m, v| m.max(*v)) / 127.0;
+            let scale = lanes(xb, 0.0, |m, v| m.max(v.abs())) / 127.0;
             let inv = if scale > 0.0 { 1.0 / scale } else { 0.0 };
             let mut sum = 0i32;
             for (v, out) in xb.iter().zip(qb.iter_mut()) {
@@ -175,9 +170,10 @@ enum Kernel {
 }
 
 impl Kernel {
-    /// The fastest this CPU runs.
+    /// The fastest this CPU runs, found once per process (every product asks).
     fn detect() -> Self {
-        Self::available()[0]
+        static FASTEST: std::sync::OnceLock<Kernel> = std::sync::OnceLock::new();
+        *FASTEST.get_or_init(|| Self::available()[0])
     }
 
     /// Every kernel this CPU can run, fastest first.

@@ -1019,7 +1019,7 @@
         var save = h("button", { class: "primary", "data-action": "save-members", disabled: true, text: t("saveMembers") });
         var pick = h("div", { class: "member-pick", role: "group", "aria-label": t("members") + " · " + team.name },
           h("div", { class: "checks" }, boxes.map(function (b, i) { return h("label", null, b, " " + S.users[i].name + (S.users[i].active ? "" : " (" + t("inactive") + ")")); })), save);
-        var changed = function () { return ticked().slice().sort().join() !== team.member_ids.slice().sort().join(); };
+        var changed = function () { return ticked().sort().join() !== team.member_ids.slice().sort().join(); };
         boxes.forEach(function (b) { b.addEventListener("change", function () { save.disabled = !changed(); }); });
         save.addEventListener("click", function () {
           var ids = ticked();
