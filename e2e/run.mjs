@@ -390,6 +390,10 @@ test("saved replies, private notes, assignment, shortcuts and a widget channel's
   await admin.fill(".settings input[placeholder=Content]", "Every Lumio product has a one-year warranty.");
   await admin.click(".settings form button");
   await admin.locator(".settings td", { hasText: "/warranty" }).waitFor();
+  // Each team's members are ticked and saved with one button, in English too.
+  await admin.click(".settings nav >> text=Teams");
+  await admin.locator(".member-pick [data-action=save-members][disabled]", { hasText: "Save members" }).first().waitFor();
+  await admin.screenshot({ path: join(artifacts, "settings-team-members.png") });
   await admin.click(".settings nav >> text=Channels");
   await admin.fill(".settings input[placeholder=Name]", "Second shop");
   await admin.click(".settings form button");
