@@ -43,6 +43,39 @@ pub struct Page {
     pub html: String,
 }
 
+/// Why a crawl failed, and whether trying again later may help: the site did not answer, answered that
+/// it is busy or failing (429, 5xx), or its name did not resolve. The address, robots.txt, a refusal
+/// (4xx) or pages that cannot be read are not transient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrawlError {
+    pub reason: String,
+    pub transient: bool,
+}
+
+impl CrawlError {
+    fn transient(reason: String) -> Self {
+        Self { reason, transient: true }
+    }
+}
+
+impl From<String> for CrawlError {
+    fn from(reason: String) -> Self {
+        Self { reason, transient: false }
+    }
+}
+
+impl From<&str> for CrawlError {
+    fn from(reason: &str) -> Self {
+        reason.to_string().into()
+    }
+}
+
+impl std::fmt::Display for CrawlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
 /// The HTTP client a crawl uses: no automatic redirects (they are checked against the site first).
 pub fn crawl_client(timeout: Duration) -> reqwest::Client {
     lianluo_models::install_tls_provider();
@@ -73,16 +106,17 @@ pub async fn crawl(
     start: &str,
     opts: &CrawlOptions,
     read: &std::sync::atomic::AtomicUsize,
-) -> Result<Vec<Page>, String> {
+) -> Result<Vec<Page>, CrawlError> {
     let start = Url::parse(start).map_err(|e| format!("the address {start} is not valid: {e}"))?;
     if !matches!(start.scheme(), "http" | "https") {
         return Err("only http and https sites can be crawled".into());
     }
     let host = start.host_str().ok_or("the address has no host")?.to_string();
-    if !opts.allow_private && on_private_network(start.as_str()).await? {
+    if !opts.allow_private && on_private_network(start.as_str()).await.map_err(CrawlError::transient)? {
         return Err(format!(
             "{host} is on a private network; crawling it is off (set knowledge.crawl_private_networks = true)"
-        ));
+        )
+        .into());
     }
     let disallowed = robots(client, &start).await;
     let allowed = |u: &Url| !disallowed.iter().any(|p| u.path().starts_with(p.as_str()));
@@ -146,14 +180,14 @@ fn key(u: &Url) -> String {
     u.to_string()
 }
 
-async fn fetch(client: &reqwest::Client, url: &Url, opts: &CrawlOptions) -> Result<Fetched, String> {
+async fn fetch(client: &reqwest::Client, url: &Url, opts: &CrawlOptions) -> Result<Fetched, CrawlError> {
     let mut resp = client
         .get(url.clone())
         .header(reqwest::header::ACCEPT_ENCODING, "gzip")
         .timeout(opts.timeout)
         .send()
         .await
-        .map_err(|e| format!("{url} could not be fetched: {e}"))?;
+        .map_err(|e| CrawlError::transient(format!("{url} could not be fetched: {e}")))?;
     let status = resp.status();
     if status.is_redirection() {
         let to = resp
@@ -161,10 +195,12 @@ async fn fetch(client: &reqwest::Client, url: &Url, opts: &CrawlOptions) -> Resu
             .get(reqwest::header::LOCATION)
             .and_then(|l| l.to_str().ok())
             .and_then(|l| url.join(l).ok());
-        return to.map(Fetched::Redirect).ok_or_else(|| format!("{url} redirects nowhere"));
+        return to.map(Fetched::Redirect).ok_or_else(|| format!("{url} redirects nowhere").into());
     }
     if !status.is_success() {
-        return Err(format!("{url} answered {status}"));
+        let reason = format!("{url} answered {status}");
+        let busy = status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS;
+        return Err(CrawlError { reason, transient: busy });
     }
     let html = resp
         .headers()
@@ -181,10 +217,12 @@ async fn fetch(client: &reqwest::Client, url: &Url, opts: &CrawlOptions) -> Resu
         .map(|c| c.trim().to_ascii_lowercase())
         .filter(|c| c != "identity");
     let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| format!("{url} could not be read: {e}"))? {
+    while let Some(chunk) =
+        resp.chunk().await.map_err(|e| CrawlError::transient(format!("{url} could not be read: {e}")))?
+    {
         body.extend_from_slice(&chunk);
         if body.len() > opts.max_page_bytes {
-            return Err(format!("{url} is larger than {} KiB", opts.max_page_bytes / 1024));
+            return Err(format!("{url} is larger than {} KiB", opts.max_page_bytes / 1024).into());
         }
     }
     let body = match encoding.as_deref() {
@@ -194,7 +232,9 @@ async fn fetch(client: &reqwest::Client, url: &Url, opts: &CrawlOptions) -> Resu
         Some("deflate") => decompress(flate2::read::ZlibDecoder::new(&body[..]), opts.max_page_bytes)
             .map_err(|e| format!("{url}: {e}"))?,
         // Never read compressed bytes as text.
-        Some(other) => return Err(format!("{url} is sent with the {other} encoding, which is not read")),
+        Some(other) => {
+            return Err(format!("{url} is sent with the {other} encoding, which is not read").into());
+        }
     };
     Ok(Fetched::Page(String::from_utf8_lossy(&body).into_owned()))
 }
@@ -321,7 +361,7 @@ mod tests {
         let e = crawl(&client, "http://127.0.0.1:9/", &CrawlOptions::default(), &Default::default())
             .await
             .unwrap_err();
-        assert!(e.contains("private network"), "{e}");
+        assert!(e.reason.contains("private network") && !e.transient, "{e}");
         let e = crawl(
             &client,
             "http://169.254.169.254/latest/meta-data/",
@@ -330,13 +370,14 @@ mod tests {
         )
         .await
         .unwrap_err();
-        assert!(e.contains("private network"), "{e}");
+        assert!(e.reason.contains("private network"), "{e}");
         let e = crawl(&client, "ftp://example.com/", &CrawlOptions::default(), &Default::default())
             .await
             .unwrap_err();
-        assert!(e.contains("http and https"), "{e}");
+        assert!(e.reason.contains("http and https") && !e.transient, "{e}");
         let allowed = CrawlOptions { allow_private: true, ..CrawlOptions::default() };
         let e = crawl(&client, "http://127.0.0.1:9/", &allowed, &Default::default()).await.unwrap_err();
-        assert!(e.contains("could not be fetched"), "allowed, it is fetched: {e}");
+        assert!(e.reason.contains("could not be fetched"), "allowed, it is fetched: {e}");
+        assert!(e.transient, "a site that does not answer may answer later");
     }
 }

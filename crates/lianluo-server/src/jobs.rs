@@ -242,13 +242,19 @@ async fn run(state: &AppState, job: &Job, progress: &Arc<Mutex<Value>>) -> Resul
 async fn index(state: &AppState, job: &Job, source: lianluo_domain::KbSourceId) -> Result<Value, String> {
     use crate::knowledge::Indexed;
     let kb = state.knowledge.as_ref().ok_or("the knowledge models are not loaded on this server")?;
+    let retried = job.attempts < job.max_attempts;
     loop {
-        match kb.index_source(job.workspace_id, source).await {
+        match kb.index_source(job.workspace_id, source, retried).await {
             Ok(Indexed::Stored { passages }) => {
                 return Ok(json!({ "status": "indexed", "passages": passages }));
             }
+            // A website or a model provider that did not answer may answer later: the job backs off and
+            // tries again (the source says so meanwhile).
+            Ok(Indexed::Failed { reason, transient: true }) => return Err(reason),
             // The reason is on the source, where the admin reads it; trying again would not help.
-            Ok(Indexed::Failed(reason)) => return Ok(json!({ "status": "failed", "reason": reason })),
+            Ok(Indexed::Failed { reason, transient: false }) => {
+                return Ok(json!({ "status": "failed", "reason": reason }));
+            }
             Ok(Indexed::Superseded) => continue,
             Ok(Indexed::Deleted) => return Ok(json!({ "status": "deleted" })),
             Err(e) => {

@@ -82,14 +82,48 @@ impl Default for Settings {
 pub enum Indexed {
     /// The passages are stored and searchable.
     Stored { passages: usize },
-    /// The source could not be read (a broken file, a website that did not answer); the reason is on the
-    /// source for the admin.
-    Failed(String),
+    /// The source could not be indexed; the reason is on the source for the admin. `transient` when
+    /// trying again later may help (a website or an embedding provider that did not answer, a storage
+    /// fault), not when the source itself cannot be read (a broken file, a site's robots.txt).
+    Failed { reason: String, transient: bool },
     /// The source was edited while it was read (nothing was stored), or the workspace's embedder changed
     /// meanwhile: it is to be read again.
     Superseded,
     /// The source was deleted: there is nothing to read.
     Deleted,
+}
+
+/// Why a source could not be indexed, and whether trying again later may help.
+#[derive(Debug, Clone)]
+struct Unindexed {
+    reason: String,
+    transient: bool,
+}
+
+impl Unindexed {
+    /// A fault outside the source: a model provider or the database that did not answer.
+    fn transient(reason: impl std::fmt::Display) -> Self {
+        Self { reason: reason.to_string(), transient: true }
+    }
+}
+
+/// The source itself cannot be read.
+impl From<String> for Unindexed {
+    fn from(reason: String) -> Self {
+        Self { reason, transient: false }
+    }
+}
+
+impl From<&str> for Unindexed {
+    fn from(reason: &str) -> Self {
+        reason.to_string().into()
+    }
+}
+
+impl From<lianluo_knowledge::crawl::CrawlError> for Unindexed {
+    fn from(e: lianluo_knowledge::crawl::CrawlError) -> Self {
+        Self { reason: e.reason, transient: e.transient }
+    }
 }
 
 /// How far the indexing of a source has got, while it runs.
@@ -255,8 +289,14 @@ impl Knowledge {
     }
 
     /// Parses, chunks and embeds a source, stores the passages and updates the index. `Err` is a fault
-    /// of the store (worth another try); a source that cannot be read is `Indexed::Failed`.
-    pub async fn index_source(&self, ws: WorkspaceId, id: KbSourceId) -> Result<Indexed, String> {
+    /// of the store (worth another try); a source that cannot be indexed is `Indexed::Failed`, and when
+    /// `retried` (its job has attempts left) the reason on a transient failure says it is tried again.
+    pub async fn index_source(
+        &self,
+        ws: WorkspaceId,
+        id: KbSourceId,
+        retried: bool,
+    ) -> Result<Indexed, String> {
         let source = match self.store.start_kb_source(ws, id).await {
             Err(lianluo_store::StoreError::NotFound(_)) => return Ok(Indexed::Deleted),
             started => started.map_err(|e| e.to_string())?,
@@ -271,6 +311,10 @@ impl Knowledge {
         };
         let failed = outcome.as_ref().err().cloned();
         let chunks = outcome.as_ref().ok().cloned();
+        let outcome = outcome.map_err(|e| match e.transient && retried {
+            true => format!("{}; it is tried again automatically", e.reason),
+            false => e.reason,
+        });
         let stored = self
             .store
             .finish_kb_source(ws, id, source.updated_at, outcome, Timestamp::now())
@@ -288,7 +332,10 @@ impl Knowledge {
                 self.index().replace_source(ws, id, &chunks);
                 Ok(Indexed::Stored { passages: chunks.len() })
             }
-            (Some(_), None) => Ok(Indexed::Failed(failed.unwrap_or_default())),
+            (Some(_), None) => {
+                let Unindexed { reason, transient } = failed.unwrap_or_else(|| String::new().into());
+                Ok(Indexed::Failed { reason, transient })
+            }
             (None, _) => Ok(Indexed::Superseded),
         }
     }
@@ -301,12 +348,12 @@ impl Knowledge {
         ws: WorkspaceId,
         id: KbSourceId,
         chunks: Vec<KbChunk>,
-    ) -> Result<Vec<KbChunk>, String> {
+    ) -> Result<Vec<KbChunk>, Unindexed> {
         let approved: std::collections::HashSet<String> = self
             .store
             .list_kb_chunks(ws, id)
             .await
-            .map_err(|e| e.to_string())?
+            .map_err(Unindexed::transient)?
             .into_iter()
             .filter(|c| c.held.is_none() && flag(c).is_some())
             .map(|c| c.text)
@@ -327,7 +374,7 @@ impl Knowledge {
         Ok(chunks)
     }
 
-    async fn passages(&self, source: &KbSource, progress: &Progress) -> Result<Vec<KbChunk>, String> {
+    async fn passages(&self, source: &KbSource, progress: &Progress) -> Result<Vec<KbChunk>, Unindexed> {
         use std::sync::atomic::Ordering::Relaxed;
         let sections = if source.kind == SourceKind::Website {
             self.crawl(source, &progress.pages_read).await?
@@ -347,10 +394,11 @@ impl Knowledge {
             return Err(format!(
                 "the source makes {} passages; split it into sources of at most {MAX_CHUNKS_PER_SOURCE}",
                 texts.len()
-            ));
+            )
+            .into());
         }
         let inputs: Vec<String> = texts.iter().map(|t| t.indexed_text()).collect();
-        let embedder = self.generation(source.workspace_id).await?.embedder;
+        let embedder = self.generation(source.workspace_id).await.map_err(Unindexed::transient)?.embedder;
         progress.passages_total.store(inputs.len(), Relaxed);
         // Embedded shortest first, so that each batch holds passages of about one length (little padding),
         // then put back in order.
@@ -360,13 +408,16 @@ impl Knowledge {
         let mut done = 0;
         for batch in order.chunks(EMBEDDING_BATCH) {
             let texts: Vec<String> = batch.iter().map(|&i| inputs[i].clone()).collect();
-            let embedded = embedder.embed(&texts).await.map_err(|e| format!("embedding failed: {e}"))?;
+            let embedded = embedder
+                .embed(&texts)
+                .await
+                .map_err(|e| Unindexed::transient(format!("embedding failed: {e}")))?;
             if embedded.len() != batch.len() {
-                return Err(format!(
+                return Err(Unindexed::transient(format!(
                     "embedding failed: {} vectors for {} passages",
                     embedded.len(),
                     batch.len()
-                ));
+                )));
             }
             for (&i, v) in batch.iter().zip(embedded) {
                 vectors[i] = v;
@@ -400,7 +451,7 @@ impl Knowledge {
         &self,
         source: &KbSource,
         read: &std::sync::atomic::AtomicUsize,
-    ) -> Result<Vec<Section>, String> {
+    ) -> Result<Vec<Section>, Unindexed> {
         let start = source.url.as_deref().ok_or("a website source needs the address to start from")?;
         let opts = CrawlOptions {
             page_limit: source.page_limit.unwrap_or(lianluo_domain::knowledge::DEFAULT_PAGE_LIMIT).max(1)
@@ -796,7 +847,7 @@ impl Knowledge {
         let mut new = lianluo_domain::knowledge::NewKbSource::qa(question, answer);
         new.validate()?;
         let source = self.store.create_kb_source(ws, &new, actor, by, Timestamp::now()).await?;
-        self.index_source(ws, source.id).await.map_err(lianluo_store::StoreError::Backend)?;
+        self.index_source(ws, source.id, false).await.map_err(lianluo_store::StoreError::Backend)?;
         if !closes.is_empty() {
             self.store.resolve_kb_questions(ws, closes, source.id, actor, Timestamp::now()).await?;
         }

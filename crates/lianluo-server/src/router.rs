@@ -585,7 +585,7 @@ fn api() -> Api {
             jobs::get_job,
         )
         .add(
-            v1(POST, "/api/v1/jobs/{id}/retry", "retry_job", "Queue a failed job again with fresh attempts")
+            v1(POST, "/api/v1/jobs/{id}/retry", "retry_job", "Queue a failed job again with fresh attempts, or run one waiting to be tried again now")
                 .admin()
                 .returns::<lianluo_domain::job::Job>(200),
             jobs::retry_job,

@@ -100,7 +100,7 @@ pub fn in_lane_sql(lane: Option<Lane>) -> String {
 #[async_trait]
 pub trait JobQueue: Send + Sync + 'static {
     /// Queues a job. A job with an active key already waiting or running is returned instead (`false`:
-    /// nothing new was queued).
+    /// nothing new was queued); one waiting out its back-off after a failed attempt is made due now.
     async fn enqueue_job(
         &self,
         ws: WorkspaceId,
@@ -134,7 +134,8 @@ pub trait JobQueue: Send + Sync + 'static {
         lane: Option<Lane>,
         limit: u32,
     ) -> Result<Vec<Job>>;
-    /// Queues a failed job again with fresh attempts. `Conflict` unless it failed.
+    /// Queues a failed job again with fresh attempts, or runs a job waiting out the back-off after a
+    /// failed attempt now (its attempts count on). `Conflict` for any other job.
     async fn retry_job(&self, ws: WorkspaceId, id: JobId, actor: Actor, now: Timestamp) -> Result<Job>;
     /// Jobs of every workspace waiting or running. Never exposed to a workspace.
     async fn unfinished_jobs(&self) -> Result<i64>;
@@ -160,6 +161,17 @@ pub(crate) async fn queue<T: Tx>(
     if let Some(key) = spec.active_key()
         && let Some(active) = tx.active_job(ws, &key).await?
     {
+        // Asked again while it waits out the back-off after a failed attempt: it runs now.
+        if active.state == JobState::Pending
+            && active.run_after > now
+            && let Some(mut waiting) = tx.job(ws, active.id, true).await?
+            && waiting.state == JobState::Pending
+        {
+            waiting.run_after = now;
+            waiting.updated_at = now;
+            tx.save_job(&waiting, active_key(&waiting).as_deref()).await?;
+            return Ok((waiting, false));
+        }
         return Ok((active, false));
     }
     let job = Job::new(ws, spec, now);
@@ -304,9 +316,15 @@ impl<B: Backend> JobQueue for SqlStore<B> {
     async fn retry_job(&self, ws: WorkspaceId, id: JobId, actor: Actor, now: Timestamp) -> Result<Job> {
         write!(self, |tx| {
             let mut job = tx.job(ws, id, true).await?.ok_or(StoreError::NotFound("job"))?;
+            if job.state == JobState::Pending && job.attempts > 0 && job.error.is_some() {
+                job.run_after = job.run_after.min(now);
+                job.updated_at = now;
+                tx.save_job(&job, active_key(&job).as_deref()).await?;
+                return Ok(job);
+            }
             if job.state != JobState::Failed {
                 return Err(StoreError::Conflict(format!(
-                    "the job is {}; only a failed job is retried",
+                    "the job is {}; only a failed job, or one waiting to be tried again, is retried",
                     job.state.as_str()
                 )));
             }

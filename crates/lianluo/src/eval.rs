@@ -202,8 +202,8 @@ impl Bench {
                     lianluo_domain::Timestamp::now(),
                 )
                 .await?;
-            if let Indexed::Failed(reason) =
-                kb.index_source(ws.id, s.id).await.map_err(|e| anyhow::anyhow!(e))?
+            if let Indexed::Failed { reason, .. } =
+                kb.index_source(ws.id, s.id, false).await.map_err(|e| anyhow::anyhow!(e))?
             {
                 bail!("{}: {reason}", s.title);
             }

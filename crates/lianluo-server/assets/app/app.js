@@ -14,7 +14,7 @@
       contact: "Contact", identities: "Identities", attributes: "Attributes", past: "Conversations", you: "You", bot: "AI agent", earlier: "Load earlier messages", today: "Today", yesterday: "Yesterday",
       agents: "Agents", teams: "Teams", channels: "Channels", canned: "Saved replies", tokens: "API tokens", name: "Name",
       jobs: "Background jobs", job_mine_conversations: "Read resolved conversations", job_index_source: "Index a knowledge source", jobOf: "{0}: {1}", jobPassages: "{0} passages", jobPassage: "1 passage", jobUnreadable: "could not be read: {0}", jobSourceGone: "the source was deleted", jst_pending: "waiting", jst_running: "running", jst_done: "done", jst_failed: "failed",
-      job: "Job", state: "State", attempts: "Attempts", detail: "Detail", noJobs: "No background jobs yet.", retryJob: "Retry", jobAdded: "{0} new candidates",
+      job: "Job", state: "State", attempts: "Attempts", detail: "Detail", noJobs: "No background jobs yet.", retryJob: "Retry", retryNow: "Retry now", jobAdded: "{0} new candidates",
       role: "Role", add: "Add", create: "Create", remove: "Delete", revoke: "Revoke", members: "Members", saveMembers: "Save members", kind: "Kind",
       snippet: "Snippet", rotate: "Rotate secret", rotateWarn: "Visitors signed in by your site are signed out and must reload the page; update the secret on your server.", rotateConfirm: "Rotate now", cancel: "Cancel", deleteWarn: "Delete it? This cannot be undone.", deleteNow: "Delete now",
       revokeWarn: "Integrations using this token stop working at once.", revokeNow: "Revoke now", deactivate: "Deactivate", reactivate: "Reactivate",
@@ -54,7 +54,7 @@
       contact: "客户", identities: "身份", attributes: "属性", past: "历史会话", you: "我", bot: "AI 客服", earlier: "加载更早的消息", today: "今天", yesterday: "昨天",
       agents: "客服", teams: "团队", channels: "渠道", canned: "快捷回复", tokens: "API 令牌", name: "名称",
       jobs: "后台任务", job_mine_conversations: "读取已解决的会话", job_index_source: "索引知识来源", jobOf: "{0}：{1}", jobPassages: "{0} 个段落", jobPassage: "1 个段落", jobUnreadable: "无法读取：{0}", jobSourceGone: "来源已删除", jst_pending: "等待中", jst_running: "运行中", jst_done: "已完成", jst_failed: "失败",
-      job: "任务", state: "状态", attempts: "尝试次数", detail: "详情", noJobs: "还没有后台任务。", retryJob: "重试", jobAdded: "新候选 {0} 个",
+      job: "任务", state: "状态", attempts: "尝试次数", detail: "详情", noJobs: "还没有后台任务。", retryJob: "重试", retryNow: "立即重试", jobAdded: "新候选 {0} 个",
       role: "角色", add: "添加", create: "创建", remove: "删除", revoke: "吊销", members: "成员", saveMembers: "保存成员", kind: "类型",
       snippet: "嵌入代码", rotate: "重置密钥", rotateWarn: "由您网站登录的访客将被退出，需要刷新页面；请同时更新您服务器上的密钥。", rotateConfirm: "立即重置", cancel: "取消", deleteWarn: "确定删除？此操作无法撤销。", deleteNow: "立即删除",
       revokeWarn: "使用此令牌的集成将立即失效。", revokeNow: "立即吊销", deactivate: "停用", reactivate: "重新启用",
@@ -1129,7 +1129,8 @@
         return h("tr", { class: "job " + j.state }, h("td", { text: name }), h("td", { text: t("jst_" + j.state) }),
           h("td", { text: j.attempts + " / " + j.max_attempts }), h("td", { text: when(j.created_at) }),
           h("td", { text: detail }),
-          h("td", null, j.state === "failed" ? h("button", { "data-action": "retry-job", text: t("retryJob"), onclick: function () { api("POST", "/api/v1/jobs/" + j.id + "/retry", {}).then(function () { renderSettings(); }, fail); } }) : null));
+          // A failed job, or one waiting out its back-off after a failed attempt, can be run again now.
+          h("td", null, j.state === "failed" || (j.state === "pending" && j.attempts > 0 && j.error) ? h("button", { "data-action": "retry-job", text: t(j.state === "failed" ? "retryJob" : "retryNow"), onclick: function () { api("POST", "/api/v1/jobs/" + j.id + "/retry", {}).then(function () { renderSettings(); }, fail); } }) : null));
       })));
       if (r.items.some(function (j) { return j.state === "pending" || j.state === "running"; })) setTimeout(function () { if (S.section === "jobs" && S.view === "settings") renderSettings(); }, 2000);
     }, fail);

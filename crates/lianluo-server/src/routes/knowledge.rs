@@ -540,8 +540,8 @@ pub async fn decide_candidate(
         .await?;
     let source = match source {
         Some(s) => {
-            if let crate::knowledge::Indexed::Failed(reason) =
-                kb.index_source(auth.workspace_id, s.id).await.map_err(AppError::Internal)?
+            if let crate::knowledge::Indexed::Failed { reason, .. } =
+                kb.index_source(auth.workspace_id, s.id, false).await.map_err(AppError::Internal)?
             {
                 return Err(AppError::Internal(reason));
             }

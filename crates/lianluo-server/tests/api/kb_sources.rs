@@ -420,6 +420,95 @@ async fn websites_are_crawled_within_the_site(app: TestApp) {
     assert!(failed["error"].as_str().unwrap().contains("could not be fetched"), "{failed}");
 }
 
+/// A care page whose server is down for its first request (503) and answers after that, and a page
+/// that is gone (404), served on 127.0.0.1.
+async fn flaky_site() -> String {
+    use axum::{
+        Router,
+        http::StatusCode,
+        response::{Html, IntoResponse},
+        routing::get,
+    };
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let calls = std::sync::Arc::new(AtomicUsize::new(0));
+    let care = get(move || {
+        let calls = calls.clone();
+        async move {
+            if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                return (StatusCode::SERVICE_UNAVAILABLE, "down for maintenance").into_response();
+            }
+            Html(
+                "<html><head><title>Lamp care</title></head><body><h2>Cleaning the shade</h2>\
+                 <p>Wipe the Lumio lamp's shade with a dry microfibre cloth; never put water on the base.</p>\
+                 </body></html>",
+            )
+            .into_response()
+        }
+    });
+    let app = Router::new().route("/", care).route("/moved-away", get(|| async { StatusCode::NOT_FOUND }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}/")
+}
+
+/// The background job that indexes a source.
+async fn index_job(app: &TestApp, source: &str) -> Value {
+    let jobs = app.get("/api/v1/jobs?lane=background", &app.admin).await.expect(200);
+    let job = jobs["items"].as_array().unwrap().iter().find(|j| j["payload"]["source"] == source);
+    job.unwrap_or_else(|| panic!("no job indexes {source}: {jobs}")).clone()
+}
+
+async fn sites_that_do_not_answer_are_tried_again(app: TestApp) {
+    let site = flaky_site().await;
+    let made = app
+        .post("/api/v1/kb/sources", &app.admin, json!({ "kind": "website", "title": "Care", "url": site }))
+        .await
+        .expect(201);
+    let id = made["id"].as_str().unwrap().to_string();
+    // The site answers 503: the source says why and that it is tried again; its job waits out the
+    // back-off with the reason.
+    let failed = wait_indexed(&app, &id).await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    let error = failed["error"].as_str().unwrap();
+    assert!(error.contains("503") && error.contains("tried again automatically"), "{failed}");
+    let job = index_job(&app, &id).await;
+    assert_eq!((&job["state"], &job["attempts"]), (&json!("pending"), &json!(1)), "{job}");
+    assert!(job["error"].as_str().unwrap().contains("503"), "{job}");
+    assert_eq!(lianluo_server::jobs::run_until_idle(&app.state).await.unwrap(), 0, "not before its time");
+
+    // An admin has it tried now; the site answers, and the page is indexed and cited.
+    let job_id = job["id"].as_str().unwrap();
+    let now = app.post(&format!("/api/v1/jobs/{job_id}/retry"), &app.admin, json!({})).await.expect(200);
+    assert_eq!((&now["state"], &now["attempts"]), (&json!("pending"), &json!(1)), "{now}");
+    let indexed = wait_indexed(&app, &id).await;
+    assert_eq!(indexed["status"], "indexed", "{indexed}");
+    assert_eq!(indexed["error"], Value::Null, "{indexed}");
+    let done = app.get(&format!("/api/v1/jobs/{job_id}"), &app.admin).await.expect(200);
+    assert_eq!((&done["state"], &done["attempts"]), (&json!("done"), &json!(2)), "{done}");
+    let a = answer(&app, "How do I clean the lamp shade?").await;
+    assert_eq!(a["answered"], true, "{a}");
+    assert_eq!(a["citations"][0]["url"], site.as_str(), "{a}");
+
+    // A page that is gone will not come back by trying again: the job is done, the reason is on the
+    // source, and nothing is left waiting.
+    let gone = app
+        .post(
+            "/api/v1/kb/sources",
+            &app.admin,
+            json!({ "kind": "website", "title": "Old care", "url": format!("{site}moved-away") }),
+        )
+        .await
+        .expect(201);
+    let gone_id = gone["id"].as_str().unwrap();
+    let failed = wait_indexed(&app, gone_id).await;
+    let error = failed["error"].as_str().unwrap();
+    assert!(error.contains("404") && !error.contains("tried again"), "{failed}");
+    let job = index_job(&app, gone_id).await;
+    assert_eq!((&job["state"], &job["result"]["status"]), (&json!("done"), &json!("failed")), "{job}");
+    app.run_jobs().await;
+}
+
 /// Runs the workspace's queued mining job and returns what it found.
 async fn mining_report(app: &TestApp) -> Value {
     assert_eq!(app.run_jobs().await, 1);
@@ -686,5 +775,6 @@ on_both_backends!(
     long_sources_show_progress_and_workspaces_index_side_by_side,
     files_are_read_cited_and_hostile_ones_refused,
     websites_are_crawled_within_the_site,
+    sites_that_do_not_answer_are_tried_again,
     resolved_conversations_become_candidates_after_approval,
 );

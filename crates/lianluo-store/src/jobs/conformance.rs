@@ -101,11 +101,23 @@ pub async fn failed_attempts_back_off_then_fail_for_good(store: &dyn Store) {
         None
     );
 
-    let second =
-        store.claim_job(lianluo_domain::Timestamp(t(0).0 + 10_000), LEASE, ANY, BG).await.unwrap().unwrap();
+    // An admin may have it tried now rather than wait; its attempts count on.
+    let soon = lianluo_domain::Timestamp(t(0).0 + 5_000);
+    let now = store.retry_job(ws, job.id, Actor::System, soon).await.unwrap();
+    assert_eq!((now.state, now.attempts, now.run_after), (JobState::Pending, 1, soon));
+    let second = store.claim_job(soon, LEASE, ANY, BG).await.unwrap().unwrap();
     assert_eq!(second.attempts, 2);
+    assert!(
+        matches!(store.retry_job(ws, job.id, Actor::System, soon).await, Err(StoreError::Conflict(_))),
+        "not while it runs"
+    );
     let after_second = store.fail_job(&second, "again", t(1)).await.unwrap();
     assert_eq!(after_second.run_after.0, t(1).0 + 40_000, "the next waits longer");
+    // Asking for the same job again while it waits makes it due now.
+    let asked_at = lianluo_domain::Timestamp(t(1).0 + 1_000);
+    let (asked, created) = store.enqueue_job(ws, MINE, Actor::System, asked_at).await.unwrap();
+    assert!(!created, "nothing new is queued");
+    assert_eq!((asked.id, asked.attempts, asked.run_after), (job.id, 2, asked_at));
     let third = store.claim_job(t(2), LEASE, ANY, BG).await.unwrap().unwrap();
     let failed = store.fail_job(&third, "the embedder is down", t(2)).await.unwrap();
     assert_eq!((failed.state, failed.attempts), (JobState::Failed, 3));
