@@ -196,18 +196,14 @@ impl App {
             return Ok(());
         }
         if asks_for_person(question) {
-            return self
-                .hand_over(&conversation, language, "the customer asked for a person", None, &thread)
-                .await;
+            return self.hand_over(&conversation, language, HandOver::AskedForPerson, None, &thread).await;
         }
         if is_upset(question) {
-            return self.hand_over(&conversation, language, "the customer seems upset", None, &thread).await;
+            return self.hand_over(&conversation, language, HandOver::Upset, None, &thread).await;
         }
         if says_not_helped(question) {
             if not_helped >= 2 {
-                return self
-                    .hand_over(&conversation, language, "answers did not help twice", None, &thread)
-                    .await;
+                return self.hand_over(&conversation, language, HandOver::NotHelpful, None, &thread).await;
             }
             self.post(ws, id, MessageKind::Bot, rephrase_text(language).to_string()).await?;
             return Ok(());
@@ -263,9 +259,7 @@ impl App {
         if !answer.answered {
             // The gap is recorded with the hand-over, in its transaction.
             let gap = record(QuestionOutcome::Unanswered, None, None);
-            return self
-                .hand_over(&conversation, language, "the knowledge base has no answer", Some(&gap), &thread)
-                .await;
+            return self.hand_over(&conversation, language, HandOver::NoAnswer, Some(&gap), &thread).await;
         }
 
         // The customer sees the answer and links to public sources; agents see the passages.
@@ -332,7 +326,7 @@ impl App {
         }
         let failures = self.not_helped(ws, id, &thread).await;
         if failures >= 2 {
-            self.hand_over(&conversation, language, "answers did not help twice", None, &thread).await
+            self.hand_over(&conversation, language, HandOver::NotHelpful, None, &thread).await
         } else {
             self.post(ws, id, MessageKind::Bot, rephrase_text(language).to_string()).await.map(drop)
         }
@@ -366,7 +360,7 @@ impl App {
         &self,
         conversation: &Conversation,
         language: Lang,
-        reason: &str,
+        reason: HandOver,
         unanswered: Option<&KbQuestion>,
         thread: &[Message],
     ) -> Result<()> {
@@ -398,12 +392,17 @@ impl App {
             let s: String = s.chars().take(200).collect();
             s.replace('\n', " ")
         };
-        let mut note = format!("Handed over by the AI agent: {reason}.\nCustomer asked:");
+        // Written in the customer's language, which the agent who takes the conversation reads too.
+        let (said, stop, asked_label, answered_label) = match language {
+            Lang::Zh => ("AI 助手已转人工：", "。", "顾客的问题：", "AI 最后的回答："),
+            Lang::En => ("Handed over by the AI agent: ", ".", "Customer asked:", "Last AI answer:"),
+        };
+        let mut note = format!("{said}{}{stop}\n{asked_label}", reason.said(language));
         for q in asked.iter().rev() {
             note.push_str(&format!("\n• {}", clip(q)));
         }
         if let Some(a) = answered {
-            note.push_str(&format!("\nLast AI answer: {}", clip(a)));
+            note.push_str(&format!("\n{answered_label} {}", clip(a)));
         }
         // One transaction: the conversation is the team's when the customer reads that it is (so the AI
         // agent never answers a message sent in between), and the agent's note is there with it.
@@ -418,6 +417,31 @@ impl App {
         self.live.written();
         done?;
         Ok(())
+    }
+}
+
+/// Why the AI agent gives a conversation to a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HandOver {
+    AskedForPerson,
+    Upset,
+    NotHelpful,
+    NoAnswer,
+}
+
+impl HandOver {
+    /// The reason as the agents' note states it.
+    fn said(self, language: Lang) -> &'static str {
+        match (self, language) {
+            (HandOver::AskedForPerson, Lang::En) => "the customer asked for a person",
+            (HandOver::AskedForPerson, Lang::Zh) => "顾客要求人工服务",
+            (HandOver::Upset, Lang::En) => "the customer seems upset",
+            (HandOver::Upset, Lang::Zh) => "顾客情绪不满",
+            (HandOver::NotHelpful, Lang::En) => "answers did not help twice",
+            (HandOver::NotHelpful, Lang::Zh) => "两次回答都没有帮到顾客",
+            (HandOver::NoAnswer, Lang::En) => "the knowledge base has no answer",
+            (HandOver::NoAnswer, Lang::Zh) => "知识库里没有答案",
+        }
     }
 }
 

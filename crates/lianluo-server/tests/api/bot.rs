@@ -155,7 +155,8 @@ async fn the_bot_hands_over_when_it_should(app: TestApp) {
     let (_, token, _) = widget_channel(&app, &admin, None, json!({ "bot": { "enabled": true } })).await;
     let cases = [
         ("I want to talk to a real person", "asked for a person", "connecting you with a person"),
-        ("你们卖汽车吗？", "has no answer", "转接人工客服"),
+        // The agents' note is in the customer's language.
+        ("你们卖汽车吗？", "AI 助手已转人工：知识库里没有答案。\n顾客的问题：", "转接人工客服"),
         ("This is RIDICULOUS, I want my money back!!!", "seems upset", "connecting you with a person"),
     ];
     for (question, reason, reply) in cases {
