@@ -228,12 +228,60 @@ test("a visitor on another site chats live with an agent, who resolves it", asyn
   await agent.click("[data-action=resolve]");
   await visitor.locator("[data-lianluo] >> .note", { hasText: "resolved" }).waitFor({ timeout: 10_000 });
   await agent.locator(".conv header .chip", { hasText: "Resolved" }).waitFor();
+
+  // The widget asks how it went: four stars and a comment, which the agent sees at once.
+  const survey = visitor.locator("[data-lianluo] >> .csat");
+  await survey.locator("text=How would you rate this conversation?").waitFor({ timeout: 10_000 });
+  await survey.locator("button[aria-label^='4/5']").click();
+  await survey.locator("span", { hasText: "Satisfied" }).waitFor();
+  await survey.locator("textarea").fill("Quick and friendly");
+  await survey.locator("button.csat-send").click();
+  await survey.locator("text=Thank you for rating us!").waitFor();
+  await visitor.screenshot({ path: join(artifacts, "widget-csat.png") });
+  await agent.locator(".csat-line[data-rating='4']").locator("q", { hasText: "Quick and friendly" }).waitFor({ timeout: 10_000 });
   await agent.screenshot({ path: join(artifacts, "agent-workspace.png") });
 
-  // A reload keeps the conversation.
+  // A reload keeps the conversation, and thanks the visitor instead of asking again.
   await visitor.reload();
   await visitor.click("[data-lianluo] >> .bubble");
   await visitor.locator("[data-lianluo] >> .msg.incoming", { hasText: ask }).waitFor({ timeout: 10_000 });
+  await visitor.locator("[data-lianluo] >> .csat", { hasText: "Thank you for rating us!" }).waitFor();
+});
+
+test("a customer rates a resolved conversation in Chinese, and the agent sees it", async () => {
+  const agent = await newPage({ width: 1280, height: 800 }, "zh-CN");
+  await signIn(agent, "xiaoyu.lin@lumio.example");
+  await agent.click(".tabs >> text=全部");
+  const visitor = await newPage({ width: 1000, height: 760 }, "zh-CN");
+  await visitor.goto(shop.url + "/zh");
+  await visitor.click("[data-lianluo] >> .bubble");
+  await visitor.click("[data-lianluo] >> text=开始咨询");
+  await visitor.waitForSelector("[data-lianluo] >> textarea");
+  const ask = `我要转人工，订单 ${Date.now()} 还没发货`;
+  await visitor.fill("[data-lianluo] >> textarea", ask);
+  await visitor.keyboard.press("Enter");
+  await visitor.locator("[data-lianluo] >> .msg.bot", { hasText: "转接人工客服" }).waitFor({ timeout: 20_000 });
+  const row = agent.locator(".item", { hasText: ask.slice(0, 16) });
+  await row.waitFor({ timeout: 10_000 });
+  await row.click();
+  await agent.locator(".msg.incoming", { hasText: ask }).waitFor();
+  await agent.click("[data-action=resolve]");
+
+  const survey = visitor.locator("[data-lianluo] >> .csat");
+  await survey.locator("text=请为本次服务评分").waitFor({ timeout: 10_000 });
+  await survey.locator("button[aria-label^='5/5']").click();
+  await survey.locator("span", { hasText: "非常满意" }).waitFor();
+  await survey.locator("textarea").fill("回复很快，谢谢！");
+  const unnamed = await unlabelled(visitor, "[data-lianluo]");
+  if (unnamed.length) throw new Error("unlabelled widget fields: " + unnamed.join(" | "));
+  await visitor.screenshot({ path: join(artifacts, "widget-csat-zh.png") });
+  await survey.locator("button.csat-send").click();
+  await survey.locator("text=感谢您的评价！").waitFor();
+  const line = agent.locator(".csat-line[data-rating='5']");
+  await line.locator("text=顾客评价").waitFor({ timeout: 10_000 });
+  await line.locator("text=非常满意").waitFor();
+  await line.locator("q", { hasText: "回复很快，谢谢！" }).waitFor();
+  await agent.screenshot({ path: join(artifacts, "agent-csat-zh.png") });
 });
 
 test("a user id with a wrong hash is refused", async () => {

@@ -44,6 +44,7 @@ wire_enum! {
         ConversationCreated = "conversation.created",
         ConversationUpdated = "conversation.updated",
         ConversationDeleted = "conversation.deleted",
+        ConversationRated = "conversation.rated",
         MessageCreated = "message.created",
         CannedResponseCreated = "canned_response.created",
         CannedResponseUpdated = "canned_response.updated",

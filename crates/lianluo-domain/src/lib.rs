@@ -51,6 +51,7 @@ pub mod ai;
 pub mod canned;
 pub mod contact;
 pub mod conversation;
+pub mod csat;
 pub mod directory;
 pub mod error;
 pub mod event;

@@ -19,13 +19,15 @@
       resolved: "This conversation was resolved. Write again any time.", typing: "Agent is typing…", botTyping: "The AI assistant is writing…", failed: "Not sent. Tap to retry.", busy: "We are busy right now. Please try again in a moment; a person will answer you.",
       unavailable: "Chat is unavailable right now.", open: "Open chat", close: "Close chat", you: "You",
       attach: "Attach a picture or file", tooBig: "That file is too large (10 MB at most).", badFile: "That kind of file cannot be sent.",
-      hello: "Hi! What can we help you with?", suggested: "Suggested questions", bot: "AI assistant", helpful: "Helpful", notHelpful: "Not helpful", thanks: "Thanks for the feedback", botOnline: "Our AI assistant answers right away; a person can take over any time" },
+      hello: "Hi! What can we help you with?", suggested: "Suggested questions", bot: "AI assistant", helpful: "Helpful", notHelpful: "Not helpful", thanks: "Thanks for the feedback", botOnline: "Our AI assistant answers right away; a person can take over any time",
+      csatAsk: "How would you rate this conversation?", csatScale: ["Very dissatisfied", "Dissatisfied", "Neutral", "Satisfied", "Very satisfied"], csatComment: "Tell us more (optional)", csatSend: "Send rating", csatThanks: "Thank you for rating us!", csatFailed: "Your rating could not be sent. Please try again." },
     zh: { title: "在线咨询", greeting: "您好！有什么可以帮您？可以留下称呼和邮箱，也可以直接开始。", online: "我们通常几分钟内回复", offline: "客服暂时不在线，请留言，我们会尽快回复您。",
       placeholder: "请输入消息…", send: "发送", name: "您的称呼（选填）", email: "邮箱（选填）", start: "开始咨询",
       resolved: "本次会话已结束，如有需要可随时再次留言。", typing: "客服正在输入…", botTyping: "AI 助手正在输入…", failed: "发送失败，点击重试。", busy: "当前咨询较多，请稍后再试，客服会尽快回复您。",
       unavailable: "在线咨询暂不可用。", open: "打开聊天", close: "关闭聊天", you: "我",
       attach: "发送图片或文件", tooBig: "文件太大（最大 10 MB）。", badFile: "不支持发送该类型的文件。",
-      hello: "您好！请问有什么可以帮您？", suggested: "常见问题", bot: "AI 助手", helpful: "有帮助", notHelpful: "没帮助", thanks: "感谢反馈", botOnline: "AI 助手即时回复，随时可转人工" }
+      hello: "您好！请问有什么可以帮您？", suggested: "常见问题", bot: "AI 助手", helpful: "有帮助", notHelpful: "没帮助", thanks: "感谢反馈", botOnline: "AI 助手即时回复，随时可转人工",
+      csatAsk: "请为本次服务评分", csatScale: ["非常不满意", "不满意", "一般", "满意", "非常满意"], csatComment: "还有什么想告诉我们的？（选填）", csatSend: "提交评价", csatThanks: "感谢您的评价！", csatFailed: "评价提交失败，请重试。" }
   }[lang];
   var storeKey = "lianluo:" + channel;
   var state = { token: localStorage.getItem(storeKey), seen: {}, pending: {}, socket: null, retry: 0, started: false, online: true };
@@ -39,7 +41,7 @@
     ":host{all:initial}",
     "*{box-sizing:border-box;font-family:-apple-system,BlinkMacSystemFont,'Segoe UI','PingFang SC','Hiragino Sans GB','Microsoft YaHei',sans-serif}",
     ".bubble{position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;background:#2563eb;color:#fff;",
-    "box-shadow:0 6px 20px rgba(37,99,235,.4);cursor:pointer;font-size:26px;z-index:2147483000}",
+    "box-shadow:0 6px 20px rgba(37,99,235,.4);cursor:pointer;font-size:26px;z-index:2147483000;display:flex;align-items:center;justify-content:center}",
     ".panel{position:fixed;right:20px;bottom:88px;width:360px;max-width:calc(100vw - 24px);height:520px;max-height:calc(100vh - 110px);",
     "background:#fff;border-radius:14px;box-shadow:0 12px 40px rgba(15,23,42,.25);display:none;flex-direction:column;overflow:hidden;z-index:2147483000}",
     ".panel.open{display:flex}",
@@ -49,7 +51,7 @@
     ".msg.incoming{align-self:flex-end;background:#2563eb;color:#fff;border-bottom-right-radius:4px}",
     ".msg.outgoing,.msg.bot{align-self:flex-start;background:#fff;color:#0f172a;border:1px solid #e2e8f0;border-bottom-left-radius:4px}",
     ".msg small{display:block;font-size:11px;opacity:.7;margin-bottom:2px}",
-    ".rate{margin-top:4px;font-size:11px;color:#64748b}.rate button{border:0;background:transparent;cursor:pointer;font-size:14px;padding:0 4px 0 0}",
+    ".rate{margin-top:4px;font-size:11px;color:#64748b}.rate button{border:0;background:transparent;cursor:pointer;font-size:14px;padding:0 6px 0 0;color:#64748b}.rate button:hover{color:#2563eb}.msg a.file svg{vertical-align:-2px}",
     ".suggestions{display:flex;flex-wrap:wrap;gap:6px;justify-content:flex-end}.suggestions button{border:1px solid #2563eb;color:#2563eb;background:#fff;border-radius:999px;padding:5px 11px;font-size:13px;cursor:pointer}",
     ".msg.failed{opacity:.75;cursor:pointer}.msg .unsent{display:block;margin-top:3px;font-size:11px;font-weight:600}.msg .unsent:before{content:\"\\26A0  \"}.note{align-self:center;font-size:12px;color:#64748b;text-align:center;padding:4px 8px}",
     ".typing{font-size:12px;color:#64748b;padding:0 14px 6px;min-height:18px;background:#f8fafc}",
@@ -58,6 +60,10 @@
     "button.send{border:0;background:transparent;color:#2563eb;font-weight:600;padding:0 16px;cursor:pointer}",
     "button.attach{border:0;background:transparent;font-size:18px;padding:0 4px 0 10px;cursor:pointer;color:#64748b}",
     ".msg img{display:block;max-width:220px;max-height:220px;border-radius:8px;margin-top:4px}.msg a{color:inherit}",
+    ".csat{align-self:stretch;background:#fff;border:1px solid #e2e8f0;border-radius:12px;padding:10px 12px;font-size:13px;color:#0f172a;display:flex;flex-direction:column;gap:6px}",
+    ".csat p{margin:0}.csat .stars{display:flex;align-items:center;gap:2px}.csat .stars button{border:0;background:transparent;cursor:pointer;font-size:24px;line-height:1;padding:2px;color:#64748b}",
+    ".csat .stars button.on{color:#b45309}.csat .stars span{margin-left:6px;font-size:12px;color:#475569}.csat textarea{height:56px;border:1px solid #cbd5e1;border-radius:8px;padding:6px 8px;font-size:13px}",
+    ".csat button.csat-send{align-self:flex-end;border:0;border-radius:8px;background:#2563eb;color:#fff;padding:6px 12px;font-size:13px;cursor:pointer}.csat button.csat-send:disabled{opacity:.5;cursor:default}",
     "form.prechat{padding:16px;display:flex;flex-direction:column;gap:10px;background:#f8fafc}",
     "form.prechat input{padding:10px;border:1px solid #cbd5e1;border-radius:8px;font-size:14px}",
     "form.prechat button{padding:10px;border:0;border-radius:8px;background:#2563eb;color:#fff;font-size:14px;cursor:pointer}"
@@ -70,7 +76,23 @@
     if (text != null) e.textContent = text;
     return e;
   }
-  var bubble = el("button", "bubble", "💬");
+  // Icons drawn in SVG: emoji glyphs are missing from many systems' fonts (they showed as empty boxes).
+  var ICONS = {
+    chat: "M20 2H4c-1.1 0-2 .9-2 2v18l4-4h14c1.1 0 2-.9 2-2V4c0-1.1-.9-2-2-2z",
+    close: "M19 6.41 17.59 5 12 10.59 6.41 5 5 6.41 10.59 12 5 17.59 6.41 19 12 13.41 17.59 19 19 17.59 13.41 12z",
+    up: "M1 21h4V9H1v12zm22-11c0-1.1-.9-2-2-2h-6.31l.95-4.57.03-.32c0-.41-.17-.79-.44-1.06L14.17 1 7.59 7.59C7.22 7.95 7 8.45 7 9v10c0 1.1.9 2 2 2h9c.83 0 1.54-.5 1.84-1.22l3.02-7.05c.09-.23.14-.47.14-.73v-2z",
+    down: "M15 3H6c-.83 0-1.54.5-1.84 1.22l-3.02 7.05c-.09.23-.14.47-.14.73v2c0 1.1.9 2 2 2h6.31l-.95 4.57-.03.32c0 .41.17.79.44 1.06L9.83 23l6.59-6.59c.36-.36.58-.86.58-1.41V5c0-1.1-.9-2-2-2zm4 0v12h4V3h-4z",
+    file: "M14 2H6c-1.1 0-2 .9-2 2v16c0 1.1.9 2 2 2h12c1.1 0 2-.9 2-2V8l-6-6zm-1 7V3.5L18.5 9H13z"
+  };
+  function icon(name, size) {
+    var ns = "http://www.w3.org/2000/svg", svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24"); svg.setAttribute("width", size); svg.setAttribute("height", size); svg.setAttribute("aria-hidden", "true");
+    var path = document.createElementNS(ns, "path"); path.setAttribute("d", ICONS[name]); path.setAttribute("fill", "currentColor");
+    svg.appendChild(path);
+    return svg;
+  }
+  var bubble = el("button", "bubble");
+  bubble.appendChild(icon("chat", 26));
   bubble.setAttribute("aria-label", T.open);
   var panel = el("div", "panel");
   panel.setAttribute("role", "dialog");
@@ -137,7 +159,7 @@
     (m.attachments || []).forEach(function (a) {
       var href = /^https?:/.test(a.url) ? a.url : base + a.url;
       if (/^image\//.test(a.content_type)) { var img = el("img"); img.src = href; img.alt = a.name; b.appendChild(img); }
-      else { var link = el("a", null, "📄 " + a.name); link.href = href; link.target = "_blank"; link.rel = "noopener noreferrer"; b.appendChild(link); }
+      else { var link = el("a", "file"); link.appendChild(icon("file", 14)); link.appendChild(document.createTextNode(" " + a.name)); link.href = href; link.target = "_blank"; link.rel = "noopener noreferrer"; b.appendChild(link); }
     });
     if (m.kind === "bot" && m.id) rating(b, m.id);
     // Once a person answers, the header no longer promises the AI assistant.
@@ -146,11 +168,11 @@
     scroll();
     return b;
   }
-  // 👍 / 👎 under the AI agent's answers; "not helpful" also tells the bot to try again or get a person.
+  // Thumbs up / down under the AI agent's answers; "not helpful" also tells the bot to try again or get a person.
   function rating(b, id) {
     var row = el("div", "rate");
-    [[true, "👍", T.helpful], [false, "👎", T.notHelpful]].forEach(function (r) {
-      var btn = el("button", null, r[1]); btn.type = "button"; btn.title = r[2]; btn.setAttribute("aria-label", r[2]);
+    [[true, "up", T.helpful], [false, "down", T.notHelpful]].forEach(function (r) {
+      var btn = el("button"); btn.appendChild(icon(r[1], 14)); btn.type = "button"; btn.title = r[2]; btn.setAttribute("aria-label", r[2]);
       btn.onclick = function () {
         api("POST", "/widget/v1/messages/" + id + "/feedback", { helpful: r[0] }).then(function () {
           row.textContent = T.thanks;
@@ -159,6 +181,44 @@
       row.appendChild(btn);
     });
     b.appendChild(row);
+  }
+  // Once the conversation is resolved the visitor rates it: five stars, then an optional comment. One survey
+  // on screen at a time; a rating already given shows as thanks.
+  function survey(id, given) {
+    var old = list.querySelector(".csat");
+    if (old) old.remove();
+    if (!id) return;
+    var box = el("div", "csat");
+    box.setAttribute("role", "group");
+    box.setAttribute("aria-label", T.csatAsk);
+    list.appendChild(box);
+    scroll();
+    if (given) { box.appendChild(el("p", null, T.csatThanks)); return; }
+    box.appendChild(el("p", null, T.csatAsk));
+    var stars = el("div", "stars"), label = el("span"), chosen = 0;
+    var comment = el("textarea"); comment.placeholder = T.csatComment; comment.maxLength = 1000; comment.hidden = true;
+    comment.setAttribute("aria-label", T.csatComment);
+    var submit = el("button", "csat-send", T.csatSend); submit.type = "button"; submit.disabled = true;
+    T.csatScale.forEach(function (word, i) {
+      var b = el("button", null, "\u2605"); b.type = "button";
+      b.setAttribute("aria-label", (i + 1) + "/5 " + word); b.setAttribute("aria-pressed", "false"); b.title = word;
+      b.onclick = function () {
+        chosen = i + 1;
+        Array.prototype.forEach.call(stars.querySelectorAll("button"), function (s, j) {
+          s.classList.toggle("on", j <= i); s.setAttribute("aria-pressed", String(j === i));
+        });
+        label.textContent = word; comment.hidden = false; submit.disabled = false; scroll();
+      };
+      stars.appendChild(b);
+    });
+    stars.appendChild(label);
+    submit.onclick = function () {
+      submit.disabled = true;
+      api("POST", "/widget/v1/conversations/" + id + "/csat", { rating: chosen, comment: comment.value.trim() || null }).then(function () {
+        box.textContent = ""; box.appendChild(el("p", null, T.csatThanks)); scroll();
+      }, function () { submit.disabled = false; note(T.csatFailed); });
+    };
+    box.appendChild(stars); box.appendChild(comment); box.appendChild(submit);
   }
   // Text with its web addresses as links (text nodes only: message content is never parsed as HTML).
   function linkify(b, text) {
@@ -186,7 +246,10 @@
     state.online = session.agents_online || session.bot;
     sub.textContent = session.bot ? T.botOnline : session.agents_online ? T.online : T.offline;
     (session.messages || []).forEach(show);
-    if (session.conversation && session.conversation.status === "resolved") note(T.resolved);
+    if (session.conversation && session.conversation.status === "resolved") {
+      note(T.resolved);
+      survey(session.conversation.id, session.conversation.rating);
+    }
     if (!state.online && !(session.messages || []).length) note(T.offline);
     // A new conversation starts with a greeting and, where the AI agent answers, questions to ask in one tap.
     if (state.online && !(session.messages || []).length) {
@@ -217,7 +280,9 @@
         if (f.message.kind === "bot" && streaming) { streaming.remove(); streaming = null; }
         show(f.message); typing.textContent = "";
       }
-      else if (f.type === "status" && f.status === "resolved") note(T.resolved);
+      else if (f.type === "status" && f.status === "resolved") { note(T.resolved); survey(f.conversation_id, null); }
+      // Reopened: the survey is for a resolved conversation.
+      else if (f.type === "status") survey(null);
       else if (f.type === "typing") typing.textContent = f.typing ? (f.bot ? T.botTyping : T.typing) : "";
     };
     s.onclose = function () {
@@ -331,7 +396,8 @@
   bubble.onclick = function () {
     var open = panel.classList.toggle("open");
     bubble.setAttribute("aria-label", open ? T.close : T.open);
-    bubble.textContent = open ? "✕" : "💬";
+    bubble.textContent = "";
+    bubble.appendChild(icon(open ? "close" : "chat", open ? 24 : 26));
     if (open && !state.started) {
       if (state.token || (settings.user && settings.user.id)) start();
       else prechat();

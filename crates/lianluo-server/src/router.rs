@@ -252,6 +252,16 @@ fn api() -> Api {
         .add(
             v1(
                 GET,
+                "/api/v1/conversations/{id}/csat",
+                "get_conversation_csat",
+                "The customer's satisfaction rating of the conversation",
+            )
+            .returns::<conversations::ConversationCsat>(200),
+            conversations::get_conversation_csat,
+        )
+        .add(
+            v1(
+                GET,
                 "/api/v1/inbox",
                 "list_inbox",
                 "The caller's inbox: conversations with contact, latest message, unread count",
@@ -423,6 +433,18 @@ fn api() -> Api {
                 .body::<widget::VisitorPost>()
                 .returns::<widget::VisitorPosted>(201),
             widget::post_visitor_message,
+        )
+        .add(
+            v1(
+                POST,
+                "/widget/v1/conversations/{id}/csat",
+                "rate_visitor_conversation",
+                "The visitor rates their resolved conversation (1 to 5, with an optional comment)",
+            )
+            .visitor()
+            .body::<lianluo_domain::csat::NewCsat>()
+            .returns::<lianluo_domain::csat::Csat>(200),
+            widget::rate_conversation,
         )
         .add(
             v1(GET, "/widget/v1/realtime", "connect_visitor", "The visitor's live connection (WebSocket)")

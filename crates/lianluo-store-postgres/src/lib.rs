@@ -4,6 +4,7 @@
 //! client hanging up cannot leave a transaction half done. Rows a write will change are locked with
 //! `SELECT … FOR UPDATE`, so concurrent writers never lose each other's updates.
 
+mod csat;
 mod jobs;
 mod rows;
 
@@ -50,6 +51,7 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0013_team_member_position.sql"),
     },
     Migration { version: 14, name: "held_code", sql: include_str!("../migrations/0014_held_code.sql") },
+    Migration { version: 15, name: "csat", sql: include_str!("../migrations/0015_csat.sql") },
 ];
 
 /// Connections kept open by default.

@@ -49,6 +49,7 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0013_team_member_position.sql"),
     },
     Migration { version: 14, name: "held_code", sql: include_str!("../migrations/0014_held_code.sql") },
+    Migration { version: 15, name: "csat", sql: include_str!("../migrations/0015_csat.sql") },
 ];
 
 /// Tuning knobs; the defaults suit a small server.

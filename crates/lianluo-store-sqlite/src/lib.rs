@@ -5,6 +5,7 @@
 //! Reads run on a small pool of read-only connections off the async runtime.
 
 mod conn;
+mod csat;
 mod jobs;
 mod rows;
 

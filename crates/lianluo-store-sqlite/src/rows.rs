@@ -56,7 +56,7 @@ pub(crate) fn s(id: impl Into<Uuid>) -> String {
     id.into().to_string()
 }
 
-fn opt_s(id: Option<impl Into<Uuid>>) -> Option<String> {
+pub(crate) fn opt_s(id: Option<impl Into<Uuid>>) -> Option<String> {
     id.map(s)
 }
 

@@ -33,6 +33,7 @@ macro_rules! conformance_tests {
             questions_ratings_and_gaps, mined_candidates_need_approval, ai_settings_and_usage,
             a_hand_over_is_written_whole, a_bot_answer_is_written_whole,
             the_ai_agents_turn_is_queued_with_the_message);
+        $crate::conformance_tests!(@csat $make; a_resolved_conversation_is_rated_by_its_customer);
         $crate::conformance_tests!(@jobs $make;
             jobs_are_claimed_once_and_finished, one_at_a_time_jobs_are_not_queued_twice,
             failed_attempts_back_off_then_fail_for_good, an_expired_lease_is_taken_over,
@@ -41,20 +42,22 @@ macro_rules! conformance_tests {
             the_workspace_running_fewest_goes_first, concurrent_claims_keep_each_workspace_to_its_share,
             lanes_have_their_own_queue_and_share);
     };
-    (@jobs $make:expr; $($case:ident),*) => {$(
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $case() {
-            let (store, _guard) = $make;
-            $crate::jobs::conformance::$case(&store).await;
-        }
-    )*};
     (@cases $make:expr; $($case:ident),*) => {$(
+        $crate::conformance_tests!(@one $make; $crate::conformance::$case; $case);
+    )*};
+    (@jobs $make:expr; $($case:ident),*) => {$(
+        $crate::conformance_tests!(@one $make; $crate::jobs::conformance::$case; $case);
+    )*};
+    (@csat $make:expr; $($case:ident),*) => {$(
+        $crate::conformance_tests!(@one $make; $crate::csat::conformance::$case; $case);
+    )*};
+    (@one $make:expr; $run:path; $case:ident) => {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $case() {
             let (store, _guard) = $make;
-            $crate::conformance::$case(&store).await;
+            $run(&store).await;
         }
-    )*};
+    };
 }
 
 const T0: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
@@ -80,15 +83,15 @@ fn text(kind: MessageKind, content: &str) -> NewMessage {
 }
 
 /// A workspace with one admin, one channel and one contact.
-struct Fixture {
-    ws: WorkspaceId,
-    admin: UserId,
+pub(crate) struct Fixture {
+    pub(crate) ws: WorkspaceId,
+    pub(crate) admin: UserId,
     channel: ChannelId,
-    contact: ContactId,
+    pub(crate) contact: ContactId,
 }
 
 impl Fixture {
-    fn actor(&self) -> Actor {
+    pub(crate) fn actor(&self) -> Actor {
         Actor::User { id: self.admin }
     }
 }
@@ -113,7 +116,7 @@ async fn user(store: &dyn Store, ws: WorkspaceId, mail: &str, role: Role) -> Use
     u.id
 }
 
-async fn fixture(store: &dyn Store, slug: &str) -> Fixture {
+pub(crate) async fn fixture(store: &dyn Store, slug: &str) -> Fixture {
     let ws = workspace(store, slug).await;
     let admin = user(store, ws, &format!("admin@{slug}.example"), Role::Admin).await;
     let actor = Actor::User { id: admin };
@@ -164,7 +167,7 @@ fn new_conversation(f: &Fixture) -> NewConversation {
     }
 }
 
-async fn conversation(store: &dyn Store, f: &Fixture, at: Timestamp) -> ConversationId {
+pub(crate) async fn conversation(store: &dyn Store, f: &Fixture, at: Timestamp) -> ConversationId {
     store.create_conversation(f.ws, &new_conversation(f), None, f.actor(), at).await.unwrap().0.id
 }
 

@@ -5,12 +5,14 @@
 
 pub mod columns;
 pub mod conformance;
+pub mod csat;
 mod engine;
 mod error;
 pub mod jobs;
 pub mod migrate;
 pub mod tx;
 
+pub use csat::Ratings;
 pub use engine::SqlStore;
 pub use jobs::JobQueue;
 
@@ -125,7 +127,7 @@ pub struct Appended {
 
 /// The storage interface. See the module documentation for the invariants.
 #[async_trait]
-pub trait Store: JobQueue + Send + Sync + 'static {
+pub trait Store: JobQueue + Ratings + Send + Sync + 'static {
     /// Short name of the backend (`sqlite`, `postgres`), for logs and `/readyz`.
     fn backend(&self) -> &'static str;
 

@@ -34,7 +34,7 @@ pub struct InboxDetail {
 /// Row primitives in one transaction. Every method that takes a workspace filters by it.
 /// Lists return up to `page.limit + 1` rows so the caller can tell whether there is a next page.
 /// `lock` asks the backend to lock the row until the transaction ends (`SELECT … FOR UPDATE`).
-pub trait Tx: crate::jobs::JobRows + Send {
+pub trait Tx: crate::jobs::JobRows + crate::csat::CsatRows + Send {
     fn insert_workspace(&mut self, ws: &Workspace) -> impl Future<Output = Result<()>> + Send;
     fn workspace(&mut self, id: WorkspaceId) -> impl Future<Output = Result<Option<Workspace>>> + Send;
     fn workspace_by_slug(&mut self, slug: &str) -> impl Future<Output = Result<Option<Workspace>>> + Send;

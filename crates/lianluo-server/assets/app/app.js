@@ -10,6 +10,7 @@
       search: "Search messages, names, emails…", empty: "Nothing here.", pick: "Pick a conversation.", reply: "Reply", note: "Private note",
       send: "Send", replyPh: "Write a reply… (type / for saved replies, Ctrl+Enter to send)", notePh: "Only your team sees notes.",
       resolve: "Resolve", reopen: "Reopen", snooze: "Snooze", snooze1h: "Snooze 1 hour", snoozeTomorrow: "Snooze until tomorrow",
+      csat: "Customer rating", csat_1: "Very dissatisfied", csat_2: "Dissatisfied", csat_3: "Neutral", csat_4: "Satisfied", csat_5: "Very satisfied",
       unassign: "Unassigned", noTeam: "No team", priority: "Priority", tags: "Tags (comma separated)", typing: "is typing…",
       contact: "Contact", identities: "Identities", attributes: "Attributes", past: "Conversations", you: "You", bot: "AI agent", earlier: "Load earlier messages", today: "Today", yesterday: "Yesterday",
       agents: "Agents", teams: "Teams", channels: "Channels", canned: "Saved replies", tokens: "API tokens", name: "Name",
@@ -50,6 +51,7 @@
       search: "搜索消息、姓名、邮箱…", empty: "暂无会话。", pick: "请选择一个会话。", reply: "回复", note: "内部备注",
       send: "发送", replyPh: "输入回复…（输入 / 使用快捷回复，Ctrl+Enter 发送）", notePh: "备注仅团队可见。",
       resolve: "解决", reopen: "重新打开", snooze: "暂停", snooze1h: "暂停 1 小时", snoozeTomorrow: "暂停到明天",
+      csat: "顾客评价", csat_1: "非常不满意", csat_2: "不满意", csat_3: "一般", csat_4: "满意", csat_5: "非常满意",
       unassign: "未分配", noTeam: "无团队", priority: "优先级", tags: "标签（逗号分隔）", typing: "正在输入…",
       contact: "客户", identities: "身份", attributes: "属性", past: "历史会话", you: "我", bot: "AI 客服", earlier: "加载更早的消息", today: "今天", yesterday: "昨天",
       agents: "客服", teams: "团队", channels: "渠道", canned: "快捷回复", tokens: "API 令牌", name: "名称",
@@ -410,11 +412,12 @@
   // A thread opens at its newest messages; earlier ones load on demand.
   var THREAD_PAGE = 50;
   function openConversation(id) {
-    S.current = id; S.mode = "reply"; S.contact = null;
+    S.current = id; S.mode = "reply"; S.contact = null; S.csat = null;
     if (els.shell) els.shell.classList.add("open");
-    Promise.all([api("GET", "/api/v1/conversations/" + id), api("GET", "/api/v1/conversations/" + id + "/messages?order=desc&limit=" + THREAD_PAGE)]).then(function (r) {
+    Promise.all([api("GET", "/api/v1/conversations/" + id), api("GET", "/api/v1/conversations/" + id + "/messages?order=desc&limit=" + THREAD_PAGE),
+      api("GET", "/api/v1/conversations/" + id + "/csat")]).then(function (r) {
       if (S.current !== id) return;
-      S.conversation = r[0]; S.messages = r[1].items.slice().reverse(); S.older = r[1].next_cursor;
+      S.conversation = r[0]; S.messages = r[1].items.slice().reverse(); S.older = r[1].next_cursor; S.csat = r[2].csat;
       // The thread names the customer, so it waits for this conversation's contact.
       var show = function (c) { if (S.current !== id) return; S.contact = c; renderConversation(); renderSide(); };
       return api("GET", "/api/v1/contacts/" + S.conversation.contact_id).then(show, function () { show(null); });
@@ -514,6 +517,13 @@
       onclick: function () { els.shell.classList.toggle("show-side"); } }, icon("person"));
     els.conv.appendChild(h("header", null, h("button", { class: "ghost back", "aria-label": "back", text: "←", onclick: function () { S.current = null; els.shell.classList.remove("open"); } }), els.title,
       h("span", { class: "chip", text: t(c.status) }), assign, team, prio, snooze, status, tags, sideToggle));
+    // The customer's satisfaction rating, once they gave one in the widget.
+    if (S.csat) {
+      var stars = "\u2605\u2605\u2605\u2605\u2605".slice(0, S.csat.rating) + "\u2606\u2606\u2606\u2606\u2606".slice(S.csat.rating);
+      els.conv.appendChild(h("div", { class: "csat-line csat-" + S.csat.rating, "data-rating": String(S.csat.rating) },
+        h("b", { text: t("csat") }), h("span", { class: "stars", "aria-label": S.csat.rating + "/5", text: stars }),
+        h("span", { text: word("csat_", S.csat.rating) }), S.csat.comment ? h("q", { text: S.csat.comment }) : null));
+    }
     els.thread = h("div", { class: "thread", role: "log" });
     fillThread();
     els.typing = h("div", { class: "typing" });
@@ -686,6 +696,9 @@
     } else if (f.kind === "conversation.created" || f.kind === "conversation.updated" || f.kind === "conversation.deleted") {
       if (f.conversation_id === S.current && d.conversation) { S.conversation = d.conversation; renderConversation(); }
       refreshSoon();
+    } else if (f.kind === "conversation.rated" && f.conversation_id === S.current) {
+      S.csat = { rating: d.change.rating, comment: d.change.comment };
+      renderConversation();
     } else if (f.kind === "typing" && f.conversation_id === S.current && els.typing) {
       var who = d.bot ? t("bot") : d.user_id ? userName(d.user_id) : (S.contact && S.contact.name) || "";
       els.typing.textContent = d.typing ? who + " " + t("typing") : "";

@@ -165,6 +165,7 @@ pub async fn enrich(store: &dyn Store, e: &Event) -> Notice {
                 notice.data["conversation"] = json!(c);
             }
         }
+        EventKind::ConversationRated => notice.conversation_id = Some(e.subject_id),
         _ => {}
     }
     notice

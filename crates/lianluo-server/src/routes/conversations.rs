@@ -151,6 +151,24 @@ pub async fn get_conversation(
     Ok(Out(state.store.get_conversation(auth.workspace_id, id).await?))
 }
 
+/// A conversation's customer satisfaction rating.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct ConversationCsat {
+    /// The customer's rating, once they gave one (in the widget, after the conversation was resolved).
+    pub csat: Option<lianluo_domain::csat::Csat>,
+}
+
+/// The customer's satisfaction rating of a conversation, if they gave one.
+pub async fn get_conversation_csat(
+    State(state): State<AppState>,
+    auth: Auth,
+    Id(id): Id<ConversationId>,
+) -> AppResult<Out<ConversationCsat>> {
+    // A conversation of another workspace is a 404, as everywhere.
+    state.store.get_conversation(auth.workspace_id, id).await?;
+    Ok(Out(ConversationCsat { csat: state.store.conversation_csat(auth.workspace_id, id).await? }))
+}
+
 /// Changes status (resolve, reopen, snooze), assignee, team, priority, tags or subject.
 pub async fn update_conversation(
     State(state): State<AppState>,

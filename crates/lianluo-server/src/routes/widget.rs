@@ -135,6 +135,8 @@ pub struct VisitorConversation {
     pub id: ConversationId,
     pub status: Status,
     pub created_at: Timestamp,
+    /// The visitor's satisfaction rating (1 to 5) of the resolved conversation, once given.
+    pub rating: Option<i16>,
 }
 
 #[derive(Debug, Serialize, schemars::JsonSchema)]
@@ -231,7 +233,7 @@ async fn for_visitor(
 }
 
 fn visitor_conversation(c: &Conversation) -> VisitorConversation {
-    VisitorConversation { id: c.id, status: c.status, created_at: c.created_at }
+    VisitorConversation { id: c.id, status: c.status, created_at: c.created_at, rating: None }
 }
 
 /// The visitor's latest conversation on this channel, if any.
@@ -250,7 +252,11 @@ async fn history(
     for m in thread.iter().filter(|m| visible(m)) {
         out.push(for_visitor(state, v.workspace_id, m, &mut names).await);
     }
-    Ok((Some(visitor_conversation(&conv)), out))
+    let mut shown = visitor_conversation(&conv);
+    if conv.status == Status::Resolved {
+        shown.rating = state.store.conversation_csat(v.workspace_id, conv.id).await?.map(|c| c.rating);
+    }
+    Ok((Some(shown), out))
 }
 
 async fn agents_online(state: &AppState, channel: &Channel) -> bool {
@@ -604,4 +610,24 @@ pub async fn rate_answer(
         crate::bot::turn_queued(&state);
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The visitor rates their own conversation on this channel once it is resolved: 1 (very dissatisfied)
+/// to 5 (very satisfied), with an optional comment. Rating again replaces the rating; the agents see it
+/// at once (`conversation.rated`).
+pub async fn rate_conversation(
+    State(state): State<AppState>,
+    v: Visitor,
+    crate::extract::Id(id): crate::extract::Id<ConversationId>,
+    Json(mut rating): Json<lianluo_domain::csat::NewCsat>,
+) -> AppResult<Out<lianluo_domain::csat::Csat>> {
+    state.visitor_messages.hit(&v.contact_id.to_string())?;
+    rating.validate()?;
+    let conversation = state.store.get_conversation(v.workspace_id, id).await?;
+    if conversation.contact_id != v.contact_id || conversation.channel_id != v.channel_id {
+        return Err(AppError::NotFound("conversation"));
+    }
+    let csat =
+        state.store.rate_conversation(v.workspace_id, id, v.contact_id, &rating, Timestamp::now()).await?;
+    Ok(Out(csat))
 }

@@ -20,6 +20,7 @@ on_both_backends!(
     cross_origin_rules,
     visitors_see_only_their_own_conversation,
     a_first_message_sent_twice_at_once_opens_one_conversation,
+    customers_rate_resolved_conversations,
 );
 
 pub const SHOP: &str = "https://shop.example";
@@ -376,4 +377,78 @@ async fn a_first_message_sent_twice_at_once_opens_one_conversation(app: TestApp)
     let seen =
         from_page(&app, Method::GET, "/widget/v1/messages", SHOP, Some(&visitor), None).await.expect(200);
     assert_eq!(seen["messages"].as_array().unwrap().len(), 1, "{seen}");
+}
+
+async fn customers_rate_resolved_conversations(app: TestApp) {
+    let addr = app.serve().await;
+    let admin = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let (agent_id, agent) = app.agent(&admin, "xia.yu@acme.example").await;
+    let (_, token, _) = widget_channel(&app, &admin, None, json!({})).await;
+    let visitor = start(&app, &token, json!({"name": "Chen Jing"})).await["visitor_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let posted = from_page(
+        &app,
+        Method::POST,
+        "/widget/v1/messages",
+        SHOP,
+        Some(&visitor),
+        Some(json!({"content": "耳机左边没声音了"})),
+    )
+    .await
+    .expect(201);
+    let conv = posted["conversation"]["id"].as_str().unwrap().to_string();
+    let path = format!("/widget/v1/conversations/{conv}/csat");
+    let rate = |who: String, body: Value| {
+        let (app, path) = (&app, path.clone());
+        async move { from_page(app, Method::POST, &path, SHOP, Some(&who), Some(body)).await }
+    };
+    rate(visitor.clone(), json!({"rating": 5})).await.expect_error(409, "conflict");
+
+    app.patch(
+        &format!("/api/v1/conversations/{conv}"),
+        &admin,
+        json!({"assignee_id": agent_id, "status": "resolved"}),
+    )
+    .await
+    .expect(200);
+    // Bad input is refused and changes nothing; another visitor cannot rate it.
+    rate(visitor.clone(), json!({"rating": 6})).await.expect_error(422, "validation_failed");
+    rate(visitor.clone(), json!({"rating": 3, "comment": "x".repeat(1_001)}))
+        .await
+        .expect_error(422, "validation_failed");
+    rate(visitor.clone(), json!({"rating": "five"})).await.expect_error(422, "invalid_body");
+    let stranger = start(&app, &token, json!({})).await["visitor_token"].as_str().unwrap().to_string();
+    rate(stranger, json!({"rating": 1})).await.expect_error(404, "not_found");
+    let csat = format!("/api/v1/conversations/{conv}/csat");
+    assert_eq!(app.get(&csat, &agent).await.expect(200), json!({"csat": null}));
+
+    // The rating reaches the agent live and stays with the conversation and who held it.
+    let mut agent_ws = open_socket(&addr, "", &agent, Some(&format!("http://{addr}"))).await.unwrap();
+    frames_until(&mut agent_ws, |f| f["type"] == "ready").await;
+    let given = rate(visitor.clone(), json!({"rating": 4, "comment": "  解决了，就是等得有点久  "}))
+        .await
+        .expect(200);
+    assert_eq!((&given["rating"], &given["comment"]), (&json!(4), &json!("解决了，就是等得有点久")));
+    assert_eq!(given["assignee_id"], agent_id.as_str());
+    let live = frames_until(&mut agent_ws, |f| f["kind"] == "conversation.rated").await.pop().unwrap();
+    assert_eq!(live["conversation_id"], conv.as_str());
+    assert_eq!(live["data"]["change"], json!({"rating": 4, "comment": "解决了，就是等得有点久"}));
+    assert_eq!(app.get(&csat, &agent).await.expect(200)["csat"], given);
+    // The widget knows it was rated (it shows thanks, not the survey, after a reload).
+    let history =
+        from_page(&app, Method::GET, "/widget/v1/messages", SHOP, Some(&visitor), None).await.expect(200);
+    assert_eq!(history["conversation"]["rating"], 4);
+
+    // Rating again replaces the rating; another workspace sees none of it.
+    rate(visitor.clone(), json!({"rating": 5})).await.expect(200);
+    let now = app.get(&csat, &agent).await.expect(200)["csat"].clone();
+    assert_eq!(
+        (&now["rating"], &now["comment"], &now["created_at"]),
+        (&json!(5), &Value::Null, &given["created_at"])
+    );
+    app.workspace("bravo", "admin@bravo.example").await;
+    let bravo = app.token_for(&app.login("admin@bravo.example", ADMIN_PASSWORD).await, "admin").await;
+    app.get(&csat, &bravo).await.expect_error(404, "not_found");
 }
