@@ -20,7 +20,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(Json(v)),
             Err(JsonRejection::JsonSyntaxError(e)) => Err(AppError::MalformedJson(inner(&e))),
-            Err(JsonRejection::JsonDataError(e)) => Err(AppError::InvalidBody(inner(&e))),
+            // Well-formed JSON of the wrong shape: the field path says where, not the character offset.
+            Err(JsonRejection::JsonDataError(e)) => Err(AppError::InvalidBody(without_position(inner(&e)))),
             Err(JsonRejection::MissingJsonContentType(_)) => Err(AppError::UnsupportedMediaType),
             Err(JsonRejection::BytesRejection(e))
                 if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE =>
@@ -39,6 +40,17 @@ fn inner(e: &dyn std::error::Error) -> String {
         cur = next;
     }
     cur.to_string()
+}
+
+/// serde's message without its trailing " at line L column C".
+fn without_position(message: String) -> String {
+    let Some(at) = message.rfind(" at line ") else { return message };
+    let tail: Vec<&str> = message[at + 9..].split(' ').collect();
+    let numbers = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    match tail.as_slice() {
+        [line, "column", col] if numbers(line) && numbers(col) => message[..at].to_string(),
+        _ => message,
+    }
 }
 
 /// Query parameters; unknown or malformed parameters are a 400.

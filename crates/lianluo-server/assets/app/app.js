@@ -10,6 +10,9 @@
       search: "Search messages, names, emails…", empty: "Nothing here.", pick: "Pick a conversation.", reply: "Reply", note: "Private note",
       send: "Send", replyPh: "Write a reply… (type / for saved replies, Ctrl+Enter to send)", notePh: "Only your team sees notes.",
       resolve: "Resolve", reopen: "Reopen", snooze: "Snooze", snooze1h: "Snooze 1 hour", snoozeTomorrow: "Snooze until tomorrow",
+      edit: "Edit", phone: "Phone", contacts: "Contacts", contactSearch: "Search name, email, phone…", newContact: "New contact", importCsv: "Import CSV", exportCsv: "Export CSV",
+      emails: "Emails (comma separated)", phones: "Phones, with country code (comma separated)", tagList: "Tags", pickContact: "Pick a contact to see and edit them.", moreRows: "Load more",
+      otherIds: "Other identities", deleteContactWarn: "Delete this contact? Only a contact without conversations can be deleted.", imported: "Imported {0} contacts", importFailed: "{0} rows not imported: {1}", noContactCols: "The file needs a header row with a name, email or phone column.", openConv: "View",
       csat: "Customer rating", csat_1: "Very dissatisfied", csat_2: "Dissatisfied", csat_3: "Neutral", csat_4: "Satisfied", csat_5: "Very satisfied",
       unassign: "Unassigned", noTeam: "No team", priority: "Priority", tags: "Tags (comma separated)", typing: "is typing…",
       contact: "Contact", identities: "Identities", attributes: "Attributes", past: "Conversations", you: "You", bot: "AI agent", earlier: "Load earlier messages", today: "Today", yesterday: "Yesterday",
@@ -19,7 +22,7 @@
       role: "Role", add: "Add", create: "Create", remove: "Delete", revoke: "Revoke", members: "Members", saveMembers: "Save members", kind: "Kind",
       snippet: "Snippet", rotate: "Rotate secret", rotateWarn: "Visitors signed in by your site are signed out and must reload the page; update the secret on your server.", rotateConfirm: "Rotate now", cancel: "Cancel", deleteWarn: "Delete it? This cannot be undone.", deleteNow: "Delete now",
       revokeWarn: "Integrations using this token stop working at once.", revokeNow: "Revoke now", deactivate: "Deactivate", reactivate: "Reactivate",
-      deactivateWarn: "They are signed out at once and can no longer sign in.", deactivateNow: "Deactivate now", role_agent: "Agent", role_admin: "Admin", err_validation_failed: "Please check what you entered", err_conflict: "That already exists or was changed meanwhile", err_not_found: "Not found; it may have been deleted", err_forbidden: "You are not allowed to do that", err_rate_limited: "Too many requests; try again in a moment", err_payload_too_large: "That is too large", err_unsupported_file: "That file type cannot be read", err_busy: "The server is busy; try again in a moment", err_queue_full: "The server is busy; try again in a moment", err_internal: "Something went wrong on the server", err_unauthenticated: "Please sign in again", err_csrf_failed: "Please reload the page and try again", select: "Select", selected: "selected", assignTo: "Assign to…", addTag: "Add a tag", clearSel: "Clear", updated: "Updated", notify: "Notifications", notifyOn: "Notifications on: new messages in your conversations and conversations assigned to you", notifyOff: "Notifications off", notifyBlocked: "The browser blocks notifications for this site", assignedToYou: "Assigned to you", newMessage: "New message", suggestions: "Suggested questions", suggestionsPh: "Suggested questions for new visitors, one per line (up to 6)", pr_low: "Low", pr_medium: "Medium", pr_high: "High", pr_urgent: "Urgent", sk_markdown: "Markdown", sk_text: "Plain text", sk_html: "HTML", sk_faq_csv: "FAQ (CSV)", sk_qa: "Question and answer", sk_pdf: "PDF", sk_docx: "Word", sk_xlsx: "Excel", sk_website: "Website", ch_web_widget: "Web widget", ch_email: "Email", ch_wechat: "WeChat", ch_mini_program: "Mini program", ch_douyin: "Douyin", ch_xiaohongshu: "Xiaohongshu", ch_kuaishou: "Kuaishou", ch_phone: "Phone", ch_api: "API", revokedAt: "revoked", visitor: "Visitor", anonymous: "Anonymous web visitor (no name or email given)", siteUser: "Signed-in site user", secret: "Secret", shortcut: "Shortcut", content: "Content", created: "Created",
+      deactivateWarn: "They are signed out at once and can no longer sign in.", deactivateNow: "Deactivate now", role_agent: "Agent", role_admin: "Admin", err_validation_failed: "Please check what you entered", err_invalid_body: "Please check what you entered", err_conflict: "That already exists or was changed meanwhile", err_not_found: "Not found; it may have been deleted", err_forbidden: "You are not allowed to do that", err_rate_limited: "Too many requests; try again in a moment", err_payload_too_large: "That is too large", err_unsupported_file: "That file type cannot be read", err_busy: "The server is busy; try again in a moment", err_queue_full: "The server is busy; try again in a moment", err_internal: "Something went wrong on the server", err_unauthenticated: "Please sign in again", err_csrf_failed: "Please reload the page and try again", select: "Select", selected: "selected", assignTo: "Assign to…", addTag: "Add a tag", clearSel: "Clear", updated: "Updated", notify: "Notifications", notifyOn: "Notifications on: new messages in your conversations and conversations assigned to you", notifyOff: "Notifications off", notifyBlocked: "The browser blocks notifications for this site", assignedToYou: "Assigned to you", newMessage: "New message", suggestions: "Suggested questions", suggestionsPh: "Suggested questions for new visitors, one per line (up to 6)", pr_low: "Low", pr_medium: "Medium", pr_high: "High", pr_urgent: "Urgent", sk_markdown: "Markdown", sk_text: "Plain text", sk_html: "HTML", sk_faq_csv: "FAQ (CSV)", sk_qa: "Question and answer", sk_pdf: "PDF", sk_docx: "Word", sk_xlsx: "Excel", sk_website: "Website", ch_web_widget: "Web widget", ch_email: "Email", ch_wechat: "WeChat", ch_mini_program: "Mini program", ch_douyin: "Douyin", ch_xiaohongshu: "Xiaohongshu", ch_kuaishou: "Kuaishou", ch_phone: "Phone", ch_api: "API", revokedAt: "revoked", visitor: "Visitor", anonymous: "Anonymous web visitor (no name or email given)", siteUser: "Signed-in site user", secret: "Secret", shortcut: "Shortcut", content: "Content", created: "Created",
       shown: "Copy it now: it is not shown again.", saved: "Saved.", failed: "Something went wrong.", keys: "Keyboard shortcuts", emptyTable: "Nothing here yet.",
       kNext: "next / previous conversation", kReply: "reply", kNote: "private note", kResolve: "resolve or reopen", kSearch: "search",
       kHelp: "this help", online: "Online", away: "Away", active: "Active", inactive: "Deactivated", newPassword: "Initial password",
@@ -51,6 +54,9 @@
       search: "搜索消息、姓名、邮箱…", empty: "暂无会话。", pick: "请选择一个会话。", reply: "回复", note: "内部备注",
       send: "发送", replyPh: "输入回复…（输入 / 使用快捷回复，Ctrl+Enter 发送）", notePh: "备注仅团队可见。",
       resolve: "解决", reopen: "重新打开", snooze: "暂停", snooze1h: "暂停 1 小时", snoozeTomorrow: "暂停到明天",
+      edit: "编辑", phone: "电话", contacts: "联系人", contactSearch: "搜索姓名、邮箱、电话…", newContact: "新建联系人", importCsv: "导入 CSV", exportCsv: "导出 CSV",
+      emails: "邮箱（逗号分隔）", phones: "电话，含国家区号（逗号分隔）", tagList: "标签", pickContact: "选择一位联系人以查看和编辑。", moreRows: "加载更多",
+      otherIds: "其他身份", deleteContactWarn: "删除该联系人？只有没有会话的联系人可以删除。", imported: "已导入 {0} 位联系人", importFailed: "{0} 行未导入：{1}", noContactCols: "文件需要表头行，并包含姓名、邮箱或电话列。", openConv: "查看",
       csat: "顾客评价", csat_1: "非常不满意", csat_2: "不满意", csat_3: "一般", csat_4: "满意", csat_5: "非常满意",
       unassign: "未分配", noTeam: "无团队", priority: "优先级", tags: "标签（逗号分隔）", typing: "正在输入…",
       contact: "客户", identities: "身份", attributes: "属性", past: "历史会话", you: "我", bot: "AI 客服", earlier: "加载更早的消息", today: "今天", yesterday: "昨天",
@@ -60,7 +66,7 @@
       role: "角色", add: "添加", create: "创建", remove: "删除", revoke: "吊销", members: "成员", saveMembers: "保存成员", kind: "类型",
       snippet: "嵌入代码", rotate: "重置密钥", rotateWarn: "由您网站登录的访客将被退出，需要刷新页面；请同时更新您服务器上的密钥。", rotateConfirm: "立即重置", cancel: "取消", deleteWarn: "确定删除？此操作无法撤销。", deleteNow: "立即删除",
       revokeWarn: "使用此令牌的集成将立即失效。", revokeNow: "立即吊销", deactivate: "停用", reactivate: "重新启用",
-      deactivateWarn: "该成员将立即退出登录，且无法再登录。", deactivateNow: "立即停用", role_agent: "客服", role_admin: "管理员", err_validation_failed: "输入有误，请检查", err_conflict: "已存在，或已被他人修改", err_not_found: "未找到，可能已被删除", err_forbidden: "您没有权限执行此操作", err_rate_limited: "请求过于频繁，请稍后再试", err_payload_too_large: "内容过大", err_unsupported_file: "无法读取此类文件", err_busy: "服务器繁忙，请稍后再试", err_queue_full: "服务器繁忙，请稍后再试", err_internal: "服务器出错了", err_unauthenticated: "请重新登录", err_csrf_failed: "请刷新页面后重试", select: "选择", selected: "已选", assignTo: "分配给…", addTag: "添加标签", clearSel: "取消选择", updated: "已更新", notify: "通知", notifyOn: "已开启通知：您负责的会话有新消息、有会话分配给您时提醒", notifyOff: "已关闭通知", notifyBlocked: "浏览器已禁止本站的通知", assignedToYou: "已分配给您", newMessage: "新消息", suggestions: "推荐问题", suggestionsPh: "给新访客的推荐问题，每行一个（最多 6 个）", pr_low: "低", pr_medium: "中", pr_high: "高", pr_urgent: "紧急", sk_markdown: "Markdown", sk_text: "纯文本", sk_html: "HTML", sk_faq_csv: "常见问题（CSV）", sk_qa: "问答", sk_pdf: "PDF", sk_docx: "Word 文档", sk_xlsx: "Excel 表格", sk_website: "网站", ch_web_widget: "网站聊天窗口", ch_email: "邮件", ch_wechat: "微信", ch_mini_program: "小程序", ch_douyin: "抖音", ch_xiaohongshu: "小红书", ch_kuaishou: "快手", ch_phone: "电话", ch_api: "API", revokedAt: "已吊销", visitor: "访客", anonymous: "匿名网页访客（未留姓名或邮箱）", siteUser: "网站登录用户", secret: "密钥", shortcut: "快捷词", content: "内容", created: "创建时间",
+      deactivateWarn: "该成员将立即退出登录，且无法再登录。", deactivateNow: "立即停用", role_agent: "客服", role_admin: "管理员", err_validation_failed: "输入有误，请检查", err_invalid_body: "输入有误，请检查", err_conflict: "已存在，或已被他人修改", err_not_found: "未找到，可能已被删除", err_forbidden: "您没有权限执行此操作", err_rate_limited: "请求过于频繁，请稍后再试", err_payload_too_large: "内容过大", err_unsupported_file: "无法读取此类文件", err_busy: "服务器繁忙，请稍后再试", err_queue_full: "服务器繁忙，请稍后再试", err_internal: "服务器出错了", err_unauthenticated: "请重新登录", err_csrf_failed: "请刷新页面后重试", select: "选择", selected: "已选", assignTo: "分配给…", addTag: "添加标签", clearSel: "取消选择", updated: "已更新", notify: "通知", notifyOn: "已开启通知：您负责的会话有新消息、有会话分配给您时提醒", notifyOff: "已关闭通知", notifyBlocked: "浏览器已禁止本站的通知", assignedToYou: "已分配给您", newMessage: "新消息", suggestions: "推荐问题", suggestionsPh: "给新访客的推荐问题，每行一个（最多 6 个）", pr_low: "低", pr_medium: "中", pr_high: "高", pr_urgent: "紧急", sk_markdown: "Markdown", sk_text: "纯文本", sk_html: "HTML", sk_faq_csv: "常见问题（CSV）", sk_qa: "问答", sk_pdf: "PDF", sk_docx: "Word 文档", sk_xlsx: "Excel 表格", sk_website: "网站", ch_web_widget: "网站聊天窗口", ch_email: "邮件", ch_wechat: "微信", ch_mini_program: "小程序", ch_douyin: "抖音", ch_xiaohongshu: "小红书", ch_kuaishou: "快手", ch_phone: "电话", ch_api: "API", revokedAt: "已吊销", visitor: "访客", anonymous: "匿名网页访客（未留姓名或邮箱）", siteUser: "网站登录用户", secret: "密钥", shortcut: "快捷词", content: "内容", created: "创建时间",
       shown: "请立即复制：之后不会再显示。", saved: "已保存。", failed: "出错了。", keys: "快捷键", emptyTable: "暂无内容。",
       kNext: "下一个 / 上一个会话", kReply: "回复", kNote: "内部备注", kResolve: "解决或重新打开", kSearch: "搜索",
       kHelp: "本帮助", online: "在线", away: "离开", active: "正常", inactive: "已停用", newPassword: "初始密码",
@@ -286,6 +292,7 @@
     var rail = h("nav", { class: "rail", "aria-label": "Lianluo" },
       h("div", { class: "logo", text: "联" }),
       h("button", { title: t("inbox"), "aria-label": t("inbox"), class: S.view === "inbox" ? "active" : "", onclick: function () { S.view = "inbox"; renderShell(); loadInbox(true); } }, "✉"),
+      h("button", { title: t("contacts"), "aria-label": t("contacts"), "data-action": "contacts", class: S.view === "contacts" ? "active" : "", onclick: function () { S.view = "contacts"; renderShell(); } }, icon("person")),
       admin ? h("button", { title: t("settings"), "aria-label": t("settings"), class: S.view === "settings" ? "active" : "", onclick: function () { S.view = "settings"; renderShell(); } }, "⚙") : null,
       h("div", { class: "spacer" }),
       h("button", { title: t("away") + " / " + t("online"), "aria-label": t("online"), onclick: toggleAway }, "●", els.presence),
@@ -295,12 +302,12 @@
     var shell = h("div", { class: "shell" + (S.current ? " open" : "") });
     shell.appendChild(rail);
     els.shell = shell;
-    if (S.view === "settings") {
+    if (S.view === "settings" || S.view === "contacts") {
       shell.classList.add("no-side");
-      els.settings = h("main", { class: "settings" });
+      els.settings = h("main", { class: "settings " + S.view });
       shell.appendChild(els.settings);
       app.appendChild(shell);
-      renderSettings();
+      if (S.view === "contacts") renderContacts(); else renderSettings();
       return;
     }
     els.items = h("div", { class: "items", role: "list" });
@@ -638,6 +645,7 @@
     var attrs = Object.keys(c.attributes || {});
     els.side.appendChild(h("button", { class: "ghost side-close", "aria-label": t("close"), text: "×", onclick: function () { els.shell.classList.remove("show-side"); } }));
     els.side.appendChild(h("h3", { text: contactLabel(c.name, c.id) }));
+    els.side.appendChild(h("button", { class: "ghost", "data-action": "edit-contact", text: t("edit"), onclick: function () { S.view = "contacts"; S.contactId = c.id; renderShell(); } }));
     els.side.appendChild(h("div", { class: "muted" }, (c.tags || []).map(function (x) { return h("span", { class: "chip", text: x }); })));
     els.side.appendChild(h("h4", { text: t("identities") }));
     els.side.appendChild(h("dl", null, c.identities.map(function (i) {
@@ -1147,6 +1155,167 @@
       })));
       if (r.items.some(function (j) { return j.state === "pending" || j.state === "running"; })) setTimeout(function () { if (S.section === "jobs" && S.view === "settings") renderSettings(); }, 2000);
     }, fail);
+  }
+
+  /* ---------- Contacts ---------- */
+  // Every customer in one list: search, add and edit, import and export as CSV, and their conversations.
+  function renderContacts() {
+    var el = els.settings;
+    var search = h("input", { type: "search", placeholder: t("contactSearch"), value: S.contactQ || "" });
+    var timer;
+    search.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(function () { S.contactQ = search.value.trim(); loadContacts(true); }, 250); });
+    var picker = h("input", { type: "file", accept: ".csv,text/csv", class: "hidden", "aria-label": t("importCsv") });
+    picker.addEventListener("change", function () { var f = picker.files[0]; picker.value = ""; if (f) f.text().then(importContacts); });
+    el.appendChild(h("header", { class: "row contacts-head" }, h("h2", { text: t("contacts") }), search,
+      h("button", { class: "primary", "data-action": "new-contact", text: t("newContact"), onclick: function () { S.contactId = "new"; renderContactCard(); } }),
+      h("button", { "data-action": "import-contacts", text: t("importCsv"), onclick: function () { picker.click(); } }), picker,
+      h("button", { "data-action": "export-contacts", text: t("exportCsv"), onclick: exportContacts })));
+    els.contactRows = h("div", { class: "contact-list" });
+    els.contactCard = h("section", { class: "contact-card", "aria-label": t("contact") });
+    el.appendChild(h("div", { class: "contacts-body" }, els.contactRows, els.contactCard));
+    loadContacts(true);
+    renderContactCard();
+  }
+  function identitiesOf(c, kind) { return (c.identities || []).filter(function (i) { return i.kind === kind; }).map(function (i) { return i.value; }); }
+  function loadContacts(reset) {
+    var url = "/api/v1/contacts?limit=50" + (S.contactQ ? "&q=" + encodeURIComponent(S.contactQ) : "") + (!reset && S.contactCursor ? "&cursor=" + S.contactCursor : "");
+    api("GET", url).then(function (page) {
+      S.contacts = reset ? page.items : (S.contacts || []).concat(page.items);
+      S.contactCursor = page.next_cursor;
+      if (!els.contactRows) return;
+      els.contactRows.textContent = "";
+      els.contactRows.appendChild(table([t("name"), t("email"), t("phone"), t("tagList"), t("created")], S.contacts.map(function (c) {
+        var open = function () {
+          S.contactId = c.id;
+          Array.prototype.forEach.call(els.contactRows.querySelectorAll("tr.contact-row"), function (r) { r.classList.toggle("active", r.getAttribute("data-id") === c.id); });
+          renderContactCard();
+        };
+        return h("tr", { class: "contact-row" + (S.contactId === c.id ? " active" : ""), tabindex: "0", "data-id": c.id, onclick: open,
+          onkeydown: function (e) { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); open(); } } },
+          h("td", { text: contactLabel(c.name, c.id) }), h("td", { text: identitiesOf(c, "email").join(", ") }), h("td", { text: identitiesOf(c, "phone").join(", ") }),
+          h("td", null, (c.tags || []).map(function (x) { return h("span", { class: "chip", text: x }); })), h("td", { text: when(c.created_at) }));
+      })));
+      if (S.contactCursor) els.contactRows.appendChild(h("button", { class: "ghost", "data-action": "more-contacts", text: t("moreRows"), onclick: function () { loadContacts(false); } }));
+    }, fail);
+  }
+  // Lists typed in one box: commas (and, for emails and tags, spaces) separate them.
+  function splitList(v, spaces) { return v.split(spaces ? /[,，;；\s]+/ : /[,，;；]+/).map(function (x) { return x.trim(); }).filter(Boolean); }
+  function renderContactCard() {
+    var card = els.contactCard;
+    if (!card) return;
+    card.textContent = "";
+    if (!S.contactId) { card.appendChild(h("p", { class: "muted", text: t("pickContact") })); return; }
+    var isNew = S.contactId === "new";
+    (isNew ? Promise.resolve({ identities: [], tags: [], attributes: {} }) : api("GET", "/api/v1/contacts/" + S.contactId)).then(function (c) {
+      if (els.contactCard !== card) return;
+      var name = h("input", { placeholder: t("name"), value: c.name || "", maxlength: "200" });
+      var emails = h("input", { placeholder: t("emails"), value: identitiesOf(c, "email").join(", ") });
+      var phones = h("input", { placeholder: t("phones"), value: identitiesOf(c, "phone").join(", ") });
+      var tags = h("input", { placeholder: t("tags"), value: (c.tags || []).join(", ") });
+      var others = (c.identities || []).filter(function (i) { return i.kind === "external"; });
+      var form = h("form", { class: "contact-form" },
+        [[t("name"), name], [t("emails"), emails], [t("phones"), phones], [t("tags"), tags]].map(function (f) { return h("label", null, h("span", { class: "muted", text: f[0] }), f[1]); }),
+        h("button", { class: "primary", "data-action": "save-contact", text: isNew ? t("create") : t("save") }));
+      form.addEventListener("submit", function (e) {
+        e.preventDefault();
+        // Identities the form does not show (a site's visitor, a channel's user) are kept as they are.
+        var body = { name: name.value.trim() || null, tags: splitList(tags.value, true).map(function (x) { return x.toLowerCase(); }),
+          identities: others.concat(splitList(emails.value, true).map(function (v) { return { kind: "email", value: v }; }), splitList(phones.value).map(function (v) { return { kind: "phone", value: v }; })) };
+        (isNew ? api("POST", "/api/v1/contacts", body) : api("PATCH", "/api/v1/contacts/" + c.id, body)).then(function (saved) {
+          toast(t("saved")); S.contactId = saved.id; loadContacts(true); renderContactCard();
+        }, fail);
+      });
+      card.appendChild(h("h3", { text: isNew ? t("newContact") : contactLabel(c.name, c.id) }));
+      card.appendChild(form);
+      if (isNew) return;
+      if (others.length) {
+        card.appendChild(h("h4", { text: t("otherIds") }));
+        card.appendChild(h("dl", null, others.map(function (i) {
+          var ch = (S.channels.filter(function (x) { return x.id === i.channel_id; })[0] || {}).name;
+          return [h("dt", { text: ch || i.kind }), h("dd", { text: identityText(i), title: i.value })];
+        })));
+      }
+      var attrs = Object.keys(c.attributes || {});
+      if (attrs.length) {
+        card.appendChild(h("h4", { text: t("attributes") }));
+        card.appendChild(h("dl", null, attrs.map(function (k) { return [h("dt", { text: k }), h("dd", { text: String(c.attributes[k]) })]; })));
+      }
+      var convs = h("div", { class: "past" });
+      card.appendChild(h("h4", { text: t("past") }));
+      card.appendChild(convs);
+      api("GET", "/api/v1/inbox?contact_id=" + c.id + "&limit=20").then(function (r) {
+        r.items.forEach(function (it) {
+          var ch = (S.channels.filter(function (x) { return x.id === it.conversation.channel_id; })[0] || {}).name || "";
+          convs.appendChild(h("div", null, h("span", { class: "chip", text: ch }), " ", h("span", { class: "muted", text: t(it.conversation.status) + " · " + ago(it.conversation.last_activity_at) }), " ",
+            h("button", { class: "ghost", "data-action": "open-conversation", text: t("openConv"), onclick: function () { S.view = "inbox"; S.status = ""; S.tab = "all"; renderShell(); loadInbox(true); openConversation(it.conversation.id); } }),
+            h("div", { text: it.last_message ? it.last_message.excerpt : "" })));
+        });
+        if (!r.items.length) convs.appendChild(h("p", { class: "muted", text: t("emptyTable") }));
+      });
+      if (S.me.role === "admin") card.appendChild(confirmButton(t("remove"), "delete-contact", t("deleteContactWarn"), t("deleteNow"), function () {
+        api("DELETE", "/api/v1/contacts/" + c.id).then(function () { S.contactId = null; loadContacts(true); renderContactCard(); }, fail);
+      }));
+    }, fail);
+  }
+  // A CSV cell: quoted when it must be, and never read as a formula by a spreadsheet.
+  function csvCell(v) {
+    v = String(v == null ? "" : v);
+    if (/^[=@\t\r]|^[+-][^0-9]/.test(v)) v = "'" + v;
+    return /[",\n\r]/.test(v) ? '"' + v.replace(/"/g, '""') + '"' : v;
+  }
+  // Every contact matching the search, page by page, as a CSV file (with a byte-order mark, so that
+  // spreadsheets read Chinese names right).
+  function exportContacts() {
+    var rows = [["id", "name", "email", "phone", "tags", "created_at"]];
+    var page = function (cursor) {
+      var url = "/api/v1/contacts?limit=100" + (S.contactQ ? "&q=" + encodeURIComponent(S.contactQ) : "") + (cursor ? "&cursor=" + cursor : "");
+      return api("GET", url).then(function (r) {
+        r.items.forEach(function (c) { rows.push([c.id, c.name || "", identitiesOf(c, "email").join(", "), identitiesOf(c, "phone").join(", "), (c.tags || []).join(", "), c.created_at]); });
+        return r.next_cursor && rows.length < 50000 ? page(r.next_cursor) : null;
+      });
+    };
+    page(null).then(function () {
+      var text = "\uFEFF" + rows.map(function (r) { return r.map(csvCell).join(","); }).join("\r\n") + "\r\n";
+      var a = h("a", { href: URL.createObjectURL(new Blob([text], { type: "text/csv;charset=utf-8" })), download: "contacts.csv" });
+      document.body.appendChild(a); a.click(); a.remove();
+    }, fail);
+  }
+  // Rows of a CSV text (quoted cells, doubled quotes, CRLF or LF).
+  function parseCsv(text) {
+    var rows = [], row = [], cell = "", quoted = false;
+    text = text.replace(/^\uFEFF/, "");
+    for (var i = 0; i < text.length; i++) {
+      var ch = text[i];
+      if (quoted) {
+        if (ch === '"' && text[i + 1] === '"') { cell += '"'; i++; } else if (ch === '"') quoted = false; else cell += ch;
+      } else if (ch === '"') quoted = true;
+      else if (ch === ",") { row.push(cell); cell = ""; }
+      else if (ch === "\n" || ch === "\r") { if (ch === "\r" && text[i + 1] === "\n") i++; row.push(cell); rows.push(row); row = []; cell = ""; }
+      else cell += ch;
+    }
+    if (cell || row.length) { row.push(cell); rows.push(row); }
+    return rows.filter(function (r) { return r.some(function (c) { return c.trim(); }); });
+  }
+  // Imports contacts from a CSV with a header row (name, email, phone, tags; English or Chinese column
+  // names), one by one through the API; rows that fail are reported with their reason, the rest are kept.
+  function importContacts(text) {
+    var rows = parseCsv(text), head = (rows.shift() || []).map(function (x) { return x.trim().toLowerCase().replace(/^'/, ""); });
+    var col = function (names) { for (var i = 0; i < head.length; i++) if (names.indexOf(head[i]) >= 0) return i; return -1; };
+    var at = { name: col(["name", "姓名", "名称"]), email: col(["email", "emails", "邮箱"]), phone: col(["phone", "phones", "电话", "手机"]), tags: col(["tags", "tag", "标签"]) };
+    if (at.name < 0 && at.email < 0 && at.phone < 0) { toast(t("noContactCols")); return; }
+    var get = function (r, k) { return at[k] < 0 ? "" : (r[at[k]] || "").trim().replace(/^'/, ""); };
+    var done = 0, failed = [];
+    rows.reduce(function (chain, r, n) {
+      return chain.then(function () {
+        var body = { name: get(r, "name") || null, tags: splitList(get(r, "tags"), true).map(function (x) { return x.toLowerCase(); }),
+          identities: splitList(get(r, "email"), true).map(function (v) { return { kind: "email", value: v }; }).concat(splitList(get(r, "phone")).map(function (v) { return { kind: "phone", value: v }; })) };
+        return api("POST", "/api/v1/contacts", body).then(function () { done++; }, function (x) { failed.push((n + 2) + ": " + errorText(x)); });
+      });
+    }, Promise.resolve()).then(function () {
+      toast(t("imported").replace("{0}", done));
+      if (failed.length) toast(t("importFailed").replace("{0}", failed.length).replace("{1}", failed.slice(0, 3).join("; ")));
+      loadContacts(true);
+    });
   }
 
   /* ---------- Keyboard ---------- */
