@@ -3,7 +3,7 @@
 // another origin that embeds the widget, and plays a customer and an agent against each other.
 // Screenshots go to ../artifacts/. Exits non-zero on the first failure.
 import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -40,7 +40,7 @@ function startServer() {
 /** A plain shop on another origin that embeds the widget; /forged passes a user id with a wrong hash; /help is
  * a small help centre to crawl, whose robots.txt keeps /private out. */
 function startShop(base, channel) {
-  const page = (extra, locale) => `<!doctype html><html><head><meta charset="utf-8"><title>Another shop</title></head>
+  const page = (extra, locale) => `<!doctype html><html lang="${locale === "zh" ? "zh-CN" : "en"}"><head><meta charset="utf-8"><title>Another shop</title></head>
 <body><h1>Another shop</h1>${extra}<script src="${base}/widget.js" data-channel="${channel}" data-locale="${locale}"></script></body></html>`;
   const server = http.createServer((req, res) => {
     res.setHeader("content-type", "text/html; charset=utf-8");
@@ -83,6 +83,17 @@ async function unlabelled(page, root = "body") {
     return fields.filter((f) => !f.getAttribute("aria-label") && !f.closest("label") && !(f.id && document.querySelector(`label[for="${f.id}"]`)))
       .map((f) => f.outerHTML.slice(0, 80));
   }, root);
+}
+// axe-core (pinned in package-lock.json) checks each screen against WCAG 2.1 A and AA.
+const axeSource = readFileSync(join(here, "node_modules", "axe-core", "axe.min.js"), "utf8");
+/** The serious and critical WCAG 2.1 A/AA violations axe-core finds on the page as it is now, one line each
+ * (with the colours and ratio where contrast is at fault). */
+async function accessibilityProblems(page, screen) {
+  // Evaluated through the DevTools protocol, which the workspace's content security policy does not govern.
+  if (!(await page.evaluate(() => typeof window.axe !== "undefined"))) await page.evaluate(axeSource);
+  return page.evaluate((screen) => window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] }, resultTypes: ["violations"] })
+    .then((r) => r.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${screen}: ${v.id} (${v.impact}): ${v.help}: ` +
+      v.nodes.slice(0, 6).map((n) => n.target.join(" ") + (n.any[0] && n.any[0].data && n.any[0].data.fgColor ? ` [${n.any[0].data.fgColor} on ${n.any[0].data.bgColor} = ${n.any[0].data.contrastRatio}]` : "")).join(" | "))), screen);
 }
 async function signIn(page, email) {
   await page.goto(server.base + "/");
@@ -899,6 +910,61 @@ test("an agent resolves, assigns and tags several conversations at once", async 
   for (const id of ids) await agent.locator(`.item[data-id="${id}"]`).waitFor({ state: "detached" });
   const tagged = await agent.evaluate(async (ids) => Promise.all(ids.map(async (id) => (await (await fetch(`/api/v1/conversations/${id}`)).json()))), ids);
   if (!tagged.every((c) => c.status === "resolved" && c.tags.includes("recall-2026"))) throw new Error("not every conversation was tagged and resolved: " + JSON.stringify(tagged.map((c) => [c.status, c.tags])));
+});
+
+test("every screen passes an automated accessibility check (axe-core, WCAG 2.1 AA), in both languages and on a tablet", async () => {
+  const problems = [];
+  const check = async (page, screen) => problems.push(...(await accessibilityProblems(page, screen)));
+  for (const [lng, locale] of [["en", "en-US"], ["zh", "zh-CN"]]) {
+    const page = await newPage({ width: 1280, height: 800 }, locale);
+    await page.goto(server.base + "/");
+    await page.waitForSelector("input[name=email]");
+    await check(page, lng + " sign-in");
+    await signIn(page, "admin@lumio.example");
+    await page.click(".tabs button >> nth=2");
+    await page.click(".item >> nth=0");
+    await page.waitForSelector(".msg");
+    await check(page, lng + " inbox and conversation");
+    await page.keyboard.press("?");
+    await page.waitForSelector(".help[role=dialog]");
+    await check(page, lng + " shortcuts dialog");
+    await page.keyboard.press("Escape");
+    const sections = ["agents", "teams", "channels", "canned", "knowledge", "tokens", "jobs"];
+    for (let i = 0; i < sections.length; i++) {
+      await page.click(".rail button[aria-label=" + (lng === "en" ? "Settings" : "设置") + "]");
+      await page.click(`.settings nav button >> nth=${i}`);
+      await page.waitForSelector(".settings table, .settings p.muted");
+      await page.waitForTimeout(300);
+      await check(page, `${lng} settings › ${sections[i]}`);
+    }
+    await page.click("[data-action=contacts]");
+    await page.locator("tr.contact-row").first().click();
+    await page.waitForSelector(".contact-card form");
+    await check(page, lng + " contacts");
+    const visitor = await newPage({ width: 1000, height: 760 }, locale);
+    await visitor.goto(shop.url + (lng === "zh" ? "/zh" : "/"));
+    await visitor.click("[data-lianluo] >> .bubble");
+    await visitor.waitForSelector("[data-lianluo] >> form.prechat");
+    await check(visitor, lng + " widget pre-chat form");
+    await visitor.click("[data-lianluo] >> form.prechat button");
+    await visitor.waitForSelector("[data-lianluo] >> textarea");
+    await visitor.fill("[data-lianluo] >> textarea", lng === "zh" ? "充电宝能带上飞机吗？" : "Can I take the power bank on a plane?");
+    await visitor.keyboard.press("Enter");
+    await visitor.locator("[data-lianluo] >> .msg.bot:not(.streaming)").waitFor({ timeout: 20_000 });
+    await check(visitor, lng + " widget chat");
+    await page.context().close();
+    await visitor.context().close();
+  }
+  const tablet = await newPage({ width: 768, height: 1024 }, "en-US");
+  await signIn(tablet, "admin@lumio.example");
+  await tablet.click(".tabs button >> nth=2");
+  await tablet.waitForSelector(".item");
+  await check(tablet, "tablet inbox");
+  await tablet.click(".item >> nth=0");
+  await tablet.waitForSelector(".msg");
+  await check(tablet, "tablet conversation");
+  await tablet.context().close();
+  if (problems.length) throw new Error("accessibility problems:\n  " + problems.join("\n  "));
 });
 
 let failed = 0;

@@ -150,7 +150,7 @@
   }
   function channelKind(k) { return word("ch_", k); }
   function roleSelect() {
-    return h("select", null, h("option", { value: "agent", text: roleName("agent") }), h("option", { value: "admin", text: roleName("admin") }));
+    return h("select", { "aria-label": t("role") }, h("option", { value: "agent", text: roleName("agent") }), h("option", { value: "admin", text: roleName("admin") }));
   }
   // A date and time as the reader's language writes it.
   function when(ts) { return new Date(ts).toLocaleString(lang === "zh" ? "zh-CN" : "en", { dateStyle: "medium", timeStyle: "short" }); }
@@ -297,7 +297,7 @@
       h("div", { class: "spacer" }),
       h("button", { title: t("away") + " / " + t("online"), "aria-label": t("online"), onclick: toggleAway }, "●", els.presence),
       h("button", { title: t("notify"), "aria-label": t("notify"), "aria-pressed": String(notifying()), "data-action": "notifications", class: notifying() ? "active" : "", onclick: toggleNotifications }, icon("bell", !notifying())),
-      h("button", { title: "中文 / English", "aria-label": "language", onclick: function () { lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("lianluo:lang", lang); document.documentElement.lang = lang === "zh" ? "zh-CN" : "en"; renderShell(); if (S.view === "inbox") { renderList(); if (S.current) { renderConversation(); renderSide(); } } } }, lang === "zh" ? "EN" : "中"),
+      h("button", { title: "中文 / English", "aria-label": lang === "zh" ? "EN English" : "中文", "data-action": "language", onclick: function () { lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("lianluo:lang", lang); document.documentElement.lang = lang === "zh" ? "zh-CN" : "en"; renderShell(); if (S.view === "inbox") { renderList(); if (S.current) { renderConversation(); renderSide(); } } } }, lang === "zh" ? "EN" : "中"),
       h("button", { title: t("signout"), "aria-label": t("signout"), onclick: function () { api("POST", "/api/v1/auth/logout", {}).then(renderLogin, renderLogin); } }, "⎋"));
     var shell = h("div", { class: "shell" + (S.current ? " open" : "") });
     shell.appendChild(rail);
@@ -1055,8 +1055,8 @@
     api("GET", "/api/v1/channels").then(function (r) {
       S.channels = r.items;
       var name = h("input", { placeholder: t("name"), required: true });
-      var kind = h("select", null, ["web_widget", "email", "wechat", "mini_program", "douyin", "xiaohongshu", "kuaishou", "phone", "api"].map(function (k) { return h("option", { value: k, text: channelKind(k) }); }));
-      var team = h("select", null, [h("option", { value: "", text: t("noTeam") })].concat(S.teams.map(function (x) { return h("option", { value: x.id, text: x.name }); })));
+      var kind = h("select", { "aria-label": t("kind") }, ["web_widget", "email", "wechat", "mini_program", "douyin", "xiaohongshu", "kuaishou", "phone", "api"].map(function (k) { return h("option", { value: k, text: channelKind(k) }); }));
+      var team = h("select", { "aria-label": t("teams") }, [h("option", { value: "", text: t("noTeam") })].concat(S.teams.map(function (x) { return h("option", { value: x.id, text: x.name }); })));
       var form = h("form", { class: "row" }, name, kind, team, h("button", { class: "primary", text: t("create") }));
       form.addEventListener("submit", function (e) { e.preventDefault(); api("POST", "/api/v1/channels", { name: name.value, kind: kind.value, team_id: team.value || null }).then(function () { renderSettings(); }, fail); });
       body.appendChild(form);
