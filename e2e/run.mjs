@@ -436,6 +436,15 @@ test("destructive settings actions ask first, in Chinese; the agents list shows 
   await token.locator("[data-action=revoke-token-confirm]").click();
   await token.locator("td", { hasText: "已吊销" }).waitFor();
   await admin.screenshot({ path: join(artifacts, "settings-tokens-zh.png") });
+  // The audit log shows who revoked it, newest first, among people and access.
+  await admin.click(".settings nav >> text=审计日志");
+  await admin.selectOption("[data-action=audit-area]", "people");
+  const revoked = admin.locator(".audit tbody tr >> nth=0");
+  await revoked.locator("code", { hasText: "api_token.revoked" }).waitFor();
+  await revoked.locator("td >> nth=1").filter({ hasNotText: "系统" }).waitFor();
+  await admin.locator(".audit tbody tr[data-kind='api_token.created']").first().waitFor();
+  if (await admin.locator(".audit tbody tr[data-kind^='conversation.']").count()) throw new Error("the area shows only people and access");
+  await admin.screenshot({ path: join(artifacts, "settings-audit-zh.png") });
   await admin.context().close();
 });
 
@@ -929,7 +938,7 @@ test("every screen passes an automated accessibility check (axe-core, WCAG 2.1 A
     await page.waitForSelector(".help[role=dialog]");
     await check(page, lng + " shortcuts dialog");
     await page.keyboard.press("Escape");
-    const sections = ["agents", "teams", "channels", "canned", "knowledge", "tokens", "jobs"];
+    const sections = ["agents", "teams", "channels", "canned", "knowledge", "tokens", "jobs", "audit"];
     for (let i = 0; i < sections.length; i++) {
       await page.click(".rail button[aria-label=" + (lng === "en" ? "Settings" : "设置") + "]");
       await page.click(`.settings nav button >> nth=${i}`);

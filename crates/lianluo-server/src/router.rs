@@ -747,7 +747,7 @@ fn api() -> Api {
             openai::embeddings,
         )
         .add(
-            v1(GET, "/api/v1/events", "list_events", "The audit log, oldest first")
+            v1(GET, "/api/v1/events", "list_events", "The audit log: oldest first, or newest first by area")
                 .admin()
                 .query::<events::EventQuery>()
                 .returns::<List<Event>>(200),

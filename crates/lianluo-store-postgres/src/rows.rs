@@ -969,6 +969,24 @@ impl Tx for PgTx {
         rows.iter().map(|r| columns::event(&PgRow(r))).collect()
     }
 
+    async fn events_before(
+        &mut self,
+        ws: WorkspaceId,
+        before: i64,
+        kind_prefix: &[String],
+        limit: u32,
+    ) -> Result<Vec<Event>> {
+        let holes: Vec<String> = (0..kind_prefix.len()).map(|i| format!("${}", i + 4)).collect();
+        let sql = columns::events_before_sql("$1", "$2", "$3", &holes);
+        let patterns: Vec<String> = kind_prefix.iter().map(|p| format!("{p}%")).collect();
+        let mut args: Vec<&(dyn ToSql + Sync)> = vec![&ws.0, &before];
+        let limit = i64::from(limit);
+        args.push(&limit);
+        args.extend(patterns.iter().map(|p| p as &(dyn ToSql + Sync)));
+        let rows = self.all(&sql, &args).await?;
+        rows.iter().map(|r| columns::event(&PgRow(r))).collect()
+    }
+
     async fn insert_kb_source(&mut self, k: &KbSource) -> Result<()> {
         self.exec(
             "INSERT INTO kb_sources (id, workspace_id, kind, title, content, url, status, error, chunk_count, \

@@ -1003,6 +1003,20 @@ impl Tx for SqliteTx {
         )
     }
 
+    async fn events_before(
+        &mut self,
+        ws: WorkspaceId,
+        before: i64,
+        kind_prefix: &[String],
+        limit: u32,
+    ) -> Result<Vec<Event>> {
+        let holes: Vec<String> = (0..kind_prefix.len()).map(|i| format!("?{}", i + 4)).collect();
+        let sql = columns::events_before_sql("?1", "?2", "?3", &holes);
+        let mut args = vec![Sql::Text(s(ws)), Sql::Integer(before), Sql::Integer(i64::from(limit))];
+        args.extend(kind_prefix.iter().map(|p| Sql::Text(format!("{p}%"))));
+        collect(&self.conn, &sql, params_from_iter(args), |r| columns::event(r))
+    }
+
     async fn insert_kb_source(&mut self, k: &KbSource) -> Result<()> {
         exec(
             &self.conn,

@@ -125,6 +125,22 @@ pub const SELECT_KB_CANDIDATE: &str = "SELECT id, workspace_id, conversation_id,
     language, status, source_id, decided_by, created_at, updated_at, asked, duplicate_of, confidence FROM kb_candidates";
 pub const SELECT_KB_QUESTION: &str = "SELECT id, workspace_id, conversation_id, answer_message_id, question, \
     language, outcome, source_id, resolved_by, created_at, updated_at FROM kb_questions";
+/// The audit log's page both backends run ([`crate::tx::Tx::events_before`]), given their placeholders for
+/// the workspace, the id bound, the limit and each kind prefix (a `LIKE` pattern).
+pub fn events_before_sql(ws: &str, before: &str, limit: &str, prefixes: &[String]) -> String {
+    let kinds = if prefixes.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " AND ({})",
+            prefixes.iter().map(|p| format!("kind LIKE {p}")).collect::<Vec<_>>().join(" OR ")
+        )
+    };
+    format!(
+        "{SELECT_EVENT} WHERE workspace_id = {ws} AND id < {before}{kinds} ORDER BY id DESC LIMIT {limit}"
+    )
+}
+
 pub const SELECT_EVENT: &str =
     "SELECT id, workspace_id, actor_type, actor_id, kind, subject_id, data, created_at FROM events";
 

@@ -859,6 +859,15 @@ pub async fn events_record_who_did_what(store: &dyn Store) {
     assert!(events.windows(2).all(|w| w[0].id < w[1].id));
     let after = store.list_events(f.ws, events[3].id, 1000).await.unwrap();
     assert_eq!(after.len(), 2, "resume after the last event seen");
+    // People read the log newest first, page by page, by kind.
+    let newest = store.list_events_before(f.ws, i64::MAX, &[], 2).await.unwrap();
+    assert_eq!(newest.iter().map(|e| e.id).collect::<Vec<_>>(), [events[5].id, events[4].id]);
+    let older = store.list_events_before(f.ws, newest[1].id, &[], 10).await.unwrap();
+    assert_eq!(older.len(), 4, "the page before the last one seen");
+    let kinds = ["conversation.".to_string(), "user.".to_string()];
+    let chosen = store.list_events_before(f.ws, i64::MAX, &kinds, 10).await.unwrap();
+    let chosen: Vec<_> = chosen.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(chosen, ["conversation.updated", "conversation.created", "user.created"]);
     // The real-time layer tails every workspace's events in one sequence.
     let other = fixture(store, "bravo").await;
     let latest = store.latest_event_id().await.unwrap();

@@ -1447,4 +1447,15 @@ impl<B: Backend> Store for SqlStore<B> {
         let limit = limit.clamp(1, 1000);
         read!(self, |tx| tx.events(ws, after, limit).await)
     }
+
+    async fn list_events_before(
+        &self,
+        ws: WorkspaceId,
+        before: i64,
+        kind_prefix: &[String],
+        limit: u32,
+    ) -> Result<Vec<Event>> {
+        let (limit, prefixes) = (limit.clamp(1, 1000), kind_prefix.to_vec());
+        read!(self, |tx| tx.events_before(ws, before, &prefixes, limit).await)
+    }
 }

@@ -573,6 +573,15 @@ pub trait Store: JobQueue + Ratings + Send + Sync + 'static {
     // The audit log.
     /// Events with an id greater than `after`, oldest first.
     async fn list_events(&self, ws: WorkspaceId, after: i64, limit: u32) -> Result<Vec<Event>>;
+    /// Events with an id below `before` (`i64::MAX` for the newest), newest first; with `kind_prefix`,
+    /// only kinds starting with one of them (`conversation.`, `kb_`): the audit log as people read it.
+    async fn list_events_before(
+        &self,
+        ws: WorkspaceId,
+        before: i64,
+        kind_prefix: &[String],
+        limit: u32,
+    ) -> Result<Vec<Event>>;
     /// Events of all workspaces with an id greater than `after`, oldest first: what the real-time layer
     /// tails to publish changes. Never exposed to a workspace.
     async fn events_since(&self, after: i64, limit: u32) -> Result<Vec<Event>>;

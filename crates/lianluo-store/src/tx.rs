@@ -275,6 +275,14 @@ pub trait Tx: crate::jobs::JobRows + crate::csat::CsatRows + Send {
         after: i64,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<Event>>> + Send;
+    /// Newest first, below `before`, of the kinds starting with one of `kind_prefix` (any when empty).
+    fn events_before(
+        &mut self,
+        ws: WorkspaceId,
+        before: i64,
+        kind_prefix: &[String],
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Event>>> + Send;
     fn insert_kb_source(&mut self, s: &KbSource) -> impl Future<Output = Result<()>> + Send;
     /// With its content.
     fn kb_source(

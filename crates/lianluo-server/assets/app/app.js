@@ -17,6 +17,9 @@
       unassign: "Unassigned", noTeam: "No team", priority: "Priority", tags: "Tags (comma separated)", typing: "is typing…",
       contact: "Contact", identities: "Identities", attributes: "Attributes", past: "Conversations", you: "You", bot: "AI agent", earlier: "Load earlier messages", today: "Today", yesterday: "Yesterday",
       agents: "Agents", teams: "Teams", channels: "Channels", canned: "Saved replies", tokens: "API tokens", name: "Name",
+      audit: "Audit log", auditArea: "Area", auditAll: "All areas", auditWhen: "When", auditWho: "Who", auditWhat: "What", auditChange: "Change", noEvents: "Nothing recorded here yet.",
+      area_people: "People and access", area_channels: "Channels", area_contacts: "Contacts", area_conversations: "Conversations", area_messages: "Messages", area_knowledge: "Knowledge and AI", area_saved_replies: "Saved replies", area_jobs: "Background jobs",
+      actorSystem: "Lianluo", actorToken: "API token", actorCustomer: "Customer",
       jobs: "Background jobs", job_mine_conversations: "Read resolved conversations", job_index_source: "Index a knowledge source", jobOf: "{0}: {1}", jobPassages: "{0} passages", jobPassage: "1 passage", jobUnreadable: "could not be read: {0}", jobSourceGone: "the source was deleted", jst_pending: "waiting", jst_running: "running", jst_done: "done", jst_failed: "failed",
       job: "Job", state: "State", attempts: "Attempts", detail: "Detail", noJobs: "No background jobs yet.", retryJob: "Retry", retryNow: "Retry now", jobAdded: "{0} new candidates",
       role: "Role", add: "Add", create: "Create", remove: "Delete", revoke: "Revoke", members: "Members", saveMembers: "Save members", kind: "Kind",
@@ -61,6 +64,9 @@
       unassign: "未分配", noTeam: "无团队", priority: "优先级", tags: "标签（逗号分隔）", typing: "正在输入…",
       contact: "客户", identities: "身份", attributes: "属性", past: "历史会话", you: "我", bot: "AI 客服", earlier: "加载更早的消息", today: "今天", yesterday: "昨天",
       agents: "客服", teams: "团队", channels: "渠道", canned: "快捷回复", tokens: "API 令牌", name: "名称",
+      audit: "审计日志", auditArea: "范围", auditAll: "全部范围", auditWhen: "时间", auditWho: "操作者", auditWhat: "操作", auditChange: "变更", noEvents: "这里还没有记录。",
+      area_people: "人员与权限", area_channels: "渠道", area_contacts: "联系人", area_conversations: "会话", area_messages: "消息", area_knowledge: "知识库与 AI", area_saved_replies: "快捷回复", area_jobs: "后台任务",
+      actorSystem: "系统", actorToken: "API 令牌", actorCustomer: "顾客",
       jobs: "后台任务", job_mine_conversations: "读取已解决的会话", job_index_source: "索引知识来源", jobOf: "{0}：{1}", jobPassages: "{0} 个段落", jobPassage: "1 个段落", jobUnreadable: "无法读取：{0}", jobSourceGone: "来源已删除", jst_pending: "等待中", jst_running: "运行中", jst_done: "已完成", jst_failed: "失败",
       job: "任务", state: "状态", attempts: "尝试次数", detail: "详情", noJobs: "还没有后台任务。", retryJob: "重试", retryNow: "立即重试", jobAdded: "新候选 {0} 个",
       role: "角色", add: "添加", create: "创建", remove: "删除", revoke: "吊销", members: "成员", saveMembers: "保存成员", kind: "类型",
@@ -767,7 +773,7 @@
     el.setAttribute("data-section", S.section);
     var keep = el.scrollHeight;
     el.textContent = "";
-    el.appendChild(h("nav", null, ["agents", "teams", "channels", "canned", "knowledge", "tokens", "jobs"].map(function (k) {
+    el.appendChild(h("nav", null, ["agents", "teams", "channels", "canned", "knowledge", "tokens", "jobs", "audit"].map(function (k) {
       return h("button", { class: S.section === k ? "primary" : "", text: t(k), onclick: function () { S.section = k; renderSettings(); } });
     })));
     var body = h("div");
@@ -781,7 +787,7 @@
       el.scrollTop = y;
       setTimeout(function () { var top = el.scrollTop; spacer.remove(); el.scrollTop = top; }, 1500);
     }
-    ({ agents: settingsAgents, teams: settingsTeams, channels: settingsChannels, canned: settingsCanned, knowledge: settingsKnowledge, tokens: settingsTokens, jobs: settingsJobs })[S.section](body);
+    ({ agents: settingsAgents, teams: settingsTeams, channels: settingsChannels, canned: settingsCanned, knowledge: settingsKnowledge, tokens: settingsTokens, jobs: settingsJobs, audit: settingsAudit })[S.section](body);
   }
   // The knowledge base: sources with their status and passages, a playground, and the gaps list.
   function settingsKnowledge(body) {
@@ -1155,6 +1161,43 @@
       })));
       if (r.items.some(function (j) { return j.state === "pending" || j.state === "running"; })) setTimeout(function () { if (S.section === "jobs" && S.view === "settings") renderSettings(); }, 2000);
     }, fail);
+  }
+
+  // The audit log: who changed what, and when, newest first, by area; older entries load on demand.
+  var AREAS = ["people", "channels", "contacts", "conversations", "messages", "knowledge", "saved_replies", "jobs"];
+  function settingsAudit(body) {
+    var area = h("select", { "aria-label": t("auditArea"), "data-action": "audit-area", onchange: function () { S.auditArea = area.value; load(null); } },
+      [h("option", { value: "", text: t("auditAll") })].concat(AREAS.map(function (a) { return h("option", { value: a, selected: S.auditArea === a, text: t("area_" + a) }); })));
+    var rows = h("tbody"), more = h("div");
+    body.appendChild(h("div", { class: "row" }, area));
+    body.appendChild(h("table", { class: "audit" }, h("thead", null, h("tr", null, [t("auditWhen"), t("auditWho"), t("auditWhat"), t("auditChange")].map(function (x) { return h("th", { text: x }); }))), rows));
+    body.appendChild(more);
+    var who = function (a) {
+      return a.type === "user" ? userName(a.id) || roleName("agent") : a.type === "api_token" ? t("actorToken") : a.type === "contact" ? t("actorCustomer") : t("actorSystem");
+    };
+    // A change as "field: before → after", or the fields given.
+    var change = function (d) {
+      return Object.keys(d || {}).map(function (k) {
+        // Agents are named rather than shown by id.
+        var name = function (x) { return typeof x === "string" && userName(x) || x; };
+        var v = d[k], show = function (x) { return x == null ? "—" : Array.isArray(x) ? x.map(name).join(", ") : typeof x === "object" ? JSON.stringify(x) : String(name(x)); };
+        return v && typeof v === "object" && ("from" in v || "to" in v) ? k + ": " + show(v.from) + " → " + show(v.to) : k + ": " + show(v);
+      }).join("; ").slice(0, 300);
+    };
+    function load(before) {
+      var q = "/api/v1/events?limit=50&before=" + (before || "9223372036854775807") + (S.auditArea ? "&area=" + S.auditArea : "");
+      api("GET", q).then(function (r) {
+        if (!before) rows.textContent = "";
+        r.items.forEach(function (e) {
+          rows.appendChild(h("tr", { "data-kind": e.kind }, h("td", { text: when(e.created_at) }), h("td", { text: who(e.actor) }),
+            h("td", null, h("code", { text: e.kind })), h("td", { class: "muted", text: change(e.data) })));
+        });
+        if (!rows.children.length) rows.appendChild(h("tr", { class: "empty" }, h("td", { class: "muted", colspan: "4", text: t("noEvents") })));
+        more.textContent = "";
+        if (r.items.length === 50) more.appendChild(h("button", { class: "ghost", "data-action": "older-events", text: t("moreRows"), onclick: function () { load(r.items[r.items.length - 1].id); } }));
+      }, fail);
+    }
+    load(null);
   }
 
   /* ---------- Contacts ---------- */

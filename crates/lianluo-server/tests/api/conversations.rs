@@ -93,6 +93,28 @@ async fn assignment_and_audit_trail(app: TestApp) {
     let last = updates[1]["id"].as_i64().unwrap();
     let after = app.get(&format!("/api/v1/events?after={last}"), &app.admin).await.expect(200);
     assert_eq!(after["items"], json!([]));
+    // The audit log screen reads newest first, by area, a page at a time.
+    let newest = app.get("/api/v1/events?area=conversations&limit=2", &app.admin).await.expect(200);
+    let ids: Vec<i64> =
+        newest["items"].as_array().unwrap().iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, [last, updates[0]["id"].as_i64().unwrap()], "{newest}");
+    let older = app
+        .get(&format!("/api/v1/events?area=conversations&before={}", ids[1]), &app.admin)
+        .await
+        .expect(200);
+    assert_eq!(older["items"][0]["kind"], "conversation.created", "{older}");
+    let people = app.get("/api/v1/events?area=people", &app.admin).await.expect(200);
+    assert!(people["items"].as_array().unwrap().iter().all(|e| {
+        let k = e["kind"].as_str().unwrap();
+        k.starts_with("user.")
+            || k.starts_with("team.")
+            || k.starts_with("workspace.")
+            || k.starts_with("api_token.")
+    }));
+    assert!(people["items"].as_array().unwrap().iter().any(|e| e["kind"] == "team.created"), "{people}");
+    app.get("/api/v1/events?area=secrets", &app.admin).await.expect_error(400, "invalid_query");
+    app.get("/api/v1/events?after=1&before=5", &app.admin).await.expect_error(400, "invalid_query");
+    app.get("/api/v1/events?area=people", &agent).await.expect_error(403, "forbidden");
 
     // Deleting is for admins; the thread goes with it and the log remembers.
     app.delete(&format!("/api/v1/conversations/{id}"), &agent).await.expect_error(403, "forbidden");
