@@ -360,7 +360,9 @@ test("destructive settings actions ask first, in Chinese; the agents list shows 
   await admin.fill(".settings input[placeholder=快捷词]", "temp-zh");
   await admin.fill(".settings input[placeholder=内容]", "重复的快捷词。");
   await admin.click(".settings form button");
-  await admin.locator(".toast", { hasText: "已存在，或已被他人修改" }).waitFor();
+  const refused = admin.locator(".toast", { hasText: "已存在，或已被他人修改" }).last();
+  await refused.waitFor();
+  if (/[A-Za-z]{3}/.test(await refused.innerText())) throw new Error("English inside the Chinese notice: " + (await refused.innerText()));
   await reply.locator("[data-action=delete-reply]").click();
   await reply.locator("text=确定删除？此操作无法撤销。").waitFor();
   await admin.screenshot({ path: join(artifacts, "settings-confirm-delete-zh.png") });
@@ -782,6 +784,12 @@ test("联系人: a customer is looked up and edited from the conversation, in Ch
   await page.locator(".contacts-head h2", { hasText: "联系人" }).waitFor();
   await card.locator("input[aria-label='邮箱（逗号分隔）']").waitFor();
   await card.locator("h4", { hasText: "历史会话" }).waitFor();
+  // A wrong email is refused in Chinese, naming the field, with no English from the server.
+  const emails = card.locator("input[aria-label='邮箱（逗号分隔）']");
+  await emails.fill("不是邮箱");
+  await card.locator("[data-action=save-contact]").click();
+  await page.locator(".toast", { hasText: "输入有误，请检查：邮箱或电话" }).last().waitFor();
+  await emails.fill("");
   await card.locator("[data-action=open-conversation]").first().waitFor();
   const unnamed = await unlabelled(page);
   if (unnamed.length) throw new Error("unlabelled fields: " + unnamed.join(" | "));
