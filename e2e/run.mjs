@@ -518,7 +518,7 @@ test("saved replies, private notes, assignment, shortcuts and a widget channel's
   await agent.fill(".composer textarea", "Customer may ask for an extended warranty.");
   await agent.keyboard.press("Control+Enter");
   await agent.locator(".msg.note", { hasText: "extended warranty" }).waitFor();
-  await agent.selectOption("select[aria-label=assignee]", { label: "Sarah Cheung" });
+  await agent.selectOption("select[aria-label=Assignee]", { label: "Sarah Cheung" });
   // The open conversation's row (its preview is now the note) shows the new assignee.
   await agent.locator(".item.active .chip", { hasText: "Sarah Cheung" }).waitFor({ timeout: 10_000 });
   await visitor.waitForTimeout(500);

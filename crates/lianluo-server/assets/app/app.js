@@ -13,6 +13,7 @@
       edit: "Edit", phone: "Phone", contacts: "Contacts", contactSearch: "Search name, email, phone…", newContact: "New contact", importCsv: "Import CSV", exportCsv: "Export CSV",
       emails: "Emails (comma separated)", phones: "Phones, with country code (comma separated)", tagList: "Tags", pickContact: "Pick a contact to see and edit them.", moreRows: "Load more",
       otherIds: "Other identities", deleteContactWarn: "Delete this contact? Only a contact without conversations can be deleted.", imported: "Imported {0} contacts", importFailed: "{0} rows not imported: {1}", noContactCols: "The file needs a header row with a name, email or phone column.", openConv: "View",
+      back: "Back to the list", assignee: "Assignee", teamOf: "Team", tagsShort: "Tags", convTools: "Conversation details",
       csat: "Customer rating", csat_1: "Very dissatisfied", csat_2: "Dissatisfied", csat_3: "Neutral", csat_4: "Satisfied", csat_5: "Very satisfied",
       unassign: "Unassigned", noTeam: "No team", priority: "Priority", tags: "Tags (comma separated)", typing: "is typing…",
       contact: "Contact", identities: "Identities", attributes: "Attributes", past: "Conversations", you: "You", bot: "AI agent", earlier: "Load earlier messages", today: "Today", yesterday: "Yesterday",
@@ -62,6 +63,7 @@
       edit: "编辑", phone: "电话", contacts: "联系人", contactSearch: "搜索姓名、邮箱、电话…", newContact: "新建联系人", importCsv: "导入 CSV", exportCsv: "导出 CSV",
       emails: "邮箱（逗号分隔）", phones: "电话，含国家区号（逗号分隔）", tagList: "标签", pickContact: "选择一位联系人以查看和编辑。", moreRows: "加载更多",
       otherIds: "其他身份", deleteContactWarn: "删除该联系人？只有没有会话的联系人可以删除。", imported: "已导入 {0} 位联系人", importFailed: "{0} 行未导入：{1}", noContactCols: "文件需要表头行，并包含姓名、邮箱或电话列。", openConv: "查看",
+      back: "返回列表", assignee: "负责人", teamOf: "团队", tagsShort: "标签", convTools: "会话信息",
       csat: "顾客评价", csat_1: "非常不满意", csat_2: "不满意", csat_3: "一般", csat_4: "满意", csat_5: "非常满意",
       unassign: "未分配", noTeam: "无团队", priority: "优先级", tags: "标签（逗号分隔）", typing: "正在输入…",
       contact: "客户", identities: "身份", attributes: "属性", past: "历史会话", you: "我", bot: "AI 客服", earlier: "加载更早的消息", today: "今天", yesterday: "昨天",
@@ -511,11 +513,11 @@
     var c = S.conversation;
     if (!els.conv || !c || c.id !== S.current) return;
     els.conv.textContent = "";
-    var assign = h("select", { "aria-label": "assignee", onchange: function (e) { patch({ assignee_id: e.target.value || null }); } },
+    var assign = h("select", { "aria-label": t("assignee"), onchange: function (e) { patch({ assignee_id: e.target.value || null }); } },
       [h("option", { value: "", text: t("unassign") })].concat(S.users.filter(function (u) { return u.active; }).map(function (u) {
         var st = S.presence[u.id]; return h("option", { value: u.id, selected: c.assignee_id === u.id, text: u.name + (st === "online" ? " ●" : "") });
       })));
-    var team = h("select", { "aria-label": "team", onchange: function (e) { patch({ team_id: e.target.value || null }); } },
+    var team = h("select", { "aria-label": t("teamOf"), onchange: function (e) { patch({ team_id: e.target.value || null }); } },
       [h("option", { value: "", text: t("noTeam") })].concat(S.teams.map(function (x) { return h("option", { value: x.id, selected: c.team_id === x.id, text: x.name }); })));
     var prio = h("select", { "aria-label": t("priority"), onchange: function (e) { patch({ priority: e.target.value }); } },
       ["none", "low", "medium", "high", "urgent"].map(function (p) { return h("option", { value: p, selected: c.priority === p, text: p === "none" ? t("priority") : word("pr_", p) }); }));
@@ -526,14 +528,19 @@
     } }, h("option", { value: "", text: t("snooze") }), h("option", { value: "1h", text: t("snooze1h") }), h("option", { value: "tomorrow", text: t("snoozeTomorrow") }));
     var resolved = c.status === "resolved";
     var status = h("button", { class: resolved ? "" : "primary", "data-action": "resolve", text: resolved ? t("reopen") : t("resolve"), onclick: toggleResolved });
-    var tags = h("input", { "aria-label": t("tags"), placeholder: t("tags"), value: (c.tags || []).join(", ") });
+    var tags = h("input", { "aria-label": t("tags"), placeholder: t("tagsShort"), value: (c.tags || []).join(", ") });
     tags.addEventListener("change", function () { patch({ tags: tags.value.split(",").map(function (x) { return x.trim(); }).filter(Boolean) }); });
     els.title = h("h2", { text: customerName() });
     // Below 1,200 px the contact panel is not beside the thread: this opens it over the thread.
     var sideToggle = h("button", { class: "ghost side-toggle", "data-action": "contact-panel", "aria-label": t("contact"), title: t("contact"),
       onclick: function () { els.shell.classList.toggle("show-side"); } }, icon("person"));
-    els.conv.appendChild(h("header", null, h("button", { class: "ghost back", "aria-label": "back", text: "←", onclick: function () { S.current = null; els.shell.classList.remove("open"); } }), els.title,
-      h("span", { class: "chip", text: t(c.status) }), assign, team, prio, snooze, status, tags, sideToggle));
+    // One header: who and where it stands, with resolve at hand; below it, the details each with its name.
+    var tool = function (label, control) { return h("label", { class: "tool" }, h("span", { class: "muted", "aria-hidden": "true", text: label }), control); };
+    els.conv.appendChild(h("header", null,
+      h("div", { class: "title-row" }, h("button", { class: "ghost back", "aria-label": t("back"), text: "←", onclick: function () { S.current = null; els.shell.classList.remove("open"); } }), els.title,
+        h("span", { class: "chip status-" + c.status, text: t(c.status) }), status, sideToggle),
+      h("div", { class: "tools", role: "group", "aria-label": t("convTools") },
+        tool(t("assignee"), assign), tool(t("teamOf"), team), tool(t("priority"), prio), tool(t("snooze"), snooze), tool(t("tagsShort"), tags))));
     // The customer's satisfaction rating, once they gave one in the widget.
     if (S.csat) {
       var stars = "\u2605\u2605\u2605\u2605\u2605".slice(0, S.csat.rating) + "\u2606\u2606\u2606\u2606\u2606".slice(S.csat.rating);
