@@ -149,6 +149,17 @@ test("every label of the workspace and the widget exists in English and Chinese"
     if (from < 0 || to < 0) throw new Error(`no dictionaries in ${path}`);
     return new Function("return " + src.slice(from + start.length - 1, to + end.indexOf("}") + 1))();
   };
+  // A key written twice in one language is silently overwritten by the second: none may be.
+  const twice = async (path, start, end) => {
+    const src = await (await fetch(server.base + path)).text();
+    const from = src.indexOf(start), to = src.indexOf(end, from);
+    return src.slice(from, to).split(/\n\s*zh: \{/).flatMap((block, i) => {
+      const keys = [...block.matchAll(/(?:[{,]\s*|\n\s*)([A-Za-z_]\w*): "/g)].map((m) => m[1]);
+      return keys.filter((k, j) => keys.indexOf(k) !== j).map((k) => (i ? "zh." : "en.") + k);
+    });
+  };
+  const repeated = (await twice("/assets/app.js", "var I18N = {", "\n  };")).concat(await twice("/widget.js", "var T = {", "\n  }[lang];"));
+  if (repeated.length) throw new Error("labels defined twice: " + repeated.join(", "));
   const app = await dictionaries("/assets/app.js", "var I18N = {", "\n  };");
   const widget = await dictionaries("/widget.js", "var T = {", "\n  }[lang];");
   for (const [name, d] of [["workspace", app], ["widget", widget]]) {
@@ -799,6 +810,45 @@ test("联系人: a customer is looked up and edited from the conversation, in Ch
   await page.locator(".conv header h2", { hasText: "黄秀英" }).waitFor();
 });
 
+test("an agent renames themselves, switches language and changes their password in their profile", async () => {
+  const admin = await newPage({ width: 1280, height: 800 }, "en-US");
+  await signIn(admin, "admin@lumio.example");
+  const email = `profile-${Date.now()}@lumio.example`;
+  const made = await admin.evaluate(async (email) => {
+    const me = await (await fetch("/api/v1/auth/me")).json();
+    const r = await fetch("/api/v1/users", { method: "POST", headers: { "content-type": "application/json", "x-csrf-token": me.csrf_token },
+      body: JSON.stringify({ name: "New Hire", email, role: "agent", password: "lumio-demo-2026" }) });
+    return r.status;
+  }, email);
+  if (made !== 201) throw new Error("creating the agent answered " + made);
+  await admin.context().close();
+  const page = await newPage({ width: 1280, height: 800 }, "en-US");
+  await signIn(page, email);
+  await page.click("[data-action=profile]");
+  await page.locator("h2", { hasText: "My profile" }).waitFor();
+  await page.fill("input[aria-label^='Your name']", "王芳 Wang Fang");
+  await page.click("[data-action=save-profile]");
+  await page.locator(".toast", { hasText: "Saved" }).last().waitFor();
+  await page.locator(".rail [data-action=profile][data-initials='王'][aria-label='My profile 王芳 Wang Fang']").waitFor();
+  await page.screenshot({ path: join(artifacts, "profile.png") });
+  // The language follows the choice at once.
+  await page.selectOption("[data-action=profile-language]", "zh");
+  await page.locator("h2", { hasText: "个人资料" }).waitFor();
+  // A wrong current password is refused in Chinese; the right one ends the session.
+  await page.fill("input[aria-label='当前密码']", "not-my-password");
+  await page.fill("input[aria-label^='新密码']", "a-new-password-2026");
+  await page.click("[data-action=change-password]");
+  await page.locator(".toast", { hasText: "输入有误，请检查：当前密码" }).waitFor();
+  await page.fill("input[aria-label='当前密码']", "lumio-demo-2026");
+  await page.click("[data-action=change-password]");
+  await page.locator(".toast", { hasText: "密码已修改" }).waitFor();
+  await page.waitForSelector("input[name=password]");
+  await page.fill("input[name=email]", email);
+  await page.fill("input[name=password]", "a-new-password-2026");
+  await page.click("button[type=submit]");
+  await page.waitForSelector(".tabs");
+});
+
 test("on a tablet the inbox and the conversation take turns", async () => {
   const agent = await newPage({ width: 820, height: 1180 }, "en-US");
   await signIn(agent, "admin@lumio.example");
@@ -958,6 +1008,9 @@ test("every screen passes an automated accessibility check (axe-core, WCAG 2.1 A
     await page.locator("tr.contact-row").first().click();
     await page.waitForSelector(".contact-card form");
     await check(page, lng + " contacts");
+    await page.click("[data-action=profile]");
+    await page.waitForSelector(".contact-form.profile");
+    await check(page, lng + " profile");
     const visitor = await newPage({ width: 1000, height: 760 }, locale);
     await visitor.goto(shop.url + (lng === "zh" ? "/zh" : "/"));
     await visitor.click("[data-lianluo] >> .bubble");

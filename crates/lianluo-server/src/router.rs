@@ -86,6 +86,12 @@ fn api() -> Api {
             auth::get_me,
         )
         .add(
+            v1(PATCH, "/api/v1/auth/me", "update_me", "Change your own name")
+                .body::<auth::MePatch>()
+                .returns::<User>(200),
+            auth::update_me,
+        )
+        .add(
             v1(
                 POST,
                 "/api/v1/auth/password",

@@ -13,6 +13,7 @@
       edit: "Edit", phone: "Phone", contacts: "Contacts", contactSearch: "Search name, email, phone…", newContact: "New contact", importCsv: "Import CSV", exportCsv: "Export CSV",
       emails: "Emails (comma separated)", phones: "Phones, with country code (comma separated)", tagList: "Tags", pickContact: "Pick a contact to see and edit them.", moreRows: "Load more",
       otherIds: "Other identities", deleteContactWarn: "Delete this contact? Only a contact without conversations can be deleted.", imported: "Imported {0} contacts", importFailed: "{0} rows not imported: {1}", noContactCols: "The file needs a header row with a name, email or phone column.", openConv: "View",
+      profile: "My profile", profileName: "Your name, as customers and colleagues see it", language: "Language", ownNewPassword: "New password (10 characters or more)", currentPassword: "Current password", changePassword: "Change password", passwordChanged: "Password changed. Please sign in again.", notifyLabel: "Desktop and sound notifications",
       back: "Back to the list", assignee: "Assignee", teamOf: "Team", tagsShort: "Tags", convTools: "Conversation details",
       csat: "Customer rating", csat_1: "Very dissatisfied", csat_2: "Dissatisfied", csat_3: "Neutral", csat_4: "Satisfied", csat_5: "Very satisfied",
       unassign: "Unassigned", noTeam: "No team", priority: "Priority", tags: "Tags (comma separated)", typing: "is typing…",
@@ -28,7 +29,7 @@
       revokeWarn: "Integrations using this token stop working at once.", revokeNow: "Revoke now", deactivate: "Deactivate", reactivate: "Reactivate",
       deactivateWarn: "They are signed out at once and can no longer sign in.", deactivateNow: "Deactivate now", role_agent: "Agent", role_admin: "Admin", err_validation_failed: "Please check what you entered", err_invalid_body: "Please check what you entered",
       fld_name: "name", fld_email: "email", fld_password: "password", fld_shortcut: "shortcut", fld_content: "content", fld_title: "title", fld_url: "address", fld_identities: "email or phone", fld_tags: "tags", fld_page_limit: "page limit",
-      fld_rating: "rating", fld_comment: "comment", fld_role: "role", fld_subject: "subject", fld_attributes: "attributes", fld_member_ids: "members", fld_base_url: "provider address", fld_model: "model", fld_api_key: "API key", fld_min_confidence: "confidence threshold", fld_question: "question", fld_answer: "answer", fld_settings: "channel settings", err_conflict: "That already exists or was changed meanwhile", err_not_found: "Not found; it may have been deleted", err_forbidden: "You are not allowed to do that", err_rate_limited: "Too many requests; try again in a moment", err_payload_too_large: "That is too large", err_unsupported_file: "That file type cannot be read", err_busy: "The server is busy; try again in a moment", err_queue_full: "The server is busy; try again in a moment", err_internal: "Something went wrong on the server", err_unauthenticated: "Please sign in again", err_csrf_failed: "Please reload the page and try again", select: "Select", selected: "selected", assignTo: "Assign to…", addTag: "Add a tag", clearSel: "Clear", updated: "Updated", notify: "Notifications", notifyOn: "Notifications on: new messages in your conversations and conversations assigned to you", notifyOff: "Notifications off", notifyBlocked: "The browser blocks notifications for this site", assignedToYou: "Assigned to you", newMessage: "New message", suggestions: "Suggested questions", suggestionsPh: "Suggested questions for new visitors, one per line (up to 6)", pr_low: "Low", pr_medium: "Medium", pr_high: "High", pr_urgent: "Urgent", sk_markdown: "Markdown", sk_text: "Plain text", sk_html: "HTML", sk_faq_csv: "FAQ (CSV)", sk_qa: "Question and answer", sk_pdf: "PDF", sk_docx: "Word", sk_xlsx: "Excel", sk_website: "Website", ch_web_widget: "Web widget", ch_email: "Email", ch_wechat: "WeChat", ch_mini_program: "Mini program", ch_douyin: "Douyin", ch_xiaohongshu: "Xiaohongshu", ch_kuaishou: "Kuaishou", ch_phone: "Phone", ch_api: "API", revokedAt: "revoked", visitor: "Visitor", anonymous: "Anonymous web visitor (no name or email given)", siteUser: "Signed-in site user", secret: "Secret", shortcut: "Shortcut", content: "Content", created: "Created",
+      fld_rating: "rating", fld_comment: "comment", fld_role: "role", fld_subject: "subject", fld_attributes: "attributes", fld_member_ids: "members", fld_base_url: "provider address", fld_model: "model", fld_api_key: "API key", fld_min_confidence: "confidence threshold", fld_question: "question", fld_answer: "answer", fld_settings: "channel settings", fld_current_password: "current password", fld_new_password: "new password", err_conflict: "That already exists or was changed meanwhile", err_not_found: "Not found; it may have been deleted", err_forbidden: "You are not allowed to do that", err_rate_limited: "Too many requests; try again in a moment", err_payload_too_large: "That is too large", err_unsupported_file: "That file type cannot be read", err_busy: "The server is busy; try again in a moment", err_queue_full: "The server is busy; try again in a moment", err_internal: "Something went wrong on the server", err_unauthenticated: "Please sign in again", err_csrf_failed: "Please reload the page and try again", select: "Select", selected: "selected", assignTo: "Assign to…", addTag: "Add a tag", clearSel: "Clear", updated: "Updated", notify: "Notifications", notifyOn: "Notifications on: new messages in your conversations and conversations assigned to you", notifyOff: "Notifications off", notifyBlocked: "The browser blocks notifications for this site", assignedToYou: "Assigned to you", newMessage: "New message", suggestions: "Suggested questions", suggestionsPh: "Suggested questions for new visitors, one per line (up to 6)", pr_low: "Low", pr_medium: "Medium", pr_high: "High", pr_urgent: "Urgent", sk_markdown: "Markdown", sk_text: "Plain text", sk_html: "HTML", sk_faq_csv: "FAQ (CSV)", sk_qa: "Question and answer", sk_pdf: "PDF", sk_docx: "Word", sk_xlsx: "Excel", sk_website: "Website", ch_web_widget: "Web widget", ch_email: "Email", ch_wechat: "WeChat", ch_mini_program: "Mini program", ch_douyin: "Douyin", ch_xiaohongshu: "Xiaohongshu", ch_kuaishou: "Kuaishou", ch_phone: "Phone", ch_api: "API", revokedAt: "revoked", visitor: "Visitor", anonymous: "Anonymous web visitor (no name or email given)", siteUser: "Signed-in site user", secret: "Secret", shortcut: "Shortcut", content: "Content", created: "Created",
       shown: "Copy it now: it is not shown again.", saved: "Saved.", failed: "Something went wrong.", keys: "Keyboard shortcuts", emptyTable: "Nothing here yet.",
       kNext: "next / previous conversation", kReply: "reply", kNote: "private note", kResolve: "resolve or reopen", kSearch: "search",
       kHelp: "this help", online: "Online", away: "Away", active: "Active", inactive: "Deactivated", newPassword: "Initial password",
@@ -63,6 +64,7 @@
       edit: "编辑", phone: "电话", contacts: "联系人", contactSearch: "搜索姓名、邮箱、电话…", newContact: "新建联系人", importCsv: "导入 CSV", exportCsv: "导出 CSV",
       emails: "邮箱（逗号分隔）", phones: "电话，含国家区号（逗号分隔）", tagList: "标签", pickContact: "选择一位联系人以查看和编辑。", moreRows: "加载更多",
       otherIds: "其他身份", deleteContactWarn: "删除该联系人？只有没有会话的联系人可以删除。", imported: "已导入 {0} 位联系人", importFailed: "{0} 行未导入：{1}", noContactCols: "文件需要表头行，并包含姓名、邮箱或电话列。", openConv: "查看",
+      profile: "个人资料", profileName: "您的名字（顾客和同事看到的名字）", language: "语言", ownNewPassword: "新密码（至少 10 个字符）", currentPassword: "当前密码", changePassword: "修改密码", passwordChanged: "密码已修改，请重新登录。", notifyLabel: "桌面与声音通知",
       back: "返回列表", assignee: "负责人", teamOf: "团队", tagsShort: "标签", convTools: "会话信息",
       csat: "顾客评价", csat_1: "非常不满意", csat_2: "不满意", csat_3: "一般", csat_4: "满意", csat_5: "非常满意",
       unassign: "未分配", noTeam: "无团队", priority: "优先级", tags: "标签（逗号分隔）", typing: "正在输入…",
@@ -78,7 +80,7 @@
       revokeWarn: "使用此令牌的集成将立即失效。", revokeNow: "立即吊销", deactivate: "停用", reactivate: "重新启用",
       deactivateWarn: "该成员将立即退出登录，且无法再登录。", deactivateNow: "立即停用", role_agent: "客服", role_admin: "管理员", err_validation_failed: "输入有误，请检查", err_invalid_body: "输入有误，请检查",
       fld_name: "名称", fld_email: "邮箱", fld_password: "密码", fld_shortcut: "快捷词", fld_content: "内容", fld_title: "标题", fld_url: "链接", fld_identities: "邮箱或电话", fld_tags: "标签", fld_page_limit: "页数上限",
-      fld_rating: "评分", fld_comment: "评论", fld_role: "角色", fld_subject: "主题", fld_attributes: "属性", fld_member_ids: "成员", fld_base_url: "服务地址", fld_model: "模型", fld_api_key: "密钥", fld_min_confidence: "置信度阈值", fld_question: "问题", fld_answer: "答案", fld_settings: "渠道设置", err_conflict: "已存在，或已被他人修改", err_not_found: "未找到，可能已被删除", err_forbidden: "您没有权限执行此操作", err_rate_limited: "请求过于频繁，请稍后再试", err_payload_too_large: "内容过大", err_unsupported_file: "无法读取此类文件", err_busy: "服务器繁忙，请稍后再试", err_queue_full: "服务器繁忙，请稍后再试", err_internal: "服务器出错了", err_unauthenticated: "请重新登录", err_csrf_failed: "请刷新页面后重试", select: "选择", selected: "已选", assignTo: "分配给…", addTag: "添加标签", clearSel: "取消选择", updated: "已更新", notify: "通知", notifyOn: "已开启通知：您负责的会话有新消息、有会话分配给您时提醒", notifyOff: "已关闭通知", notifyBlocked: "浏览器已禁止本站的通知", assignedToYou: "已分配给您", newMessage: "新消息", suggestions: "推荐问题", suggestionsPh: "给新访客的推荐问题，每行一个（最多 6 个）", pr_low: "低", pr_medium: "中", pr_high: "高", pr_urgent: "紧急", sk_markdown: "Markdown", sk_text: "纯文本", sk_html: "HTML", sk_faq_csv: "常见问题（CSV）", sk_qa: "问答", sk_pdf: "PDF", sk_docx: "Word 文档", sk_xlsx: "Excel 表格", sk_website: "网站", ch_web_widget: "网站聊天窗口", ch_email: "邮件", ch_wechat: "微信", ch_mini_program: "小程序", ch_douyin: "抖音", ch_xiaohongshu: "小红书", ch_kuaishou: "快手", ch_phone: "电话", ch_api: "API", revokedAt: "已吊销", visitor: "访客", anonymous: "匿名网页访客（未留姓名或邮箱）", siteUser: "网站登录用户", secret: "密钥", shortcut: "快捷词", content: "内容", created: "创建时间",
+      fld_rating: "评分", fld_comment: "评论", fld_role: "角色", fld_subject: "主题", fld_attributes: "属性", fld_member_ids: "成员", fld_base_url: "服务地址", fld_model: "模型", fld_api_key: "密钥", fld_min_confidence: "置信度阈值", fld_question: "问题", fld_answer: "答案", fld_settings: "渠道设置", fld_current_password: "当前密码", fld_new_password: "新密码", err_conflict: "已存在，或已被他人修改", err_not_found: "未找到，可能已被删除", err_forbidden: "您没有权限执行此操作", err_rate_limited: "请求过于频繁，请稍后再试", err_payload_too_large: "内容过大", err_unsupported_file: "无法读取此类文件", err_busy: "服务器繁忙，请稍后再试", err_queue_full: "服务器繁忙，请稍后再试", err_internal: "服务器出错了", err_unauthenticated: "请重新登录", err_csrf_failed: "请刷新页面后重试", select: "选择", selected: "已选", assignTo: "分配给…", addTag: "添加标签", clearSel: "取消选择", updated: "已更新", notify: "通知", notifyOn: "已开启通知：您负责的会话有新消息、有会话分配给您时提醒", notifyOff: "已关闭通知", notifyBlocked: "浏览器已禁止本站的通知", assignedToYou: "已分配给您", newMessage: "新消息", suggestions: "推荐问题", suggestionsPh: "给新访客的推荐问题，每行一个（最多 6 个）", pr_low: "低", pr_medium: "中", pr_high: "高", pr_urgent: "紧急", sk_markdown: "Markdown", sk_text: "纯文本", sk_html: "HTML", sk_faq_csv: "常见问题（CSV）", sk_qa: "问答", sk_pdf: "PDF", sk_docx: "Word 文档", sk_xlsx: "Excel 表格", sk_website: "网站", ch_web_widget: "网站聊天窗口", ch_email: "邮件", ch_wechat: "微信", ch_mini_program: "小程序", ch_douyin: "抖音", ch_xiaohongshu: "小红书", ch_kuaishou: "快手", ch_phone: "电话", ch_api: "API", revokedAt: "已吊销", visitor: "访客", anonymous: "匿名网页访客（未留姓名或邮箱）", siteUser: "网站登录用户", secret: "密钥", shortcut: "快捷词", content: "内容", created: "创建时间",
       shown: "请立即复制：之后不会再显示。", saved: "已保存。", failed: "出错了。", keys: "快捷键", emptyTable: "暂无内容。",
       kNext: "下一个 / 上一个会话", kReply: "回复", kNote: "内部备注", kResolve: "解决或重新打开", kSearch: "搜索",
       kHelp: "本帮助", online: "在线", away: "离开", active: "正常", inactive: "已停用", newPassword: "初始密码",
@@ -266,6 +268,8 @@
   /* ---------- Sign-in ---------- */
   function renderLogin() {
     if (S.socket) { S.socket.onclose = null; S.socket.close(); S.socket = null; }
+    // Whoever signs in next starts at the inbox.
+    S.view = "inbox"; S.current = null;
     var err = h("div", { class: "error", role: "alert" });
     var email = h("input", { type: "email", name: "email", placeholder: t("email"), "aria-label": t("email"), autocomplete: "username", required: true });
     var pw = h("input", { type: "password", name: "password", placeholder: t("password"), "aria-label": t("password"), autocomplete: "current-password", required: true });
@@ -307,6 +311,7 @@
       h("button", { title: t("contacts"), "aria-label": t("contacts"), "data-action": "contacts", class: S.view === "contacts" ? "active" : "", onclick: function () { S.view = "contacts"; renderShell(); } }, icon("person")),
       admin ? h("button", { title: t("settings"), "aria-label": t("settings"), class: S.view === "settings" ? "active" : "", onclick: function () { S.view = "settings"; renderShell(); } }, "⚙") : null,
       h("div", { class: "spacer" }),
+      h("button", { title: t("profile"), "aria-label": t("profile") + " " + S.me.name, "data-action": "profile", class: "avatar" + (S.view === "profile" ? " active" : ""), "data-initials": initials(S.me.name), onclick: function () { S.view = "profile"; renderShell(); } }),
       h("button", { title: t("away") + " / " + t("online"), "aria-label": t("online"), onclick: toggleAway }, "●", els.presence),
       h("button", { title: t("notify"), "aria-label": t("notify"), "aria-pressed": String(notifying()), "data-action": "notifications", class: notifying() ? "active" : "", onclick: toggleNotifications }, icon("bell", !notifying())),
       h("button", { title: "中文 / English", "aria-label": lang === "zh" ? "EN English" : "中文", "data-action": "language", onclick: function () { lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("lianluo:lang", lang); document.documentElement.lang = lang === "zh" ? "zh-CN" : "en"; renderShell(); if (S.view === "inbox") { renderList(); if (S.current) { renderConversation(); renderSide(); } } } }, lang === "zh" ? "EN" : "中"),
@@ -314,12 +319,12 @@
     var shell = h("div", { class: "shell" + (S.current ? " open" : "") });
     shell.appendChild(rail);
     els.shell = shell;
-    if (S.view === "settings" || S.view === "contacts") {
+    if (S.view === "settings" || S.view === "contacts" || S.view === "profile") {
       shell.classList.add("no-side");
       els.settings = h("main", { class: "settings " + S.view });
       shell.appendChild(els.settings);
       app.appendChild(shell);
-      if (S.view === "contacts") renderContacts(); else renderSettings();
+      ({ contacts: renderContacts, profile: renderProfile, settings: renderSettings })[S.view]();
       return;
     }
     els.items = h("div", { class: "items", role: "list" });
@@ -1215,6 +1220,50 @@
       }, fail);
     }
     load(null);
+  }
+
+  // A person's initials, for their avatar: the first letters of two words, or the first character of a
+  // Chinese name.
+  function initials(name) {
+    var words = String(name || "?").trim().split(/\s+/);
+    return /^[A-Za-z]/.test(words[0]) ? (words[0][0] + (words[1] ? words[1][0] : "")).toUpperCase() : words[0].slice(0, 1);
+  }
+  // The signed-in agent's own settings: name, language, notifications, password.
+  function renderProfile() {
+    var el = els.settings;
+    el.appendChild(h("h2", { text: t("profile") }));
+    var name = h("input", { placeholder: t("profileName"), value: S.me.name, required: true, maxlength: "200" });
+    var nameForm = h("form", { class: "contact-form profile" }, h("label", null, h("span", { class: "muted", text: t("profileName") }), name),
+      h("button", { class: "primary", "data-action": "save-profile", text: t("save") }));
+    nameForm.addEventListener("submit", function (e) {
+      e.preventDefault();
+      api("PATCH", "/api/v1/auth/me", { name: name.value.trim() }).then(function (u) {
+        S.me.name = u.name;
+        S.users.forEach(function (x) { if (x.id === u.id) x.name = u.name; });
+        toast(t("saved"));
+        renderShell();
+      }, fail);
+    });
+    var language = h("select", { "aria-label": t("language"), "data-action": "profile-language", onchange: function () {
+      lang = language.value; localStorage.setItem("lianluo:lang", lang); document.documentElement.lang = lang === "zh" ? "zh-CN" : "en"; renderShell();
+    } }, h("option", { value: "zh", selected: lang === "zh", text: "中文" }), h("option", { value: "en", selected: lang === "en", text: "English" }));
+    var notify = h("input", { type: "checkbox", "aria-label": t("notifyLabel"), checked: notifying(), onchange: function () { toggleNotifications(); } });
+    var current = h("input", { type: "password", placeholder: t("currentPassword"), autocomplete: "current-password", required: true });
+    var next = h("input", { type: "password", placeholder: t("ownNewPassword"), autocomplete: "new-password", minlength: "10", required: true });
+    var pwForm = h("form", { class: "contact-form profile" }, h("h3", { text: t("changePassword") }),
+      h("label", null, h("span", { class: "muted", text: t("currentPassword") }), current), h("label", null, h("span", { class: "muted", text: t("ownNewPassword") }), next),
+      h("button", { "data-action": "change-password", text: t("changePassword") }));
+    pwForm.addEventListener("submit", function (e) {
+      e.preventDefault();
+      // Every session of the user ends, this one too: they sign in again with the new password.
+      api("POST", "/api/v1/auth/password", { current_password: current.value, new_password: next.value }).then(function () {
+        toast(t("passwordChanged")); renderLogin();
+      }, fail);
+    });
+    el.appendChild(nameForm);
+    el.appendChild(h("div", { class: "contact-form profile" }, h("label", null, h("span", { class: "muted", text: t("language") }), language),
+      h("label", { class: "check" }, notify, " " + t("notifyLabel"))));
+    el.appendChild(pwForm);
   }
 
   /* ---------- Contacts ---------- */

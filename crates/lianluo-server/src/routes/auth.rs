@@ -153,6 +153,29 @@ pub async fn get_me(State(state): State<AppState>, auth: Auth) -> AppResult<axum
     Ok(axum::Json(MeResponse { user, workspace, role: auth.role, credential, csrf_token }))
 }
 
+/// What a signed-in user may change about themselves.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MePatch {
+    /// The name customers and colleagues see on your replies.
+    pub name: lianluo_domain::value::Name,
+}
+
+/// Renames the signed-in user (their role and status stay an admin's to change).
+pub async fn update_me(
+    State(state): State<AppState>,
+    auth: Auth,
+    Json(body): Json<MePatch>,
+) -> AppResult<axum::Json<User>> {
+    auth.user.as_ref().ok_or(AppError::Forbidden("signed-in user"))?;
+    let patch = lianluo_domain::directory::UserPatch { name: Some(body.name), role: None, active: None };
+    let user = state
+        .store
+        .update_user(auth.workspace_id, auth.user_id, &patch, auth.actor(), Timestamp::now())
+        .await?;
+    Ok(axum::Json(user))
+}
+
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {
@@ -171,8 +194,10 @@ pub async fn change_password(
     check_password("new_password", &body.new_password)?;
     let creds = state.store.credentials_by_email(&user.email).await?.ok_or(AppError::Unauthenticated)?;
     let (current, hash) = (body.current_password, creds.password_hash);
+    // A 422 on the field, not a 401: the session is still good, and clients take a 401 as signed out.
     if !blocking(move || verify_password(&current, &hash)).await? {
-        return Err(AppError::BadCredentials);
+        let wrong = lianluo_domain::DomainError::new("current_password", "is not your current password");
+        return Err(AppError::Validation(wrong));
     }
     let new = body.new_password;
     let hash = blocking(move || hash_password(&new)).await??;

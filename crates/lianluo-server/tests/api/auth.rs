@@ -20,6 +20,7 @@ on_both_backends!(
     sign_in_is_rate_limited,
     password_change_ends_sessions,
     deactivated_users_lose_access,
+    users_rename_themselves_and_nothing_else,
 );
 
 async fn sign_in_and_out(app: TestApp) {
@@ -154,7 +155,9 @@ async fn password_change_ends_sessions(app: TestApp) {
     let one = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let two = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let change = json!({"current_password": "not it at all", "new_password": "a brand new secret"});
-    app.post("/api/v1/auth/password", &one, change).await.expect_error(401, "bad_credentials");
+    let wrong = app.post("/api/v1/auth/password", &one, change).await.expect(422);
+    assert_eq!(wrong["error"]["field"], "current_password", "{wrong}");
+    app.get("/api/v1/auth/me", &one).await.expect(200);
     let short = json!({"current_password": ADMIN_PASSWORD, "new_password": "short"});
     assert_eq!(
         app.post("/api/v1/auth/password", &one, short).await.expect(422)["error"]["field"],
@@ -174,4 +177,24 @@ async fn deactivated_users_lose_access(app: TestApp) {
     app.get("/api/v1/auth/me", &agent).await.expect_error(401, "unauthenticated");
     let again = json!({"email": "leaving@acme.example", "password": "agent-password-1"});
     app.post("/api/v1/auth/login", &Caller::Anonymous, again).await.expect_error(401, "bad_credentials");
+}
+
+async fn users_rename_themselves_and_nothing_else(app: TestApp) {
+    let admin = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let (id, agent) = app.agent(&admin, "rename.me@acme.example").await;
+    let me = app.patch("/api/v1/auth/me", &agent, json!({"name": "  林晓雨 Lin Xiaoyu "})).await.expect(200);
+    assert_eq!(
+        (&me["id"], &me["name"], &me["role"]),
+        (&json!(id), &json!("林晓雨 Lin Xiaoyu"), &json!("agent"))
+    );
+    let listed = app.get(&format!("/api/v1/users/{id}"), &admin).await.expect(200);
+    assert_eq!(listed["name"], "林晓雨 Lin Xiaoyu", "colleagues see the new name");
+    // A role or a status is an admin's to change, and a name cannot be blank.
+    app.patch("/api/v1/auth/me", &agent, json!({"name": "X", "role": "admin"}))
+        .await
+        .expect_error(422, "invalid_body");
+    app.patch("/api/v1/auth/me", &agent, json!({"name": "   "})).await.expect_error(422, "invalid_body");
+    assert_eq!(app.get("/api/v1/auth/me", &agent).await.expect(200)["role"], "agent");
+    // An API token is no person.
+    app.patch("/api/v1/auth/me", &app.admin, json!({"name": "Robot"})).await.expect_error(403, "forbidden");
 }
