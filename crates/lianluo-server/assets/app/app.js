@@ -1385,8 +1385,11 @@
     };
     page(null).then(function () {
       var text = "\uFEFF" + rows.map(function (r) { return r.map(csvCell).join(","); }).join("\r\n") + "\r\n";
-      var a = h("a", { href: URL.createObjectURL(new Blob([text], { type: "text/csv;charset=utf-8" })), download: "contacts.csv" });
+      var href = URL.createObjectURL(new Blob([text], { type: "text/csv;charset=utf-8" }));
+      var a = h("a", { href: href, download: "contacts.csv" });
       document.body.appendChild(a); a.click(); a.remove();
+      // The file is handed over; its copy in memory is let go.
+      setTimeout(function () { URL.revokeObjectURL(href); }, 10000);
     }, fail);
   }
   // Rows of a CSV text (quoted cells, doubled quotes, CRLF or LF).
