@@ -453,7 +453,7 @@ test("destructive settings actions ask first, in Chinese; the agents list shows 
   await admin.click(".settings nav >> text=审计日志");
   await admin.selectOption("[data-action=audit-area]", "people");
   const revoked = admin.locator(".audit tbody tr >> nth=0");
-  await revoked.locator("code", { hasText: "api_token.revoked" }).waitFor();
+  await revoked.locator("td[title='api_token.revoked']", { hasText: "吊销了 API 令牌" }).waitFor();
   await revoked.locator("td >> nth=1").filter({ hasNotText: "系统" }).waitFor();
   await admin.locator(".audit tbody tr[data-kind='api_token.created']").first().waitFor();
   if (await admin.locator(".audit tbody tr[data-kind^='conversation.']").count()) throw new Error("the area shows only people and access");
