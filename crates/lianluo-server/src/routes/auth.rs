@@ -184,18 +184,23 @@ pub struct ChangePassword {
     pub new_password: String,
 }
 
-/// Changes the signed-in user's password; every session of the user ends.
+/// Changes the signed-in user's password; every session of the user ends. Wrong current passwords count
+/// as failed sign-ins of the account (the same back-off), so a stolen session cannot guess it freely.
 pub async fn change_password(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     auth: Auth,
     Json(body): Json<ChangePassword>,
 ) -> AppResult<StatusCode> {
     let user = auth.user.as_ref().ok_or(AppError::Forbidden("signed-in user"))?;
     check_password("new_password", &body.new_password)?;
+    let account = user.email.as_str().to_lowercase();
+    state.sign_in_guard.check(&account, ip)?;
     let creds = state.store.credentials_by_email(&user.email).await?.ok_or(AppError::Unauthenticated)?;
     let (current, hash) = (body.current_password, creds.password_hash);
     // A 422 on the field, not a 401: the session is still good, and clients take a 401 as signed out.
     if !blocking(move || verify_password(&current, &hash)).await? {
+        state.sign_in_guard.fail(&account, ip);
         let wrong = lianluo_domain::DomainError::new("current_password", "is not your current password");
         return Err(AppError::Validation(wrong));
     }

@@ -21,6 +21,7 @@ on_both_backends!(
     password_change_ends_sessions,
     deactivated_users_lose_access,
     users_rename_themselves_and_nothing_else,
+    a_stolen_session_cannot_guess_the_password,
 );
 
 async fn sign_in_and_out(app: TestApp) {
@@ -197,4 +198,21 @@ async fn users_rename_themselves_and_nothing_else(app: TestApp) {
     assert_eq!(app.get("/api/v1/auth/me", &agent).await.expect(200)["role"], "agent");
     // An API token is no person.
     app.patch("/api/v1/auth/me", &app.admin, json!({"name": "Robot"})).await.expect_error(403, "forbidden");
+}
+
+async fn a_stolen_session_cannot_guess_the_password(app: TestApp) {
+    let admin = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let (_, agent) = app.agent(&admin, "guessed@acme.example").await;
+    // Wrong current passwords count as failed sign-ins of the account: after the free ones, the
+    // account's back-off answers 429 before any password is checked.
+    let mut answers = Vec::new();
+    for i in 0..12 {
+        let guess =
+            json!({"current_password": format!("guess number {i}"), "new_password": "taken over 2026"});
+        answers.push(app.post("/api/v1/auth/password", &agent, guess).await.status.as_u16());
+    }
+    assert_eq!(answers[0], 422, "{answers:?}");
+    assert!(answers.contains(&429), "guesses are slowed down: {answers:?}");
+    let right = json!({"current_password": "agent-password-1", "new_password": "taken over 2026"});
+    app.post("/api/v1/auth/password", &agent, right).await.expect_error(429, "rate_limited");
 }
