@@ -10,6 +10,8 @@ use std::{
 };
 
 pub use reqwest::Client;
+
+use crate::ReadFailure;
 use url::Url;
 
 /// What a crawl may do.
@@ -43,39 +45,6 @@ pub struct Page {
     pub html: String,
 }
 
-/// Why a crawl failed, and whether trying again later may help: the site did not answer, answered that
-/// it is busy or failing (429, 5xx), or its name did not resolve. The address, robots.txt, a refusal
-/// (4xx) or pages that cannot be read are not transient.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CrawlError {
-    pub reason: String,
-    pub transient: bool,
-}
-
-impl CrawlError {
-    fn transient(reason: String) -> Self {
-        Self { reason, transient: true }
-    }
-}
-
-impl From<String> for CrawlError {
-    fn from(reason: String) -> Self {
-        Self { reason, transient: false }
-    }
-}
-
-impl From<&str> for CrawlError {
-    fn from(reason: &str) -> Self {
-        reason.to_string().into()
-    }
-}
-
-impl std::fmt::Display for CrawlError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.reason)
-    }
-}
-
 /// The HTTP client a crawl uses: no automatic redirects (they are checked against the site first).
 pub fn crawl_client(timeout: Duration) -> reqwest::Client {
     lianluo_models::install_tls_provider();
@@ -106,13 +75,13 @@ pub async fn crawl(
     start: &str,
     opts: &CrawlOptions,
     read: &std::sync::atomic::AtomicUsize,
-) -> Result<Vec<Page>, CrawlError> {
+) -> Result<Vec<Page>, ReadFailure> {
     let start = Url::parse(start).map_err(|e| format!("the address {start} is not valid: {e}"))?;
     if !matches!(start.scheme(), "http" | "https") {
         return Err("only http and https sites can be crawled".into());
     }
     let host = start.host_str().ok_or("the address has no host")?.to_string();
-    if !opts.allow_private && on_private_network(start.as_str()).await.map_err(CrawlError::transient)? {
+    if !opts.allow_private && on_private_network(start.as_str()).await.map_err(ReadFailure::transient)? {
         return Err(format!(
             "{host} is on a private network; crawling it is off (set knowledge.crawl_private_networks = true)"
         )
@@ -180,14 +149,14 @@ fn key(u: &Url) -> String {
     u.to_string()
 }
 
-async fn fetch(client: &reqwest::Client, url: &Url, opts: &CrawlOptions) -> Result<Fetched, CrawlError> {
+async fn fetch(client: &reqwest::Client, url: &Url, opts: &CrawlOptions) -> Result<Fetched, ReadFailure> {
     let mut resp = client
         .get(url.clone())
         .header(reqwest::header::ACCEPT_ENCODING, "gzip")
         .timeout(opts.timeout)
         .send()
         .await
-        .map_err(|e| CrawlError::transient(format!("{url} could not be fetched: {e}")))?;
+        .map_err(|e| ReadFailure::transient(format!("{url} could not be fetched: {e}")))?;
     let status = resp.status();
     if status.is_redirection() {
         let to = resp
@@ -200,7 +169,7 @@ async fn fetch(client: &reqwest::Client, url: &Url, opts: &CrawlOptions) -> Resu
     if !status.is_success() {
         let reason = format!("{url} answered {status}");
         let busy = status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS;
-        return Err(CrawlError { reason, transient: busy });
+        return Err(ReadFailure { reason, transient: busy });
     }
     let html = resp
         .headers()
@@ -218,7 +187,7 @@ async fn fetch(client: &reqwest::Client, url: &Url, opts: &CrawlOptions) -> Resu
         .filter(|c| c != "identity");
     let mut body = Vec::new();
     while let Some(chunk) =
-        resp.chunk().await.map_err(|e| CrawlError::transient(format!("{url} could not be read: {e}")))?
+        resp.chunk().await.map_err(|e| ReadFailure::transient(format!("{url} could not be read: {e}")))?
     {
         body.extend_from_slice(&chunk);
         if body.len() > opts.max_page_bytes {

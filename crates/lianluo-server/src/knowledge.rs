@@ -11,7 +11,7 @@ use lianluo_domain::{
 };
 use lianluo_domain::{event::Actor, job::JobSpec};
 use lianluo_knowledge::{
-    AnswerMode, Answerer, Hit, HybridIndex, chunk_sections,
+    AnswerMode, Answerer, Hit, HybridIndex, ReadFailure, chunk_sections,
     crawl::{CrawlOptions, crawl, crawl_client},
     guard,
     parse::Section,
@@ -91,39 +91,6 @@ pub enum Indexed {
     Superseded,
     /// The source was deleted: there is nothing to read.
     Deleted,
-}
-
-/// Why a source could not be indexed, and whether trying again later may help.
-#[derive(Debug, Clone)]
-struct Unindexed {
-    reason: String,
-    transient: bool,
-}
-
-impl Unindexed {
-    /// A fault outside the source: a model provider or the database that did not answer.
-    fn transient(reason: impl std::fmt::Display) -> Self {
-        Self { reason: reason.to_string(), transient: true }
-    }
-}
-
-/// The source itself cannot be read.
-impl From<String> for Unindexed {
-    fn from(reason: String) -> Self {
-        Self { reason, transient: false }
-    }
-}
-
-impl From<&str> for Unindexed {
-    fn from(reason: &str) -> Self {
-        reason.to_string().into()
-    }
-}
-
-impl From<lianluo_knowledge::crawl::CrawlError> for Unindexed {
-    fn from(e: lianluo_knowledge::crawl::CrawlError) -> Self {
-        Self { reason: e.reason, transient: e.transient }
-    }
 }
 
 /// How far the indexing of a source has got, while it runs.
@@ -333,7 +300,7 @@ impl Knowledge {
                 Ok(Indexed::Stored { passages: chunks.len() })
             }
             (Some(_), None) => {
-                let Unindexed { reason, transient } = failed.unwrap_or_else(|| String::new().into());
+                let ReadFailure { reason, transient } = failed.unwrap_or_else(|| String::new().into());
                 Ok(Indexed::Failed { reason, transient })
             }
             (None, _) => Ok(Indexed::Superseded),
@@ -348,12 +315,12 @@ impl Knowledge {
         ws: WorkspaceId,
         id: KbSourceId,
         chunks: Vec<KbChunk>,
-    ) -> Result<Vec<KbChunk>, Unindexed> {
+    ) -> Result<Vec<KbChunk>, ReadFailure> {
         let approved: std::collections::HashSet<String> = self
             .store
             .list_kb_chunks(ws, id)
             .await
-            .map_err(Unindexed::transient)?
+            .map_err(ReadFailure::transient)?
             .into_iter()
             .filter(|c| c.held.is_none() && flag(c).is_some())
             .map(|c| c.text)
@@ -374,7 +341,7 @@ impl Knowledge {
         Ok(chunks)
     }
 
-    async fn passages(&self, source: &KbSource, progress: &Progress) -> Result<Vec<KbChunk>, Unindexed> {
+    async fn passages(&self, source: &KbSource, progress: &Progress) -> Result<Vec<KbChunk>, ReadFailure> {
         use std::sync::atomic::Ordering::Relaxed;
         let sections = if source.kind == SourceKind::Website {
             self.crawl(source, &progress.pages_read).await?
@@ -398,7 +365,7 @@ impl Knowledge {
             .into());
         }
         let inputs: Vec<String> = texts.iter().map(|t| t.indexed_text()).collect();
-        let embedder = self.generation(source.workspace_id).await.map_err(Unindexed::transient)?.embedder;
+        let embedder = self.generation(source.workspace_id).await.map_err(ReadFailure::transient)?.embedder;
         progress.passages_total.store(inputs.len(), Relaxed);
         // Embedded shortest first, so that each batch holds passages of about one length (little padding),
         // then put back in order.
@@ -411,9 +378,9 @@ impl Knowledge {
             let embedded = embedder
                 .embed(&texts)
                 .await
-                .map_err(|e| Unindexed::transient(format!("embedding failed: {e}")))?;
+                .map_err(|e| ReadFailure::transient(format!("embedding failed: {e}")))?;
             if embedded.len() != batch.len() {
-                return Err(Unindexed::transient(format!(
+                return Err(ReadFailure::transient(format!(
                     "embedding failed: {} vectors for {} passages",
                     embedded.len(),
                     batch.len()
@@ -451,7 +418,7 @@ impl Knowledge {
         &self,
         source: &KbSource,
         read: &std::sync::atomic::AtomicUsize,
-    ) -> Result<Vec<Section>, Unindexed> {
+    ) -> Result<Vec<Section>, ReadFailure> {
         let start = source.url.as_deref().ok_or("a website source needs the address to start from")?;
         let opts = CrawlOptions {
             page_limit: source.page_limit.unwrap_or(lianluo_domain::knowledge::DEFAULT_PAGE_LIMIT).max(1)

@@ -61,49 +61,41 @@ impl<B: Backend> Ratings for SqlStore<B> {
         now: Timestamp,
     ) -> Result<Csat> {
         let rating = rating.clone();
-        self.0
-            .write(tx_fn(move |tx: &mut B::Tx| {
-                Box::pin(async move {
-                    let conv = match tx.conversation(ws, conversation, true).await? {
-                        Some(c) if c.contact_id == contact => c,
-                        _ => return Err(StoreError::NotFound("conversation")),
-                    };
-                    if conv.status != Status::Resolved {
-                        return Err(StoreError::Conflict(
-                            "only a resolved conversation is rated".to_string(),
-                        ));
-                    }
-                    let before = tx.csat(ws, conversation).await?;
-                    let csat = Csat {
-                        workspace_id: ws,
-                        conversation_id: conversation,
-                        contact_id: contact,
-                        rating: rating.rating,
-                        comment: rating.comment,
-                        assignee_id: conv.assignee_id,
-                        team_id: conv.team_id,
-                        created_at: before.map_or(now, |b| b.created_at),
-                        updated_at: now,
-                    };
-                    tx.save_csat(&csat).await?;
-                    let data = json!({ "rating": csat.rating, "comment": csat.comment });
-                    let event = NewEvent::new(
-                        Actor::Contact { id: contact },
-                        EventKind::ConversationRated,
-                        conversation,
-                        data,
-                    );
-                    tx.insert_event(ws, &event, now).await?;
-                    Ok(csat)
-                })
-            }))
-            .await
+        write!(self, |tx| {
+            let conv = match tx.conversation(ws, conversation, true).await? {
+                Some(c) if c.contact_id == contact => c,
+                _ => return Err(StoreError::NotFound("conversation")),
+            };
+            if conv.status != Status::Resolved {
+                return Err(StoreError::Conflict("only a resolved conversation is rated".to_string()));
+            }
+            let before = tx.csat(ws, conversation).await?;
+            let csat = Csat {
+                workspace_id: ws,
+                conversation_id: conversation,
+                contact_id: contact,
+                rating: rating.rating,
+                comment: rating.comment,
+                assignee_id: conv.assignee_id,
+                team_id: conv.team_id,
+                created_at: before.map_or(now, |b| b.created_at),
+                updated_at: now,
+            };
+            tx.save_csat(&csat).await?;
+            let data = json!({ "rating": csat.rating, "comment": csat.comment });
+            let event = NewEvent::new(
+                Actor::Contact { id: contact },
+                EventKind::ConversationRated,
+                conversation,
+                data,
+            );
+            tx.insert_event(ws, &event, now).await?;
+            Ok(csat)
+        })
     }
 
     async fn conversation_csat(&self, ws: WorkspaceId, conversation: ConversationId) -> Result<Option<Csat>> {
-        self.0
-            .read(tx_fn(move |tx: &mut B::Tx| Box::pin(async move { tx.csat(ws, conversation).await })))
-            .await
+        read!(self, |tx| tx.csat(ws, conversation).await)
     }
 }
 

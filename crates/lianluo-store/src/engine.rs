@@ -34,18 +34,6 @@ use crate::{
 /// A [`Store`] built from a SQL backend's primitives.
 pub struct SqlStore<B>(pub B);
 
-macro_rules! write {
-    ($self:ident, |$tx:ident| $body:expr) => {
-        $self.0.write(tx_fn(move |$tx: &mut B::Tx| Box::pin(async move { $body }))).await
-    };
-}
-
-macro_rules! read {
-    ($self:ident, |$tx:ident| $body:expr) => {
-        $self.0.read(tx_fn(move |$tx: &mut B::Tx| Box::pin(async move { $body }))).await
-    };
-}
-
 fn found<T>(v: Option<T>, what: &'static str) -> Result<T> {
     v.ok_or(StoreError::NotFound(what))
 }

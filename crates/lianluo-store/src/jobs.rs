@@ -164,13 +164,10 @@ pub(crate) async fn queue<T: Tx>(
         // Asked again while it waits out the back-off after a failed attempt: it runs now.
         if active.state == JobState::Pending
             && active.run_after > now
-            && let Some(mut waiting) = tx.job(ws, active.id, true).await?
-            && waiting.state == JobState::Pending
+            && let Some(locked) = tx.job(ws, active.id, true).await?
+            && let Some(due) = run_waiting_now(tx, locked, now).await?
         {
-            waiting.run_after = now;
-            waiting.updated_at = now;
-            tx.save_job(&waiting, active_key(&waiting).as_deref()).await?;
-            return Ok((waiting, false));
+            return Ok((due, false));
         }
         return Ok((active, false));
     }
@@ -178,6 +175,18 @@ pub(crate) async fn queue<T: Tx>(
     tx.insert_job(&job, active_key(&job).as_deref()).await?;
     record(tx, actor, EventKind::JobQueued, &job, now).await?;
     Ok((job, true))
+}
+
+/// Makes a job that waits out its back-off after a failed attempt due now (its attempts count on) and
+/// returns it; `None` for any other job. `job` is read and locked in this transaction.
+async fn run_waiting_now<T: Tx>(tx: &mut T, mut job: Job, now: Timestamp) -> Result<Option<Job>> {
+    if job.state != JobState::Pending || job.attempts == 0 || job.error.is_none() {
+        return Ok(None);
+    }
+    job.run_after = job.run_after.min(now);
+    job.updated_at = now;
+    tx.save_job(&job, active_key(&job).as_deref()).await?;
+    Ok(Some(job))
 }
 
 /// The attempt `claimed` still holds its job, read and locked in this transaction.
@@ -199,18 +208,6 @@ async fn record<T: Tx>(tx: &mut T, actor: Actor, kind: EventKind, job: &Job, now
     let data =
         json!({ "kind": job.spec.kind().as_str(), "state": job.state.as_str(), "attempts": job.attempts });
     tx.insert_event(job.workspace_id, &NewEvent::new(actor, kind, job.id, data), now).await
-}
-
-macro_rules! write {
-    ($self:ident, |$tx:ident| $body:expr) => {
-        $self.0.write(tx_fn(move |$tx: &mut B::Tx| Box::pin(async move { $body }))).await
-    };
-}
-
-macro_rules! read {
-    ($self:ident, |$tx:ident| $body:expr) => {
-        $self.0.read(tx_fn(move |$tx: &mut B::Tx| Box::pin(async move { $body }))).await
-    };
 }
 
 #[async_trait]
@@ -316,11 +313,8 @@ impl<B: Backend> JobQueue for SqlStore<B> {
     async fn retry_job(&self, ws: WorkspaceId, id: JobId, actor: Actor, now: Timestamp) -> Result<Job> {
         write!(self, |tx| {
             let mut job = tx.job(ws, id, true).await?.ok_or(StoreError::NotFound("job"))?;
-            if job.state == JobState::Pending && job.attempts > 0 && job.error.is_some() {
-                job.run_after = job.run_after.min(now);
-                job.updated_at = now;
-                tx.save_job(&job, active_key(&job).as_deref()).await?;
-                return Ok(job);
+            if let Some(due) = run_waiting_now(tx, job.clone(), now).await? {
+                return Ok(due);
             }
             if job.state != JobState::Failed {
                 return Err(StoreError::Conflict(format!(

@@ -3,6 +3,20 @@
 //! Every method takes the workspace it acts in; a backend must never read or change a row of another
 //! workspace. Every change writes its audit event in the same transaction as the change itself.
 
+/// Runs `$body` in a write (or read) transaction of the [`SqlStore`]'s backend `B`, with the transaction
+/// bound to `$tx`: how every use case written over [`tx::Tx`] starts.
+macro_rules! write {
+    ($self:ident, |$tx:ident| $body:expr) => {
+        $self.0.write(tx_fn(move |$tx: &mut B::Tx| Box::pin(async move { $body }))).await
+    };
+}
+
+macro_rules! read {
+    ($self:ident, |$tx:ident| $body:expr) => {
+        $self.0.read(tx_fn(move |$tx: &mut B::Tx| Box::pin(async move { $body }))).await
+    };
+}
+
 pub mod columns;
 pub mod conformance;
 pub mod csat;
