@@ -142,27 +142,24 @@ test("the AI agent answers a customer in Chinese from the knowledge base, with i
 });
 
 test("every label of the workspace and the widget exists in English and Chinese", async () => {
-  // The dictionaries as the server serves them, read as the browser would (object literals, no other code).
-  const dictionaries = async (path, start, end) => {
+  // The dictionaries' source as the server serves it, from `start` to `end`.
+  const source = async (path, start, end) => {
     const src = await (await fetch(server.base + path)).text();
     const from = src.indexOf(start), to = src.indexOf(end, from);
     if (from < 0 || to < 0) throw new Error(`no dictionaries in ${path}`);
-    return new Function("return " + src.slice(from + start.length - 1, to + end.indexOf("}") + 1))();
+    return src.slice(from + start.length - 1, to + end.indexOf("}") + 1);
   };
+  const app = await source("/assets/app.js", "var I18N = {", "\n  };");
+  const widget = await source("/widget.js", "var T = {", "\n  }[lang];");
   // A key written twice in one language is silently overwritten by the second: none may be.
-  const twice = async (path, start, end) => {
-    const src = await (await fetch(server.base + path)).text();
-    const from = src.indexOf(start), to = src.indexOf(end, from);
-    return src.slice(from, to).split(/\n\s*zh: \{/).flatMap((block, i) => {
-      const keys = [...block.matchAll(/(?:[{,]\s*|\n\s*)([A-Za-z_]\w*): "/g)].map((m) => m[1]);
-      return keys.filter((k, j) => keys.indexOf(k) !== j).map((k) => (i ? "zh." : "en.") + k);
-    });
-  };
-  const repeated = (await twice("/assets/app.js", "var I18N = {", "\n  };")).concat(await twice("/widget.js", "var T = {", "\n  }[lang];"));
+  const repeated = [app, widget].flatMap((src) => src.split(/\n\s*zh: \{/).flatMap((block, i) => {
+    const keys = [...block.matchAll(/(?:[{,]\s*|\n\s*)([A-Za-z_]\w*): "/g)].map((m) => m[1]);
+    return keys.filter((k, j) => keys.indexOf(k) !== j).map((k) => (i ? "zh." : "en.") + k);
+  }));
   if (repeated.length) throw new Error("labels defined twice: " + repeated.join(", "));
-  const app = await dictionaries("/assets/app.js", "var I18N = {", "\n  };");
-  const widget = await dictionaries("/widget.js", "var T = {", "\n  }[lang];");
-  for (const [name, d] of [["workspace", app], ["widget", widget]]) {
+  // Read as the browser would: object literals, no other code.
+  const dictionaries = { workspace: new Function("return " + app)(), widget: new Function("return " + widget)() };
+  for (const [name, d] of Object.entries(dictionaries)) {
     const en = Object.keys(d.en), zh = Object.keys(d.zh);
     const missing = en.filter((k) => !zh.includes(k)).map((k) => "zh." + k).concat(zh.filter((k) => !en.includes(k)).map((k) => "en." + k));
     if (missing.length) throw new Error(`${name} labels missing: ${missing.join(", ")}`);

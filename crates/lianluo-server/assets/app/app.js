@@ -662,6 +662,15 @@
     els.thread.appendChild(messageEl(m));
     els.thread.scrollTop = els.thread.scrollHeight;
   }
+  function channelName(id) { return (S.channels.filter(function (x) { return x.id === id; })[0] || {}).name || ""; }
+  // A contact's identities (named by their channel, or their kind) and attributes, as term lists: the
+  // conversation's customer panel and the contact card show them alike.
+  function identityList(ids) {
+    return h("dl", null, ids.map(function (i) { return [h("dt", { text: (i.channel_id && channelName(i.channel_id)) || i.kind }), h("dd", { text: identityText(i), title: i.value })]; }));
+  }
+  function attributeList(c) {
+    return h("dl", null, Object.keys(c.attributes || {}).map(function (k) { return [h("dt", { text: k }), h("dd", { text: String(c.attributes[k]) })]; }));
+  }
   function renderSide() {
     var c = S.contact;
     if (!els.side || !c) return;
@@ -672,22 +681,18 @@
     els.side.appendChild(h("button", { class: "ghost", "data-action": "edit-contact", text: t("edit"), onclick: function () { S.view = "contacts"; S.contactId = c.id; renderShell(); } }));
     els.side.appendChild(h("div", { class: "muted" }, (c.tags || []).map(function (x) { return h("span", { class: "chip", text: x }); })));
     els.side.appendChild(h("h4", { text: t("identities") }));
-    els.side.appendChild(h("dl", null, c.identities.map(function (i) {
-      var ch = i.channel_id ? (S.channels.filter(function (x) { return x.id === i.channel_id; })[0] || {}).name : null;
-      return [h("dt", { text: ch || i.kind }), h("dd", { text: identityText(i), title: i.value })];
-    })));
+    els.side.appendChild(identityList(c.identities));
     if (attrs.length) {
       els.side.appendChild(h("h4", { text: t("attributes") }));
-      els.side.appendChild(h("dl", null, attrs.map(function (k) { return [h("dt", { text: k }), h("dd", { text: String(c.attributes[k]) })]; })));
+      els.side.appendChild(attributeList(c));
     }
     var past = h("div", { class: "past" });
     els.side.appendChild(h("h4", { text: t("past") }));
     els.side.appendChild(past);
     api("GET", "/api/v1/inbox?contact_id=" + c.id + "&limit=20").then(function (r) {
       r.items.forEach(function (it) {
-        var ch = (S.channels.filter(function (x) { return x.id === it.conversation.channel_id; })[0] || {}).name || "";
         past.appendChild(h("div", { onclick: function () { openConversation(it.conversation.id); } },
-          h("div", null, h("span", { class: "chip", text: ch }), " ", h("span", { class: "muted", text: t(it.conversation.status) + " · " + ago(it.conversation.last_activity_at) })),
+          h("div", null, h("span", { class: "chip", text: channelName(it.conversation.channel_id) }), " ", h("span", { class: "muted", text: t(it.conversation.status) + " · " + ago(it.conversation.last_activity_at) })),
           h("div", { text: it.last_message ? it.last_message.excerpt : "" })));
       });
     });
@@ -1288,10 +1293,13 @@
     loadContacts(true);
     renderContactCard();
   }
+  // The contacts the search finds, a page of `limit` from `cursor`.
+  function contactsUrl(limit, cursor) {
+    return "/api/v1/contacts?limit=" + limit + (S.contactQ ? "&q=" + encodeURIComponent(S.contactQ) : "") + (cursor ? "&cursor=" + cursor : "");
+  }
   function identitiesOf(c, kind) { return (c.identities || []).filter(function (i) { return i.kind === kind; }).map(function (i) { return i.value; }); }
   function loadContacts(reset) {
-    var url = "/api/v1/contacts?limit=50" + (S.contactQ ? "&q=" + encodeURIComponent(S.contactQ) : "") + (!reset && S.contactCursor ? "&cursor=" + S.contactCursor : "");
-    api("GET", url).then(function (page) {
+    api("GET", contactsUrl(50, !reset && S.contactCursor)).then(function (page) {
       S.contacts = reset ? page.items : (S.contacts || []).concat(page.items);
       S.contactCursor = page.next_cursor;
       if (!els.contactRows) return;
@@ -1342,23 +1350,19 @@
       if (isNew) return;
       if (others.length) {
         card.appendChild(h("h4", { text: t("otherIds") }));
-        card.appendChild(h("dl", null, others.map(function (i) {
-          var ch = (S.channels.filter(function (x) { return x.id === i.channel_id; })[0] || {}).name;
-          return [h("dt", { text: ch || i.kind }), h("dd", { text: identityText(i), title: i.value })];
-        })));
+        card.appendChild(identityList(others));
       }
       var attrs = Object.keys(c.attributes || {});
       if (attrs.length) {
         card.appendChild(h("h4", { text: t("attributes") }));
-        card.appendChild(h("dl", null, attrs.map(function (k) { return [h("dt", { text: k }), h("dd", { text: String(c.attributes[k]) })]; })));
+        card.appendChild(attributeList(c));
       }
       var convs = h("div", { class: "past" });
       card.appendChild(h("h4", { text: t("past") }));
       card.appendChild(convs);
       api("GET", "/api/v1/inbox?contact_id=" + c.id + "&limit=20").then(function (r) {
         r.items.forEach(function (it) {
-          var ch = (S.channels.filter(function (x) { return x.id === it.conversation.channel_id; })[0] || {}).name || "";
-          convs.appendChild(h("div", null, h("span", { class: "chip", text: ch }), " ", h("span", { class: "muted", text: t(it.conversation.status) + " · " + ago(it.conversation.last_activity_at) }), " ",
+          convs.appendChild(h("div", null, h("span", { class: "chip", text: channelName(it.conversation.channel_id) }), " ", h("span", { class: "muted", text: t(it.conversation.status) + " · " + ago(it.conversation.last_activity_at) }), " ",
             h("button", { class: "ghost", "data-action": "open-conversation", text: t("openConv"), onclick: function () { S.view = "inbox"; S.status = ""; S.tab = "all"; renderShell(); loadInbox(true); openConversation(it.conversation.id); } }),
             h("div", { text: it.last_message ? it.last_message.excerpt : "" })));
         });
@@ -1380,8 +1384,7 @@
   function exportContacts() {
     var rows = [["id", "name", "email", "phone", "tags", "created_at"]];
     var page = function (cursor) {
-      var url = "/api/v1/contacts?limit=100" + (S.contactQ ? "&q=" + encodeURIComponent(S.contactQ) : "") + (cursor ? "&cursor=" + cursor : "");
-      return api("GET", url).then(function (r) {
+      return api("GET", contactsUrl(100, cursor)).then(function (r) {
         r.items.forEach(function (c) { rows.push([c.id, c.name || "", identitiesOf(c, "email").join(", "), identitiesOf(c, "phone").join(", "), (c.tags || []).join(", "), c.created_at]); });
         return r.next_cursor && rows.length < 50000 ? page(r.next_cursor) : null;
       });
